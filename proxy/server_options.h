@@ -1,0 +1,52 @@
+#pragma once
+// Everything `regcache serve` can be told. Filled by app/ from the command line and the TOML
+// config file; read by proxy::Server. Plain data, no behaviour.
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "proxy/http/limits.h"
+
+namespace regcache::proxy {
+
+struct ListenAddress {
+  std::string host; // an IPv4 or IPv6 literal, without brackets
+  uint16_t port = 0;
+};
+
+struct ServerOptions {
+  std::vector<ListenAddress> listen{{"127.0.0.1", 3128}};
+  std::filesystem::path dataDir;
+  unsigned workers = 0; // 0: one per core
+
+  // Host patterns: "registry.example.com", "*.example.com" (any subdomain), or "*" (every host).
+  // A host matching a tunnel pattern is tunnelled; otherwise one matching an intercept pattern
+  // is intercepted; otherwise it is tunnelled. The default intercepts everything.
+  std::vector<std::string> interceptPatterns{"*"};
+  std::vector<std::string> tunnelPatterns;
+
+  // DNS servers as "IP" or "IP:PORT" ("[v6]:port" for IPv6 with a port). Empty: the system's.
+  std::vector<std::string> dnsServers;
+  // Extra PEM roots trusted for upstream TLS, on top of the system store.
+  std::vector<std::filesystem::path> upstreamCaFiles;
+
+  std::string logLevel = "info";
+  std::string accessLogPath; // empty: stderr; "-": stdout
+
+  http::Limits limits;
+  std::chrono::milliseconds idleTimeout{std::chrono::seconds(60)};
+  std::chrono::milliseconds handshakeTimeout{std::chrono::seconds(10)};
+  std::chrono::milliseconds headerTimeout{std::chrono::seconds(30)};
+  std::chrono::milliseconds connectTimeout{std::chrono::seconds(10)};
+  // How long an upstream may take to start its response, and to go silent mid-body.
+  std::chrono::milliseconds upstreamTimeout{std::chrono::seconds(300)};
+
+  std::size_t leafCacheSize = 1024;
+  std::size_t upstreamPoolPerHost = 8;       // idle keep-alive connections kept per upstream
+  std::chrono::milliseconds upstreamIdle{std::chrono::seconds(30)};
+  std::size_t relayHighWatermark = 1 << 20;  // bytes queued for a slow peer before reads pause
+};
+
+} // namespace regcache::proxy
