@@ -1,0 +1,82 @@
+#include "proxy/admin.h"
+
+#include <openssl/evp.h>
+
+#include <cstdio>
+
+#include "ca/authority.h"
+#include "ca/leaf_cache.h"
+#include "proxy/worker.h"
+
+namespace regcache::proxy {
+
+std::string strongEtag(std::string_view content) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  EVP_Digest(content.data(), content.size(), digest, &length, EVP_sha256(), nullptr);
+  std::string out = "\"";
+  char hex[3];
+  for (unsigned int i = 0; i < length; ++i) {
+    std::snprintf(hex, sizeof hex, "%02x", digest[i]);
+    out += hex;
+  }
+  return out + "\"";
+}
+
+AdminEndpoint::AdminEndpoint(ClientSide& client, http::RequestHead request)
+    : client_(client), request_(std::move(request)) {
+  record_.connection = client_.logPrefix();
+  record_.client = client_.peer().toString();
+  record_.method = request_.method;
+  record_.host = "-";
+  record_.path = request_.target;
+  record_.started = std::chrono::steady_clock::now();
+}
+
+void AdminEndpoint::start() {
+  std::string_view path = request_.target;
+  path = path.substr(0, path.find('?'));
+  bool readOnly = request_.method == "GET" || request_.method == "HEAD";
+  if (path == "/healthz" && readOnly) {
+    respond(200, "text/plain; charset=utf-8", "ok\n");
+  } else if (path == "/ca.crt" && readOnly) {
+    std::string bundle = client_.worker().shared().leaves.authority()->bundlePem();
+    std::string etag = strongEtag(bundle);
+    http::Headers extra;
+    extra.add("ETag", etag);
+    extra.add("Cache-Control", "no-cache");
+    auto ifNoneMatch = request_.headers.get("If-None-Match");
+    if (ifNoneMatch && *ifNoneMatch == etag) {
+      respond(304, {}, {}, std::move(extra));
+    } else {
+      respond(200, "application/x-pem-file", bundle, std::move(extra));
+    }
+  } else if (path == "/ca.crt" || path == "/healthz") {
+    respond(405, "text/plain; charset=utf-8", "method not allowed\n");
+  } else {
+    respond(404, "text/plain; charset=utf-8",
+            "not found: this is regcache; use it as an HTTP(S) proxy\n");
+  }
+}
+
+void AdminEndpoint::respond(int status, std::string_view contentType, const std::string& body,
+                            http::Headers extra) {
+  http::ResponseHead head;
+  head.status = status;
+  head.reason = std::string(http::reasonPhrase(status));
+  head.headers = std::move(extra);
+  if (!contentType.empty()) head.headers.add("Content-Type", std::string(contentType));
+  if (status != 304) head.headers.add("Content-Length", std::to_string(body.size()));
+  if (!request_.keepAlive) head.headers.add("Connection", "close");
+  std::string serialized = http::serializeResponseHead(head);
+  evbuffer* out = client_.clientOutput();
+  evbuffer_add(out, serialized.data(), serialized.size());
+  bool sendBody = request_.method != "HEAD" && status != 304;
+  if (sendBody) evbuffer_add(out, body.data(), body.size());
+  record_.status = status;
+  record_.bytesSent = sendBody ? body.size() : 0;
+  writeAccessLog(record_);
+  client_.onResponseComplete(true);
+}
+
+} // namespace regcache::proxy

@@ -1,0 +1,543 @@
+#include "proxy/client_session.h"
+
+#include <event2/bufferevent_ssl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <openssl/err.h>
+
+#include "base/log.h"
+#include "proxy/access_log.h"
+#include "proxy/admin.h"
+#include "proxy/exchange.h"
+#include "proxy/intercept_tls.h"
+#include "proxy/net/tls_contexts.h"
+#include "proxy/worker.h"
+
+namespace regcache::proxy {
+namespace {
+
+constexpr std::string_view kConnectEstablished = "HTTP/1.1 200 Connection established\r\n\r\n";
+constexpr std::chrono::milliseconds kLinger{2000};
+
+timeval toTimeval(std::chrono::milliseconds ms) {
+  return timeval{static_cast<time_t>(ms.count() / 1000),
+                 static_cast<suseconds_t>((ms.count() % 1000) * 1000)};
+}
+
+const char* stateName(ClientSession::State s) {
+  switch (s) {
+  case ClientSession::State::kReadingRequest: return "ReadingRequest";
+  case ClientSession::State::kHandling: return "Handling";
+  case ClientSession::State::kConnectingTunnel: return "ConnectingTunnel";
+  case ClientSession::State::kTunnelling: return "Tunnelling";
+  case ClientSession::State::kSendingConnectReply: return "SendingConnectReply";
+  case ClientSession::State::kTlsHandshake: return "TlsHandshake";
+  case ClientSession::State::kClosing: return "Closing";
+  case ClientSession::State::kClosed: return "Closed";
+  }
+  return "?";
+}
+
+std::string opensslErrors(bufferevent* bev) {
+  std::string out;
+  while (unsigned long code = bufferevent_get_openssl_error(bev)) {
+    char buf[256];
+    ERR_error_string_n(code, buf, sizeof buf);
+    if (!out.empty()) out += "; ";
+    out += buf;
+  }
+  return out.empty() ? "connection closed" : out;
+}
+
+} // namespace
+
+ClientSession::ClientSession(Worker& worker, std::uint64_t id, int fd,
+                             const net::SocketAddress& peer)
+    : worker_(worker), id_(id), prefix_("[c" + std::to_string(id) + "]"), peer_(peer) {
+  int one = 1;
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  // BEV_OPT_CLOSE_ON_FREE: the bufferevent owns the accepted socket from here on.
+  bev_.reset(bufferevent_socket_new(worker_.base(), fd,
+                                    BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS));
+  timer_.reset(evtimer_new(worker_.base(), &ClientSession::onTimer, this));
+  continue_.reset(event_new(worker_.base(), -1, 0, &ClientSession::onContinue, this));
+  parser_.emplace(worker_.options().limits, *this);
+}
+
+ClientSession::~ClientSession() {
+  if (handler_) handler_->onClientClosed();
+}
+
+void ClientSession::start() {
+  log::proxy().debug("{} accepted from {}", prefix_, peer_.toString());
+  BufferEventPtr bev = std::move(bev_);
+  installClientBev(std::move(bev));
+  transitionTo(State::kReadingRequest);
+}
+
+void ClientSession::installClientBev(BufferEventPtr bev) {
+  bev_ = std::move(bev);
+  bufferevent_setcb(bev_.get(), &ClientSession::onRead, &ClientSession::onWrite,
+                    &ClientSession::onEvent, this);
+  bufferevent_setwatermark(bev_.get(), EV_WRITE, worker_.options().relayHighWatermark / 2, 0);
+  // A client that stops reading a response for this long is gone.
+  timeval writeTimeout = toTimeval(worker_.options().idleTimeout);
+  bufferevent_set_timeouts(bev_.get(), nullptr, &writeTimeout);
+  bufferevent_enable(bev_.get(), EV_WRITE);
+  gate_.attach(bev_.get());
+}
+
+void ClientSession::transitionTo(State next) {
+  log::proxy().trace("{} {} -> {}", prefix_, stateName(state_), stateName(next));
+  state_ = next;
+  switch (next) {
+  case State::kReadingRequest:
+    headerTimerArmed_ = false;
+    armTimer(worker_.options().idleTimeout);
+    break;
+  case State::kTlsHandshake:
+    armTimer(worker_.options().handshakeTimeout);
+    break;
+  case State::kClosing:
+    armTimer(kLinger);
+    break;
+  case State::kHandling:
+  case State::kConnectingTunnel:
+  case State::kTunnelling:
+  case State::kSendingConnectReply:
+  case State::kClosed:
+    evtimer_del(timer_.get());
+    break;
+  }
+}
+
+void ClientSession::armTimer(std::chrono::milliseconds timeout) {
+  timeval tv = toTimeval(timeout);
+  evtimer_add(timer_.get(), &tv);
+}
+
+// ---- libevent trampolines ----
+
+void ClientSession::onRead(bufferevent*, void* arg) noexcept {
+  static_cast<ClientSession*>(arg)->handleReadable();
+}
+void ClientSession::onWrite(bufferevent*, void* arg) noexcept {
+  static_cast<ClientSession*>(arg)->handleDrained();
+}
+void ClientSession::onEvent(bufferevent*, short what, void* arg) noexcept {
+  static_cast<ClientSession*>(arg)->handleEvent(what);
+}
+void ClientSession::onTimer(evutil_socket_t, short, void* arg) noexcept {
+  static_cast<ClientSession*>(arg)->handleTimeout();
+}
+void ClientSession::onContinue(evutil_socket_t, short, void* arg) noexcept {
+  auto* self = static_cast<ClientSession*>(arg);
+  if (self->state_ == State::kHandling && self->requestDone_ && self->responseDone_) {
+    self->continueAfterResponse();
+  } else if (self->state_ == State::kHandling || self->state_ == State::kReadingRequest) {
+    self->feedParser();
+  }
+}
+
+// ---- per-state handlers ----
+
+void ClientSession::handleReadable() {
+  switch (state_) {
+  case State::kReadingRequest:
+  case State::kHandling:
+    feedParser();
+    break;
+  case State::kClosing: {
+    // Read and discard, so closing with unread input does not reset the connection before the
+    // client has read our answer.
+    evbuffer* in = bufferevent_get_input(bev_.get());
+    evbuffer_drain(in, evbuffer_get_length(in));
+    break;
+  }
+  default:
+    break;
+  }
+}
+
+void ClientSession::handleDrained() {
+  switch (state_) {
+  case State::kHandling:
+    if (handler_) handler_->onClientDrained();
+    break;
+  case State::kSendingConnectReply:
+    if (evbuffer_get_length(bufferevent_get_output(bev_.get())) == 0) startTlsHandshake();
+    break;
+  case State::kClosing:
+    if (evbuffer_get_length(bufferevent_get_output(bev_.get())) == 0) close();
+    break;
+  default:
+    break;
+  }
+}
+
+void ClientSession::handleEvent(short what) {
+  if (state_ == State::kTlsHandshake) {
+    if (what & BEV_EVENT_CONNECTED) {
+      onHandshakeDone();
+      return;
+    }
+    log::tls().warn("{} TLS handshake with client {} for {} failed: {}", prefix_,
+                    peer_.toString(), connectTarget_ ? connectTarget_->host : "?",
+                    opensslErrors(bev_.get()));
+    close();
+    return;
+  }
+  if (what & BEV_EVENT_TIMEOUT) {
+    log::proxy().warn("{} client {} stopped reading; closing", prefix_, peer_.toString());
+    close();
+    return;
+  }
+  if (what & BEV_EVENT_ERROR) {
+    std::string reason = intercepted_ ? opensslErrors(bev_.get())
+                                      : evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR());
+    log::proxy().debug("{} client connection error: {}", prefix_, reason);
+    close();
+    return;
+  }
+  if (what & BEV_EVENT_EOF) {
+    if (state_ == State::kHandling || (parser_ && parser_->midMessage())) {
+      log::proxy().debug("{} client closed mid-request", prefix_);
+    }
+    close();
+  }
+}
+
+void ClientSession::handleTimeout() {
+  switch (state_) {
+  case State::kReadingRequest:
+    if (headerTimerArmed_) {
+      log::proxy().info("{} request header timeout from {}", prefix_, peer_.toString());
+      respondAndClose(408, "request header timeout");
+    } else {
+      log::proxy().debug("{} idle timeout", prefix_);
+      close();
+    }
+    break;
+  case State::kTlsHandshake:
+    log::tls().info("{} TLS handshake timeout from {}", prefix_, peer_.toString());
+    close();
+    break;
+  case State::kClosing:
+    close();
+    break;
+  default:
+    break;
+  }
+}
+
+// ---- requests ----
+
+void ClientSession::feedParser() {
+  evbuffer* in = bufferevent_get_input(bev_.get());
+  while (state_ == State::kReadingRequest || state_ == State::kHandling) {
+    if (gate_.paused(net::ReadGate::kParserPaused) || gate_.paused(net::ReadGate::kSinkFull)) {
+      return;
+    }
+    evbuffer_iovec vec{};
+    if (evbuffer_peek(in, -1, nullptr, &vec, 1) <= 0 || vec.iov_len == 0) break;
+    auto result = parser_->feed({static_cast<const char*>(vec.iov_base), vec.iov_len});
+    evbuffer_drain(in, result.consumed);
+    if (state_ != State::kReadingRequest && state_ != State::kHandling) return;
+    switch (result.status) {
+    case http::ParseStatus::kNeedMore:
+      break;
+    case http::ParseStatus::kPaused:
+      // A message ended; a pipelined request waits until this one is answered.
+      gate_.pause(net::ReadGate::kParserPaused);
+      return;
+    case http::ParseStatus::kUpgrade:
+      startConnect();
+      return;
+    case http::ParseStatus::kError: {
+      auto error = parser_->error();
+      log::proxy().info("{} bad request from {}: {} ({})", prefix_, peer_.toString(),
+                        http::describe(error), parser_->errorReason());
+      respondAndClose(http::statusFor(error), http::describe(error));
+      return;
+    }
+    }
+  }
+  if (state_ == State::kReadingRequest && parser_->midMessage() && !headerTimerArmed_) {
+    headerTimerArmed_ = true;
+    armTimer(worker_.options().headerTimeout);
+  }
+}
+
+void ClientSession::onRequestHead(http::RequestHead&& head) { startRequest(std::move(head)); }
+
+void ClientSession::onRequestBody(std::string_view data) {
+  if (handler_) handler_->onRequestBody(data);
+}
+
+void ClientSession::onRequestEnd() {
+  if (state_ != State::kHandling) return;
+  requestDone_ = true;
+  if (handler_) handler_->onRequestEnd();
+  if (responseDone_) event_active(continue_.get(), EV_TIMEOUT, 0);
+}
+
+void ClientSession::startRequest(http::RequestHead&& head) {
+  if (head.method == "CONNECT") {
+    if (intercepted_) {
+      respondAndClose(400, "CONNECT inside an intercepted connection");
+      return;
+    }
+    connectRequest_ = std::move(head);
+    return; // the parser reports kUpgrade next
+  }
+  requestDone_ = false;
+  responseDone_ = false;
+  keepAlive_ = head.keepAlive;
+  transitionTo(State::kHandling);
+
+  // Routing. The registry cache plugs in here (next issue): GET/HEAD of /v2/<name>/blobs|manifests
+  // will get a cache handler in front of the Exchange.
+  if (intercepted_) {
+    net::Endpoint endpoint{intercepted_->host, intercepted_->port, true};
+    std::string target = head.target;
+    if (target.empty() || target.front() != '/') {
+      auto url = http::parseAbsoluteUrl(target);
+      if (!url.ok()) {
+        respondAndClose(400, "bad request target");
+        return;
+      }
+      target = url->pathAndQuery;
+    }
+    handler_ = std::make_unique<Exchange>(*this, std::move(head), endpoint, std::move(target));
+  } else if (!head.target.empty() && head.target.front() == '/') {
+    handler_ = std::make_unique<AdminEndpoint>(*this, std::move(head));
+  } else {
+    auto url = http::parseAbsoluteUrl(head.target);
+    if (!url.ok() || (url->scheme != "http" && url->scheme != "https")) {
+      respondAndClose(400, "bad request target (expected origin-form or http:// URL)");
+      return;
+    }
+    net::Endpoint endpoint{url->authority.host, url->authority.port, url->scheme == "https"};
+    handler_ = std::make_unique<Exchange>(*this, std::move(head), endpoint, url->pathAndQuery);
+  }
+  handler_->start();
+}
+
+void ClientSession::continueAfterResponse() {
+  worker_.deleteLater(std::move(handler_));
+  if (!keepAlive_) {
+    closeAfterFlush();
+    return;
+  }
+  parser_->resume();
+  transitionTo(State::kReadingRequest);
+  gate_.resume(net::ReadGate::kSinkFull);
+  gate_.resume(net::ReadGate::kParserPaused);
+  feedParser();
+}
+
+// ---- ClientSide ----
+
+evbuffer* ClientSession::clientOutput() { return bufferevent_get_output(bev_.get()); }
+
+bool ClientSession::clientOutputFull() const {
+  return evbuffer_get_length(bufferevent_get_output(bev_.get())) >
+         worker_.options().relayHighWatermark;
+}
+
+void ClientSession::pauseClientReads(bool paused) {
+  if (paused) {
+    gate_.pause(net::ReadGate::kSinkFull);
+    return;
+  }
+  gate_.resume(net::ReadGate::kSinkFull);
+  // Bytes already buffered produce no new read event: feed them on the next loop turn.
+  event_active(continue_.get(), EV_TIMEOUT, 0);
+}
+
+void ClientSession::onResponseComplete(bool keepAlive) {
+  if (state_ != State::kHandling) return;
+  responseDone_ = true;
+  keepAlive_ = keepAlive_ && keepAlive;
+  if (requestDone_) {
+    event_active(continue_.get(), EV_TIMEOUT, 0);
+  } else if (!keepAlive_) {
+    // The rest of the request body is not worth reading.
+    worker_.deleteLater(std::move(handler_));
+    closeAfterFlush();
+  }
+}
+
+void ClientSession::abortClient(const std::string& reason) {
+  log::proxy().warn("{} aborting client {}: {}", prefix_, peer_.toString(), reason);
+  close();
+}
+
+// ---- CONNECT ----
+
+void ClientSession::startConnect() {
+  auto target = http::parseConnectTarget(connectRequest_ ? connectRequest_->target : "");
+  if (!target.ok()) {
+    log::proxy().info("{} bad CONNECT target from {}: {}", prefix_, peer_.toString(),
+                      target.failure().detail);
+    respondAndClose(400, "bad CONNECT target");
+    return;
+  }
+  connectTarget_ = target.value();
+  connectStarted_ = std::chrono::steady_clock::now();
+  evtimer_del(timer_.get());
+  if (worker_.shared().policy.shouldIntercept(connectTarget_->host)) {
+    log::proxy().debug("{} CONNECT {}:{} intercepted", prefix_, connectTarget_->host,
+                       connectTarget_->port);
+    gate_.pause(net::ReadGate::kHandshake);
+    evbuffer_add(bufferevent_get_output(bev_.get()), kConnectEstablished.data(),
+                 kConnectEstablished.size());
+    // Fire the write callback only once the reply is fully sent.
+    bufferevent_setwatermark(bev_.get(), EV_WRITE, 0, 0);
+    transitionTo(State::kSendingConnectReply);
+    return;
+  }
+  log::proxy().debug("{} CONNECT {}:{} tunnelled", prefix_, connectTarget_->host,
+                     connectTarget_->port);
+  gate_.pause(net::ReadGate::kAwaitingUpstream);
+  transitionTo(State::kConnectingTunnel);
+  net::ConnectSettings settings{nullptr, worker_.options().connectTimeout,
+                                worker_.options().handshakeTimeout};
+  tunnelConnector_ = std::make_unique<net::Connector>(
+      worker_.base(), worker_.resolver(), settings,
+      net::Endpoint{connectTarget_->host, connectTarget_->port, false}, prefix_,
+      [this](Result<net::Connector::Connection> c) { onTunnelConnected(std::move(c)); });
+  tunnelConnector_->start();
+}
+
+void ClientSession::onTunnelConnected(Result<net::Connector::Connection> connection) {
+  worker_.deleteLater(std::move(tunnelConnector_));
+  AccessRecord record{prefix_,
+                      peer_.toString(),
+                      "CONNECT",
+                      http::formatAuthority(*connectTarget_),
+                      "-",
+                      0,
+                      0,
+                      connectStarted_,
+                      "tunnel"};
+  if (!connection.ok()) {
+    log::proxy().warn("{} tunnel to {}:{} failed: {}", prefix_, connectTarget_->host,
+                      connectTarget_->port, connection.failure().detail);
+    record.status = 502;
+    record.note = connection.failure().detail;
+    writeAccessLog(record);
+    respondAndClose(502, "cannot reach " + connectTarget_->host + ": " +
+                             connection.failure().detail);
+    return;
+  }
+  evbuffer_add(bufferevent_get_output(bev_.get()), kConnectEstablished.data(),
+               kConnectEstablished.size());
+  gate_.attach(nullptr);
+  relay_ = std::make_unique<net::Relay>(
+      std::move(bev_), std::move(connection.value().bev), worker_.options().relayHighWatermark,
+      [this, record](const net::Relay::Totals& totals, const std::string& error) mutable {
+        record.status = 200;
+        record.bytesSent = totals.bToA;
+        if (!error.empty()) record.note = "tunnel: " + error;
+        writeAccessLog(record);
+        close();
+      });
+  transitionTo(State::kTunnelling);
+  relay_->start();
+}
+
+void ClientSession::startTlsHandshake() {
+  if (evbuffer_get_length(bufferevent_get_input(bev_.get())) != 0) {
+    log::proxy().info("{} client sent data before the CONNECT reply; closing", prefix_);
+    close();
+    return;
+  }
+  // Hand the socket from the plain bufferevent to a TLS one: detach it first so freeing the
+  // plain bufferevent does not close it.
+  evutil_socket_t fd = bufferevent_getfd(bev_.get());
+  bufferevent_setfd(bev_.get(), -1);
+  gate_.attach(nullptr);
+  bev_.reset();
+
+  ERR_clear_error();
+  auto ssl = newInterceptSsl(worker_.shared().interceptTls, connectTarget_->host);
+  if (!ssl.ok()) {
+    evutil_closesocket(fd);
+    log::tls().error("{} {}", prefix_, ssl.failure().detail);
+    close();
+    return;
+  }
+  // The TLS bufferevent takes the SSL and the socket (BEV_OPT_CLOSE_ON_FREE).
+  BufferEventPtr tls(bufferevent_openssl_socket_new(
+      worker_.base(), fd, ssl.value().release(), BUFFEREVENT_SSL_ACCEPTING,
+      BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS));
+  if (!tls) {
+    evutil_closesocket(fd);
+    close();
+    return;
+  }
+  bufferevent_openssl_set_allow_dirty_shutdown(tls.get(), 1);
+  parser_.emplace(worker_.options().limits, *this);
+  gate_.resume(net::ReadGate::kHandshake);
+  installClientBev(std::move(tls));
+  transitionTo(State::kTlsHandshake);
+}
+
+void ClientSession::onHandshakeDone() {
+  intercepted_ = connectTarget_;
+  SSL* ssl = bufferevent_openssl_get_ssl(bev_.get());
+  const char* sni = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
+  log::tls().debug("{} TLS with client established for {}:{} ({}, sni={}, resumed={})", prefix_,
+                   intercepted_->host, intercepted_->port, SSL_get_version(ssl),
+                   sni != nullptr ? sni : "-", SSL_session_reused(ssl) == 1);
+  transitionTo(State::kReadingRequest);
+  feedParser();
+}
+
+// ---- closing ----
+
+void ClientSession::respondAndClose(int status, const std::string& message) {
+  if (handler_) {
+    handler_->onClientClosed();
+    worker_.deleteLater(std::move(handler_));
+  }
+  if (!bev_) {
+    close();
+    return;
+  }
+  std::string response =
+      http::simpleResponse(status, http::reasonPhrase(status), message + "\n", true);
+  evbuffer_add(bufferevent_get_output(bev_.get()), response.data(), response.size());
+  closeAfterFlush();
+}
+
+void ClientSession::closeAfterFlush() {
+  if (!bev_) {
+    close();
+    return;
+  }
+  gate_.resume(net::ReadGate::kSinkFull);
+  gate_.resume(net::ReadGate::kParserPaused);
+  bufferevent_setwatermark(bev_.get(), EV_WRITE, 0, 0);
+  transitionTo(State::kClosing);
+  if (evbuffer_get_length(bufferevent_get_output(bev_.get())) == 0) close();
+}
+
+void ClientSession::close() {
+  if (state_ == State::kClosed) return;
+  transitionTo(State::kClosed);
+  if (handler_) {
+    handler_->onClientClosed();
+    worker_.deleteLater(std::move(handler_));
+  }
+  worker_.deleteLater(std::move(tunnelConnector_));
+  worker_.deleteLater(std::move(relay_));
+  gate_.attach(nullptr);
+  bev_.reset();
+  event_del(continue_.get());
+  log::proxy().debug("{} closed", prefix_);
+  worker_.onSessionClosed(this);
+}
+
+} // namespace regcache::proxy

@@ -1,0 +1,122 @@
+#pragma once
+// One client connection, from accept to close. It reads requests with the HTTP codec, answers
+// CONNECT by tunnelling or by terminating TLS as the target host, and hands every other request
+// to a RequestHandler. Each state has its own handler; libevent callbacks only forward to them.
+//
+//   ReadingRequest ──CONNECT, tunnel──▶ ConnectingTunnel ──▶ Tunnelling ──▶ Closed
+//        │  ▲        ──CONNECT, intercept──▶ SendingConnectReply ──▶ TlsHandshake ─┐
+//        │  └────────────────────── next request (keep-alive) ◀──────────────────┘
+//        └──request head──▶ Handling ──response complete──▶ ReadingRequest | Closing
+//   any state ──error──▶ Closing (flush what is queued) ──▶ Closed
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "base/event_handles.h"
+#include "proxy/http/message.h"
+#include "proxy/http/parser.h"
+#include "proxy/http/target.h"
+#include "proxy/net/connector.h"
+#include "proxy/net/read_gate.h"
+#include "proxy/net/relay.h"
+#include "proxy/request_handler.h"
+
+namespace regcache::proxy {
+
+class Worker;
+
+class ClientSession final : public ClientSide, private http::RequestSink {
+public:
+  enum class State {
+    kReadingRequest,
+    kHandling,
+    kConnectingTunnel,
+    kTunnelling,
+    kSendingConnectReply,
+    kTlsHandshake,
+    kClosing,
+    kClosed,
+  };
+
+  // Takes ownership of the accepted socket fd.
+  ClientSession(Worker& worker, std::uint64_t id, int fd, const net::SocketAddress& peer);
+  ~ClientSession() override;
+  ClientSession(const ClientSession&) = delete;
+  ClientSession& operator=(const ClientSession&) = delete;
+
+  void start();
+  State state() const { return state_; }
+
+  // ClientSide
+  Worker& worker() override { return worker_; }
+  const std::string& logPrefix() const override { return prefix_; }
+  const net::SocketAddress& peer() const override { return peer_; }
+  evbuffer* clientOutput() override;
+  bool clientOutputFull() const override;
+  void pauseClientReads(bool paused) override;
+  void onResponseComplete(bool keepAlive) override;
+  void abortClient(const std::string& reason) override;
+
+private:
+  // http::RequestSink
+  void onRequestHead(http::RequestHead&& head) override;
+  void onRequestBody(std::string_view data) override;
+  void onRequestEnd() override;
+
+  static void onRead(bufferevent* bev, void* arg) noexcept;
+  static void onWrite(bufferevent* bev, void* arg) noexcept;
+  static void onEvent(bufferevent* bev, short what, void* arg) noexcept;
+  static void onTimer(evutil_socket_t, short, void* arg) noexcept;
+  static void onContinue(evutil_socket_t, short, void* arg) noexcept;
+
+  void transitionTo(State next);
+  void installClientBev(BufferEventPtr bev);
+  void armTimer(std::chrono::milliseconds timeout);
+
+  // One handler per state for each kind of event.
+  void handleReadable();
+  void handleDrained();
+  void handleEvent(short what);
+  void handleTimeout();
+
+  void feedParser();
+  void startRequest(http::RequestHead&& head);
+  void startConnect();
+  void onTunnelConnected(Result<net::Connector::Connection> connection);
+  void startTlsHandshake();
+  void onHandshakeDone();
+  void continueAfterResponse();
+  void respondAndClose(int status, const std::string& message);
+  void closeAfterFlush();
+  void close();
+
+  Worker& worker_;
+  std::uint64_t id_;
+  std::string prefix_;
+  net::SocketAddress peer_;
+  State state_ = State::kReadingRequest;
+
+  BufferEventPtr bev_;
+  net::ReadGate gate_;
+  std::optional<http::RequestParser> parser_;
+  EventPtr timer_;
+  EventPtr continue_;
+  bool headerTimerArmed_ = false;
+
+  // The CONNECT target once intercepted: every request inside the TLS session goes there.
+  std::optional<http::HostPort> intercepted_;
+  std::optional<http::RequestHead> connectRequest_;
+  std::optional<http::HostPort> connectTarget_;
+
+  std::unique_ptr<RequestHandler> handler_;
+  bool requestDone_ = false;
+  bool responseDone_ = false;
+  bool keepAlive_ = true;
+
+  std::unique_ptr<net::Connector> tunnelConnector_;
+  std::unique_ptr<net::Relay> relay_;
+  std::chrono::steady_clock::time_point connectStarted_;
+};
+
+} // namespace regcache::proxy

@@ -1,0 +1,375 @@
+#include "proxy/exchange.h"
+
+#include <event2/bufferevent_ssl.h>
+#include <openssl/err.h>
+
+#include "base/log.h"
+#include "proxy/http/headers.h"
+#include "proxy/http/target.h"
+#include "proxy/net/tls_contexts.h"
+#include "proxy/worker.h"
+
+namespace regcache::proxy {
+namespace {
+
+constexpr std::string_view kVia = "1.1 regcache";
+
+timeval toTimeval(std::chrono::milliseconds ms) {
+  return timeval{static_cast<time_t>(ms.count() / 1000),
+                 static_cast<suseconds_t>((ms.count() % 1000) * 1000)};
+}
+
+std::string lowercase(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+void appendVia(http::Headers& headers) {
+  if (auto existing = headers.get("Via")) {
+    headers.set("Via", std::string(*existing) + ", " + std::string(kVia));
+  } else {
+    headers.add("Via", std::string(kVia));
+  }
+}
+
+} // namespace
+
+Exchange::Exchange(ClientSide& client, http::RequestHead request, net::Endpoint endpoint,
+                   std::string originTarget)
+    : client_(client), request_(std::move(request)), endpoint_(std::move(endpoint)),
+      poolKey_{endpoint_.tls, lowercase(endpoint_.host), endpoint_.port},
+      originTarget_(std::move(originTarget)), pendingBody_(evbuffer_new()) {
+  clientKeepAlive_ = request_.keepAlive;
+  record_.connection = client_.logPrefix();
+  record_.client = client_.peer().toString();
+  record_.method = request_.method;
+  record_.host = http::formatAuthority(http::HostPort{endpoint_.host, endpoint_.port,
+                                                      endpoint_.host.find(':') != std::string::npos},
+                                       endpoint_.tls ? 443 : 80);
+  record_.path = originTarget_;
+  record_.started = std::chrono::steady_clock::now();
+}
+
+Exchange::~Exchange() = default;
+
+void Exchange::start() { connect(true); }
+
+void Exchange::connect(bool allowPooled) {
+  state_ = State::kConnecting;
+  Worker& worker = client_.worker();
+  if (allowPooled) {
+    if (BufferEventPtr pooled = worker.pool().take(poolKey_)) {
+      reusedConnection_ = true;
+      log::proxy().debug("{} reusing a pooled connection to {}", client_.logPrefix(),
+                         poolKey_.toString());
+      attachUpstream(std::move(pooled));
+      sendRequestHead();
+      return;
+    }
+  }
+  reusedConnection_ = false;
+  net::ConnectSettings settings{worker.shared().upstreamTls, worker.options().connectTimeout,
+                                worker.options().handshakeTimeout};
+  connector_ = std::make_unique<net::Connector>(
+      worker.base(), worker.resolver(), settings, endpoint_, client_.logPrefix(),
+      [this](Result<net::Connector::Connection> c) { onConnected(std::move(c)); });
+  connector_->start();
+}
+
+void Exchange::onConnected(Result<net::Connector::Connection> connection) {
+  client_.worker().deleteLater(std::move(connector_));
+  if (!connection.ok()) {
+    failUpstream(502, connection.failure().detail);
+    return;
+  }
+  log::proxy().debug("{} connected to {} ({})", client_.logPrefix(), poolKey_.toString(),
+                     connection->peer.toString());
+  attachUpstream(std::move(connection.value().bev));
+  sendRequestHead();
+}
+
+void Exchange::attachUpstream(BufferEventPtr bev) {
+  upstream_ = std::move(bev);
+  const ServerOptions& options = client_.worker().options();
+  bufferevent_setcb(upstream_.get(), &Exchange::onUpstreamRead, &Exchange::onUpstreamWrite,
+                    &Exchange::onUpstreamEvent, this);
+  bufferevent_setwatermark(upstream_.get(), EV_WRITE, options.relayHighWatermark / 2, 0);
+  timeval timeout = toTimeval(options.upstreamTimeout);
+  bufferevent_set_timeouts(upstream_.get(), &timeout, &timeout);
+  bufferevent_enable(upstream_.get(), EV_WRITE);
+  upstreamGate_.attach(upstream_.get());
+  parser_.emplace(options.limits, *this);
+  parser_->expectResponseTo(request_.method);
+  state_ = State::kAwaitingResponse;
+}
+
+void Exchange::sendRequestHead() {
+  http::RequestHead head = request_;
+  head.target = originTarget_;
+  head.versionMajor = 1;
+  head.versionMinor = 1;
+  http::stripHopByHop(head.headers);
+  if (!head.headers.has("Host")) {
+    head.headers.set("Host", http::formatAuthority(
+                                 http::HostPort{endpoint_.host, endpoint_.port,
+                                                endpoint_.host.find(':') != std::string::npos},
+                                 endpoint_.tls ? 443 : 80));
+  }
+  appendVia(head.headers);
+  chunkedToUpstream_ = request_.chunked;
+  if (chunkedToUpstream_) head.headers.set("Transfer-Encoding", "chunked");
+  std::string serialized = http::serializeRequestHead(head);
+  evbuffer* out = bufferevent_get_output(upstream_.get());
+  evbuffer_add(out, serialized.data(), serialized.size());
+  evbuffer_add_buffer(out, pendingBody_.get());
+}
+
+void Exchange::writeUpstream(std::string_view data) {
+  evbuffer* out = (upstream_ && state_ != State::kConnecting)
+                      ? bufferevent_get_output(upstream_.get())
+                      : pendingBody_.get();
+  evbuffer_add(out, data.data(), data.size());
+  if (evbuffer_get_length(out) > client_.worker().options().relayHighWatermark &&
+      !clientReadsPaused_) {
+    clientReadsPaused_ = true;
+    client_.pauseClientReads(true);
+  }
+}
+
+void Exchange::onRequestBody(std::string_view data) {
+  if (state_ == State::kDone || state_ == State::kFailed || data.empty()) return;
+  requestBodyStarted_ = true;
+  if (request_.chunked) {
+    writeUpstream(http::chunkHeader(data.size()));
+    writeUpstream(data);
+    writeUpstream(http::kChunkTrailer);
+  } else {
+    writeUpstream(data);
+  }
+}
+
+void Exchange::onRequestEnd() {
+  requestComplete_ = true;
+  if (state_ == State::kDone || state_ == State::kFailed) return;
+  if (request_.chunked) writeUpstream(http::kLastChunk);
+}
+
+void Exchange::onUpstreamWrite(bufferevent*, void* arg) noexcept {
+  auto* self = static_cast<Exchange*>(arg);
+  if (self->clientReadsPaused_ && self->state_ != State::kDone &&
+      self->state_ != State::kFailed) {
+    self->clientReadsPaused_ = false;
+    self->client_.pauseClientReads(false);
+  }
+}
+
+void Exchange::onUpstreamRead(bufferevent*, void* arg) noexcept {
+  static_cast<Exchange*>(arg)->feedResponse();
+}
+
+void Exchange::onUpstreamEvent(bufferevent*, short what, void* arg) noexcept {
+  static_cast<Exchange*>(arg)->handleUpstreamEvent(what);
+}
+
+void Exchange::feedResponse() {
+  if (!upstream_) return;
+  evbuffer* in = bufferevent_get_input(upstream_.get());
+  while (state_ == State::kAwaitingResponse || state_ == State::kStreamingResponse) {
+    if (upstreamGate_.paused(net::ReadGate::kSinkFull)) return;
+    evbuffer_iovec vec{};
+    if (evbuffer_peek(in, -1, nullptr, &vec, 1) <= 0 || vec.iov_len == 0) break;
+    auto result = parser_->feed({static_cast<const char*>(vec.iov_base), vec.iov_len});
+    evbuffer_drain(in, result.consumed);
+    if (state_ != State::kAwaitingResponse && state_ != State::kStreamingResponse) return;
+    switch (result.status) {
+    case http::ParseStatus::kNeedMore:
+      break;
+    case http::ParseStatus::kPaused:
+      finishResponse();
+      return;
+    case http::ParseStatus::kUpgrade:
+      failUpstream(502, "upstream switched protocols, which the proxy does not relay");
+      return;
+    case http::ParseStatus::kError:
+      failUpstream(502, std::string("malformed response from upstream: ") +
+                            http::describe(parser_->error()) + " (" +
+                            std::string(parser_->errorReason()) + ")");
+      return;
+    }
+  }
+  if (upstreamEof_ && evbuffer_get_length(in) == 0) {
+    if (parser_->finishOnEof()) {
+      finishResponse();
+    } else if (retryable()) {
+      retried_ = true;
+      log::proxy().debug("{} pooled connection to {} was closed; retrying on a new one",
+                         client_.logPrefix(), poolKey_.toString());
+      upstreamGate_.attach(nullptr);
+      upstream_.reset();
+      upstreamEof_ = false;
+      connect(false);
+    } else {
+      failUpstream(502, "upstream closed the connection mid-response");
+    }
+  }
+}
+
+void Exchange::handleUpstreamEvent(short what) {
+  if (state_ == State::kDone || state_ == State::kFailed) return;
+  if (what & BEV_EVENT_EOF) {
+    upstreamEof_ = true;
+    feedResponse();
+    return;
+  }
+  if (what & BEV_EVENT_TIMEOUT) {
+    failUpstream(504, "upstream " + poolKey_.toString() + " timed out");
+    return;
+  }
+  std::string reason = evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR());
+  if (endpoint_.tls) {
+    std::string tlsErrors;
+    while (unsigned long code = bufferevent_get_openssl_error(upstream_.get())) {
+      char buf[256];
+      ERR_error_string_n(code, buf, sizeof buf);
+      if (!tlsErrors.empty()) tlsErrors += "; ";
+      tlsErrors += buf;
+    }
+    if (!tlsErrors.empty()) reason = tlsErrors;
+  }
+  if (retryable()) {
+    retried_ = true;
+    log::proxy().debug("{} pooled connection to {} failed ({}); retrying on a new one",
+                       client_.logPrefix(), poolKey_.toString(), reason);
+    upstreamGate_.attach(nullptr);
+    upstream_.reset();
+    connect(false);
+    return;
+  }
+  failUpstream(502, "connection to upstream " + poolKey_.toString() + " failed: " + reason);
+}
+
+bool Exchange::retryable() const {
+  // A pooled connection may have been closed by the upstream just as it was reused. Replaying is
+  // safe only for a bodiless GET or HEAD that has seen no byte of response.
+  return reusedConnection_ && !retried_ && !responseHeadSent_ && !requestBodyStarted_ &&
+         (request_.method == "GET" || request_.method == "HEAD") &&
+         !(parser_ && parser_->midMessage());
+}
+
+void Exchange::onResponseHead(http::ResponseHead&& head) {
+  if (head.status < 200) {
+    if (head.status == 101) return; // reported as kUpgrade by the parser, refused there
+    if (request_.versionMinor >= 1) {
+      http::stripHopByHop(head.headers);
+      std::string interim = http::serializeResponseHead(head);
+      evbuffer_add(client_.clientOutput(), interim.data(), interim.size());
+    }
+    return;
+  }
+  state_ = State::kStreamingResponse;
+  record_.status = head.status;
+  responseKeepAlive_ = head.keepAlive;
+  bool noBody = request_.method == "HEAD" || head.status == 204 || head.status == 304;
+  http::ResponseHead out = std::move(head);
+  out.versionMajor = 1;
+  out.versionMinor = 1;
+  http::stripHopByHop(out.headers);
+  appendVia(out.headers);
+  if (!noBody && !out.contentLength) {
+    if (request_.versionMinor >= 1) {
+      out.headers.set("Transfer-Encoding", "chunked");
+      chunkedToClient_ = true;
+    } else {
+      clientKeepAlive_ = false; // an HTTP/1.0 client learns the end from the close
+    }
+  }
+  if (!clientKeepAlive_) out.headers.set("Connection", "close");
+  std::string serialized = http::serializeResponseHead(out);
+  evbuffer_add(client_.clientOutput(), serialized.data(), serialized.size());
+  responseHeadSent_ = true;
+}
+
+void Exchange::onResponseBody(std::string_view data) {
+  evbuffer* out = client_.clientOutput();
+  if (chunkedToClient_) {
+    std::string header = http::chunkHeader(data.size());
+    evbuffer_add(out, header.data(), header.size());
+    evbuffer_add(out, data.data(), data.size());
+    evbuffer_add(out, http::kChunkTrailer.data(), http::kChunkTrailer.size());
+  } else {
+    evbuffer_add(out, data.data(), data.size());
+  }
+  record_.bytesSent += data.size();
+  if (client_.clientOutputFull()) upstreamGate_.pause(net::ReadGate::kSinkFull);
+}
+
+void Exchange::onResponseEnd() { responseEnded_ = true; }
+
+void Exchange::onClientDrained() {
+  if (!upstreamGate_.paused(net::ReadGate::kSinkFull)) return;
+  upstreamGate_.resume(net::ReadGate::kSinkFull);
+  feedResponse();
+}
+
+void Exchange::finishResponse() {
+  if (chunkedToClient_) {
+    evbuffer_add(client_.clientOutput(), http::kLastChunk.data(), http::kLastChunk.size());
+  }
+  bool reusable = !upstreamEof_ && requestComplete_ && upstream_ &&
+                  evbuffer_get_length(bufferevent_get_input(upstream_.get())) == 0 &&
+                  evbuffer_get_length(bufferevent_get_output(upstream_.get())) == 0 &&
+                  responseKeepAlive_;
+  finish(reusable);
+}
+
+void Exchange::finish(bool upstreamReusable) {
+  state_ = State::kDone;
+  upstreamGate_.attach(nullptr);
+  if (upstreamReusable) {
+    client_.worker().pool().give(poolKey_, std::move(upstream_));
+  } else {
+    upstream_.reset();
+  }
+  logOnce();
+  client_.onResponseComplete(clientKeepAlive_);
+}
+
+void Exchange::failUpstream(int status, const std::string& reason) {
+  state_ = State::kFailed;
+  upstreamGate_.attach(nullptr);
+  upstream_.reset();
+  if (connector_) client_.worker().deleteLater(std::move(connector_));
+  log::proxy().warn("{} {} {}{}: {}", client_.logPrefix(), request_.method, poolKey_.toString(),
+                    originTarget_, reason);
+  record_.note = reason;
+  if (responseHeadSent_) {
+    logOnce();
+    client_.abortClient(reason);
+    return;
+  }
+  record_.status = status;
+  std::string response =
+      http::simpleResponse(status, http::reasonPhrase(status), "regcache: " + reason + "\n");
+  evbuffer_add(client_.clientOutput(), response.data(), response.size());
+  logOnce();
+  client_.onResponseComplete(false);
+}
+
+void Exchange::onClientClosed() {
+  if (state_ != State::kDone && state_ != State::kFailed) {
+    state_ = State::kFailed;
+    if (record_.note.empty()) record_.note = "client closed";
+    logOnce();
+  }
+  upstreamGate_.attach(nullptr);
+  upstream_.reset();
+  if (connector_) client_.worker().deleteLater(std::move(connector_));
+}
+
+void Exchange::logOnce() {
+  if (logged_) return;
+  logged_ = true;
+  writeAccessLog(record_);
+}
+
+} // namespace regcache::proxy

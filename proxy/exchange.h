@@ -1,0 +1,90 @@
+#pragma once
+// Forwards one request to its upstream and streams the response back: the pass-through
+// RequestHandler. It takes a pooled keep-alive connection or opens one, re-frames bodies
+// (chunked stays chunked, Content-Length stays exact), strips hop-by-hop headers, adds Via, and
+// applies backpressure both ways: a slow client stalls upstream reads and a slow upstream stalls
+// client reads, so memory stays flat whatever the body size.
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "base/event_handles.h"
+#include "proxy/access_log.h"
+#include "proxy/http/message.h"
+#include "proxy/http/parser.h"
+#include "proxy/net/connector.h"
+#include "proxy/net/read_gate.h"
+#include "proxy/request_handler.h"
+#include "proxy/upstream_pool.h"
+
+namespace regcache::proxy {
+
+class Exchange final : public RequestHandler, private http::ResponseSink {
+public:
+  enum class State { kConnecting, kAwaitingResponse, kStreamingResponse, kDone, kFailed };
+
+  // originTarget: the path and query to send upstream ("/v2/...").
+  Exchange(ClientSide& client, http::RequestHead request, net::Endpoint endpoint,
+           std::string originTarget);
+  ~Exchange() override;
+
+  void start() override;
+  void onRequestBody(std::string_view data) override;
+  void onRequestEnd() override;
+  void onClientDrained() override;
+  void onClientClosed() override;
+
+private:
+  // http::ResponseSink
+  void onResponseHead(http::ResponseHead&& head) override;
+  void onResponseBody(std::string_view data) override;
+  void onResponseEnd() override;
+
+  static void onUpstreamRead(bufferevent* bev, void* arg) noexcept;
+  static void onUpstreamWrite(bufferevent* bev, void* arg) noexcept;
+  static void onUpstreamEvent(bufferevent* bev, short what, void* arg) noexcept;
+
+  void connect(bool allowPooled);
+  void finishResponse();
+  void logOnce();
+  void onConnected(Result<net::Connector::Connection> connection);
+  void attachUpstream(BufferEventPtr bev);
+  void sendRequestHead();
+  void writeUpstream(std::string_view data);
+  void feedResponse();
+  void handleUpstreamEvent(short what);
+  void failUpstream(int status, const std::string& reason);
+  void finish(bool upstreamReusable);
+  bool retryable() const;
+
+  ClientSide& client_;
+  http::RequestHead request_;
+  net::Endpoint endpoint_;
+  PoolKey poolKey_;
+  std::string originTarget_;
+  State state_ = State::kConnecting;
+
+  std::unique_ptr<net::Connector> connector_;
+  BufferEventPtr upstream_;
+  net::ReadGate upstreamGate_;
+  EvBufferPtr pendingBody_; // request body received before the upstream was ready
+  std::optional<http::ResponseParser> parser_;
+
+  bool reusedConnection_ = false;
+  bool retried_ = false;
+  bool requestComplete_ = false;
+  bool requestBodyStarted_ = false;
+  bool chunkedToUpstream_ = false;
+  bool chunkedToClient_ = false;
+  bool clientKeepAlive_ = true;
+  bool responseHeadSent_ = false;
+  bool responseEnded_ = false;
+  bool responseKeepAlive_ = false;
+  bool upstreamEof_ = false;
+  bool clientReadsPaused_ = false;
+  bool logged_ = false;
+  AccessRecord record_;
+};
+
+} // namespace regcache::proxy

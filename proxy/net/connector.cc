@@ -1,0 +1,177 @@
+#include "proxy/net/connector.h"
+
+#include <event2/bufferevent_ssl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "base/log.h"
+#include "proxy/net/tls_contexts.h"
+
+namespace regcache::proxy::net {
+namespace {
+
+timeval toTimeval(std::chrono::milliseconds ms) {
+  timeval tv{};
+  tv.tv_sec = static_cast<time_t>(ms.count() / 1000);
+  tv.tv_usec = static_cast<suseconds_t>((ms.count() % 1000) * 1000);
+  return tv;
+}
+
+} // namespace
+
+Connector::Connector(event_base* base, Resolver& resolver, ConnectSettings settings,
+                     Endpoint endpoint, std::string logPrefix, Callback callback)
+    : base_(base), resolver_(resolver), settings_(settings), endpoint_(std::move(endpoint)),
+      logPrefix_(std::move(logPrefix)), callback_(std::move(callback)) {}
+
+Connector::~Connector() {
+  if (lookup_) lookup_->cancel();
+}
+
+void Connector::start() {
+  lookup_ = resolver_.resolve(endpoint_.host, endpoint_.port,
+                              [this](Result<Resolver::Addresses> r) { onResolved(std::move(r)); });
+}
+
+void Connector::onResolved(Result<Resolver::Addresses> addresses) {
+  lookup_.reset();
+  if (!addresses.ok()) {
+    log::dns().warn("{} {}", logPrefix_, addresses.failure().detail);
+    finish(addresses.failure());
+    return;
+  }
+  addresses_ = std::move(addresses.value());
+  tryNextAddress();
+}
+
+void Connector::tryNextAddress() {
+  connectEvent_.reset();
+  fd_.reset();
+  while (nextAddress_ < addresses_.size()) {
+    const SocketAddress& address = addresses_[nextAddress_++];
+    UniqueFd fd(::socket(address.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+    if (!fd) {
+      lastError_ = address.toString() + ": socket: " + std::strerror(errno);
+      continue;
+    }
+    if (::connect(fd.get(), address.get(), address.length) != 0 && errno != EINPROGRESS) {
+      lastError_ = address.toString() + ": " + std::strerror(errno);
+      log::proxy().debug("{} connect {} failed: {}", logPrefix_, address.toString(),
+                         std::strerror(errno));
+      continue;
+    }
+    fd_ = std::move(fd);
+    connectEvent_.reset(event_new(base_, fd_.get(), EV_WRITE, &Connector::onWritable, this));
+    timeval timeout = toTimeval(settings_.connectTimeout);
+    event_add(connectEvent_.get(), &timeout);
+    return;
+  }
+  finish(fail(Error::kConnect, "cannot connect to " + endpoint_.host + ":" +
+                                   std::to_string(endpoint_.port) + " (" + lastError_ + ")"));
+}
+
+void Connector::onWritable(evutil_socket_t, short what, void* arg) noexcept {
+  static_cast<Connector*>(arg)->onTcpResult(what);
+}
+
+void Connector::onTcpResult(short what) {
+  const SocketAddress& address = addresses_[nextAddress_ - 1];
+  if (what & EV_TIMEOUT) {
+    lastError_ = address.toString() + ": connect timed out";
+    tryNextAddress();
+    return;
+  }
+  int error = 0;
+  socklen_t length = sizeof error;
+  if (::getsockopt(fd_.get(), SOL_SOCKET, SO_ERROR, &error, &length) != 0) error = errno;
+  if (error != 0) {
+    lastError_ = address.toString() + ": " + std::strerror(error);
+    log::proxy().debug("{} connect {} failed: {}", logPrefix_, address.toString(),
+                       std::strerror(error));
+    tryNextAddress();
+    return;
+  }
+  connectEvent_.reset();
+  int one = 1;
+  ::setsockopt(fd_.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  if (endpoint_.tls) {
+    startTls();
+    return;
+  }
+  // BEV_OPT_CLOSE_ON_FREE: the bufferevent now owns the socket.
+  BufferEventPtr bev(bufferevent_socket_new(base_, fd_.release(),
+                                            BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS));
+  finish(Connection{std::move(bev), address});
+}
+
+void Connector::startTls() {
+  ERR_clear_error();
+  auto ssl = newUpstreamSsl(settings_.tlsContext, endpoint_.host);
+  if (!ssl.ok()) {
+    finish(ssl.failure());
+    return;
+  }
+  // The bufferevent takes the SSL (BEV_OPT_CLOSE_ON_FREE frees it) and the socket.
+  tlsBev_.reset(bufferevent_openssl_socket_new(base_, fd_.release(), ssl.value().release(),
+                                               BUFFEREVENT_SSL_CONNECTING,
+                                               BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS));
+  if (!tlsBev_) {
+    finish(fail(Error::kTls, "cannot create the TLS bufferevent"));
+    return;
+  }
+  bufferevent_openssl_set_allow_dirty_shutdown(tlsBev_.get(), 1);
+  bufferevent_setcb(tlsBev_.get(), nullptr, nullptr, &Connector::onTlsEvent, this);
+  timeval timeout = toTimeval(settings_.handshakeTimeout);
+  bufferevent_set_timeouts(tlsBev_.get(), &timeout, &timeout);
+  bufferevent_enable(tlsBev_.get(), EV_READ | EV_WRITE);
+}
+
+void Connector::onTlsEvent(bufferevent*, short what, void* arg) noexcept {
+  static_cast<Connector*>(arg)->onTlsResult(what);
+}
+
+void Connector::onTlsResult(short what) {
+  const SocketAddress address = addresses_[nextAddress_ - 1];
+  if (what & BEV_EVENT_CONNECTED) {
+    bufferevent_setcb(tlsBev_.get(), nullptr, nullptr, nullptr, nullptr);
+    bufferevent_set_timeouts(tlsBev_.get(), nullptr, nullptr);
+    bufferevent_disable(tlsBev_.get(), EV_READ | EV_WRITE);
+    finish(Connection{std::move(tlsBev_), address});
+    return;
+  }
+  std::string reason;
+  SSL* ssl = bufferevent_openssl_get_ssl(tlsBev_.get());
+  long verify = ssl != nullptr ? SSL_get_verify_result(ssl) : X509_V_OK;
+  if (verify != X509_V_OK) {
+    reason = std::string("certificate verify failed: ") +
+             X509_verify_cert_error_string(verify);
+  } else if (what & BEV_EVENT_TIMEOUT) {
+    reason = "handshake timed out";
+  } else {
+    while (unsigned long code = bufferevent_get_openssl_error(tlsBev_.get())) {
+      char buf[256];
+      ERR_error_string_n(code, buf, sizeof buf);
+      if (!reason.empty()) reason += "; ";
+      reason += buf;
+    }
+    if (reason.empty()) reason = (what & BEV_EVENT_EOF) ? "connection closed during handshake"
+                                                        : std::strerror(errno);
+  }
+  ERR_clear_error();
+  tlsBev_.reset();
+  finish(fail(Error::kTls, "TLS to " + endpoint_.host + ":" + std::to_string(endpoint_.port) +
+                               " (" + address.toString() + ") failed: " + reason));
+}
+
+void Connector::finish(Result<Connection> result) {
+  // The callback may destroy this object: nothing may touch a member after it.
+  auto callback = std::move(callback_);
+  callback_ = nullptr;
+  if (callback) callback(std::move(result));
+}
+
+} // namespace regcache::proxy::net

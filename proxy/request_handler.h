@@ -1,0 +1,54 @@
+#pragma once
+// The seam between a client connection and whatever answers one request on it. ClientSession
+// parses requests and owns the client socket; a RequestHandler produces one response: the
+// forwarder (Exchange), the admin endpoints, and, in the cache issue, the registry cache.
+#include <event2/buffer.h>
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "proxy/net/socket_address.h"
+
+namespace regcache::proxy {
+
+class Worker;
+
+// What a handler may do to the client connection it serves.
+class ClientSide {
+public:
+  virtual ~ClientSide() = default;
+  virtual Worker& worker() = 0;
+  virtual const std::string& logPrefix() const = 0; // "[c42]"
+  virtual const net::SocketAddress& peer() const = 0;
+  // Where the response goes. Bytes added here are sent to the client.
+  virtual evbuffer* clientOutput() = 0;
+  // True when the client's output is past the high watermark: stop producing until
+  // RequestHandler::onClientDrained().
+  virtual bool clientOutputFull() const = 0;
+  // Stops or restarts reading request bytes (body) from the client, e.g. while upstream is slow.
+  virtual void pauseClientReads(bool paused) = 0;
+  // The response is complete in clientOutput(). keepAlive false closes the connection once it is
+  // written. Call once; the handler is destroyed later on the loop, never inside this call.
+  virtual void onResponseComplete(bool keepAlive) = 0;
+  // Something failed after the response head was sent: the client connection is dropped so
+  // the client sees a truncated response, never a complete one with wrong bytes.
+  virtual void abortClient(const std::string& reason) = 0;
+};
+
+class RequestHandler {
+public:
+  virtual ~RequestHandler() = default;
+  // Begins work once the session holds the handler; it may complete the response right away.
+  virtual void start() = 0;
+  // Decoded request body bytes, valid only during the call.
+  virtual void onRequestBody(std::string_view data) = 0;
+  // The request has been read completely.
+  virtual void onRequestEnd() = 0;
+  // The client's output drained below the low watermark.
+  virtual void onClientDrained() {}
+  // The client connection is gone; release upstream resources. No ClientSide call after this.
+  virtual void onClientClosed() {}
+};
+
+} // namespace regcache::proxy

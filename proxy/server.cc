@@ -1,0 +1,141 @@
+#include "proxy/server.h"
+
+#include <ares.h>
+#include <event2/thread.h>
+#include <signal.h>
+#include <sys/stat.h>
+
+#include <stdexcept>
+#include <thread>
+
+#include "base/clock.h"
+#include "base/log.h"
+#include "ca/authority.h"
+#include "ca/leaf_cache.h"
+#include "proxy/intercept_tls.h"
+#include "proxy/net/tls_contexts.h"
+#include "proxy/worker.h"
+
+namespace regcache::proxy {
+
+struct Server::Impl {
+  ServerOptions options;
+  std::shared_ptr<const ca::Authority> authority;
+  std::unique_ptr<ca::LeafCache> leaves;
+  SslCtxPtr interceptTls;
+  SslCtxPtr upstreamTls;
+  std::unique_ptr<SharedContext> shared;
+  std::vector<std::unique_ptr<Worker>> workers;
+  std::vector<net::SocketAddress> bound;
+  bool running = false;
+};
+
+namespace {
+
+void initLibrariesOnce() {
+  static const bool done = [] {
+    evthread_use_pthreads();
+    if (int rc = ares_library_init(ARES_LIB_INIT_ALL); rc != ARES_SUCCESS) {
+      throw std::runtime_error(std::string("c-ares init: ") + ares_strerror(rc));
+    }
+    // A client that vanishes mid-write must cost an error return, not the process.
+    signal(SIGPIPE, SIG_IGN);
+    return true;
+  }();
+  (void)done;
+}
+
+} // namespace
+
+Server::Server(ServerOptions options) : impl_(std::make_unique<Impl>()) {
+  impl_->options = std::move(options);
+}
+
+Server::~Server() { stop(); }
+
+void Server::start() {
+  initLibrariesOnce();
+  auto& o = impl_->options;
+  if (o.dataDir.empty()) throw std::runtime_error("no data directory given");
+  std::error_code ec;
+  std::filesystem::create_directories(o.dataDir, ec);
+  if (ec) throw std::runtime_error("cannot create " + o.dataDir.string() + ": " + ec.message());
+
+  auto authority = ca::Authority::loadOrCreate(o.dataDir / "ca", SystemClock::instance());
+  if (!authority.ok()) {
+    throw std::runtime_error("CA in " + (o.dataDir / "ca").string() + ": " +
+                             authority.failure().detail);
+  }
+  impl_->authority = authority.value();
+  impl_->leaves = std::make_unique<ca::LeafCache>(impl_->authority, SystemClock::instance(),
+                                                  o.leafCacheSize);
+  impl_->interceptTls = makeInterceptContext(*impl_->leaves);
+  impl_->upstreamTls = net::makeUpstreamContext(o.upstreamCaFiles);
+  impl_->shared = std::make_unique<SharedContext>(SharedContext{
+      o, *impl_->leaves, impl_->interceptTls.get(), impl_->upstreamTls.get(),
+      InterceptPolicy(o.interceptPatterns, o.tunnelPatterns), {}});
+
+  unsigned count = o.workers != 0 ? o.workers : std::max(1u, std::thread::hardware_concurrency());
+  for (unsigned i = 0; i < count; ++i) {
+    auto worker = std::make_unique<Worker>(i, *impl_->shared);
+    if (auto listening = worker->listen(); !listening.ok()) {
+      throw std::runtime_error(listening.failure().detail);
+    }
+    if (i == 0) {
+      // Port 0 means "any": the other workers must share the port the first one got.
+      impl_->bound = worker->boundAddresses();
+      for (std::size_t k = 0; k < o.listen.size() && k < impl_->bound.size(); ++k) {
+        o.listen[k].port = impl_->bound[k].port();
+      }
+    }
+    impl_->workers.push_back(std::move(worker));
+  }
+  for (auto& worker : impl_->workers) worker->start();
+  impl_->running = true;
+}
+
+std::vector<net::SocketAddress> Server::boundAddresses() const { return impl_->bound; }
+
+void Server::stop() {
+  if (!impl_ || !impl_->running) return;
+  impl_->running = false;
+  for (auto& worker : impl_->workers) worker->stop();
+  for (auto& worker : impl_->workers) worker->join();
+  impl_->workers.clear();
+}
+
+int runServer(const ServerOptions& options) {
+  log::setup(options.logLevel, options.accessLogPath);
+
+  // Block the signals before any worker thread exists, so only sigwait below receives them.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  Server server(options);
+  server.start();
+  std::string addresses;
+  for (const auto& address : server.boundAddresses()) {
+    addresses += (addresses.empty() ? "" : ", ") + address.toString();
+  }
+  log::proxy().info("regcache listening on {} (data dir {})", addresses,
+                    options.dataDir.string());
+
+  for (;;) {
+    int signal = 0;
+    if (sigwait(&signals, &signal) != 0) continue;
+    if (signal == SIGHUP) {
+      log::proxy().info("SIGHUP received; nothing to reload yet");
+      continue;
+    }
+    log::proxy().info("signal {} received; shutting down", signal);
+    break;
+  }
+  server.stop();
+  return 0;
+}
+
+} // namespace regcache::proxy

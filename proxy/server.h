@@ -1,0 +1,35 @@
+#pragma once
+// The running proxy: the CA and leaf cache, the TLS contexts, and the worker threads.
+#include <memory>
+#include <vector>
+
+#include "base/result.h"
+#include "proxy/net/socket_address.h"
+#include "proxy/server_options.h"
+
+namespace regcache::proxy {
+
+class Server {
+public:
+  explicit Server(ServerOptions options);
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // Loads or creates the CA, binds every listen address and starts the workers. Throws
+  // std::runtime_error with a message for the operator on failure (start-up only).
+  void start();
+  // The addresses actually bound (port 0 resolved), in --listen order.
+  std::vector<net::SocketAddress> boundAddresses() const;
+  // Stops every worker and waits for them. Safe to call twice.
+  void stop();
+
+private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// Runs `regcache serve` until SIGINT or SIGTERM; returns the process exit code.
+int runServer(const ServerOptions& options);
+
+} // namespace regcache::proxy

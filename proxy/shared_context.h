@@ -1,0 +1,26 @@
+#pragma once
+// What every worker thread shares: configuration, the leaf cache and the TLS contexts. All of it
+// is either immutable after start-up or thread-safe.
+#include <atomic>
+#include <cstdint>
+
+#include "base/openssl_handles.h"
+#include "proxy/policy.h"
+#include "proxy/server_options.h"
+
+namespace regcache::ca {
+class LeafCache;
+}
+
+namespace regcache::proxy {
+
+struct SharedContext {
+  const ServerOptions& options;
+  ca::LeafCache& leaves;
+  SSL_CTX* interceptTls;
+  SSL_CTX* upstreamTls;
+  InterceptPolicy policy;
+  std::atomic<std::uint64_t> nextConnectionId{1};
+};
+
+} // namespace regcache::proxy

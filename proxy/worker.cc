@@ -1,0 +1,80 @@
+#include "proxy/worker.h"
+
+#include <stdexcept>
+
+#include "base/log.h"
+#include "proxy/client_session.h"
+
+namespace regcache::proxy {
+
+Worker::Worker(unsigned index, SharedContext& shared)
+    : index_(index), shared_(shared), base_(event_base_new()),
+      pool_(shared.options.upstreamPoolPerHost, shared.options.upstreamIdle) {
+  if (!base_) throw std::runtime_error("event_base_new failed");
+  reaper_.reset(event_new(base_.get(), -1, 0, &Worker::onReap, this));
+  resolver_ = std::make_unique<net::Resolver>(base_.get(), shared.options.dnsServers);
+}
+
+Worker::~Worker() {
+  // Sessions first: they hold bufferevents and lookups that refer to the pool and resolver.
+  sessions_.clear();
+  graveyard_.clear();
+  listeners_.clear();
+}
+
+Result<void> Worker::listen() {
+  for (const auto& address : shared_.options.listen) {
+    auto socketAddress = net::SocketAddress::fromIp(address.host, address.port);
+    if (!socketAddress) return fail(Error::kInvalidInput, "bad listen address " + address.host);
+    auto listener = net::Listener::open(
+        base_.get(), *socketAddress,
+        [this](int fd, const net::SocketAddress& peer) { onAccept(fd, peer); });
+    if (!listener.ok()) return listener.failure();
+    listeners_.push_back(std::move(listener.value()));
+  }
+  return {};
+}
+
+std::vector<net::SocketAddress> Worker::boundAddresses() const {
+  std::vector<net::SocketAddress> out;
+  for (const auto& listener : listeners_) out.push_back(listener->localAddress());
+  return out;
+}
+
+void Worker::start() {
+  thread_ = std::thread([this] {
+    event_base_dispatch(base_.get());
+    log::proxy().debug("worker {} stopped", index_);
+  });
+}
+
+void Worker::stop() { event_base_loopexit(base_.get(), nullptr); }
+
+void Worker::join() {
+  if (thread_.joinable()) thread_.join();
+}
+
+void Worker::onAccept(int fd, const net::SocketAddress& peer) {
+  auto id = shared_.nextConnectionId.fetch_add(1);
+  auto session = std::make_unique<ClientSession>(*this, id, fd, peer);
+  ClientSession* raw = session.get();
+  sessions_.emplace(raw, std::move(session));
+  raw->start();
+}
+
+void Worker::onSessionClosed(ClientSession* session) {
+  auto it = sessions_.find(session);
+  if (it == sessions_.end()) return;
+  deleteLater(std::move(it->second));
+  sessions_.erase(it);
+}
+
+void Worker::onReap(evutil_socket_t, short, void* arg) noexcept {
+  auto* self = static_cast<Worker*>(arg);
+  // Objects freed here may queue more (a session freeing its handler): swap first.
+  std::vector<std::shared_ptr<void>> dead;
+  dead.swap(self->graveyard_);
+  dead.clear();
+}
+
+} // namespace regcache::proxy

@@ -1,0 +1,69 @@
+#pragma once
+// One worker thread: its own event loop, listeners (SO_REUSEPORT), resolver, upstream pool and
+// client sessions. Nothing in a worker is touched by another thread except stop().
+#include <memory>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "base/event_handles.h"
+#include "base/result.h"
+#include "proxy/net/listener.h"
+#include "proxy/net/resolver.h"
+#include "proxy/shared_context.h"
+#include "proxy/upstream_pool.h"
+
+namespace regcache::proxy {
+
+class ClientSession;
+
+class Worker {
+public:
+  // Throws std::runtime_error if the loop or resolver cannot be created (start-up only).
+  Worker(unsigned index, SharedContext& shared);
+  ~Worker();
+  Worker(const Worker&) = delete;
+  Worker& operator=(const Worker&) = delete;
+
+  // Binds every listen address. Call before start().
+  Result<void> listen();
+  void start();
+  // Thread-safe: asks the loop to exit; join() waits for it.
+  void stop();
+  void join();
+
+  event_base* base() { return base_.get(); }
+  net::Resolver& resolver() { return *resolver_; }
+  UpstreamPool& pool() { return pool_; }
+  SharedContext& shared() { return shared_; }
+  const ServerOptions& options() const { return shared_.options; }
+  unsigned index() const { return index_; }
+  std::size_t sessionCount() const { return sessions_.size(); }
+  std::vector<net::SocketAddress> boundAddresses() const;
+
+  // Frees `object` on the next loop turn, so code on the stack that belongs to it can unwind.
+  template <class T> void deleteLater(std::unique_ptr<T> object) {
+    if (!object) return;
+    graveyard_.push_back(std::shared_ptr<void>(std::move(object)));
+    event_active(reaper_.get(), EV_TIMEOUT, 0);
+  }
+  // Called by a session that has finished; it is freed on the next loop turn.
+  void onSessionClosed(ClientSession* session);
+
+private:
+  void onAccept(int fd, const net::SocketAddress& peer);
+  static void onReap(evutil_socket_t, short, void* arg) noexcept;
+
+  unsigned index_;
+  SharedContext& shared_;
+  EventBasePtr base_;
+  EventPtr reaper_;
+  std::unique_ptr<net::Resolver> resolver_;
+  UpstreamPool pool_;
+  std::vector<std::unique_ptr<net::Listener>> listeners_;
+  std::unordered_map<ClientSession*, std::unique_ptr<ClientSession>> sessions_;
+  std::vector<std::shared_ptr<void>> graveyard_;
+  std::thread thread_;
+};
+
+} // namespace regcache::proxy

@@ -1,0 +1,26 @@
+#pragma once
+// Runs a real regcache Server in-process on 127.0.0.1 port 0, with its data dir in a fresh
+// temp directory that is removed afterwards.
+#include <filesystem>
+#include <functional>
+#include <memory>
+
+#include "proxy/server.h"
+#include "proxy/server_options.h"
+
+namespace regcache::test {
+
+class ProxyFixture {
+public:
+  explicit ProxyFixture(const std::function<void(proxy::ServerOptions&)>& configure = {});
+  ~ProxyFixture();
+  uint16_t port() const { return port_; }
+  const std::filesystem::path& dataDir() const { return dataDir_; }
+
+private:
+  std::filesystem::path dataDir_;
+  std::unique_ptr<proxy::Server> server_;
+  uint16_t port_ = 0;
+};
+
+} // namespace regcache::test
