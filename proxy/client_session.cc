@@ -61,7 +61,7 @@ ClientSession::ClientSession(Worker& worker, std::uint64_t id, int fd,
                                     BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS));
   timer_.reset(evtimer_new(worker_.base(), &ClientSession::onTimer, this));
   continue_.reset(event_new(worker_.base(), -1, 0, &ClientSession::onContinue, this));
-  parser_.emplace(worker_.options().limits, *this);
+  parser_.emplace(worker_.options().limits, static_cast<http::RequestSink&>(*this));
 }
 
 ClientSession::~ClientSession() {
@@ -478,7 +478,7 @@ void ClientSession::startTlsHandshake() {
     return;
   }
   bufferevent_openssl_set_allow_dirty_shutdown(tls.get(), 1);
-  parser_.emplace(worker_.options().limits, *this);
+  parser_.emplace(worker_.options().limits, static_cast<http::RequestSink&>(*this));
   gate_.resume(net::ReadGate::kHandshake);
   installClientBev(std::move(tls));
   transitionTo(State::kTlsHandshake);

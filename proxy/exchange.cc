@@ -98,7 +98,7 @@ void Exchange::attachUpstream(BufferEventPtr bev) {
   bufferevent_set_timeouts(upstream_.get(), &timeout, &timeout);
   bufferevent_enable(upstream_.get(), EV_WRITE);
   upstreamGate_.attach(upstream_.get());
-  parser_.emplace(options.limits, *this);
+  parser_.emplace(options.limits, static_cast<http::ResponseSink&>(*this));
   parser_->expectResponseTo(request_.method);
   state_ = State::kAwaitingResponse;
 }

@@ -71,9 +71,10 @@ void Server::start() {
                                                   o.leafCacheSize);
   impl_->interceptTls = makeInterceptContext(*impl_->leaves);
   impl_->upstreamTls = net::makeUpstreamContext(o.upstreamCaFiles);
-  impl_->shared = std::make_unique<SharedContext>(SharedContext{
-      o, *impl_->leaves, impl_->interceptTls.get(), impl_->upstreamTls.get(),
-      InterceptPolicy(o.interceptPatterns, o.tunnelPatterns), {}});
+  // SharedContext holds an atomic, so it is built in place rather than moved.
+  impl_->shared.reset(new SharedContext{o, *impl_->leaves, impl_->interceptTls.get(),
+                                        impl_->upstreamTls.get(),
+                                        InterceptPolicy(o.interceptPatterns, o.tunnelPatterns)});
 
   unsigned count = o.workers != 0 ? o.workers : std::max(1u, std::thread::hardware_concurrency());
   for (unsigned i = 0; i < count; ++i) {

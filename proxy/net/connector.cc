@@ -1,6 +1,7 @@
 #include "proxy/net/connector.h"
 
 #include <event2/bufferevent_ssl.h>
+#include <openssl/err.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>

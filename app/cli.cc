@@ -1,0 +1,214 @@
+#include "app/cli.h"
+
+#include <arpa/inet.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <stdexcept>
+
+#include "app/units.h"
+
+namespace regcache::app {
+
+struct Cli::Raw {
+  std::vector<std::string> listen{"127.0.0.1:3128"};
+  std::string dataDir;
+  unsigned workers = 0;
+  std::vector<std::string> intercept{"*"};
+  std::vector<std::string> tunnel;
+  std::vector<std::string> dnsServers;
+  std::vector<std::string> upstreamCa;
+  std::string logLevel = "info";
+  std::string accessLog;
+  std::string maxRequestLine = "8KiB";
+  std::string maxHeaderBytes = "64KiB";
+  std::size_t maxHeaders = 100;
+  std::string idleTimeout = "60s";
+  std::string handshakeTimeout = "10s";
+  std::string headerTimeout = "30s";
+  std::string connectTimeout = "10s";
+  std::string upstreamTimeout = "300s";
+  std::size_t leafCacheSize = 1024;
+};
+
+std::filesystem::path defaultDataDir() {
+  if (const char* env = std::getenv("REGCACHE_DATA_DIR"); env != nullptr && *env != '\0') {
+    return env;
+  }
+  if (::geteuid() == 0) return "/var/lib/regcache";
+  if (const char* xdg = std::getenv("XDG_CACHE_HOME"); xdg != nullptr && *xdg != '\0') {
+    return std::filesystem::path(xdg) / "regcache";
+  }
+  if (const char* home = std::getenv("HOME"); home != nullptr && *home != '\0') {
+    return std::filesystem::path(home) / ".cache" / "regcache";
+  }
+  return "regcache-data";
+}
+
+namespace {
+
+bool isIp(const std::string& text, int family) {
+  unsigned char buf[sizeof(in6_addr)];
+  return inet_pton(family, text.c_str(), buf) == 1;
+}
+
+uint16_t parsePort(const std::string& text, const std::string& whole) {
+  if (text.empty() || text.size() > 5 ||
+      text.find_first_not_of("0123456789") != std::string::npos) {
+    throw std::invalid_argument("bad port in '" + whole + "'");
+  }
+  unsigned long port = std::stoul(text);
+  if (port > 65535) throw std::invalid_argument("bad port in '" + whole + "'");
+  return static_cast<uint16_t>(port);
+}
+
+} // namespace
+
+proxy::ListenAddress parseListenAddress(const std::string& text) {
+  proxy::ListenAddress out;
+  std::string host;
+  std::string port;
+  if (!text.empty() && text.front() == '[') {
+    auto close = text.find("]:");
+    if (close == std::string::npos) {
+      throw std::invalid_argument("bad listen address '" + text + "' (use [IPv6]:PORT)");
+    }
+    host = text.substr(1, close - 1);
+    port = text.substr(close + 2);
+    if (!isIp(host, AF_INET6)) throw std::invalid_argument("bad IPv6 address in '" + text + "'");
+  } else {
+    auto colon = text.rfind(':');
+    if (colon == std::string::npos) {
+      throw std::invalid_argument("bad listen address '" + text + "' (use ADDR:PORT)");
+    }
+    host = text.substr(0, colon);
+    port = text.substr(colon + 1);
+    if (!isIp(host, AF_INET)) {
+      throw std::invalid_argument("bad listen address '" + text +
+                                  "' (an IPv4 address, or [IPv6] in brackets)");
+    }
+  }
+  out.host = host;
+  out.port = parsePort(port, text);
+  return out;
+}
+
+void validateDnsServer(const std::string& text) {
+  if (isIp(text, AF_INET) || isIp(text, AF_INET6)) return;
+  if (!text.empty() && text.front() == '[') {
+    auto close = text.find("]:");
+    if (close != std::string::npos && isIp(text.substr(1, close - 1), AF_INET6)) {
+      parsePort(text.substr(close + 2), text);
+      return;
+    }
+  } else if (auto colon = text.rfind(':'); colon != std::string::npos) {
+    if (isIp(text.substr(0, colon), AF_INET)) {
+      parsePort(text.substr(colon + 1), text);
+      return;
+    }
+  }
+  throw std::invalid_argument("bad --dns-server '" + text +
+                              "' (use IP, IP:PORT or [IPv6]:PORT)");
+}
+
+Cli::Cli() : raw_(std::make_unique<Raw>()) {
+  app_.require_subcommand(0, 1);
+  app_.set_help_all_flag("--help-all", "Show help for every command");
+
+  const std::string dataDirHelp =
+      "Where the CA and the cache live (default: $REGCACHE_DATA_DIR, else /var/lib/regcache as "
+      "root, else $XDG_CACHE_HOME/regcache or ~/.cache/regcache)";
+
+  serve_ = app_.add_subcommand("serve", "Run the proxy");
+  serve_->set_config("--config", "", "TOML file with any of these options (flags win)");
+  serve_->add_option("--listen", raw_->listen, "Address to listen on, ADDR:PORT or [IPv6]:PORT; repeatable")
+      ->capture_default_str();
+  serve_->add_option("--data-dir", raw_->dataDir, dataDirHelp);
+  serve_->add_option("--workers", raw_->workers, "Worker threads (0: one per core)")
+      ->capture_default_str();
+  serve_->add_option("--intercept", raw_->intercept,
+                     "Hosts whose TLS is terminated: *, *.example.com, .example.com or a host; repeatable")
+      ->capture_default_str();
+  serve_->add_option("--tunnel", raw_->tunnel,
+                     "Hosts passed through as raw TCP (wins over --intercept); repeatable");
+  serve_->add_option("--dns-server", raw_->dnsServers,
+                     "DNS server for upstream names, IP[:PORT] or [IPv6]:PORT; repeatable "
+                     "(default: the system's)");
+  serve_->add_option("--upstream-ca", raw_->upstreamCa,
+                     "Extra PEM roots trusted for upstream TLS, on top of the system store; repeatable")
+      ->check(CLI::ExistingFile);
+  serve_->add_option("--log-level", raw_->logLevel, "trace, debug, info, warn, error or off")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}))
+      ->capture_default_str();
+  serve_->add_option("--access-log", raw_->accessLog,
+                     "One line per request to FILE, or - for stdout (default: stderr)");
+  serve_->add_option("--max-request-line", raw_->maxRequestLine, "Longest request line (size)")
+      ->capture_default_str();
+  serve_->add_option("--max-header-bytes", raw_->maxHeaderBytes, "Largest request or response head (size)")
+      ->capture_default_str();
+  serve_->add_option("--max-headers", raw_->maxHeaders, "Most header fields in a head")
+      ->capture_default_str();
+  serve_->add_option("--idle-timeout", raw_->idleTimeout, "Close a client connection idle this long (duration)")
+      ->capture_default_str();
+  serve_->add_option("--handshake-timeout", raw_->handshakeTimeout, "Longest TLS handshake (duration)")
+      ->capture_default_str();
+  serve_->add_option("--header-timeout", raw_->headerTimeout, "Longest wait for a complete request head (duration)")
+      ->capture_default_str();
+  serve_->add_option("--connect-timeout", raw_->connectTimeout, "Longest upstream connect (duration)")
+      ->capture_default_str();
+  serve_->add_option("--upstream-timeout", raw_->upstreamTimeout,
+                     "Longest upstream silence before or during a response (duration)")
+      ->capture_default_str();
+  serve_->add_option("--leaf-cache-size", raw_->leafCacheSize, "Leaf certificates kept in memory")
+      ->capture_default_str();
+
+  CLI::App* ca = app_.add_subcommand("ca", "Manage the proxy's certificate authority");
+  ca->require_subcommand(1);
+  caInit_ = ca->add_subcommand("init", "Create the CA in <data-dir>/ca");
+  caBundle_ = ca->add_subcommand("bundle", "Print the PEM bundle of roots clients must trust");
+  caShow_ = ca->add_subcommand("show", "Describe the CA's roots");
+  for (CLI::App* sub : {caInit_, caBundle_, caShow_}) {
+    sub->add_option("--data-dir", raw_->dataDir, dataDirHelp);
+  }
+  version_ = app_.add_subcommand("version", "Print the version of regcache and its libraries");
+}
+
+Cli::~Cli() = default;
+
+ParsedCommand Cli::parse(int argc, const char* const* argv) {
+  app_.parse(argc, argv);
+  ParsedCommand out;
+  out.dataDir = raw_->dataDir.empty() ? defaultDataDir() : std::filesystem::path(raw_->dataDir);
+  if (caInit_->parsed()) out.command = Command::kCaInit;
+  else if (caBundle_->parsed()) out.command = Command::kCaBundle;
+  else if (caShow_->parsed()) out.command = Command::kCaShow;
+  else if (version_->parsed()) out.command = Command::kVersion;
+  else if (serve_->parsed()) out.command = Command::kServe;
+  if (out.command != Command::kServe) return out;
+
+  proxy::ServerOptions& o = out.serve;
+  o.listen.clear();
+  for (const auto& address : raw_->listen) o.listen.push_back(parseListenAddress(address));
+  o.dataDir = out.dataDir;
+  o.workers = raw_->workers;
+  o.interceptPatterns = raw_->intercept;
+  o.tunnelPatterns = raw_->tunnel;
+  for (const auto& server : raw_->dnsServers) validateDnsServer(server);
+  o.dnsServers = raw_->dnsServers;
+  o.upstreamCaFiles.assign(raw_->upstreamCa.begin(), raw_->upstreamCa.end());
+  o.logLevel = raw_->logLevel;
+  o.accessLogPath = raw_->accessLog;
+  o.limits.maxRequestLine = parseSize(raw_->maxRequestLine);
+  o.limits.maxHeaderBytes = parseSize(raw_->maxHeaderBytes);
+  o.limits.maxHeaderCount = raw_->maxHeaders;
+  o.idleTimeout = parseDuration(raw_->idleTimeout);
+  o.handshakeTimeout = parseDuration(raw_->handshakeTimeout);
+  o.headerTimeout = parseDuration(raw_->headerTimeout);
+  o.connectTimeout = parseDuration(raw_->connectTimeout);
+  o.upstreamTimeout = parseDuration(raw_->upstreamTimeout);
+  o.leafCacheSize = raw_->leafCacheSize;
+  if (o.listen.empty()) throw std::invalid_argument("at least one --listen address is needed");
+  return out;
+}
+
+} // namespace regcache::app

@@ -1,0 +1,54 @@
+#pragma once
+// The command line: CLI11 subcommands, and the TOML config file for `serve`. Parsing is apart
+// from running, so tests can check what a command line means without starting anything.
+#include <CLI/CLI.hpp>
+
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "proxy/server_options.h"
+
+namespace regcache::app {
+
+enum class Command { kNone, kServe, kCaInit, kCaBundle, kCaShow, kVersion };
+
+struct ParsedCommand {
+  Command command = Command::kNone;
+  proxy::ServerOptions serve;     // for kServe
+  std::filesystem::path dataDir;  // for every command
+};
+
+// The default data directory: $REGCACHE_DATA_DIR, else /var/lib/regcache for root, else
+// $XDG_CACHE_HOME/regcache or ~/.cache/regcache.
+std::filesystem::path defaultDataDir();
+
+// "127.0.0.1:3128", "[::1]:3128", "0.0.0.0:3128". Throws std::invalid_argument.
+proxy::ListenAddress parseListenAddress(const std::string& text);
+// "IP" or "IP:PORT" or "[IPv6]:PORT". Throws std::invalid_argument.
+void validateDnsServer(const std::string& text);
+
+class Cli {
+public:
+  Cli();
+  ~Cli();
+  // Parses argv. Throws CLI::ParseError (including --help; pass it to exit()) or
+  // std::invalid_argument for a value CLI11 accepted but regcache cannot use.
+  ParsedCommand parse(int argc, const char* const* argv);
+  // Prints help or the error for `e` and returns the exit code.
+  int exit(const CLI::Error& e) { return app_.exit(e); }
+  std::string help() const { return app_.help(); }
+
+private:
+  struct Raw; // flag values as typed, converted in parse()
+  CLI::App app_{"regcache: a caching forward proxy for container registries", "regcache"};
+  std::unique_ptr<Raw> raw_;
+  CLI::App* serve_ = nullptr;
+  CLI::App* caInit_ = nullptr;
+  CLI::App* caBundle_ = nullptr;
+  CLI::App* caShow_ = nullptr;
+  CLI::App* version_ = nullptr;
+};
+
+} // namespace regcache::app

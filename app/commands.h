@@ -1,0 +1,13 @@
+#pragma once
+// What each command does once its arguments are parsed. Each returns the process exit code and
+// may throw std::runtime_error with a message for the operator.
+#include "app/cli.h"
+
+namespace regcache::app {
+
+int runCaInit(const ParsedCommand& command);
+int runCaBundle(const ParsedCommand& command);
+int runCaShow(const ParsedCommand& command);
+int runVersion();
+
+} // namespace regcache::app

@@ -1,0 +1,28 @@
+// regcache: the control path may throw; everything is caught here once.
+#include <iostream>
+
+#include "app/cli.h"
+#include "app/commands.h"
+#include "proxy/server.h"
+
+int main(int argc, char** argv) {
+  using namespace regcache::app;
+  Cli cli;
+  try {
+    ParsedCommand command = cli.parse(argc, argv);
+    switch (command.command) {
+    case Command::kServe: return regcache::proxy::runServer(command.serve);
+    case Command::kCaInit: return runCaInit(command);
+    case Command::kCaBundle: return runCaBundle(command);
+    case Command::kCaShow: return runCaShow(command);
+    case Command::kVersion: return runVersion();
+    case Command::kNone: std::cout << cli.help(); return 0;
+    }
+  } catch (const CLI::ParseError& e) {
+    return cli.exit(e);
+  } catch (const std::exception& e) {
+    std::cerr << "regcache: " << e.what() << "\n";
+    return 1;
+  }
+  return 0;
+}

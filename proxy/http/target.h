@@ -1,0 +1,34 @@
+#pragma once
+// Request targets that name another host: CONNECT's authority-form and absolute URLs.
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "base/result.h"
+
+namespace regcache::proxy::http {
+
+struct HostPort {
+  std::string host; // lowercased, IPv6 without brackets
+  std::uint16_t port = 0;
+  bool ipv6Literal = false;
+};
+
+// "host:port" or "[v6]:port", as CONNECT sends it. The port is required (1..65535). Rejects
+// userinfo, paths, empty or invalid hosts.
+Result<HostPort> parseConnectTarget(std::string_view target);
+
+struct AbsoluteUrl {
+  std::string scheme; // lowercased: "http" or "https" (others are accepted and left to callers)
+  HostPort authority; // port defaults to 80 for http, 443 for https
+  std::string pathAndQuery; // "/" when the URL has no path
+};
+
+// "http://host[:port][/path][?query]". A fragment is dropped.
+Result<AbsoluteUrl> parseAbsoluteUrl(std::string_view target);
+
+// host:port for a Host header or a log line: brackets for IPv6, and no port when it equals
+// defaultPort (pass 0 to always print it).
+std::string formatAuthority(const HostPort& hostPort, std::uint16_t defaultPort = 0);
+
+} // namespace regcache::proxy::http
