@@ -1,0 +1,242 @@
+# Shared helpers for the e2e tests; sourced by each test script with the regcache binary as $1.
+# Every process a test starts is recorded and ended by PID at exit; nothing is killed by name.
+# Every wait is bounded.
+set -euo pipefail
+
+REGCACHE="$(realpath "${1:?usage: test.sh PATH/TO/regcache}")"
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+WORK="$(mktemp -d -t regcache-e2e.XXXXXX)"
+PIDS=()
+export HOME="$WORK/home" XDG_RUNTIME_DIR="$WORK/run"
+mkdir -p "$HOME" "$XDG_RUNTIME_DIR"
+# nginx workers run as an unprivileged user and must reach the files they serve.
+chmod 755 "$WORK"
+unset HTTP_PROXY HTTPS_PROXY http_proxy https_proxy NO_PROXY no_proxy ALL_PROXY all_proxy
+
+log() { printf '[%s] %s\n' "$(date +%T)" "$*" >&2; }
+
+dump_logs() {
+  for f in "$WORK"/*.log; do
+    [ -f "$f" ] || continue
+    echo "---- $(basename "$f") (last 25 lines)" >&2
+    tail -n 25 "$f" | cut -c1-400 >&2 || true
+  done
+}
+
+fail() {
+  log "FAIL: $*"
+  dump_logs
+  exit 1
+}
+
+skip() {
+  log "SKIP: $*"
+  exit 77
+}
+
+cleanup() {
+  local status=$?
+  for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do
+    kill "${PIDS[$i]}" 2>/dev/null || true
+  done
+  for pid in "${PIDS[@]}"; do
+    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+  done
+  if [ $status -ne 0 ] && [ $status -ne 77 ]; then log "work dir kept for inspection: $WORK"; else rm -rf "$WORK"; fi
+}
+trap cleanup EXIT
+
+# A random high port that nobody listens on now.
+free_port() {
+  local port
+  for _ in $(seq 1 100); do
+    port=$((20000 + RANDOM % 40000))
+    if ! ss -Htln "sport = :$port" | grep -q . && ! ss -Huln "sport = :$port" | grep -q .; then
+      echo "$port"
+      return
+    fi
+  done
+  fail "no free port"
+}
+
+# Waits until 127.0.0.1:PORT accepts connections (at most 10 s).
+wait_port() {
+  for _ in $(seq 1 100); do
+    if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then return 0; fi
+    sleep 0.1
+  done
+  fail "nothing listens on port $1"
+}
+
+# Starts a background process and records its PID. Usage: spawn LOGFILE CMD...
+spawn() {
+  local logfile="$1"; shift
+  "$@" >"$logfile" 2>&1 &
+  PIDS+=($!)
+  LAST_PID=$!
+}
+
+# Test PKI for upstreams: make_pki DIR NAME... -> DIR/{ca,server}.{crt,key}
+make_pki() { "$REPO/certs/make-test-pki.sh" "$@"; }
+
+# dnsmasq on a loopback port answering every NAME with 127.0.0.1. Sets DNS_PORT.
+start_dns() {
+  DNS_PORT=$(free_port)
+  local args=(--keep-in-foreground --conf-file=/dev/null --port="$DNS_PORT"
+    --listen-address=127.0.0.1 --bind-interfaces --no-resolv --no-hosts --log-queries
+    --log-facility=- --pid-file="$WORK/dnsmasq.pid")
+  if [ "$(id -u)" = 0 ]; then args+=(--user=root); fi
+  for name in "$@"; do args+=(--address="/$name/127.0.0.1"); done
+  spawn "$WORK/dnsmasq.log" dnsmasq "${args[@]}"
+  for _ in $(seq 1 50); do
+    grep -q "started" "$WORK/dnsmasq.log" 2>/dev/null && return 0
+    sleep 0.1
+  done
+  fail "dnsmasq did not start"
+}
+
+# A TLS docker-registry on a loopback port with the PKI in DIR. Sets REG_PORT and REG_LOG.
+# Usage: start_registry PKI_DIR [TAG]
+start_registry() {
+  local pki="$1" tag="${2:-registry}"
+  REG_PORT=$(free_port)
+  REG_LOG="$WORK/$tag.log"
+  mkdir -p "$WORK/$tag-data"
+  cat >"$WORK/$tag.yml" <<YAML
+version: 0.1
+log:
+  level: info
+  accesslog:
+    disabled: false
+storage:
+  filesystem:
+    rootdirectory: $WORK/$tag-data
+  delete:
+    enabled: true
+http:
+  addr: 127.0.0.1:$REG_PORT
+  tls:
+    certificate: $pki/server.crt
+    key: $pki/server.key
+YAML
+  # docker-registry reads any REGISTRY_* variable as configuration: give it a clean environment.
+  spawn "$REG_LOG" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin docker-registry serve "$WORK/$tag.yml"
+  wait_port "$REG_PORT"
+}
+
+# Builds a small OCI image layout in WORK/image (tag v1) without any network, with a layer of
+# LAYER_KIB KiB of random data (default 64) plus a text file. Sets IMAGE_DIR.
+make_image() {
+  local kib="${1:-64}" dir="$WORK/image" layer="$WORK/layer-src"
+  local arch; arch=$(dpkg --print-architecture 2>/dev/null || echo amd64)
+  mkdir -p "$dir/blobs/sha256" "$layer"
+  echo "hello from regcache e2e" >"$layer/hello.txt"
+  head -c "$((kib * 1024))" /dev/urandom >"$layer/random.bin"
+  tar --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner -C "$layer" -cf "$WORK/layer.tar" .
+  local diff_id; diff_id=$(sha256sum "$WORK/layer.tar" | cut -d' ' -f1)
+  gzip -n -1 -c "$WORK/layer.tar" >"$WORK/layer.tar.gz"
+  local layer_digest layer_size
+  layer_digest=$(sha256sum "$WORK/layer.tar.gz" | cut -d' ' -f1)
+  layer_size=$(stat -c %s "$WORK/layer.tar.gz")
+  cp "$WORK/layer.tar.gz" "$dir/blobs/sha256/$layer_digest"
+  printf '{"architecture":"%s","os":"linux","config":{"Cmd":["/hello.txt"]},"rootfs":{"type":"layers","diff_ids":["sha256:%s"]}}' \
+    "$arch" "$diff_id" >"$WORK/config.json"
+  local config_digest config_size
+  config_digest=$(sha256sum "$WORK/config.json" | cut -d' ' -f1)
+  config_size=$(stat -c %s "$WORK/config.json")
+  cp "$WORK/config.json" "$dir/blobs/sha256/$config_digest"
+  printf '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:%s","size":%s},"layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar+gzip","digest":"sha256:%s","size":%s}]}' \
+    "$config_digest" "$config_size" "$layer_digest" "$layer_size" >"$WORK/manifest.json"
+  local manifest_digest manifest_size
+  manifest_digest=$(sha256sum "$WORK/manifest.json" | cut -d' ' -f1)
+  manifest_size=$(stat -c %s "$WORK/manifest.json")
+  cp "$WORK/manifest.json" "$dir/blobs/sha256/$manifest_digest"
+  printf '{"schemaVersion":2,"manifests":[{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:%s","size":%s,"annotations":{"org.opencontainers.image.ref.name":"v1"}}]}' \
+    "$manifest_digest" "$manifest_size" >"$dir/index.json"
+  echo '{"imageLayoutVersion":"1.0.0"}' >"$dir/oci-layout"
+  IMAGE_DIR="$dir"
+  LAYER_DIGEST="sha256:$layer_digest"
+}
+
+# Pushes IMAGE_DIR to the registry directly (no proxy), as Docker schema 2 so dockerd can pull it.
+# Usage: push_image PKI_DIR REGISTRY_PORT REPO:TAG
+push_image() {
+  local pki="$1" port="$2" ref="$3" certs="$WORK/push-certs"
+  mkdir -p "$certs"
+  cp "$pki/ca.crt" "$certs/ca.crt"
+  timeout 60 skopeo --insecure-policy copy --quiet --format v2s2 --dest-cert-dir "$certs" \
+    "oci:$IMAGE_DIR:v1" "docker://127.0.0.1:$port/$ref" >"$WORK/push.log" 2>&1 ||
+    fail "direct push of $ref failed"
+}
+
+# The manifest digest seen directly from the registry (no proxy).
+direct_digest() {
+  local pki="$1" port="$2" ref="$3" certs="$WORK/direct-certs"
+  mkdir -p "$certs"
+  cp "$pki/ca.crt" "$certs/ca.crt"
+  timeout 60 skopeo --insecure-policy inspect --raw --cert-dir "$certs" \
+    "docker://127.0.0.1:$port/$ref" | sha256sum | cut -d' ' -f1
+}
+
+# Starts regcache on a free port with extra ARGS. Sets PROXY_PORT, PROXY_PID, PROXY_LOG,
+# ACCESS_LOG and PROXY_BUNDLE (the PEM fetched from GET /ca.crt).
+start_proxy() {
+  PROXY_PORT=$(free_port)
+  PROXY_LOG="$WORK/proxy.log"
+  ACCESS_LOG="$WORK/access.log"
+  spawn "$PROXY_LOG" "$REGCACHE" serve --listen "127.0.0.1:$PROXY_PORT" --data-dir "$WORK/proxy-data" \
+    --workers 2 --log-level debug --access-log "$ACCESS_LOG" "$@"
+  PROXY_PID=$LAST_PID
+  wait_port "$PROXY_PORT"
+  PROXY_BUNDLE="$WORK/proxy-roots.pem"
+  curl -fsS "http://127.0.0.1:$PROXY_PORT/ca.crt" -o "$PROXY_BUNDLE" || fail "GET /ca.crt failed"
+  grep -q "BEGIN CERTIFICATE" "$PROXY_BUNDLE" || fail "GET /ca.crt returned no certificate"
+  PROXY_CERT_DIR="$WORK/proxy-certs"
+  mkdir -p "$PROXY_CERT_DIR"
+  cp "$PROXY_BUNDLE" "$PROXY_CERT_DIR/ca.crt"
+}
+
+# Runs a command as a client of the proxy that trusts only the proxy's bundle.
+through_proxy() {
+  env HTTPS_PROXY="http://127.0.0.1:$PROXY_PORT" HTTP_PROXY="http://127.0.0.1:$PROXY_PORT" \
+    NO_PROXY= SSL_CERT_FILE="$PROXY_BUNDLE" SSL_CERT_DIR="$WORK/no-such-dir" "$@"
+}
+
+# Peak resident memory of a process, in KiB.
+peak_rss_kib() { awk '/VmHWM/ {print $2}' "/proc/$1/status"; }
+
+# nginx as the test's child, serving ROOT over TLS (PKI_DIR's server cert) on NGINX_TLS_PORT and
+# over plain HTTP on NGINX_PLAIN_PORT. Usage: start_nginx PKI_DIR ROOT [TAG]
+start_nginx() {
+  local pki="$1" root="$2" tag="${3:-nginx}"
+  NGINX_TLS_PORT=$(free_port)
+  NGINX_PLAIN_PORT=$(free_port)
+  local prefix="$WORK/$tag"
+  mkdir -p "$prefix/logs" "$prefix/tmp"
+  cat >"$prefix/nginx.conf" <<CONF
+worker_processes 1;
+events { worker_connections 256; }
+http {
+  access_log $prefix/logs/access.log;
+  client_body_temp_path $prefix/tmp;
+  proxy_temp_path $prefix/tmp;
+  fastcgi_temp_path $prefix/tmp;
+  uwsgi_temp_path $prefix/tmp;
+  scgi_temp_path $prefix/tmp;
+  sendfile on;
+  server {
+    listen 127.0.0.1:$NGINX_TLS_PORT ssl;
+    listen 127.0.0.1:$NGINX_PLAIN_PORT;
+    ssl_certificate $pki/server.crt;
+    ssl_certificate_key $pki/server.key;
+    root $root;
+  }
+}
+CONF
+  spawn "$WORK/$tag.log" nginx -p "$prefix" -c "$prefix/nginx.conf" \
+    -g "daemon off; pid $prefix/nginx.pid; error_log $prefix/logs/error.log;"
+  wait_port "$NGINX_TLS_PORT"
+  wait_port "$NGINX_PLAIN_PORT"
+}
