@@ -2,6 +2,7 @@
 
 #include <llhttp.h>
 
+#include <cctype>
 #include <string>
 
 namespace regcache::proxy::http {
@@ -171,8 +172,17 @@ private:
     return 0;
   }
 
+  static bool isTokenChar(char c) {
+    static constexpr std::string_view kSpecials = "!#$%&'*+-.^_`|~";
+    return std::isalnum(static_cast<unsigned char>(c)) || kSpecials.find(c) != std::string_view::npos;
+  }
+
   static int onHeaderFieldComplete(llhttp_t* p) {
     auto& s = self(p);
+    // "Host : x" is a classic smuggling vector (RFC 9112 5.1): names are tokens, nothing else.
+    for (char c : s.field_) {
+      if (!isTokenChar(c)) return s.fail(ParseError::kMalformed, "invalid header field name");
+    }
     if (s.headers_.size() >= s.limits_.maxHeaderCount) {
       return s.fail(ParseError::kTooManyHeaders, "too many header fields");
     }
@@ -188,6 +198,7 @@ private:
 
   static int onHeaderValueComplete(llhttp_t* p) {
     auto& s = self(p);
+
     s.headers_.add(std::move(s.field_), std::move(s.value_));
     s.field_.clear();
     s.value_.clear();
