@@ -11,6 +11,7 @@
 namespace regcache::app {
 
 struct Cli::Raw {
+  std::string configFile;
   std::vector<std::string> listen{"127.0.0.1:3128"};
   std::string dataDir;
   unsigned workers = 0;
@@ -120,7 +121,9 @@ Cli::Cli() : raw_(std::make_unique<Raw>()) {
       "root, else $XDG_CACHE_HOME/regcache or ~/.cache/regcache)";
 
   serve_ = app_.add_subcommand("serve", "Run the proxy");
-  serve_->set_config("--config", "", "TOML file with any of these options (flags win)");
+  serve_->add_option("--config", raw_->configFile,
+                     "TOML file setting any of these options by name, e.g. data-dir = \"/srv\" "
+                     "(flags given on the command line win)");
   serve_->add_option("--listen", raw_->listen, "Address to listen on, ADDR:PORT or [IPv6]:PORT; repeatable")
       ->capture_default_str();
   serve_->add_option("--data-dir", raw_->dataDir, dataDirHelp);
@@ -175,6 +178,26 @@ Cli::Cli() : raw_(std::make_unique<Raw>()) {
 
 Cli::~Cli() = default;
 
+void Cli::applyConfigFile(const std::string& path) {
+  // CLI11 reads config files only for the top-level app, so `serve --config` applies the file
+  // itself, the way CLI11 would: an option set on the command line keeps its value.
+  if (!std::filesystem::is_regular_file(path)) {
+    throw std::invalid_argument("config file not found: " + path);
+  }
+  std::vector<CLI::ConfigItem> items = CLI::ConfigTOML().from_file(path);
+  for (const auto& item : items) {
+    if (item.name == "++" || item.name == "--") continue; // section markers
+    std::string name = item.parents.empty() ? item.name : item.fullname();
+    CLI::Option* option = serve_->get_option_no_throw("--" + name);
+    if (option == nullptr || name == "config") {
+      throw std::invalid_argument("unknown option '" + name + "' in " + path);
+    }
+    if (option->count() != 0) continue;
+    option->add_result(item.inputs);
+    option->run_callback();
+  }
+}
+
 ParsedCommand Cli::parse(int argc, const char* const* argv) {
   app_.parse(argc, argv);
   ParsedCommand out;
@@ -185,6 +208,10 @@ ParsedCommand Cli::parse(int argc, const char* const* argv) {
   else if (version_->parsed()) out.command = Command::kVersion;
   else if (serve_->parsed()) out.command = Command::kServe;
   if (out.command != Command::kServe) return out;
+  if (!raw_->configFile.empty()) {
+    applyConfigFile(raw_->configFile);
+    out.dataDir = raw_->dataDir.empty() ? defaultDataDir() : std::filesystem::path(raw_->dataDir);
+  }
 
   proxy::ServerOptions& o = out.serve;
   o.listen.clear();

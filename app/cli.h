@@ -39,9 +39,11 @@ public:
   // Prints help or the error for `e` and returns the exit code.
   int exit(const CLI::Error& e) { return app_.exit(e); }
   std::string help() const { return app_.help(); }
+  std::string serveHelp() const { return serve_->help(); }
 
 private:
   struct Raw; // flag values as typed, converted in parse()
+  void applyConfigFile(const std::string& path);
   CLI::App app_{"regcache: a caching forward proxy for container registries", "regcache"};
   std::unique_ptr<Raw> raw_;
   CLI::App* serve_ = nullptr;

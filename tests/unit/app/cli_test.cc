@@ -1,0 +1,168 @@
+#include <catch2/catch.hpp>
+
+#include <cstdlib>
+#include <fstream>
+#include <random>
+#include <vector>
+
+#include "app/cli.h"
+
+using namespace regcache::app;
+using namespace std::chrono_literals;
+
+namespace {
+
+ParsedCommand parse(std::vector<std::string> args) {
+  args.insert(args.begin(), "regcache");
+  std::vector<const char*> argv;
+  for (const auto& a : args) argv.push_back(a.c_str());
+  Cli cli;
+  return cli.parse(static_cast<int>(argv.size()), argv.data());
+}
+
+struct TempFile {
+  std::filesystem::path path;
+  explicit TempFile(const std::string& content) {
+    std::random_device random;
+    path = std::filesystem::temp_directory_path() /
+           ("regcache-cli-" + std::to_string(random()) + ".toml");
+    std::ofstream(path) << content;
+  }
+  ~TempFile() { std::filesystem::remove(path); }
+};
+
+} // namespace
+
+TEST_CASE("serve without flags has the documented defaults", "[app][cli]") {
+  auto c = parse({"serve", "--data-dir", "/srv/rc"});
+  REQUIRE(c.command == Command::kServe);
+  REQUIRE(c.serve.listen.size() == 1);
+  CHECK(c.serve.listen[0].host == "127.0.0.1");
+  CHECK(c.serve.listen[0].port == 3128);
+  CHECK(c.serve.dataDir == "/srv/rc");
+  CHECK(c.serve.workers == 0);
+  CHECK(c.serve.interceptPatterns == std::vector<std::string>{"*"});
+  CHECK(c.serve.tunnelPatterns.empty());
+  CHECK(c.serve.logLevel == "info");
+  CHECK(c.serve.idleTimeout == 60s);
+  CHECK(c.serve.limits.maxHeaderBytes == 64 * 1024);
+}
+
+TEST_CASE("every serve flag reaches the server options", "[app][cli]") {
+  TempFile ca("not checked for content here");
+  auto c = parse({"serve", "--listen", "0.0.0.0:3129", "--listen", "[::1]:3130", "--data-dir",
+                  "/d", "--workers", "3", "--intercept", "*.docker.io", "--tunnel", "bank.example",
+                  "--dns-server", "127.0.0.1:5353", "--dns-server", "[::1]:53", "--upstream-ca",
+                  ca.path.string(), "--log-level", "debug", "--access-log", "-",
+                  "--max-request-line", "4KiB", "--max-header-bytes", "32KiB", "--max-headers",
+                  "50", "--idle-timeout", "2m", "--handshake-timeout", "5s", "--header-timeout",
+                  "15s", "--connect-timeout", "3s", "--upstream-timeout", "1h",
+                  "--leaf-cache-size", "99"});
+  const auto& o = c.serve;
+  REQUIRE(o.listen.size() == 2);
+  CHECK(o.listen[0].host == "0.0.0.0");
+  CHECK(o.listen[0].port == 3129);
+  CHECK(o.listen[1].host == "::1");
+  CHECK(o.listen[1].port == 3130);
+  CHECK(o.workers == 3);
+  CHECK(o.interceptPatterns == std::vector<std::string>{"*.docker.io"});
+  CHECK(o.tunnelPatterns == std::vector<std::string>{"bank.example"});
+  CHECK(o.dnsServers == std::vector<std::string>{"127.0.0.1:5353", "[::1]:53"});
+  REQUIRE(o.upstreamCaFiles.size() == 1);
+  CHECK(o.upstreamCaFiles[0] == ca.path);
+  CHECK(o.logLevel == "debug");
+  CHECK(o.accessLogPath == "-");
+  CHECK(o.limits.maxRequestLine == 4096);
+  CHECK(o.limits.maxHeaderBytes == 32 * 1024);
+  CHECK(o.limits.maxHeaderCount == 50);
+  CHECK(o.idleTimeout == 2min);
+  CHECK(o.handshakeTimeout == 5s);
+  CHECK(o.headerTimeout == 15s);
+  CHECK(o.connectTimeout == 3s);
+  CHECK(o.upstreamTimeout == 1h);
+  CHECK(o.leafCacheSize == 99);
+}
+
+TEST_CASE("the TOML config file sets options and flags override it", "[app][cli]") {
+  TempFile config(R"(listen = ["127.0.0.1:4000", "[::1]:4001"]
+data-dir = "/from/file"
+workers = 4
+tunnel = ["a.example", "b.example"]
+idle-timeout = "90s"
+log-level = "warn"
+)");
+  auto fromFile = parse({"serve", "--config", config.path.string()});
+  REQUIRE(fromFile.serve.listen.size() == 2);
+  CHECK(fromFile.serve.listen[1].host == "::1");
+  CHECK(fromFile.serve.dataDir == "/from/file");
+  CHECK(fromFile.serve.workers == 4);
+  CHECK(fromFile.serve.tunnelPatterns == std::vector<std::string>{"a.example", "b.example"});
+  CHECK(fromFile.serve.idleTimeout == 90s);
+  CHECK(fromFile.serve.logLevel == "warn");
+
+  auto overridden = parse({"serve", "--config", config.path.string(), "--workers", "1",
+                           "--log-level", "debug"});
+  CHECK(overridden.serve.workers == 1);
+  CHECK(overridden.serve.logLevel == "debug");
+  CHECK(overridden.serve.dataDir == "/from/file");
+}
+
+TEST_CASE("bad values are refused with a clear error", "[app][cli]") {
+  CHECK_THROWS_WITH(parse({"serve", "--listen", "localhost:3128"}),
+                    Catch::Contains("bad listen address"));
+  CHECK_THROWS_WITH(parse({"serve", "--listen", "127.0.0.1:99999"}), Catch::Contains("bad port"));
+  CHECK_THROWS_WITH(parse({"serve", "--listen", "::1:3128"}),
+                    Catch::Contains("bad listen address"));
+  CHECK_THROWS_WITH(parse({"serve", "--idle-timeout", "soon"}), Catch::Contains("duration"));
+  CHECK_THROWS_WITH(parse({"serve", "--max-header-bytes", "lots"}), Catch::Contains("size"));
+  CHECK_THROWS_WITH(parse({"serve", "--dns-server", "dns.example"}),
+                    Catch::Contains("bad --dns-server"));
+  CHECK_THROWS_AS(parse({"serve", "--no-such-flag"}), CLI::ParseError);
+  CHECK_THROWS_AS(parse({"serve", "--log-level", "loud"}), CLI::ParseError);
+  CHECK_THROWS_AS(parse({"serve", "--upstream-ca", "/no/such/file.pem"}), CLI::ParseError);
+}
+
+TEST_CASE("ca and version commands are recognised", "[app][cli]") {
+  CHECK(parse({"ca", "init", "--data-dir", "/x"}).command == Command::kCaInit);
+  CHECK(parse({"ca", "bundle", "--data-dir", "/x"}).dataDir == "/x");
+  CHECK(parse({"ca", "show"}).command == Command::kCaShow);
+  CHECK(parse({"version"}).command == Command::kVersion);
+  CHECK(parse({}).command == Command::kNone);
+}
+
+TEST_CASE("the data dir defaults to REGCACHE_DATA_DIR when set", "[app][cli]") {
+  ::setenv("REGCACHE_DATA_DIR", "/env/dir", 1);
+  CHECK(defaultDataDir() == "/env/dir");
+  CHECK(parse({"serve"}).serve.dataDir == "/env/dir");
+  ::unsetenv("REGCACHE_DATA_DIR");
+  CHECK(defaultDataDir() != "/env/dir");
+}
+
+TEST_CASE("every serve flag is documented in serve --help", "[app][cli]") {
+  Cli cli;
+  std::string help = cli.serveHelp();
+  for (const char* option :
+       {"--config", "--listen", "--data-dir", "--workers", "--intercept", "--tunnel",
+        "--dns-server", "--upstream-ca", "--log-level", "--access-log", "--max-request-line",
+        "--max-header-bytes", "--max-headers", "--idle-timeout", "--handshake-timeout",
+        "--header-timeout", "--connect-timeout", "--upstream-timeout", "--leaf-cache-size"}) {
+    INFO(option);
+    CHECK(help.find(option) != std::string::npos);
+  }
+  CHECK(help.find("127.0.0.1:3128") != std::string::npos); // defaults are shown
+}
+
+TEST_CASE("an unknown key in the config file is an error, not silently ignored", "[app][cli]") {
+  TempFile config("workerz = 4\n");
+  CHECK_THROWS_WITH(parse({"serve", "--config", config.path.string()}),
+                    Catch::Contains("unknown option 'workerz'"));
+  CHECK_THROWS_WITH(parse({"serve", "--config", "/no/such/regcache.toml"}),
+                    Catch::Contains("config file not found"));
+}
+
+TEST_CASE("the shipped example config parses", "[app][cli]") {
+  auto example = std::filesystem::path(REGCACHE_SOURCE_DIR) / "app" / "regcache.example.toml";
+  auto c = parse({"serve", "--config", example.string()});
+  CHECK(c.serve.listen.at(0).port == 3128);
+  CHECK(c.serve.limits.maxHeaderBytes == 64 * 1024);
+}
