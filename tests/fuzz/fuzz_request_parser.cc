@@ -1,0 +1,70 @@
+// Feeds arbitrary bytes to the request parser, split at a point the input chooses, and checks
+// the parser's promises: it never consumes more than it was given, a split feed sees the same
+// heads as a whole feed, and the targets it reports parse (or fail) without crashing.
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include "proxy/http/parser.h"
+#include "proxy/http/target.h"
+
+using namespace regcache::proxy::http;
+
+namespace {
+
+struct Recorder : RequestSink {
+  std::vector<std::string> heads;
+  void onRequestHead(RequestHead&& head) override {
+    heads.push_back(head.method + " " + head.target);
+    (void)parseConnectTarget(head.target);
+    (void)parseAbsoluteUrl(head.target);
+    Headers copy = head.headers;
+    stripHopByHop(copy);
+    (void)serializeRequestHead(head);
+  }
+  void onRequestBody(std::string_view) override {}
+  void onRequestEnd() override { heads.push_back("end"); }
+};
+
+std::vector<std::string> run(std::string_view input, std::size_t step) {
+  Limits limits;
+  limits.maxHeaderBytes = 4096;
+  limits.maxHeaderCount = 32;
+  Recorder sink;
+  RequestParser parser(limits, sink);
+  std::size_t offset = 0;
+  std::string pending;
+  for (int rounds = 0; rounds < 100000 && (offset < input.size() || !pending.empty()); ++rounds) {
+    if (pending.empty()) {
+      pending.assign(input.substr(offset, step));
+      offset += pending.size();
+    }
+    auto result = parser.feed(pending);
+    if (result.consumed > pending.size()) std::abort();
+    pending.erase(0, result.consumed);
+    if (result.status == ParseStatus::kPaused) {
+      parser.resume();
+    } else if (result.status != ParseStatus::kNeedMore) {
+      break;
+    }
+  }
+  return sink.heads;
+}
+
+} // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  if (size == 0) return 0;
+  std::size_t step = 1 + data[0] % 16;
+  std::string_view input(reinterpret_cast<const char*>(data) + 1, size - 1);
+  auto whole = run(input, input.size() + 1);
+  auto split = run(input, step);
+  // A split feed may stop at the same error later, so it can only see the same heads or fewer
+  // trailing ones; the ones both saw must agree.
+  for (std::size_t i = 0; i < whole.size() && i < split.size(); ++i) {
+    if (whole[i] != split[i]) std::abort();
+  }
+  return 0;
+}
