@@ -8,7 +8,7 @@
 namespace regcache::app {
 namespace {
 
-std::shared_ptr<const ca::Authority> loadAuthority(const ParsedCommand& command) {
+std::shared_ptr<const ca::Authority> loadAuthority(const ParsedCommand &command) {
   auto authority = ca::Authority::load(command.dataDir / "ca");
   if (!authority.ok()) {
     if (authority.failure().code == Error::kNotFound) {
@@ -22,21 +22,20 @@ std::shared_ptr<const ca::Authority> loadAuthority(const ParsedCommand& command)
 
 } // namespace
 
-int runCaInit(const ParsedCommand& command) {
+int runCaInit(const ParsedCommand &command) {
   auto authority = ca::Authority::create(command.dataDir / "ca", SystemClock::instance());
   if (!authority.ok()) throw std::runtime_error(authority.failure().detail);
   std::cout << "created the CA in " << (command.dataDir / "ca").string() << "\n"
-            << "root SHA-256 " << ca::fingerprintSha256(authority.value()->signingCert())
-            << "\n";
+            << "root SHA-256 " << ca::fingerprintSha256(authority.value()->signingCert()) << "\n";
   return 0;
 }
 
-int runCaBundle(const ParsedCommand& command) {
+int runCaBundle(const ParsedCommand &command) {
   std::cout << loadAuthority(command)->bundlePem();
   return 0;
 }
 
-int runCaShow(const ParsedCommand& command) {
+int runCaShow(const ParsedCommand &command) {
   std::cout << loadAuthority(command)->describe();
   return 0;
 }

@@ -33,14 +33,14 @@ struct Cli::Raw {
 };
 
 std::filesystem::path defaultDataDir() {
-  if (const char* env = std::getenv("REGCACHE_DATA_DIR"); env != nullptr && *env != '\0') {
+  if (const char *env = std::getenv("REGCACHE_DATA_DIR"); env != nullptr && *env != '\0') {
     return env;
   }
   if (::geteuid() == 0) return "/var/lib/regcache";
-  if (const char* xdg = std::getenv("XDG_CACHE_HOME"); xdg != nullptr && *xdg != '\0') {
+  if (const char *xdg = std::getenv("XDG_CACHE_HOME"); xdg != nullptr && *xdg != '\0') {
     return std::filesystem::path(xdg) / "regcache";
   }
-  if (const char* home = std::getenv("HOME"); home != nullptr && *home != '\0') {
+  if (const char *home = std::getenv("HOME"); home != nullptr && *home != '\0') {
     return std::filesystem::path(home) / ".cache" / "regcache";
   }
   return "regcache-data";
@@ -48,12 +48,12 @@ std::filesystem::path defaultDataDir() {
 
 namespace {
 
-bool isIp(const std::string& text, int family) {
+bool isIp(const std::string &text, int family) {
   unsigned char buf[sizeof(in6_addr)];
   return inet_pton(family, text.c_str(), buf) == 1;
 }
 
-uint16_t parsePort(const std::string& text, const std::string& whole) {
+uint16_t parsePort(const std::string &text, const std::string &whole) {
   if (text.empty() || text.size() > 5 ||
       text.find_first_not_of("0123456789") != std::string::npos) {
     throw std::invalid_argument("bad port in '" + whole + "'");
@@ -65,7 +65,7 @@ uint16_t parsePort(const std::string& text, const std::string& whole) {
 
 } // namespace
 
-proxy::ListenAddress parseListenAddress(const std::string& text) {
+proxy::ListenAddress parseListenAddress(const std::string &text) {
   proxy::ListenAddress out;
   std::string host;
   std::string port;
@@ -94,7 +94,7 @@ proxy::ListenAddress parseListenAddress(const std::string& text) {
   return out;
 }
 
-void validateDnsServer(const std::string& text) {
+void validateDnsServer(const std::string &text) {
   if (isIp(text, AF_INET) || isIp(text, AF_INET6)) return;
   if (!text.empty() && text.front() == '[') {
     auto close = text.find("]:");
@@ -108,8 +108,7 @@ void validateDnsServer(const std::string& text) {
       return;
     }
   }
-  throw std::invalid_argument("bad --dns-server '" + text +
-                              "' (use IP, IP:PORT or [IPv6]:PORT)");
+  throw std::invalid_argument("bad --dns-server '" + text + "' (use IP, IP:PORT or [IPv6]:PORT)");
 }
 
 Cli::Cli() : raw_(std::make_unique<Raw>()) {
@@ -124,21 +123,27 @@ Cli::Cli() : raw_(std::make_unique<Raw>()) {
   serve_->add_option("--config", raw_->configFile,
                      "TOML file setting any of these options by name, e.g. data-dir = \"/srv\" "
                      "(flags given on the command line win)");
-  serve_->add_option("--listen", raw_->listen, "Address to listen on, ADDR:PORT or [IPv6]:PORT; repeatable")
+  serve_
+      ->add_option("--listen", raw_->listen,
+                   "Address to listen on, ADDR:PORT or [IPv6]:PORT; repeatable")
       ->capture_default_str();
   serve_->add_option("--data-dir", raw_->dataDir, dataDirHelp);
   serve_->add_option("--workers", raw_->workers, "Worker threads (0: one per core)")
       ->capture_default_str();
-  serve_->add_option("--intercept", raw_->intercept,
-                     "Hosts whose TLS is terminated: *, *.example.com, .example.com or a host; repeatable")
+  serve_
+      ->add_option(
+          "--intercept", raw_->intercept,
+          "Hosts whose TLS is terminated: *, *.example.com, .example.com or a host; repeatable")
       ->capture_default_str();
   serve_->add_option("--tunnel", raw_->tunnel,
                      "Hosts passed through as raw TCP (wins over --intercept); repeatable");
   serve_->add_option("--dns-server", raw_->dnsServers,
                      "DNS server for upstream names, IP[:PORT] or [IPv6]:PORT; repeatable "
                      "(default: the system's)");
-  serve_->add_option("--upstream-ca", raw_->upstreamCa,
-                     "Extra PEM roots trusted for upstream TLS, on top of the system store; repeatable")
+  serve_
+      ->add_option(
+          "--upstream-ca", raw_->upstreamCa,
+          "Extra PEM roots trusted for upstream TLS, on top of the system store; repeatable")
       ->check(CLI::ExistingFile);
   serve_->add_option("--log-level", raw_->logLevel, "trace, debug, info, warn, error or off")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}))
@@ -147,30 +152,40 @@ Cli::Cli() : raw_(std::make_unique<Raw>()) {
                      "One line per request to FILE, or - for stdout (default: stderr)");
   serve_->add_option("--max-request-line", raw_->maxRequestLine, "Longest request line (size)")
       ->capture_default_str();
-  serve_->add_option("--max-header-bytes", raw_->maxHeaderBytes, "Largest request or response head (size)")
+  serve_
+      ->add_option("--max-header-bytes", raw_->maxHeaderBytes,
+                   "Largest request or response head (size)")
       ->capture_default_str();
   serve_->add_option("--max-headers", raw_->maxHeaders, "Most header fields in a head")
       ->capture_default_str();
-  serve_->add_option("--idle-timeout", raw_->idleTimeout, "Close a client connection idle this long (duration)")
+  serve_
+      ->add_option("--idle-timeout", raw_->idleTimeout,
+                   "Close a client connection idle this long (duration)")
       ->capture_default_str();
-  serve_->add_option("--handshake-timeout", raw_->handshakeTimeout, "Longest TLS handshake (duration)")
+  serve_
+      ->add_option("--handshake-timeout", raw_->handshakeTimeout,
+                   "Longest TLS handshake (duration)")
       ->capture_default_str();
-  serve_->add_option("--header-timeout", raw_->headerTimeout, "Longest wait for a complete request head (duration)")
+  serve_
+      ->add_option("--header-timeout", raw_->headerTimeout,
+                   "Longest wait for a complete request head (duration)")
       ->capture_default_str();
-  serve_->add_option("--connect-timeout", raw_->connectTimeout, "Longest upstream connect (duration)")
+  serve_
+      ->add_option("--connect-timeout", raw_->connectTimeout, "Longest upstream connect (duration)")
       ->capture_default_str();
-  serve_->add_option("--upstream-timeout", raw_->upstreamTimeout,
-                     "Longest upstream silence before or during a response (duration)")
+  serve_
+      ->add_option("--upstream-timeout", raw_->upstreamTimeout,
+                   "Longest upstream silence before or during a response (duration)")
       ->capture_default_str();
   serve_->add_option("--leaf-cache-size", raw_->leafCacheSize, "Leaf certificates kept in memory")
       ->capture_default_str();
 
-  CLI::App* ca = app_.add_subcommand("ca", "Manage the proxy's certificate authority");
+  CLI::App *ca = app_.add_subcommand("ca", "Manage the proxy's certificate authority");
   ca->require_subcommand(1);
   caInit_ = ca->add_subcommand("init", "Create the CA in <data-dir>/ca");
   caBundle_ = ca->add_subcommand("bundle", "Print the PEM bundle of roots clients must trust");
   caShow_ = ca->add_subcommand("show", "Describe the CA's roots");
-  for (CLI::App* sub : {caInit_, caBundle_, caShow_}) {
+  for (CLI::App *sub : {caInit_, caBundle_, caShow_}) {
     sub->add_option("--data-dir", raw_->dataDir, dataDirHelp);
   }
   version_ = app_.add_subcommand("version", "Print the version of regcache and its libraries");
@@ -178,17 +193,17 @@ Cli::Cli() : raw_(std::make_unique<Raw>()) {
 
 Cli::~Cli() = default;
 
-void Cli::applyConfigFile(const std::string& path) {
+void Cli::applyConfigFile(const std::string &path) {
   // CLI11 reads config files only for the top-level app, so `serve --config` applies the file
   // itself, the way CLI11 would: an option set on the command line keeps its value.
   if (!std::filesystem::is_regular_file(path)) {
     throw std::invalid_argument("config file not found: " + path);
   }
   std::vector<CLI::ConfigItem> items = CLI::ConfigTOML().from_file(path);
-  for (const auto& item : items) {
+  for (const auto &item : items) {
     if (item.name == "++" || item.name == "--") continue; // section markers
     std::string name = item.parents.empty() ? item.name : item.fullname();
-    CLI::Option* option = serve_->get_option_no_throw("--" + name);
+    CLI::Option *option = serve_->get_option_no_throw("--" + name);
     if (option == nullptr || name == "config") {
       throw std::invalid_argument("unknown option '" + name + "' in " + path);
     }
@@ -198,29 +213,36 @@ void Cli::applyConfigFile(const std::string& path) {
   }
 }
 
-ParsedCommand Cli::parse(int argc, const char* const* argv) {
+ParsedCommand Cli::parse(int argc, const char *const *argv) {
   app_.parse(argc, argv);
   ParsedCommand out;
   out.dataDir = raw_->dataDir.empty() ? defaultDataDir() : std::filesystem::path(raw_->dataDir);
-  if (caInit_->parsed()) out.command = Command::kCaInit;
-  else if (caBundle_->parsed()) out.command = Command::kCaBundle;
-  else if (caShow_->parsed()) out.command = Command::kCaShow;
-  else if (version_->parsed()) out.command = Command::kVersion;
-  else if (serve_->parsed()) out.command = Command::kServe;
+  if (caInit_->parsed())
+    out.command = Command::kCaInit;
+  else if (caBundle_->parsed())
+    out.command = Command::kCaBundle;
+  else if (caShow_->parsed())
+    out.command = Command::kCaShow;
+  else if (version_->parsed())
+    out.command = Command::kVersion;
+  else if (serve_->parsed())
+    out.command = Command::kServe;
   if (out.command != Command::kServe) return out;
   if (!raw_->configFile.empty()) {
     applyConfigFile(raw_->configFile);
     out.dataDir = raw_->dataDir.empty() ? defaultDataDir() : std::filesystem::path(raw_->dataDir);
   }
 
-  proxy::ServerOptions& o = out.serve;
+  proxy::ServerOptions &o = out.serve;
   o.listen.clear();
-  for (const auto& address : raw_->listen) o.listen.push_back(parseListenAddress(address));
+  for (const auto &address : raw_->listen)
+    o.listen.push_back(parseListenAddress(address));
   o.dataDir = out.dataDir;
   o.workers = raw_->workers;
   o.interceptPatterns = raw_->intercept;
   o.tunnelPatterns = raw_->tunnel;
-  for (const auto& server : raw_->dnsServers) validateDnsServer(server);
+  for (const auto &server : raw_->dnsServers)
+    validateDnsServer(server);
   o.dnsServers = raw_->dnsServers;
   o.upstreamCaFiles.assign(raw_->upstreamCa.begin(), raw_->upstreamCa.end());
   o.logLevel = raw_->logLevel;

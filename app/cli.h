@@ -16,8 +16,8 @@ enum class Command { kNone, kServe, kCaInit, kCaBundle, kCaShow, kVersion };
 
 struct ParsedCommand {
   Command command = Command::kNone;
-  proxy::ServerOptions serve;     // for kServe
-  std::filesystem::path dataDir;  // for every command
+  proxy::ServerOptions serve;    // for kServe
+  std::filesystem::path dataDir; // for every command
 };
 
 // The default data directory: $REGCACHE_DATA_DIR, else /var/lib/regcache for root, else
@@ -25,9 +25,9 @@ struct ParsedCommand {
 std::filesystem::path defaultDataDir();
 
 // "127.0.0.1:3128", "[::1]:3128", "0.0.0.0:3128". Throws std::invalid_argument.
-proxy::ListenAddress parseListenAddress(const std::string& text);
+proxy::ListenAddress parseListenAddress(const std::string &text);
 // "IP" or "IP:PORT" or "[IPv6]:PORT". Throws std::invalid_argument.
-void validateDnsServer(const std::string& text);
+void validateDnsServer(const std::string &text);
 
 class Cli {
 public:
@@ -35,22 +35,22 @@ public:
   ~Cli();
   // Parses argv. Throws CLI::ParseError (including --help; pass it to exit()) or
   // std::invalid_argument for a value CLI11 accepted but regcache cannot use.
-  ParsedCommand parse(int argc, const char* const* argv);
+  ParsedCommand parse(int argc, const char *const *argv);
   // Prints help or the error for `e` and returns the exit code.
-  int exit(const CLI::Error& e) { return app_.exit(e); }
+  int exit(const CLI::Error &e) { return app_.exit(e); }
   std::string help() const { return app_.help(); }
   std::string serveHelp() const { return serve_->help(); }
 
 private:
   struct Raw; // flag values as typed, converted in parse()
-  void applyConfigFile(const std::string& path);
+  void applyConfigFile(const std::string &path);
   CLI::App app_{"regcache: a caching forward proxy for container registries", "regcache"};
   std::unique_ptr<Raw> raw_;
-  CLI::App* serve_ = nullptr;
-  CLI::App* caInit_ = nullptr;
-  CLI::App* caBundle_ = nullptr;
-  CLI::App* caShow_ = nullptr;
-  CLI::App* version_ = nullptr;
+  CLI::App *serve_ = nullptr;
+  CLI::App *caInit_ = nullptr;
+  CLI::App *caBundle_ = nullptr;
+  CLI::App *caShow_ = nullptr;
+  CLI::App *version_ = nullptr;
 };
 
 } // namespace regcache::app

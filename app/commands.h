@@ -5,9 +5,9 @@
 
 namespace regcache::app {
 
-int runCaInit(const ParsedCommand& command);
-int runCaBundle(const ParsedCommand& command);
-int runCaShow(const ParsedCommand& command);
+int runCaInit(const ParsedCommand &command);
+int runCaBundle(const ParsedCommand &command);
+int runCaShow(const ParsedCommand &command);
 int runVersion();
 
 } // namespace regcache::app

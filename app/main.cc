@@ -5,7 +5,7 @@
 #include "app/commands.h"
 #include "proxy/server.h"
 
-int main(int argc, char** argv) {
+int main(int argc, char **argv) {
   using namespace regcache::app;
   Cli cli;
   try {
@@ -18,9 +18,9 @@ int main(int argc, char** argv) {
     case Command::kVersion: return runVersion();
     case Command::kNone: std::cout << cli.help(); return 0;
     }
-  } catch (const CLI::ParseError& e) {
+  } catch (const CLI::ParseError &e) {
     return cli.exit(e);
-  } catch (const std::exception& e) {
+  } catch (const std::exception &e) {
     std::cerr << "regcache: " << e.what() << "\n";
     return 1;
   }

@@ -16,8 +16,8 @@ int runVersion() {
             << "  libevent " << event_get_version() << "\n"
             << "  c-ares " << ares_version(nullptr) << "\n"
             << "  SQLite " << sqlite3_libversion() << "\n"
-            << "  spdlog " << SPDLOG_VER_MAJOR << "." << SPDLOG_VER_MINOR << "."
-            << SPDLOG_VER_PATCH << "\n";
+            << "  spdlog " << SPDLOG_VER_MAJOR << "." << SPDLOG_VER_MINOR << "." << SPDLOG_VER_PATCH
+            << "\n";
   return 0;
 }
 

@@ -16,7 +16,7 @@ public:
 class SystemClock final : public Clock {
 public:
   TimePoint now() const override { return std::chrono::system_clock::now(); }
-  static const SystemClock& instance() {
+  static const SystemClock &instance() {
     static const SystemClock clock;
     return clock;
   }

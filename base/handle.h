@@ -5,7 +5,7 @@
 namespace regcache {
 
 template <auto Fn> struct FreeWith {
-  template <class T> void operator()(T* p) const noexcept { Fn(p); }
+  template <class T> void operator()(T *p) const noexcept { Fn(p); }
 };
 
 // A unique_ptr whose deleter calls Fn. Use release() only where a C API takes ownership, and

@@ -8,7 +8,7 @@
 namespace regcache::log {
 namespace {
 
-std::shared_ptr<spdlog::logger> getOrCreate(const char* name) {
+std::shared_ptr<spdlog::logger> getOrCreate(const char *name) {
   if (auto existing = spdlog::get(name)) return existing;
   auto sink = std::make_shared<spdlog::sinks::stderr_sink_mt>();
   auto logger = std::make_shared<spdlog::logger>(name, sink);
@@ -17,19 +17,20 @@ std::shared_ptr<spdlog::logger> getOrCreate(const char* name) {
   return logger;
 }
 
-spdlog::logger& named(const char* name) {
+spdlog::logger &named(const char *name) {
   // Loggers are created once; callers that log before setup() get stderr at info.
   return *getOrCreate(name);
 }
 
 } // namespace
 
-void setup(const std::string& level, const std::string& accessLogPath) {
+void setup(const std::string &level, const std::string &accessLogPath) {
   auto lvl = spdlog::level::from_str(level);
   if (lvl == spdlog::level::off && level != "off") {
     throw std::invalid_argument("unknown log level: " + level);
   }
-  for (const char* name : {"proxy", "tls", "dns", "ca", "cache"}) named(name).set_level(lvl);
+  for (const char *name : {"proxy", "tls", "dns", "ca", "cache"})
+    named(name).set_level(lvl);
 
   spdlog::drop("access");
   std::shared_ptr<spdlog::logger> access;
@@ -49,11 +50,11 @@ void setup(const std::string& level, const std::string& accessLogPath) {
   spdlog::register_logger(access);
 }
 
-spdlog::logger& proxy() { return named("proxy"); }
-spdlog::logger& tls() { return named("tls"); }
-spdlog::logger& dns() { return named("dns"); }
-spdlog::logger& ca() { return named("ca"); }
-spdlog::logger& cache() { return named("cache"); }
-spdlog::logger& access() { return named("access"); }
+spdlog::logger &proxy() { return named("proxy"); }
+spdlog::logger &tls() { return named("tls"); }
+spdlog::logger &dns() { return named("dns"); }
+spdlog::logger &ca() { return named("ca"); }
+spdlog::logger &cache() { return named("cache"); }
+spdlog::logger &access() { return named("access"); }
 
 } // namespace regcache::log

@@ -12,13 +12,13 @@ namespace regcache::log {
 // Creates the named loggers (proxy, tls, dns, ca, cache, access) writing to stderr at `level`
 // ("trace".."off"). accessLogPath: empty sends access lines to stderr with the others, "-" to
 // stdout, otherwise to that file. Throws on a bad level or an unopenable file (start-up only).
-void setup(const std::string& level, const std::string& accessLogPath = {});
+void setup(const std::string &level, const std::string &accessLogPath = {});
 
-spdlog::logger& proxy();
-spdlog::logger& tls();
-spdlog::logger& dns();
-spdlog::logger& ca();
-spdlog::logger& cache();
-spdlog::logger& access();
+spdlog::logger &proxy();
+spdlog::logger &tls();
+spdlog::logger &dns();
+spdlog::logger &ca();
+spdlog::logger &cache();
+spdlog::logger &access();
 
 } // namespace regcache::log

@@ -14,7 +14,7 @@ public:
   explicit LruCache(std::size_t capacity) : capacity_(capacity == 0 ? 1 : capacity) {}
 
   // Returns a copy of the value and marks it most recently used, or nullopt.
-  std::optional<Value> get(const Key& key) {
+  std::optional<Value> get(const Key &key) {
     auto it = index_.find(key);
     if (it == index_.end()) return std::nullopt;
     order_.splice(order_.begin(), order_, it->second);
@@ -22,7 +22,7 @@ public:
   }
 
   // Inserts or replaces; evicts the least recently used entry when over capacity.
-  void put(const Key& key, Value value) {
+  void put(const Key &key, Value value) {
     auto it = index_.find(key);
     if (it != index_.end()) {
       it->second->second = std::move(value);
@@ -37,7 +37,7 @@ public:
     }
   }
 
-  bool erase(const Key& key) {
+  bool erase(const Key &key) {
     auto it = index_.find(key);
     if (it == index_.end()) return false;
     order_.erase(it->second);

@@ -25,11 +25,11 @@ using GeneralNamesPtr = Handle<GENERAL_NAMES, GENERAL_NAMES_free>;
 using EvpMdCtxPtr = Handle<EVP_MD_CTX, EVP_MD_CTX_free>;
 
 // Takes a new reference to an X509 the caller does not own.
-inline X509Ptr shareX509(X509* cert) {
+inline X509Ptr shareX509(X509 *cert) {
   X509_up_ref(cert);
   return X509Ptr(cert);
 }
-inline EvpPkeyPtr shareKey(EVP_PKEY* key) {
+inline EvpPkeyPtr shareKey(EVP_PKEY *key) {
   EVP_PKEY_up_ref(key);
   return EvpPkeyPtr(key);
 }

@@ -2,7 +2,7 @@
 
 namespace regcache {
 
-const char* errorName(Error e) noexcept {
+const char *errorName(Error e) noexcept {
   switch (e) {
   case Error::kInvalidInput: return "invalid input";
   case Error::kTooLarge: return "too large";

@@ -8,21 +8,21 @@
 namespace regcache {
 
 enum class Error {
-  kInvalidInput,   // a peer or user sent something malformed
-  kTooLarge,       // a configured limit was exceeded
+  kInvalidInput, // a peer or user sent something malformed
+  kTooLarge,     // a configured limit was exceeded
   kTimeout,
   kNotFound,
-  kIo,             // a file or socket operation failed
+  kIo, // a file or socket operation failed
   kDns,
   kConnect,
   kTls,
-  kCrypto,         // an OpenSSL operation failed that should not have
-  kPolicy,         // refused by configuration
-  kUpstream,       // the upstream misbehaved
+  kCrypto,   // an OpenSSL operation failed that should not have
+  kPolicy,   // refused by configuration
+  kUpstream, // the upstream misbehaved
   kInternal,
 };
 
-const char* errorName(Error e) noexcept;
+const char *errorName(Error e) noexcept;
 
 struct Failure {
   Error code;
@@ -36,13 +36,13 @@ public:
 
   bool ok() const noexcept { return v_.index() == 0; }
   explicit operator bool() const noexcept { return ok(); }
-  T& value() & { return std::get<0>(v_); }
-  const T& value() const& { return std::get<0>(v_); }
-  T&& value() && { return std::get<0>(std::move(v_)); }
-  T* operator->() { return &value(); }
-  const T* operator->() const { return &value(); }
-  T& operator*() & { return value(); }
-  const Failure& failure() const { return std::get<1>(v_); }
+  T &value() & { return std::get<0>(v_); }
+  const T &value() const & { return std::get<0>(v_); }
+  T &&value() && { return std::get<0>(std::move(v_)); }
+  T *operator->() { return &value(); }
+  const T *operator->() const { return &value(); }
+  T &operator*() & { return value(); }
+  const Failure &failure() const { return std::get<1>(v_); }
 
 private:
   std::variant<T, Failure> v_;
@@ -54,7 +54,7 @@ public:
   Result(Failure failure) : failure_(std::move(failure)), ok_(false) {} // NOLINT
   bool ok() const noexcept { return ok_; }
   explicit operator bool() const noexcept { return ok_; }
-  const Failure& failure() const { return failure_; }
+  const Failure &failure() const { return failure_; }
 
 private:
   Failure failure_{Error::kInternal, {}};

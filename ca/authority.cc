@@ -16,10 +16,10 @@ namespace regcache::ca {
 namespace fs = std::filesystem;
 namespace {
 
-constexpr const char* kFirstGeneration = "gen-0001";
+constexpr const char *kFirstGeneration = "gen-0001";
 
 // Writes `content` to `path` with `mode`, atomically: a temp file, fsync, then rename.
-Result<void> writeFileAtomically(const fs::path& path, const std::string& content, mode_t mode) {
+Result<void> writeFileAtomically(const fs::path &path, const std::string &content, mode_t mode) {
   fs::path temp = path;
   temp += ".tmp";
   int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
@@ -35,7 +35,7 @@ Result<void> writeFileAtomically(const fs::path& path, const std::string& conten
   return {};
 }
 
-Result<std::string> readFile(const fs::path& path) {
+Result<std::string> readFile(const fs::path &path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return fail(Error::kNotFound, "cannot read " + path.string());
   std::ostringstream text;
@@ -43,23 +43,23 @@ Result<std::string> readFile(const fs::path& path) {
   return text.str();
 }
 
-std::string keyToPem(EVP_PKEY* key) {
+std::string keyToPem(EVP_PKEY *key) {
   BioPtr bio(BIO_new(BIO_s_mem()));
   PEM_write_bio_PrivateKey(bio.get(), key, nullptr, nullptr, 0, nullptr, nullptr);
-  char* data = nullptr;
+  char *data = nullptr;
   long length = BIO_get_mem_data(bio.get(), &data);
   return std::string(data, static_cast<std::size_t>(length));
 }
 
-Result<X509Ptr> buildRoot(EVP_PKEY* key, const Clock& clock, const AuthorityOptions& options) {
+Result<X509Ptr> buildRoot(EVP_PKEY *key, const Clock &clock, const AuthorityOptions &options) {
   X509Ptr cert(X509_new());
   X509_set_version(cert.get(), X509_VERSION_3);
   if (auto r = setRandomSerial(cert.get()); !r.ok()) return r.failure();
-  X509_NAME* name = X509_get_subject_name(cert.get());
+  X509_NAME *name = X509_get_subject_name(cert.get());
   X509_NAME_add_entry_by_txt(name, "O", MBSTRING_UTF8,
-                             reinterpret_cast<const unsigned char*>("regcache"), -1, -1, 0);
+                             reinterpret_cast<const unsigned char *>("regcache"), -1, -1, 0);
   X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8,
-                             reinterpret_cast<const unsigned char*>(options.commonName.c_str()),
+                             reinterpret_cast<const unsigned char *>(options.commonName.c_str()),
                              -1, -1, 0);
   X509_set_issuer_name(cert.get(), name);
   auto now = clock.now();
@@ -89,7 +89,7 @@ std::string formatTime(Clock::TimePoint t) {
 
 } // namespace
 
-std::string fingerprintSha256(X509* cert) {
+std::string fingerprintSha256(X509 *cert) {
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int length = 0;
   X509_digest(cert, EVP_sha256(), digest, &length);
@@ -102,15 +102,15 @@ std::string fingerprintSha256(X509* cert) {
   return out;
 }
 
-std::string toPem(X509* cert) {
+std::string toPem(X509 *cert) {
   BioPtr bio(BIO_new(BIO_s_mem()));
   PEM_write_bio_X509(bio.get(), cert);
-  char* data = nullptr;
+  char *data = nullptr;
   long length = BIO_get_mem_data(bio.get(), &data);
   return std::string(data, static_cast<std::size_t>(length));
 }
 
-Result<std::shared_ptr<const Authority>> Authority::load(const fs::path& dir) {
+Result<std::shared_ptr<const Authority>> Authority::load(const fs::path &dir) {
   fs::path generation = dir / kFirstGeneration;
   fs::path certPath = generation / "root.crt";
   fs::path keyPath = generation / "root.key";
@@ -118,13 +118,13 @@ Result<std::shared_ptr<const Authority>> Authority::load(const fs::path& dir) {
   if (!fs::exists(certPath, ec) || !fs::exists(keyPath, ec)) {
     return fail(Error::kNotFound, "no CA in " + dir.string());
   }
-  struct stat st{};
+  struct stat st {};
   if (::stat(keyPath.c_str(), &st) != 0) return fail(Error::kIo, "cannot stat " + keyPath.string());
   if ((st.st_mode & 077) != 0) {
     char mode[8];
     std::snprintf(mode, sizeof mode, "%03o", static_cast<unsigned>(st.st_mode & 0777));
-    return fail(Error::kPolicy, keyPath.string() + " is readable by group or others (mode " +
-                                    mode + "); run chmod 600 on it");
+    return fail(Error::kPolicy, keyPath.string() + " is readable by group or others (mode " + mode +
+                                    "); run chmod 600 on it");
   }
   auto certPem = readFile(certPath);
   auto keyPem = readFile(keyPath);
@@ -138,8 +138,8 @@ Result<std::shared_ptr<const Authority>> Authority::load(const fs::path& dir) {
   BioPtr keyBio(BIO_new_mem_buf(keyPem->data(), static_cast<int>(keyPem->size())));
   authority->key_.reset(PEM_read_bio_PrivateKey(keyBio.get(), nullptr, nullptr, nullptr));
   if (!authority->root_ || !authority->key_) {
-    return fail(Error::kInvalidInput, "corrupt CA files in " + generation.string() + ": " +
-                                          opensslErrors());
+    return fail(Error::kInvalidInput,
+                "corrupt CA files in " + generation.string() + ": " + opensslErrors());
   }
   if (X509_check_private_key(authority->root_.get(), authority->key_.get()) != 1) {
     return fail(Error::kInvalidInput, "root.key does not match root.crt in " + generation.string());
@@ -147,8 +147,8 @@ Result<std::shared_ptr<const Authority>> Authority::load(const fs::path& dir) {
   return std::shared_ptr<const Authority>(std::move(authority));
 }
 
-Result<std::shared_ptr<const Authority>> Authority::create(const fs::path& dir, const Clock& clock,
-                                                           const AuthorityOptions& options) {
+Result<std::shared_ptr<const Authority>> Authority::create(const fs::path &dir, const Clock &clock,
+                                                           const AuthorityOptions &options) {
   std::error_code ec;
   fs::path generation = dir / kFirstGeneration;
   if (fs::exists(generation / "root.crt", ec) || fs::exists(generation / "root.key", ec)) {
@@ -182,7 +182,7 @@ Result<std::shared_ptr<const Authority>> Authority::create(const fs::path& dir, 
 }
 
 Result<std::shared_ptr<const Authority>>
-Authority::loadOrCreate(const fs::path& dir, const Clock& clock, const AuthorityOptions& options) {
+Authority::loadOrCreate(const fs::path &dir, const Clock &clock, const AuthorityOptions &options) {
   auto loaded = load(dir);
   if (loaded.ok() || loaded.failure().code != Error::kNotFound) return loaded;
   return create(dir, clock, options);

@@ -27,21 +27,21 @@ class Authority {
 public:
   // Loads the CA in `dir`. kNotFound if there is none; kPolicy if a key file is readable by group
   // or others; kInvalidInput if a file is corrupt.
-  static Result<std::shared_ptr<const Authority>> load(const std::filesystem::path& dir);
+  static Result<std::shared_ptr<const Authority>> load(const std::filesystem::path &dir);
   // Creates a new root in `dir`. kInvalidInput if a CA already exists there.
-  static Result<std::shared_ptr<const Authority>> create(const std::filesystem::path& dir,
-                                                         const Clock& clock,
-                                                         const AuthorityOptions& options = {});
+  static Result<std::shared_ptr<const Authority>> create(const std::filesystem::path &dir,
+                                                         const Clock &clock,
+                                                         const AuthorityOptions &options = {});
   // load(), or create() when there is none.
   static Result<std::shared_ptr<const Authority>>
-  loadOrCreate(const std::filesystem::path& dir, const Clock& clock,
-               const AuthorityOptions& options = {});
+  loadOrCreate(const std::filesystem::path &dir, const Clock &clock,
+               const AuthorityOptions &options = {});
 
   // The root that signs new leaves, and its key. Owned by the Authority.
-  X509* signingCert() const { return root_.get(); }
-  EVP_PKEY* signingKey() const { return key_.get(); }
+  X509 *signingCert() const { return root_.get(); }
+  EVP_PKEY *signingKey() const { return key_.get(); }
   // Certificates sent after the leaf (none yet; rotation adds a cross-certificate).
-  const std::vector<X509Ptr>& chainCerts() const { return chain_; }
+  const std::vector<X509Ptr> &chainCerts() const { return chain_; }
   // PEM of every root clients must trust, newest first.
   std::string bundlePem() const;
   // Subject, fingerprint, validity and state of each root, for `regcache ca show`.
@@ -56,8 +56,8 @@ private:
 };
 
 // "AB:CD:..." SHA-256 fingerprint of a certificate.
-std::string fingerprintSha256(X509* cert);
+std::string fingerprintSha256(X509 *cert);
 // The certificate as PEM text.
-std::string toPem(X509* cert);
+std::string toPem(X509 *cert);
 
 } // namespace regcache::ca

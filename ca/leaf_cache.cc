@@ -4,11 +4,11 @@
 
 namespace regcache::ca {
 
-LeafCache::LeafCache(std::shared_ptr<const Authority> authority, const Clock& clock,
+LeafCache::LeafCache(std::shared_ptr<const Authority> authority, const Clock &clock,
                      std::size_t capacity, MintOptions options)
     : clock_(clock), options_(options), authority_(std::move(authority)), leaves_(capacity) {}
 
-bool LeafCache::fresh(const Leaf& leaf) const {
+bool LeafCache::fresh(const Leaf &leaf) const {
   auto now = clock_.now();
   return now < leaf.notAfter && (leaf.notAfter - now) * 4 > (leaf.notAfter - leaf.notBefore);
 }
@@ -16,8 +16,8 @@ bool LeafCache::fresh(const Leaf& leaf) const {
 LeafCache::LeafResult LeafCache::get(std::string_view rawHost) {
   std::string host = normalizeHost(rawHost);
   if (host.empty()) {
-    return fail(Error::kInvalidInput, "not a host name or IP address: '" + std::string(rawHost) +
-                                          "'");
+    return fail(Error::kInvalidInput,
+                "not a host name or IP address: '" + std::string(rawHost) + "'");
   }
   std::promise<LeafResult> promise;
   std::shared_ptr<const Authority> authority;
@@ -38,10 +38,9 @@ LeafCache::LeafResult LeafCache::get(std::string_view rawHost) {
 
   // Minting (key generation and signing) happens outside the lock.
   auto minted = mintLeaf(*authority, host, clock_, options_);
-  LeafResult result = minted.ok()
-                          ? LeafResult(std::shared_ptr<const Leaf>(
-                                std::make_shared<Leaf>(std::move(minted.value()))))
-                          : LeafResult(minted.failure());
+  LeafResult result = minted.ok() ? LeafResult(std::shared_ptr<const Leaf>(
+                                        std::make_shared<Leaf>(std::move(minted.value()))))
+                                  : LeafResult(minted.failure());
   {
     std::lock_guard lock(mutex_);
     if (result.ok() && generation == generation_) leaves_.put(host, result.value());

@@ -23,7 +23,7 @@ public:
   using LeafResult = Result<std::shared_ptr<const Leaf>>;
 
   // `clock` must outlive the cache.
-  LeafCache(std::shared_ptr<const Authority> authority, const Clock& clock,
+  LeafCache(std::shared_ptr<const Authority> authority, const Clock &clock,
             std::size_t capacity = 1024, MintOptions options = {});
 
   // The cached leaf for `host`, or a new one. A cached leaf with less than a quarter of its
@@ -36,9 +36,9 @@ public:
   std::uint64_t mintCount() const;
 
 private:
-  bool fresh(const Leaf& leaf) const;
+  bool fresh(const Leaf &leaf) const;
 
-  const Clock& clock_;
+  const Clock &clock_;
   const MintOptions options_;
   mutable std::mutex mutex_;
   std::shared_ptr<const Authority> authority_;

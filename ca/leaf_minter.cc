@@ -11,16 +11,16 @@
 namespace regcache::ca {
 namespace {
 
-bool isIpv4(const std::string& s) {
+bool isIpv4(const std::string &s) {
   in_addr a{};
   return inet_pton(AF_INET, s.c_str(), &a) == 1;
 }
-bool isIpv6(const std::string& s) {
+bool isIpv6(const std::string &s) {
   in6_addr a{};
   return inet_pton(AF_INET6, s.c_str(), &a) == 1;
 }
 
-bool validDnsName(const std::string& name) {
+bool validDnsName(const std::string &name) {
   if (name.empty() || name.size() > 253) return false;
   std::size_t start = 0;
   while (start <= name.size()) {
@@ -58,12 +58,12 @@ std::string normalizeHost(std::string_view host) {
   return validDnsName(h) ? h : std::string();
 }
 
-Result<Leaf> mintLeaf(const Authority& authority, std::string_view rawHost, const Clock& clock,
-                      const MintOptions& options) {
+Result<Leaf> mintLeaf(const Authority &authority, std::string_view rawHost, const Clock &clock,
+                      const MintOptions &options) {
   std::string host = normalizeHost(rawHost);
   if (host.empty()) {
-    return fail(Error::kInvalidInput, "not a host name or IP address: '" + std::string(rawHost) +
-                                          "'");
+    return fail(Error::kInvalidInput,
+                "not a host name or IP address: '" + std::string(rawHost) + "'");
   }
   bool ip = isIpv4(host) || isIpv6(host);
 
@@ -75,10 +75,10 @@ Result<Leaf> mintLeaf(const Authority& authority, std::string_view rawHost, cons
 
   // The CN is informational (Go ignores it) and limited to 64 characters.
   std::string cn = host.substr(0, 64);
-  X509_NAME* subject = X509_get_subject_name(cert.get());
+  X509_NAME *subject = X509_get_subject_name(cert.get());
   X509_NAME_add_entry_by_txt(subject, "CN", MBSTRING_UTF8,
-                             reinterpret_cast<const unsigned char*>(cn.c_str()), -1, -1, 0);
-  X509* issuer = authority.signingCert();
+                             reinterpret_cast<const unsigned char *>(cn.c_str()), -1, -1, 0);
+  X509 *issuer = authority.signingCert();
   X509_set_issuer_name(cert.get(), X509_get_subject_name(issuer));
   auto now = clock.now();
   Leaf leaf;
@@ -101,7 +101,8 @@ Result<Leaf> mintLeaf(const Authority& authority, std::string_view rawHost, cons
   }
   leaf.cert = std::move(cert);
   leaf.key = std::move(key.value());
-  for (const auto& extra : authority.chainCerts()) leaf.chain.push_back(shareX509(extra.get()));
+  for (const auto &extra : authority.chainCerts())
+    leaf.chain.push_back(shareX509(extra.get()));
   return leaf;
 }
 

@@ -33,7 +33,7 @@ std::string normalizeHost(std::string_view host);
 
 // Mints a leaf for `host` (a DNS name or an IP literal) signed by the authority's signing root.
 // kInvalidInput for a host that is neither.
-Result<Leaf> mintLeaf(const Authority& authority, std::string_view host, const Clock& clock,
-                      const MintOptions& options = {});
+Result<Leaf> mintLeaf(const Authority &authority, std::string_view host, const Clock &clock,
+                      const MintOptions &options = {});
 
 } // namespace regcache::ca

@@ -22,7 +22,7 @@ Result<EvpPkeyPtr> generateP256Key() {
   return key;
 }
 
-Result<void> setRandomSerial(X509* cert) {
+Result<void> setRandomSerial(X509 *cert) {
   unsigned char bytes[16];
   if (RAND_bytes(bytes, sizeof bytes) != 1) return fail(Error::kCrypto, "RAND_bytes failed");
   bytes[0] &= 0x7f; // positive
@@ -34,12 +34,12 @@ Result<void> setRandomSerial(X509* cert) {
   return {};
 }
 
-void setValidity(X509* cert, Clock::TimePoint notBefore, Clock::TimePoint notAfter) {
+void setValidity(X509 *cert, Clock::TimePoint notBefore, Clock::TimePoint notAfter) {
   ASN1_TIME_set(X509_getm_notBefore(cert), std::chrono::system_clock::to_time_t(notBefore));
   ASN1_TIME_set(X509_getm_notAfter(cert), std::chrono::system_clock::to_time_t(notAfter));
 }
 
-Result<void> addExtension(X509* cert, X509* issuer, int nid, const std::string& value) {
+Result<void> addExtension(X509 *cert, X509 *issuer, int nid, const std::string &value) {
   X509V3_CTX ctx;
   X509V3_set_ctx_nodb(&ctx);
   X509V3_set_ctx(&ctx, issuer, cert, nullptr, nullptr, 0);
@@ -51,7 +51,7 @@ Result<void> addExtension(X509* cert, X509* issuer, int nid, const std::string& 
   return {};
 }
 
-Clock::TimePoint toTimePoint(const ASN1_TIME* time) {
+Clock::TimePoint toTimePoint(const ASN1_TIME *time) {
   tm parts{};
   ASN1_TIME_to_tm(time, &parts);
   return std::chrono::system_clock::from_time_t(timegm(&parts));

@@ -4,7 +4,7 @@
 
 namespace regcache::proxy {
 
-void writeAccessLog(const AccessRecord& r) {
+void writeAccessLog(const AccessRecord &r) {
   auto elapsed = std::chrono::duration_cast<std::chrono::microseconds>(
       std::chrono::steady_clock::now() - r.started);
   log::access().info("{} client={} method={} host={} path=\"{}\" status={} bytes={} ms={:.1f} "

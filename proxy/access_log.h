@@ -10,14 +10,14 @@ struct AccessRecord {
   std::string connection; // "[c42]"
   std::string client;     // peer address
   std::string method;
-  std::string host;       // upstream host[:port], or "-" for the proxy's own endpoints
+  std::string host; // upstream host[:port], or "-" for the proxy's own endpoints
   std::string path;
-  int status = 0;         // 0: no response was sent
+  int status = 0; // 0: no response was sent
   std::uint64_t bytesSent = 0;
   std::chrono::steady_clock::time_point started;
-  std::string note;       // why it failed, or how it was served ("-" when empty)
+  std::string note; // why it failed, or how it was served ("-" when empty)
 };
 
-void writeAccessLog(const AccessRecord& record);
+void writeAccessLog(const AccessRecord &record);
 
 } // namespace regcache::proxy

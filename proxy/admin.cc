@@ -23,7 +23,7 @@ std::string strongEtag(std::string_view content) {
   return out + "\"";
 }
 
-AdminEndpoint::AdminEndpoint(ClientSide& client, http::RequestHead request)
+AdminEndpoint::AdminEndpoint(ClientSide &client, http::RequestHead request)
     : client_(client), request_(std::move(request)) {
   record_.connection = client_.logPrefix();
   record_.client = client_.peer().toString();
@@ -59,7 +59,7 @@ void AdminEndpoint::start() {
   }
 }
 
-void AdminEndpoint::respond(int status, std::string_view contentType, const std::string& body,
+void AdminEndpoint::respond(int status, std::string_view contentType, const std::string &body,
                             http::Headers extra) {
   http::ResponseHead head;
   head.status = status;
@@ -69,7 +69,7 @@ void AdminEndpoint::respond(int status, std::string_view contentType, const std:
   if (status != 304) head.headers.add("Content-Length", std::to_string(body.size()));
   if (!request_.keepAlive) head.headers.add("Connection", "close");
   std::string serialized = http::serializeResponseHead(head);
-  evbuffer* out = client_.clientOutput();
+  evbuffer *out = client_.clientOutput();
   evbuffer_add(out, serialized.data(), serialized.size());
   bool sendBody = request_.method != "HEAD" && status != 304;
   if (sendBody) evbuffer_add(out, body.data(), body.size());

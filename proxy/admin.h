@@ -10,16 +10,16 @@ namespace regcache::proxy {
 
 class AdminEndpoint final : public RequestHandler {
 public:
-  AdminEndpoint(ClientSide& client, http::RequestHead request);
+  AdminEndpoint(ClientSide &client, http::RequestHead request);
   void start() override;
   void onRequestBody(std::string_view) override {}
   void onRequestEnd() override {}
 
 private:
-  void respond(int status, std::string_view contentType, const std::string& body,
+  void respond(int status, std::string_view contentType, const std::string &body,
                http::Headers extra = {});
 
-  ClientSide& client_;
+  ClientSide &client_;
   http::RequestHead request_;
   AccessRecord record_;
 };

@@ -24,7 +24,7 @@ timeval toTimeval(std::chrono::milliseconds ms) {
                  static_cast<suseconds_t>((ms.count() % 1000) * 1000)};
 }
 
-const char* stateName(ClientSession::State s) {
+const char *stateName(ClientSession::State s) {
   switch (s) {
   case ClientSession::State::kReadingRequest: return "ReadingRequest";
   case ClientSession::State::kHandling: return "Handling";
@@ -38,7 +38,7 @@ const char* stateName(ClientSession::State s) {
   return "?";
 }
 
-std::string opensslErrors(bufferevent* bev) {
+std::string opensslErrors(bufferevent *bev) {
   std::string out;
   while (unsigned long code = bufferevent_get_openssl_error(bev)) {
     char buf[256];
@@ -51,17 +51,17 @@ std::string opensslErrors(bufferevent* bev) {
 
 } // namespace
 
-ClientSession::ClientSession(Worker& worker, std::uint64_t id, int fd,
-                             const net::SocketAddress& peer)
+ClientSession::ClientSession(Worker &worker, std::uint64_t id, int fd,
+                             const net::SocketAddress &peer)
     : worker_(worker), id_(id), prefix_("[c" + std::to_string(id) + "]"), peer_(peer) {
   int one = 1;
   setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   // BEV_OPT_CLOSE_ON_FREE: the bufferevent owns the accepted socket from here on.
-  bev_.reset(bufferevent_socket_new(worker_.base(), fd,
-                                    BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS));
+  bev_.reset(
+      bufferevent_socket_new(worker_.base(), fd, BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS));
   timer_.reset(evtimer_new(worker_.base(), &ClientSession::onTimer, this));
   continue_.reset(event_new(worker_.base(), -1, 0, &ClientSession::onContinue, this));
-  parser_.emplace(worker_.options().limits, static_cast<http::RequestSink&>(*this));
+  parser_.emplace(worker_.options().limits, static_cast<http::RequestSink &>(*this));
 }
 
 ClientSession::~ClientSession() {
@@ -95,19 +95,13 @@ void ClientSession::transitionTo(State next) {
     headerTimerArmed_ = false;
     armTimer(worker_.options().idleTimeout);
     break;
-  case State::kTlsHandshake:
-    armTimer(worker_.options().handshakeTimeout);
-    break;
-  case State::kClosing:
-    armTimer(kLinger);
-    break;
+  case State::kTlsHandshake: armTimer(worker_.options().handshakeTimeout); break;
+  case State::kClosing: armTimer(kLinger); break;
   case State::kHandling:
   case State::kConnectingTunnel:
   case State::kTunnelling:
   case State::kSendingConnectReply:
-  case State::kClosed:
-    evtimer_del(timer_.get());
-    break;
+  case State::kClosed: evtimer_del(timer_.get()); break;
   }
 }
 
@@ -118,20 +112,20 @@ void ClientSession::armTimer(std::chrono::milliseconds timeout) {
 
 // ---- libevent trampolines ----
 
-void ClientSession::onRead(bufferevent*, void* arg) noexcept {
-  static_cast<ClientSession*>(arg)->handleReadable();
+void ClientSession::onRead(bufferevent *, void *arg) noexcept {
+  static_cast<ClientSession *>(arg)->handleReadable();
 }
-void ClientSession::onWrite(bufferevent*, void* arg) noexcept {
-  static_cast<ClientSession*>(arg)->handleDrained();
+void ClientSession::onWrite(bufferevent *, void *arg) noexcept {
+  static_cast<ClientSession *>(arg)->handleDrained();
 }
-void ClientSession::onEvent(bufferevent*, short what, void* arg) noexcept {
-  static_cast<ClientSession*>(arg)->handleEvent(what);
+void ClientSession::onEvent(bufferevent *, short what, void *arg) noexcept {
+  static_cast<ClientSession *>(arg)->handleEvent(what);
 }
-void ClientSession::onTimer(evutil_socket_t, short, void* arg) noexcept {
-  static_cast<ClientSession*>(arg)->handleTimeout();
+void ClientSession::onTimer(evutil_socket_t, short, void *arg) noexcept {
+  static_cast<ClientSession *>(arg)->handleTimeout();
 }
-void ClientSession::onContinue(evutil_socket_t, short, void* arg) noexcept {
-  auto* self = static_cast<ClientSession*>(arg);
+void ClientSession::onContinue(evutil_socket_t, short, void *arg) noexcept {
+  auto *self = static_cast<ClientSession *>(arg);
   if (self->state_ == State::kHandling && self->requestDone_ && self->responseDone_) {
     self->continueAfterResponse();
   } else if (self->state_ == State::kHandling || self->state_ == State::kReadingRequest) {
@@ -144,18 +138,15 @@ void ClientSession::onContinue(evutil_socket_t, short, void* arg) noexcept {
 void ClientSession::handleReadable() {
   switch (state_) {
   case State::kReadingRequest:
-  case State::kHandling:
-    feedParser();
-    break;
+  case State::kHandling: feedParser(); break;
   case State::kClosing: {
     // Read and discard, so closing with unread input does not reset the connection before the
     // client has read our answer.
-    evbuffer* in = bufferevent_get_input(bev_.get());
+    evbuffer *in = bufferevent_get_input(bev_.get());
     evbuffer_drain(in, evbuffer_get_length(in));
     break;
   }
-  default:
-    break;
+  default: break;
   }
 }
 
@@ -170,8 +161,7 @@ void ClientSession::handleDrained() {
   case State::kClosing:
     if (evbuffer_get_length(bufferevent_get_output(bev_.get())) == 0) close();
     break;
-  default:
-    break;
+  default: break;
   }
 }
 
@@ -181,9 +171,8 @@ void ClientSession::handleEvent(short what) {
       onHandshakeDone();
       return;
     }
-    log::tls().warn("{} TLS handshake with client {} for {} failed: {}", prefix_,
-                    peer_.toString(), connectTarget_ ? connectTarget_->host : "?",
-                    opensslErrors(bev_.get()));
+    log::tls().warn("{} TLS handshake with client {} for {} failed: {}", prefix_, peer_.toString(),
+                    connectTarget_ ? connectTarget_->host : "?", opensslErrors(bev_.get()));
     close();
     return;
   }
@@ -222,37 +211,31 @@ void ClientSession::handleTimeout() {
     log::tls().info("{} TLS handshake timeout from {}", prefix_, peer_.toString());
     close();
     break;
-  case State::kClosing:
-    close();
-    break;
-  default:
-    break;
+  case State::kClosing: close(); break;
+  default: break;
   }
 }
 
 // ---- requests ----
 
 void ClientSession::feedParser() {
-  evbuffer* in = bufferevent_get_input(bev_.get());
+  evbuffer *in = bufferevent_get_input(bev_.get());
   while (state_ == State::kReadingRequest || state_ == State::kHandling) {
     if (gate_.paused(net::ReadGate::kParserPaused) || gate_.paused(net::ReadGate::kSinkFull)) {
       return;
     }
     evbuffer_iovec vec{};
     if (evbuffer_peek(in, -1, nullptr, &vec, 1) <= 0 || vec.iov_len == 0) break;
-    auto result = parser_->feed({static_cast<const char*>(vec.iov_base), vec.iov_len});
+    auto result = parser_->feed({static_cast<const char *>(vec.iov_base), vec.iov_len});
     evbuffer_drain(in, result.consumed);
     if (state_ != State::kReadingRequest && state_ != State::kHandling) return;
     switch (result.status) {
-    case http::ParseStatus::kNeedMore:
-      break;
+    case http::ParseStatus::kNeedMore: break;
     case http::ParseStatus::kPaused:
       // A message ended; a pipelined request waits until this one is answered.
       gate_.pause(net::ReadGate::kParserPaused);
       return;
-    case http::ParseStatus::kUpgrade:
-      startConnect();
-      return;
+    case http::ParseStatus::kUpgrade: startConnect(); return;
     case http::ParseStatus::kError: {
       auto error = parser_->error();
       log::proxy().info("{} bad request from {}: {} ({})", prefix_, peer_.toString(),
@@ -268,7 +251,7 @@ void ClientSession::feedParser() {
   }
 }
 
-void ClientSession::onRequestHead(http::RequestHead&& head) { startRequest(std::move(head)); }
+void ClientSession::onRequestHead(http::RequestHead &&head) { startRequest(std::move(head)); }
 
 void ClientSession::onRequestBody(std::string_view data) {
   if (handler_) handler_->onRequestBody(data);
@@ -281,7 +264,7 @@ void ClientSession::onRequestEnd() {
   if (responseDone_) event_active(continue_.get(), EV_TIMEOUT, 0);
 }
 
-void ClientSession::startRequest(http::RequestHead&& head) {
+void ClientSession::startRequest(http::RequestHead &&head) {
   if (head.method == "CONNECT") {
     if (intercepted_) {
       respondAndClose(400, "CONNECT inside an intercepted connection");
@@ -338,7 +321,7 @@ void ClientSession::continueAfterResponse() {
 
 // ---- ClientSide ----
 
-evbuffer* ClientSession::clientOutput() { return bufferevent_get_output(bev_.get()); }
+evbuffer *ClientSession::clientOutput() { return bufferevent_get_output(bev_.get()); }
 
 bool ClientSession::clientOutputFull() const {
   return evbuffer_get_length(bufferevent_get_output(bev_.get())) >
@@ -368,7 +351,7 @@ void ClientSession::onResponseComplete(bool keepAlive) {
   }
 }
 
-void ClientSession::abortClient(const std::string& reason) {
+void ClientSession::abortClient(const std::string &reason) {
   log::proxy().warn("{} aborting client {}: {}", prefix_, peer_.toString(), reason);
   close();
 }
@@ -412,23 +395,17 @@ void ClientSession::startConnect() {
 
 void ClientSession::onTunnelConnected(Result<net::Connector::Connection> connection) {
   worker_.deleteLater(std::move(tunnelConnector_));
-  AccessRecord record{prefix_,
-                      peer_.toString(),
-                      "CONNECT",
-                      http::formatAuthority(*connectTarget_),
-                      "-",
-                      0,
-                      0,
-                      connectStarted_,
-                      "tunnel"};
+  AccessRecord record{
+      prefix_, peer_.toString(), "CONNECT", http::formatAuthority(*connectTarget_), "-", 0,
+      0,       connectStarted_,  "tunnel"};
   if (!connection.ok()) {
     log::proxy().warn("{} tunnel to {}:{} failed: {}", prefix_, connectTarget_->host,
                       connectTarget_->port, connection.failure().detail);
     record.status = 502;
     record.note = connection.failure().detail;
     writeAccessLog(record);
-    respondAndClose(502, "cannot reach " + connectTarget_->host + ": " +
-                             connection.failure().detail);
+    respondAndClose(502,
+                    "cannot reach " + connectTarget_->host + ": " + connection.failure().detail);
     return;
   }
   evbuffer_add(bufferevent_get_output(bev_.get()), kConnectEstablished.data(),
@@ -436,7 +413,7 @@ void ClientSession::onTunnelConnected(Result<net::Connector::Connection> connect
   gate_.attach(nullptr);
   relay_ = std::make_unique<net::Relay>(
       std::move(bev_), std::move(connection.value().bev), worker_.options().relayHighWatermark,
-      [this, record](const net::Relay::Totals& totals, const std::string& error) mutable {
+      [this, record](const net::Relay::Totals &totals, const std::string &error) mutable {
         record.status = 200;
         record.bytesSent = totals.bToA;
         if (!error.empty()) record.note = "tunnel: " + error;
@@ -478,7 +455,7 @@ void ClientSession::startTlsHandshake() {
     return;
   }
   bufferevent_openssl_set_allow_dirty_shutdown(tls.get(), 1);
-  parser_.emplace(worker_.options().limits, static_cast<http::RequestSink&>(*this));
+  parser_.emplace(worker_.options().limits, static_cast<http::RequestSink &>(*this));
   gate_.resume(net::ReadGate::kHandshake);
   installClientBev(std::move(tls));
   transitionTo(State::kTlsHandshake);
@@ -486,8 +463,8 @@ void ClientSession::startTlsHandshake() {
 
 void ClientSession::onHandshakeDone() {
   intercepted_ = connectTarget_;
-  SSL* ssl = bufferevent_openssl_get_ssl(bev_.get());
-  const char* sni = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
+  SSL *ssl = bufferevent_openssl_get_ssl(bev_.get());
+  const char *sni = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
   log::tls().debug("{} TLS with client established for {}:{} ({}, sni={}, resumed={})", prefix_,
                    intercepted_->host, intercepted_->port, SSL_get_version(ssl),
                    sni != nullptr ? sni : "-", SSL_session_reused(ssl) == 1);
@@ -497,7 +474,7 @@ void ClientSession::onHandshakeDone() {
 
 // ---- closing ----
 
-void ClientSession::respondAndClose(int status, const std::string& message) {
+void ClientSession::respondAndClose(int status, const std::string &message) {
   if (handler_) {
     handler_->onClientClosed();
     worker_.deleteLater(std::move(handler_));

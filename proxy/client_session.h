@@ -40,35 +40,35 @@ public:
   };
 
   // Takes ownership of the accepted socket fd.
-  ClientSession(Worker& worker, std::uint64_t id, int fd, const net::SocketAddress& peer);
+  ClientSession(Worker &worker, std::uint64_t id, int fd, const net::SocketAddress &peer);
   ~ClientSession() override;
-  ClientSession(const ClientSession&) = delete;
-  ClientSession& operator=(const ClientSession&) = delete;
+  ClientSession(const ClientSession &) = delete;
+  ClientSession &operator=(const ClientSession &) = delete;
 
   void start();
   State state() const { return state_; }
 
   // ClientSide
-  Worker& worker() override { return worker_; }
-  const std::string& logPrefix() const override { return prefix_; }
-  const net::SocketAddress& peer() const override { return peer_; }
-  evbuffer* clientOutput() override;
+  Worker &worker() override { return worker_; }
+  const std::string &logPrefix() const override { return prefix_; }
+  const net::SocketAddress &peer() const override { return peer_; }
+  evbuffer *clientOutput() override;
   bool clientOutputFull() const override;
   void pauseClientReads(bool paused) override;
   void onResponseComplete(bool keepAlive) override;
-  void abortClient(const std::string& reason) override;
+  void abortClient(const std::string &reason) override;
 
 private:
   // http::RequestSink
-  void onRequestHead(http::RequestHead&& head) override;
+  void onRequestHead(http::RequestHead &&head) override;
   void onRequestBody(std::string_view data) override;
   void onRequestEnd() override;
 
-  static void onRead(bufferevent* bev, void* arg) noexcept;
-  static void onWrite(bufferevent* bev, void* arg) noexcept;
-  static void onEvent(bufferevent* bev, short what, void* arg) noexcept;
-  static void onTimer(evutil_socket_t, short, void* arg) noexcept;
-  static void onContinue(evutil_socket_t, short, void* arg) noexcept;
+  static void onRead(bufferevent *bev, void *arg) noexcept;
+  static void onWrite(bufferevent *bev, void *arg) noexcept;
+  static void onEvent(bufferevent *bev, short what, void *arg) noexcept;
+  static void onTimer(evutil_socket_t, short, void *arg) noexcept;
+  static void onContinue(evutil_socket_t, short, void *arg) noexcept;
 
   void transitionTo(State next);
   void installClientBev(BufferEventPtr bev);
@@ -81,17 +81,17 @@ private:
   void handleTimeout();
 
   void feedParser();
-  void startRequest(http::RequestHead&& head);
+  void startRequest(http::RequestHead &&head);
   void startConnect();
   void onTunnelConnected(Result<net::Connector::Connection> connection);
   void startTlsHandshake();
   void onHandshakeDone();
   void continueAfterResponse();
-  void respondAndClose(int status, const std::string& message);
+  void respondAndClose(int status, const std::string &message);
   void closeAfterFlush();
   void close();
 
-  Worker& worker_;
+  Worker &worker_;
   std::uint64_t id_;
   std::string prefix_;
   net::SocketAddress peer_;

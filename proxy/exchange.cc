@@ -20,11 +20,12 @@ timeval toTimeval(std::chrono::milliseconds ms) {
 }
 
 std::string lowercase(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (char &c : s)
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return s;
 }
 
-void appendVia(http::Headers& headers) {
+void appendVia(http::Headers &headers) {
   if (auto existing = headers.get("Via")) {
     headers.set("Via", std::string(*existing) + ", " + std::string(kVia));
   } else {
@@ -34,18 +35,19 @@ void appendVia(http::Headers& headers) {
 
 } // namespace
 
-Exchange::Exchange(ClientSide& client, http::RequestHead request, net::Endpoint endpoint,
+Exchange::Exchange(ClientSide &client, http::RequestHead request, net::Endpoint endpoint,
                    std::string originTarget)
-    : client_(client), request_(std::move(request)), endpoint_(std::move(endpoint)),
-      poolKey_{endpoint_.tls, lowercase(endpoint_.host), endpoint_.port},
+    : client_(client), request_(std::move(request)),
+      endpoint_(std::move(endpoint)), poolKey_{endpoint_.tls, lowercase(endpoint_.host),
+                                               endpoint_.port},
       originTarget_(std::move(originTarget)), pendingBody_(evbuffer_new()) {
   clientKeepAlive_ = request_.keepAlive;
   record_.connection = client_.logPrefix();
   record_.client = client_.peer().toString();
   record_.method = request_.method;
-  record_.host = http::formatAuthority(http::HostPort{endpoint_.host, endpoint_.port,
-                                                      endpoint_.host.find(':') != std::string::npos},
-                                       endpoint_.tls ? 443 : 80);
+  record_.host = http::formatAuthority(
+      http::HostPort{endpoint_.host, endpoint_.port, endpoint_.host.find(':') != std::string::npos},
+      endpoint_.tls ? 443 : 80);
   record_.path = originTarget_;
   record_.started = std::chrono::steady_clock::now();
 }
@@ -56,7 +58,7 @@ void Exchange::start() { connect(true); }
 
 void Exchange::connect(bool allowPooled) {
   state_ = State::kConnecting;
-  Worker& worker = client_.worker();
+  Worker &worker = client_.worker();
   if (allowPooled) {
     if (BufferEventPtr pooled = worker.pool().take(poolKey_)) {
       reusedConnection_ = true;
@@ -90,7 +92,7 @@ void Exchange::onConnected(Result<net::Connector::Connection> connection) {
 
 void Exchange::attachUpstream(BufferEventPtr bev) {
   upstream_ = std::move(bev);
-  const ServerOptions& options = client_.worker().options();
+  const ServerOptions &options = client_.worker().options();
   bufferevent_setcb(upstream_.get(), &Exchange::onUpstreamRead, &Exchange::onUpstreamWrite,
                     &Exchange::onUpstreamEvent, this);
   bufferevent_setwatermark(upstream_.get(), EV_WRITE, options.relayHighWatermark / 2, 0);
@@ -98,7 +100,7 @@ void Exchange::attachUpstream(BufferEventPtr bev) {
   bufferevent_set_timeouts(upstream_.get(), &timeout, &timeout);
   bufferevent_enable(upstream_.get(), EV_WRITE);
   upstreamGate_.attach(upstream_.get());
-  parser_.emplace(options.limits, static_cast<http::ResponseSink&>(*this));
+  parser_.emplace(options.limits, static_cast<http::ResponseSink &>(*this));
   parser_->expectResponseTo(request_.method);
   state_ = State::kAwaitingResponse;
 }
@@ -110,22 +112,22 @@ void Exchange::sendRequestHead() {
   head.versionMinor = 1;
   http::stripHopByHop(head.headers);
   if (!head.headers.has("Host")) {
-    head.headers.set("Host", http::formatAuthority(
-                                 http::HostPort{endpoint_.host, endpoint_.port,
-                                                endpoint_.host.find(':') != std::string::npos},
-                                 endpoint_.tls ? 443 : 80));
+    head.headers.set(
+        "Host", http::formatAuthority(http::HostPort{endpoint_.host, endpoint_.port,
+                                                     endpoint_.host.find(':') != std::string::npos},
+                                      endpoint_.tls ? 443 : 80));
   }
   appendVia(head.headers);
   chunkedToUpstream_ = request_.chunked;
   if (chunkedToUpstream_) head.headers.set("Transfer-Encoding", "chunked");
   std::string serialized = http::serializeRequestHead(head);
-  evbuffer* out = bufferevent_get_output(upstream_.get());
+  evbuffer *out = bufferevent_get_output(upstream_.get());
   evbuffer_add(out, serialized.data(), serialized.size());
   evbuffer_add_buffer(out, pendingBody_.get());
 }
 
 void Exchange::writeUpstream(std::string_view data) {
-  evbuffer* out = (upstream_ && state_ != State::kConnecting)
+  evbuffer *out = (upstream_ && state_ != State::kConnecting)
                       ? bufferevent_get_output(upstream_.get())
                       : pendingBody_.get();
   evbuffer_add(out, data.data(), data.size());
@@ -154,39 +156,35 @@ void Exchange::onRequestEnd() {
   if (request_.chunked) writeUpstream(http::kLastChunk);
 }
 
-void Exchange::onUpstreamWrite(bufferevent*, void* arg) noexcept {
-  auto* self = static_cast<Exchange*>(arg);
-  if (self->clientReadsPaused_ && self->state_ != State::kDone &&
-      self->state_ != State::kFailed) {
+void Exchange::onUpstreamWrite(bufferevent *, void *arg) noexcept {
+  auto *self = static_cast<Exchange *>(arg);
+  if (self->clientReadsPaused_ && self->state_ != State::kDone && self->state_ != State::kFailed) {
     self->clientReadsPaused_ = false;
     self->client_.pauseClientReads(false);
   }
 }
 
-void Exchange::onUpstreamRead(bufferevent*, void* arg) noexcept {
-  static_cast<Exchange*>(arg)->feedResponse();
+void Exchange::onUpstreamRead(bufferevent *, void *arg) noexcept {
+  static_cast<Exchange *>(arg)->feedResponse();
 }
 
-void Exchange::onUpstreamEvent(bufferevent*, short what, void* arg) noexcept {
-  static_cast<Exchange*>(arg)->handleUpstreamEvent(what);
+void Exchange::onUpstreamEvent(bufferevent *, short what, void *arg) noexcept {
+  static_cast<Exchange *>(arg)->handleUpstreamEvent(what);
 }
 
 void Exchange::feedResponse() {
   if (!upstream_) return;
-  evbuffer* in = bufferevent_get_input(upstream_.get());
+  evbuffer *in = bufferevent_get_input(upstream_.get());
   while (state_ == State::kAwaitingResponse || state_ == State::kStreamingResponse) {
     if (upstreamGate_.paused(net::ReadGate::kSinkFull)) return;
     evbuffer_iovec vec{};
     if (evbuffer_peek(in, -1, nullptr, &vec, 1) <= 0 || vec.iov_len == 0) break;
-    auto result = parser_->feed({static_cast<const char*>(vec.iov_base), vec.iov_len});
+    auto result = parser_->feed({static_cast<const char *>(vec.iov_base), vec.iov_len});
     evbuffer_drain(in, result.consumed);
     if (state_ != State::kAwaitingResponse && state_ != State::kStreamingResponse) return;
     switch (result.status) {
-    case http::ParseStatus::kNeedMore:
-      break;
-    case http::ParseStatus::kPaused:
-      finishResponse();
-      return;
+    case http::ParseStatus::kNeedMore: break;
+    case http::ParseStatus::kPaused: finishResponse(); return;
     case http::ParseStatus::kUpgrade:
       failUpstream(502, "upstream switched protocols, which the proxy does not relay");
       return;
@@ -256,7 +254,7 @@ bool Exchange::retryable() const {
          !(parser_ && parser_->midMessage());
 }
 
-void Exchange::onResponseHead(http::ResponseHead&& head) {
+void Exchange::onResponseHead(http::ResponseHead &&head) {
   if (head.status < 200) {
     if (head.status == 101) return; // reported as kUpgrade by the parser, refused there
     if (request_.versionMinor >= 1) {
@@ -290,7 +288,7 @@ void Exchange::onResponseHead(http::ResponseHead&& head) {
 }
 
 void Exchange::onResponseBody(std::string_view data) {
-  evbuffer* out = client_.clientOutput();
+  evbuffer *out = client_.clientOutput();
   if (chunkedToClient_) {
     std::string header = http::chunkHeader(data.size());
     evbuffer_add(out, header.data(), header.size());
@@ -334,7 +332,7 @@ void Exchange::finish(bool upstreamReusable) {
   client_.onResponseComplete(clientKeepAlive_);
 }
 
-void Exchange::failUpstream(int status, const std::string& reason) {
+void Exchange::failUpstream(int status, const std::string &reason) {
   state_ = State::kFailed;
   upstreamGate_.attach(nullptr);
   upstream_.reset();

@@ -25,7 +25,7 @@ public:
   enum class State { kConnecting, kAwaitingResponse, kStreamingResponse, kDone, kFailed };
 
   // originTarget: the path and query to send upstream ("/v2/...").
-  Exchange(ClientSide& client, http::RequestHead request, net::Endpoint endpoint,
+  Exchange(ClientSide &client, http::RequestHead request, net::Endpoint endpoint,
            std::string originTarget);
   ~Exchange() override;
 
@@ -37,13 +37,13 @@ public:
 
 private:
   // http::ResponseSink
-  void onResponseHead(http::ResponseHead&& head) override;
+  void onResponseHead(http::ResponseHead &&head) override;
   void onResponseBody(std::string_view data) override;
   void onResponseEnd() override;
 
-  static void onUpstreamRead(bufferevent* bev, void* arg) noexcept;
-  static void onUpstreamWrite(bufferevent* bev, void* arg) noexcept;
-  static void onUpstreamEvent(bufferevent* bev, short what, void* arg) noexcept;
+  static void onUpstreamRead(bufferevent *bev, void *arg) noexcept;
+  static void onUpstreamWrite(bufferevent *bev, void *arg) noexcept;
+  static void onUpstreamEvent(bufferevent *bev, short what, void *arg) noexcept;
 
   void connect(bool allowPooled);
   void finishResponse();
@@ -54,11 +54,11 @@ private:
   void writeUpstream(std::string_view data);
   void feedResponse();
   void handleUpstreamEvent(short what);
-  void failUpstream(int status, const std::string& reason);
+  void failUpstream(int status, const std::string &reason);
   void finish(bool upstreamReusable);
   bool retryable() const;
 
-  ClientSide& client_;
+  ClientSide &client_;
   http::RequestHead request_;
   net::Endpoint endpoint_;
   PoolKey poolKey_;

@@ -19,11 +19,11 @@ struct InterceptInfo {
 };
 
 int interceptInfoIndex() {
-  static const int index = SSL_get_ex_new_index(
-      0, nullptr, nullptr, nullptr,
-      [](void*, void* ptr, CRYPTO_EX_DATA*, int, long, void*) noexcept {
-        delete static_cast<InterceptInfo*>(ptr);
-      });
+  static const int index =
+      SSL_get_ex_new_index(0, nullptr, nullptr, nullptr,
+                           [](void *, void *ptr, CRYPTO_EX_DATA *, int, long, void *) noexcept {
+                             delete static_cast<InterceptInfo *>(ptr);
+                           });
   return index;
 }
 
@@ -32,15 +32,15 @@ int leafCacheIndex() {
   return index;
 }
 
-int onServerName(SSL* ssl, int* alert, void*) noexcept {
-  auto* info = static_cast<InterceptInfo*>(SSL_get_ex_data(ssl, interceptInfoIndex()));
-  auto* leaves =
-      static_cast<ca::LeafCache*>(SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), leafCacheIndex()));
+int onServerName(SSL *ssl, int *alert, void *) noexcept {
+  auto *info = static_cast<InterceptInfo *>(SSL_get_ex_data(ssl, interceptInfoIndex()));
+  auto *leaves =
+      static_cast<ca::LeafCache *>(SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), leafCacheIndex()));
   if (info == nullptr || leaves == nullptr) {
     *alert = SSL_AD_INTERNAL_ERROR;
     return SSL_TLSEXT_ERR_ALERT_FATAL;
   }
-  const char* sni = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
+  const char *sni = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
   std::string host = (sni != nullptr && *sni != '\0') ? std::string(sni) : info->connectHost;
   auto leaf = leaves->get(host);
   if (!leaf.ok()) {
@@ -48,22 +48,23 @@ int onServerName(SSL* ssl, int* alert, void*) noexcept {
     *alert = SSL_AD_UNRECOGNIZED_NAME;
     return SSL_TLSEXT_ERR_ALERT_FATAL;
   }
-  const auto& credentials = *leaf.value();
+  const auto &credentials = *leaf.value();
   if (SSL_use_certificate(ssl, credentials.cert.get()) != 1 ||
       SSL_use_PrivateKey(ssl, credentials.key.get()) != 1) {
     log::tls().error("cannot install the leaf for '{}': {}", host, net::drainSslErrors());
     *alert = SSL_AD_INTERNAL_ERROR;
     return SSL_TLSEXT_ERR_ALERT_FATAL;
   }
-  for (const auto& extra : credentials.chain) SSL_add1_chain_cert(ssl, extra.get());
+  for (const auto &extra : credentials.chain)
+    SSL_add1_chain_cert(ssl, extra.get());
   return SSL_TLSEXT_ERR_OK;
 }
 
-int onAlpnSelect(SSL*, const unsigned char** out, unsigned char* outLength,
-                 const unsigned char* in, unsigned int inLength, void*) noexcept {
-  unsigned char* selected = nullptr;
-  if (SSL_select_next_proto(&selected, outLength, kAlpnHttp11, sizeof kAlpnHttp11, in,
-                            inLength) != OPENSSL_NPN_NEGOTIATED) {
+int onAlpnSelect(SSL *, const unsigned char **out, unsigned char *outLength,
+                 const unsigned char *in, unsigned int inLength, void *) noexcept {
+  unsigned char *selected = nullptr;
+  if (SSL_select_next_proto(&selected, outLength, kAlpnHttp11, sizeof kAlpnHttp11, in, inLength) !=
+      OPENSSL_NPN_NEGOTIATED) {
     // The client offered only other protocols (h2): answer without ALPN; it falls back to 1.1.
     return SSL_TLSEXT_ERR_NOACK;
   }
@@ -73,7 +74,7 @@ int onAlpnSelect(SSL*, const unsigned char** out, unsigned char* outLength,
 
 } // namespace
 
-SslCtxPtr makeInterceptContext(ca::LeafCache& leaves) {
+SslCtxPtr makeInterceptContext(ca::LeafCache &leaves) {
   SslCtxPtr ctx(SSL_CTX_new(TLS_server_method()));
   if (!ctx) throw std::runtime_error("SSL_CTX_new failed: " + net::drainSslErrors());
   SSL_CTX_set_min_proto_version(ctx.get(), TLS1_2_VERSION);
@@ -89,7 +90,7 @@ SslCtxPtr makeInterceptContext(ca::LeafCache& leaves) {
   return ctx;
 }
 
-Result<SslPtr> newInterceptSsl(SSL_CTX* context, std::string connectHost) {
+Result<SslPtr> newInterceptSsl(SSL_CTX *context, std::string connectHost) {
   SslPtr ssl(SSL_new(context));
   if (!ssl) return fail(Error::kTls, "SSL_new: " + net::drainSslErrors());
   auto info = std::make_unique<InterceptInfo>(InterceptInfo{std::move(connectHost)});

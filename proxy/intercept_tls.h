@@ -16,10 +16,10 @@ namespace regcache::proxy {
 // try h2), session tickets and a session cache for resumption. It holds no certificate: each
 // handshake picks a leaf from `leaves` in the servername callback. `leaves` must outlive it.
 // Throws std::runtime_error on failure (start-up only).
-SslCtxPtr makeInterceptContext(ca::LeafCache& leaves);
+SslCtxPtr makeInterceptContext(ca::LeafCache &leaves);
 
 // A new server-side SSL for a client that sent CONNECT to `connectHost`. The leaf is named by the
 // client's SNI, or else by connectHost (an IP literal gets an IP SAN).
-Result<SslPtr> newInterceptSsl(SSL_CTX* context, std::string connectHost);
+Result<SslPtr> newInterceptSsl(SSL_CTX *context, std::string connectHost);
 
 } // namespace regcache::proxy

@@ -34,7 +34,7 @@ InterceptPolicy::InterceptPolicy(std::vector<std::string> interceptPatterns,
     : intercept_(std::move(interceptPatterns)), tunnel_(std::move(tunnelPatterns)) {}
 
 bool InterceptPolicy::shouldIntercept(std::string_view host) const {
-  auto matches = [&](const std::string& pattern) { return hostMatches(pattern, host); };
+  auto matches = [&](const std::string &pattern) { return hostMatches(pattern, host); };
   if (std::any_of(tunnel_.begin(), tunnel_.end(), matches)) return false;
   return std::any_of(intercept_.begin(), intercept_.end(), matches);
 }

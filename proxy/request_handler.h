@@ -18,11 +18,11 @@ class Worker;
 class ClientSide {
 public:
   virtual ~ClientSide() = default;
-  virtual Worker& worker() = 0;
-  virtual const std::string& logPrefix() const = 0; // "[c42]"
-  virtual const net::SocketAddress& peer() const = 0;
+  virtual Worker &worker() = 0;
+  virtual const std::string &logPrefix() const = 0; // "[c42]"
+  virtual const net::SocketAddress &peer() const = 0;
   // Where the response goes. Bytes added here are sent to the client.
-  virtual evbuffer* clientOutput() = 0;
+  virtual evbuffer *clientOutput() = 0;
   // True when the client's output is past the high watermark: stop producing until
   // RequestHandler::onClientDrained().
   virtual bool clientOutputFull() const = 0;
@@ -33,7 +33,7 @@ public:
   virtual void onResponseComplete(bool keepAlive) = 0;
   // Something failed after the response head was sent: the client connection is dropped so
   // the client sees a truncated response, never a complete one with wrong bytes.
-  virtual void abortClient(const std::string& reason) = 0;
+  virtual void abortClient(const std::string &reason) = 0;
 };
 
 class RequestHandler {

@@ -55,7 +55,7 @@ Server::~Server() { stop(); }
 
 void Server::start() {
   initLibrariesOnce();
-  auto& o = impl_->options;
+  auto &o = impl_->options;
   if (o.dataDir.empty()) throw std::runtime_error("no data directory given");
   std::error_code ec;
   std::filesystem::create_directories(o.dataDir, ec);
@@ -67,8 +67,8 @@ void Server::start() {
                              authority.failure().detail);
   }
   impl_->authority = authority.value();
-  impl_->leaves = std::make_unique<ca::LeafCache>(impl_->authority, SystemClock::instance(),
-                                                  o.leafCacheSize);
+  impl_->leaves =
+      std::make_unique<ca::LeafCache>(impl_->authority, SystemClock::instance(), o.leafCacheSize);
   impl_->interceptTls = makeInterceptContext(*impl_->leaves);
   impl_->upstreamTls = net::makeUpstreamContext(o.upstreamCaFiles);
   // SharedContext holds an atomic, so it is built in place rather than moved.
@@ -91,7 +91,8 @@ void Server::start() {
     }
     impl_->workers.push_back(std::move(worker));
   }
-  for (auto& worker : impl_->workers) worker->start();
+  for (auto &worker : impl_->workers)
+    worker->start();
   impl_->running = true;
 }
 
@@ -100,12 +101,14 @@ std::vector<net::SocketAddress> Server::boundAddresses() const { return impl_->b
 void Server::stop() {
   if (!impl_ || !impl_->running) return;
   impl_->running = false;
-  for (auto& worker : impl_->workers) worker->stop();
-  for (auto& worker : impl_->workers) worker->join();
+  for (auto &worker : impl_->workers)
+    worker->stop();
+  for (auto &worker : impl_->workers)
+    worker->join();
   impl_->workers.clear();
 }
 
-int runServer(const ServerOptions& options) {
+int runServer(const ServerOptions &options) {
   log::setup(options.logLevel, options.accessLogPath);
 
   // Block the signals before any worker thread exists, so only sigwait below receives them.
@@ -119,11 +122,10 @@ int runServer(const ServerOptions& options) {
   Server server(options);
   server.start();
   std::string addresses;
-  for (const auto& address : server.boundAddresses()) {
+  for (const auto &address : server.boundAddresses()) {
     addresses += (addresses.empty() ? "" : ", ") + address.toString();
   }
-  log::proxy().info("regcache listening on {} (data dir {})", addresses,
-                    options.dataDir.string());
+  log::proxy().info("regcache listening on {} (data dir {})", addresses, options.dataDir.string());
 
   for (;;) {
     int signal = 0;

@@ -13,8 +13,8 @@ class Server {
 public:
   explicit Server(ServerOptions options);
   ~Server();
-  Server(const Server&) = delete;
-  Server& operator=(const Server&) = delete;
+  Server(const Server &) = delete;
+  Server &operator=(const Server &) = delete;
 
   // Loads or creates the CA, binds every listen address and starts the workers. Throws
   // std::runtime_error with a message for the operator on failure (start-up only).
@@ -30,6 +30,6 @@ private:
 };
 
 // Runs `regcache serve` until SIGINT or SIGTERM; returns the process exit code.
-int runServer(const ServerOptions& options);
+int runServer(const ServerOptions &options);
 
 } // namespace regcache::proxy

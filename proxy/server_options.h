@@ -44,9 +44,9 @@ struct ServerOptions {
   std::chrono::milliseconds upstreamTimeout{std::chrono::seconds(300)};
 
   std::size_t leafCacheSize = 1024;
-  std::size_t upstreamPoolPerHost = 8;       // idle keep-alive connections kept per upstream
+  std::size_t upstreamPoolPerHost = 8; // idle keep-alive connections kept per upstream
   std::chrono::milliseconds upstreamIdle{std::chrono::seconds(30)};
-  std::size_t relayHighWatermark = 1 << 20;  // bytes queued for a slow peer before reads pause
+  std::size_t relayHighWatermark = 1 << 20; // bytes queued for a slow peer before reads pause
 };
 
 } // namespace regcache::proxy

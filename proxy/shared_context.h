@@ -15,10 +15,10 @@ class LeafCache;
 namespace regcache::proxy {
 
 struct SharedContext {
-  const ServerOptions& options;
-  ca::LeafCache& leaves;
-  SSL_CTX* interceptTls;
-  SSL_CTX* upstreamTls;
+  const ServerOptions &options;
+  ca::LeafCache &leaves;
+  SSL_CTX *interceptTls;
+  SSL_CTX *upstreamTls;
   InterceptPolicy policy;
   std::atomic<std::uint64_t> nextConnectionId{1};
 };

@@ -17,12 +17,12 @@ struct PoolKey {
   bool tls = false;
   std::string host;
   uint16_t port = 0;
-  bool operator==(const PoolKey&) const = default;
+  bool operator==(const PoolKey &) const = default;
   std::string toString() const;
 };
 
 struct PoolKeyHash {
-  std::size_t operator()(const PoolKey& key) const {
+  std::size_t operator()(const PoolKey &key) const {
     return std::hash<std::string>()(key.host) ^ (std::size_t{key.port} << 1) ^ key.tls;
   }
 };
@@ -31,20 +31,20 @@ class UpstreamPool {
 public:
   UpstreamPool(std::size_t perKey, std::chrono::milliseconds idleTimeout);
   ~UpstreamPool();
-  UpstreamPool(const UpstreamPool&) = delete;
-  UpstreamPool& operator=(const UpstreamPool&) = delete;
+  UpstreamPool(const UpstreamPool &) = delete;
+  UpstreamPool &operator=(const UpstreamPool &) = delete;
 
   // The most recently parked connection for key, with no callbacks and disabled, or null.
-  BufferEventPtr take(const PoolKey& key);
+  BufferEventPtr take(const PoolKey &key);
   // Parks a connection whose last response ended cleanly. Drops it when the key is full.
-  void give(const PoolKey& key, BufferEventPtr bev);
+  void give(const PoolKey &key, BufferEventPtr bev);
   std::size_t idleCount() const;
 
 private:
   struct Parked;
-  static void onParkedRead(bufferevent* bev, void* arg) noexcept;
-  static void onParkedEvent(bufferevent* bev, short what, void* arg) noexcept;
-  void drop(Parked* parked);
+  static void onParkedRead(bufferevent *bev, void *arg) noexcept;
+  static void onParkedEvent(bufferevent *bev, short what, void *arg) noexcept;
+  void drop(Parked *parked);
 
   std::size_t perKey_;
   std::chrono::milliseconds idleTimeout_;

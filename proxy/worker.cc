@@ -7,7 +7,7 @@
 
 namespace regcache::proxy {
 
-Worker::Worker(unsigned index, SharedContext& shared)
+Worker::Worker(unsigned index, SharedContext &shared)
     : index_(index), shared_(shared), base_(event_base_new()),
       pool_(shared.options.upstreamPoolPerHost, shared.options.upstreamIdle) {
   if (!base_) throw std::runtime_error("event_base_new failed");
@@ -23,12 +23,12 @@ Worker::~Worker() {
 }
 
 Result<void> Worker::listen() {
-  for (const auto& address : shared_.options.listen) {
+  for (const auto &address : shared_.options.listen) {
     auto socketAddress = net::SocketAddress::fromIp(address.host, address.port);
     if (!socketAddress) return fail(Error::kInvalidInput, "bad listen address " + address.host);
-    auto listener = net::Listener::open(
-        base_.get(), *socketAddress,
-        [this](int fd, const net::SocketAddress& peer) { onAccept(fd, peer); });
+    auto listener =
+        net::Listener::open(base_.get(), *socketAddress,
+                            [this](int fd, const net::SocketAddress &peer) { onAccept(fd, peer); });
     if (!listener.ok()) return listener.failure();
     listeners_.push_back(std::move(listener.value()));
   }
@@ -37,7 +37,8 @@ Result<void> Worker::listen() {
 
 std::vector<net::SocketAddress> Worker::boundAddresses() const {
   std::vector<net::SocketAddress> out;
-  for (const auto& listener : listeners_) out.push_back(listener->localAddress());
+  for (const auto &listener : listeners_)
+    out.push_back(listener->localAddress());
   return out;
 }
 
@@ -54,23 +55,23 @@ void Worker::join() {
   if (thread_.joinable()) thread_.join();
 }
 
-void Worker::onAccept(int fd, const net::SocketAddress& peer) {
+void Worker::onAccept(int fd, const net::SocketAddress &peer) {
   auto id = shared_.nextConnectionId.fetch_add(1);
   auto session = std::make_unique<ClientSession>(*this, id, fd, peer);
-  ClientSession* raw = session.get();
+  ClientSession *raw = session.get();
   sessions_.emplace(raw, std::move(session));
   raw->start();
 }
 
-void Worker::onSessionClosed(ClientSession* session) {
+void Worker::onSessionClosed(ClientSession *session) {
   auto it = sessions_.find(session);
   if (it == sessions_.end()) return;
   deleteLater(std::move(it->second));
   sessions_.erase(it);
 }
 
-void Worker::onReap(evutil_socket_t, short, void* arg) noexcept {
-  auto* self = static_cast<Worker*>(arg);
+void Worker::onReap(evutil_socket_t, short, void *arg) noexcept {
+  auto *self = static_cast<Worker *>(arg);
   // Objects freed here may queue more (a session freeing its handler): swap first.
   std::vector<std::shared_ptr<void>> dead;
   dead.swap(self->graveyard_);

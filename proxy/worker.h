@@ -20,10 +20,10 @@ class ClientSession;
 class Worker {
 public:
   // Throws std::runtime_error if the loop or resolver cannot be created (start-up only).
-  Worker(unsigned index, SharedContext& shared);
+  Worker(unsigned index, SharedContext &shared);
   ~Worker();
-  Worker(const Worker&) = delete;
-  Worker& operator=(const Worker&) = delete;
+  Worker(const Worker &) = delete;
+  Worker &operator=(const Worker &) = delete;
 
   // Binds every listen address. Call before start().
   Result<void> listen();
@@ -32,11 +32,11 @@ public:
   void stop();
   void join();
 
-  event_base* base() { return base_.get(); }
-  net::Resolver& resolver() { return *resolver_; }
-  UpstreamPool& pool() { return pool_; }
-  SharedContext& shared() { return shared_; }
-  const ServerOptions& options() const { return shared_.options; }
+  event_base *base() { return base_.get(); }
+  net::Resolver &resolver() { return *resolver_; }
+  UpstreamPool &pool() { return pool_; }
+  SharedContext &shared() { return shared_; }
+  const ServerOptions &options() const { return shared_.options; }
   unsigned index() const { return index_; }
   std::size_t sessionCount() const { return sessions_.size(); }
   std::vector<net::SocketAddress> boundAddresses() const;
@@ -48,20 +48,20 @@ public:
     event_active(reaper_.get(), EV_TIMEOUT, 0);
   }
   // Called by a session that has finished; it is freed on the next loop turn.
-  void onSessionClosed(ClientSession* session);
+  void onSessionClosed(ClientSession *session);
 
 private:
-  void onAccept(int fd, const net::SocketAddress& peer);
-  static void onReap(evutil_socket_t, short, void* arg) noexcept;
+  void onAccept(int fd, const net::SocketAddress &peer);
+  static void onReap(evutil_socket_t, short, void *arg) noexcept;
 
   unsigned index_;
-  SharedContext& shared_;
+  SharedContext &shared_;
   EventBasePtr base_;
   EventPtr reaper_;
   std::unique_ptr<net::Resolver> resolver_;
   UpstreamPool pool_;
   std::vector<std::unique_ptr<net::Listener>> listeners_;
-  std::unordered_map<ClientSession*, std::unique_ptr<ClientSession>> sessions_;
+  std::unordered_map<ClientSession *, std::unique_ptr<ClientSession>> sessions_;
   std::vector<std::shared_ptr<void>> graveyard_;
   std::thread thread_;
 };

@@ -8,12 +8,14 @@ namespace regcache::proxy::http {
 namespace {
 
 std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
+    s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t'))
+    s.remove_suffix(1);
   return s;
 }
 
-template <class F> void forEachToken(std::string_view list, F&& f) {
+template <class F> void forEachToken(std::string_view list, F &&f) {
   while (!list.empty()) {
     std::size_t comma = list.find(',');
     std::string_view token = trim(list.substr(0, comma));
@@ -26,8 +28,7 @@ template <class F> void forEachToken(std::string_view list, F&& f) {
 } // namespace
 
 bool equalsIgnoreCase(std::string_view a, std::string_view b) {
-  return a.size() == b.size() &&
-         std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
            return std::tolower(static_cast<unsigned char>(x)) ==
                   std::tolower(static_cast<unsigned char>(y));
          });
@@ -41,9 +42,10 @@ void Headers::set(std::string_view name, std::string value) {
   for (auto it = entries_.begin(); it != entries_.end(); ++it) {
     if (equalsIgnoreCase(it->first, name)) {
       it->second = std::move(value);
-      entries_.erase(std::remove_if(it + 1, entries_.end(),
-                                    [&](const Entry& e) { return equalsIgnoreCase(e.first, name); }),
-                     entries_.end());
+      entries_.erase(
+          std::remove_if(it + 1, entries_.end(),
+                         [&](const Entry &e) { return equalsIgnoreCase(e.first, name); }),
+          entries_.end());
       return;
     }
   }
@@ -51,7 +53,7 @@ void Headers::set(std::string_view name, std::string value) {
 }
 
 std::optional<std::string_view> Headers::get(std::string_view name) const {
-  for (const auto& [n, v] : entries_) {
+  for (const auto &[n, v] : entries_) {
     if (equalsIgnoreCase(n, name)) return std::string_view(v);
   }
   return std::nullopt;
@@ -59,7 +61,7 @@ std::optional<std::string_view> Headers::get(std::string_view name) const {
 
 std::size_t Headers::remove(std::string_view name) {
   auto end = std::remove_if(entries_.begin(), entries_.end(),
-                            [&](const Entry& e) { return equalsIgnoreCase(e.first, name); });
+                            [&](const Entry &e) { return equalsIgnoreCase(e.first, name); });
   std::size_t removed = static_cast<std::size_t>(entries_.end() - end);
   entries_.erase(end, entries_.end());
   return removed;
@@ -67,24 +69,27 @@ std::size_t Headers::remove(std::string_view name) {
 
 bool Headers::hasToken(std::string_view name, std::string_view token) const {
   bool found = false;
-  for (const auto& [n, v] : entries_) {
+  for (const auto &[n, v] : entries_) {
     if (!equalsIgnoreCase(n, name)) continue;
     forEachToken(v, [&](std::string_view t) { found = found || equalsIgnoreCase(t, token); });
   }
   return found;
 }
 
-void stripHopByHop(Headers& headers) {
+void stripHopByHop(Headers &headers) {
   std::vector<std::string> named;
-  for (const auto& [n, v] : headers.entries()) {
+  for (const auto &[n, v] : headers.entries()) {
     if (!equalsIgnoreCase(n, "Connection")) continue;
     forEachToken(v, [&](std::string_view t) { named.emplace_back(t); });
   }
-  for (const auto& name : named) headers.remove(name);
+  for (const auto &name : named)
+    headers.remove(name);
   static constexpr std::array<std::string_view, 9> kHopByHop = {
-      "Connection", "Proxy-Connection",    "Keep-Alive",         "TE",     "Trailer",
-      "Transfer-Encoding", "Upgrade", "Proxy-Authorization", "Proxy-Authenticate"};
-  for (auto name : kHopByHop) headers.remove(name);
+      "Connection",        "Proxy-Connection",  "Keep-Alive", "TE",
+      "Trailer",           "Transfer-Encoding", "Upgrade",    "Proxy-Authorization",
+      "Proxy-Authenticate"};
+  for (auto name : kHopByHop)
+    headers.remove(name);
 }
 
 } // namespace regcache::proxy::http

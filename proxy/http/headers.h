@@ -26,7 +26,7 @@ public:
   // e.g. hasToken("Connection", "close").
   bool hasToken(std::string_view name, std::string_view token) const;
 
-  const std::vector<Entry>& entries() const { return entries_; }
+  const std::vector<Entry> &entries() const { return entries_; }
   std::size_t size() const { return entries_.size(); }
 
 private:
@@ -36,6 +36,6 @@ private:
 // Removes hop-by-hop fields (RFC 9110 7.6.1): every field named in Connection, and Connection,
 // Proxy-Connection, Keep-Alive, TE, Trailer, Transfer-Encoding, Upgrade, Proxy-Authorization and
 // Proxy-Authenticate. Framing (Transfer-Encoding) is then re-applied by whoever sends the message.
-void stripHopByHop(Headers& headers);
+void stripHopByHop(Headers &headers);
 
 } // namespace regcache::proxy::http

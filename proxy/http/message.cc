@@ -5,8 +5,8 @@
 namespace regcache::proxy::http {
 namespace {
 
-void appendHeaders(std::string& out, const Headers& headers) {
-  for (const auto& [name, value] : headers.entries()) {
+void appendHeaders(std::string &out, const Headers &headers) {
+  for (const auto &[name, value] : headers.entries()) {
     out += name;
     out += ": ";
     out += value;
@@ -17,7 +17,7 @@ void appendHeaders(std::string& out, const Headers& headers) {
 
 } // namespace
 
-std::string serializeRequestHead(const RequestHead& head) {
+std::string serializeRequestHead(const RequestHead &head) {
   std::string out;
   out.reserve(256);
   out += head.method;
@@ -29,7 +29,7 @@ std::string serializeRequestHead(const RequestHead& head) {
   return out;
 }
 
-std::string serializeResponseHead(const ResponseHead& head) {
+std::string serializeResponseHead(const ResponseHead &head) {
   std::string out;
   out.reserve(256);
   out += "HTTP/" + std::to_string(head.versionMajor) + "." + std::to_string(head.versionMinor) +

@@ -34,8 +34,8 @@ struct ResponseHead {
 };
 
 // The head with CRLFs and the blank line; the target is written as given.
-std::string serializeRequestHead(const RequestHead& head);
-std::string serializeResponseHead(const ResponseHead& head);
+std::string serializeRequestHead(const RequestHead &head);
+std::string serializeResponseHead(const ResponseHead &head);
 
 // Chunked framing: chunkHeader(n) + n bytes + kChunkTrailer, and kLastChunk at the end.
 std::string chunkHeader(std::size_t size);

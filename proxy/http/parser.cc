@@ -16,7 +16,7 @@ int statusFor(ParseError error) {
   }
 }
 
-const char* describe(ParseError error) {
+const char *describe(ParseError error) {
   switch (error) {
   case ParseError::kNone: return "no error";
   case ParseError::kMalformed: return "malformed HTTP message";
@@ -34,8 +34,8 @@ namespace detail {
 // sink hears about it and in a few rules at the end of the head.
 class ParserCore {
 public:
-  ParserCore(llhttp_type_t type, const Limits& limits, RequestSink* requests,
-             ResponseSink* responses)
+  ParserCore(llhttp_type_t type, const Limits &limits, RequestSink *requests,
+             ResponseSink *responses)
       : limits_(limits), requests_(requests), responses_(responses) {
     llhttp_settings_init(&settings_);
     settings_.on_message_begin = &ParserCore::onMessageBegin;
@@ -58,16 +58,13 @@ public:
     if (bytes.empty()) return {0, ParseStatus::kNeedMore};
     llhttp_errno_t rc = llhttp_execute(&parser_, bytes.data(), bytes.size());
     auto consumedUpToPause = [&] {
-      const char* pos = llhttp_get_error_pos(&parser_);
+      const char *pos = llhttp_get_error_pos(&parser_);
       return pos != nullptr ? static_cast<std::size_t>(pos - bytes.data()) : bytes.size();
     };
     switch (rc) {
-    case HPE_OK:
-      return {bytes.size(), ParseStatus::kNeedMore};
-    case HPE_PAUSED:
-      return {consumedUpToPause(), ParseStatus::kPaused};
-    case HPE_PAUSED_UPGRADE:
-      return {consumedUpToPause(), ParseStatus::kUpgrade};
+    case HPE_OK: return {bytes.size(), ParseStatus::kNeedMore};
+    case HPE_PAUSED: return {consumedUpToPause(), ParseStatus::kPaused};
+    case HPE_PAUSED_UPGRADE: return {consumedUpToPause(), ParseStatus::kUpgrade};
     default:
       if (error_ == ParseError::kNone) error_ = ParseError::kMalformed;
       reason_ = llhttp_get_error_reason(&parser_) ? llhttp_get_error_reason(&parser_) : "";
@@ -105,16 +102,16 @@ public:
   bool midMessage() const { return inMessage_; }
 
 private:
-  static ParserCore& self(llhttp_t* p) { return *static_cast<ParserCore*>(p->data); }
+  static ParserCore &self(llhttp_t *p) { return *static_cast<ParserCore *>(p->data); }
 
-  int fail(ParseError error, const char* reason) {
+  int fail(ParseError error, const char *reason) {
     error_ = error;
     llhttp_set_error_reason(&parser_, reason);
     return HPE_USER;
   }
 
-  static int onMessageBegin(llhttp_t* p) {
-    auto& s = self(p);
+  static int onMessageBegin(llhttp_t *p) {
+    auto &s = self(p);
     s.inMessage_ = true;
     s.method_.clear();
     s.target_.clear();
@@ -127,8 +124,8 @@ private:
     return 0;
   }
 
-  static int onMethod(llhttp_t* p, const char* at, size_t length) {
-    auto& s = self(p);
+  static int onMethod(llhttp_t *p, const char *at, size_t length) {
+    auto &s = self(p);
     s.lineBytes_ += length;
     if (s.lineBytes_ > s.limits_.maxRequestLine) {
       return s.fail(ParseError::kRequestLineTooLong, "request line too long");
@@ -137,8 +134,8 @@ private:
     return 0;
   }
 
-  static int onUrl(llhttp_t* p, const char* at, size_t length) {
-    auto& s = self(p);
+  static int onUrl(llhttp_t *p, const char *at, size_t length) {
+    auto &s = self(p);
     s.lineBytes_ += length;
     if (s.lineBytes_ > s.limits_.maxRequestLine) {
       return s.fail(ParseError::kRequestLineTooLong, "request line too long");
@@ -147,8 +144,8 @@ private:
     return 0;
   }
 
-  static int onStatus(llhttp_t* p, const char* at, size_t length) {
-    auto& s = self(p);
+  static int onStatus(llhttp_t *p, const char *at, size_t length) {
+    auto &s = self(p);
     s.lineBytes_ += length;
     if (s.lineBytes_ > s.limits_.maxRequestLine) {
       return s.fail(ParseError::kHeadersTooLarge, "status line too long");
@@ -165,8 +162,8 @@ private:
     return 0;
   }
 
-  static int onHeaderField(llhttp_t* p, const char* at, size_t length) {
-    auto& s = self(p);
+  static int onHeaderField(llhttp_t *p, const char *at, size_t length) {
+    auto &s = self(p);
     if (int rc = s.countHeaderBytes(length)) return rc;
     s.field_.append(at, length);
     return 0;
@@ -174,11 +171,12 @@ private:
 
   static bool isTokenChar(char c) {
     static constexpr std::string_view kSpecials = "!#$%&'*+-.^_`|~";
-    return std::isalnum(static_cast<unsigned char>(c)) || kSpecials.find(c) != std::string_view::npos;
+    return std::isalnum(static_cast<unsigned char>(c)) ||
+           kSpecials.find(c) != std::string_view::npos;
   }
 
-  static int onHeaderFieldComplete(llhttp_t* p) {
-    auto& s = self(p);
+  static int onHeaderFieldComplete(llhttp_t *p) {
+    auto &s = self(p);
     // "Host : x" is a classic smuggling vector (RFC 9112 5.1): names are tokens, nothing else.
     for (char c : s.field_) {
       if (!isTokenChar(c)) return s.fail(ParseError::kMalformed, "invalid header field name");
@@ -189,15 +187,15 @@ private:
     return s.countHeaderBytes(4); // ": " and CRLF
   }
 
-  static int onHeaderValue(llhttp_t* p, const char* at, size_t length) {
-    auto& s = self(p);
+  static int onHeaderValue(llhttp_t *p, const char *at, size_t length) {
+    auto &s = self(p);
     if (int rc = s.countHeaderBytes(length)) return rc;
     s.value_.append(at, length);
     return 0;
   }
 
-  static int onHeaderValueComplete(llhttp_t* p) {
-    auto& s = self(p);
+  static int onHeaderValueComplete(llhttp_t *p) {
+    auto &s = self(p);
 
     s.headers_.add(std::move(s.field_), std::move(s.value_));
     s.field_.clear();
@@ -205,8 +203,8 @@ private:
     return 0;
   }
 
-  static int onHeadersComplete(llhttp_t* p) {
-    auto& s = self(p);
+  static int onHeadersComplete(llhttp_t *p) {
+    auto &s = self(p);
     bool chunked = (p->flags & F_CHUNKED) != 0;
     std::optional<std::uint64_t> length;
     if ((p->flags & F_CONTENT_LENGTH) != 0) length = p->content_length;
@@ -243,8 +241,8 @@ private:
     return 0;
   }
 
-  static int onBody(llhttp_t* p, const char* at, size_t length) {
-    auto& s = self(p);
+  static int onBody(llhttp_t *p, const char *at, size_t length) {
+    auto &s = self(p);
     if (s.requests_ != nullptr) {
       s.requests_->onRequestBody(std::string_view(at, length));
     } else {
@@ -253,8 +251,8 @@ private:
     return 0;
   }
 
-  static int onMessageComplete(llhttp_t* p) {
-    auto& s = self(p);
+  static int onMessageComplete(llhttp_t *p) {
+    auto &s = self(p);
     if (s.responses_ != nullptr && s.interim_) {
       // A 1xx is not the answer: keep parsing for the final response.
       s.interim_ = false;
@@ -272,8 +270,8 @@ private:
   }
 
   const Limits limits_;
-  RequestSink* requests_;
-  ResponseSink* responses_;
+  RequestSink *requests_;
+  ResponseSink *responses_;
   llhttp_settings_t settings_{};
   llhttp_t parser_{};
 
@@ -294,7 +292,7 @@ private:
 
 } // namespace detail
 
-RequestParser::RequestParser(const Limits& limits, RequestSink& sink)
+RequestParser::RequestParser(const Limits &limits, RequestSink &sink)
     : core_(std::make_unique<detail::ParserCore>(HTTP_REQUEST, limits, &sink, nullptr)) {}
 RequestParser::~RequestParser() = default;
 FeedResult RequestParser::feed(std::string_view bytes) { return core_->feed(bytes); }
@@ -303,12 +301,10 @@ ParseError RequestParser::error() const { return core_->error(); }
 std::string_view RequestParser::errorReason() const { return core_->errorReason(); }
 bool RequestParser::midMessage() const { return core_->midMessage(); }
 
-ResponseParser::ResponseParser(const Limits& limits, ResponseSink& sink)
+ResponseParser::ResponseParser(const Limits &limits, ResponseSink &sink)
     : core_(std::make_unique<detail::ParserCore>(HTTP_RESPONSE, limits, nullptr, &sink)) {}
 ResponseParser::~ResponseParser() = default;
-void ResponseParser::expectResponseTo(std::string_view method) {
-  core_->expectResponseTo(method);
-}
+void ResponseParser::expectResponseTo(std::string_view method) { core_->expectResponseTo(method); }
 FeedResult ResponseParser::feed(std::string_view bytes) { return core_->feed(bytes); }
 void ResponseParser::resume() { core_->resume(); }
 bool ResponseParser::finishOnEof() { return core_->finishOnEof(); }

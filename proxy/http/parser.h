@@ -29,7 +29,7 @@ enum class ParseError {
 
 // The status the proxy answers a client's bad request with (400, 414 or 431).
 int statusFor(ParseError error);
-const char* describe(ParseError error);
+const char *describe(ParseError error);
 
 struct FeedResult {
   std::size_t consumed = 0; // bytes of the input that belong to messages parsed so far
@@ -39,7 +39,7 @@ struct FeedResult {
 class RequestSink {
 public:
   virtual ~RequestSink() = default;
-  virtual void onRequestHead(RequestHead&& head) = 0;
+  virtual void onRequestHead(RequestHead &&head) = 0;
   // Decoded body bytes (chunk framing removed); the view is valid only during the call.
   virtual void onRequestBody(std::string_view data) = 0;
   virtual void onRequestEnd() = 0;
@@ -49,7 +49,7 @@ class ResponseSink {
 public:
   virtual ~ResponseSink() = default;
   // Also called for interim 1xx heads, each followed by another head.
-  virtual void onResponseHead(ResponseHead&& head) = 0;
+  virtual void onResponseHead(ResponseHead &&head) = 0;
   virtual void onResponseBody(std::string_view data) = 0;
   virtual void onResponseEnd() = 0;
 };
@@ -61,10 +61,10 @@ class ParserCore;
 class RequestParser {
 public:
   // The sink must outlive the parser.
-  RequestParser(const Limits& limits, RequestSink& sink);
+  RequestParser(const Limits &limits, RequestSink &sink);
   ~RequestParser();
-  RequestParser(const RequestParser&) = delete;
-  RequestParser& operator=(const RequestParser&) = delete;
+  RequestParser(const RequestParser &) = delete;
+  RequestParser &operator=(const RequestParser &) = delete;
 
   // Feeds bytes split anywhere. Stops with kPaused right after a message ends, with `consumed`
   // counting only that message's bytes; the rest is fed again after resume(). A CONNECT head
@@ -82,10 +82,10 @@ private:
 
 class ResponseParser {
 public:
-  ResponseParser(const Limits& limits, ResponseSink& sink);
+  ResponseParser(const Limits &limits, ResponseSink &sink);
   ~ResponseParser();
-  ResponseParser(const ResponseParser&) = delete;
-  ResponseParser& operator=(const ResponseParser&) = delete;
+  ResponseParser(const ResponseParser &) = delete;
+  ResponseParser &operator=(const ResponseParser &) = delete;
 
   // The method of the request being answered, before the response's first byte: a response to
   // HEAD has no body, nor has a 2xx to CONNECT.

@@ -16,7 +16,8 @@ bool validIpv6Char(char c) {
 
 std::string lower(std::string_view s) {
   std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (char &c : out)
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return out;
 }
 
@@ -31,7 +32,7 @@ Result<std::uint16_t> parsePort(std::string_view text) {
 }
 
 // Splits "host", "host:port", "[v6]" or "[v6]:port". portText is empty when absent.
-Result<HostPort> parseAuthority(std::string_view authority, std::string_view& portText) {
+Result<HostPort> parseAuthority(std::string_view authority, std::string_view &portText) {
   HostPort out;
   portText = {};
   if (authority.empty()) return fail(Error::kInvalidInput, "empty host");
@@ -114,14 +115,15 @@ Result<AbsoluteUrl> parseAbsoluteUrl(std::string_view target) {
   }
   std::string_view path = pathStart == std::string_view::npos ? "" : rest.substr(pathStart);
   path = path.substr(0, path.find('#'));
-  url.pathAndQuery = path.empty() || path.front() != '/' ? "/" + std::string(path)
-                                                         : std::string(path);
+  url.pathAndQuery =
+      path.empty() || path.front() != '/' ? "/" + std::string(path) : std::string(path);
   return url;
 }
 
-std::string formatAuthority(const HostPort& hostPort, std::uint16_t defaultPort) {
+std::string formatAuthority(const HostPort &hostPort, std::uint16_t defaultPort) {
   std::string out = hostPort.ipv6Literal ? "[" + hostPort.host + "]" : hostPort.host;
-  if (hostPort.port != 0 && hostPort.port != defaultPort) out += ":" + std::to_string(hostPort.port);
+  if (hostPort.port != 0 && hostPort.port != defaultPort)
+    out += ":" + std::to_string(hostPort.port);
   return out;
 }
 

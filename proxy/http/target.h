@@ -29,6 +29,6 @@ Result<AbsoluteUrl> parseAbsoluteUrl(std::string_view target);
 
 // host:port for a Host header or a log line: brackets for IPv6, and no port when it equals
 // defaultPort (pass 0 to always print it).
-std::string formatAuthority(const HostPort& hostPort, std::uint16_t defaultPort = 0);
+std::string formatAuthority(const HostPort &hostPort, std::uint16_t defaultPort = 0);
 
 } // namespace regcache::proxy::http

@@ -1,9 +1,9 @@
 #include "proxy/net/connector.h"
 
 #include <event2/bufferevent_ssl.h>
-#include <openssl/err.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <openssl/err.h>
 #include <sys/socket.h>
 
 #include <cerrno>
@@ -24,7 +24,7 @@ timeval toTimeval(std::chrono::milliseconds ms) {
 
 } // namespace
 
-Connector::Connector(event_base* base, Resolver& resolver, ConnectSettings settings,
+Connector::Connector(event_base *base, Resolver &resolver, ConnectSettings settings,
                      Endpoint endpoint, std::string logPrefix, Callback callback)
     : base_(base), resolver_(resolver), settings_(settings), endpoint_(std::move(endpoint)),
       logPrefix_(std::move(logPrefix)), callback_(std::move(callback)) {}
@@ -53,7 +53,7 @@ void Connector::tryNextAddress() {
   connectEvent_.reset();
   fd_.reset();
   while (nextAddress_ < addresses_.size()) {
-    const SocketAddress& address = addresses_[nextAddress_++];
+    const SocketAddress &address = addresses_[nextAddress_++];
     UniqueFd fd(::socket(address.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
     if (!fd) {
       lastError_ = address.toString() + ": socket: " + std::strerror(errno);
@@ -75,12 +75,12 @@ void Connector::tryNextAddress() {
                                    std::to_string(endpoint_.port) + " (" + lastError_ + ")"));
 }
 
-void Connector::onWritable(evutil_socket_t, short what, void* arg) noexcept {
-  static_cast<Connector*>(arg)->onTcpResult(what);
+void Connector::onWritable(evutil_socket_t, short what, void *arg) noexcept {
+  static_cast<Connector *>(arg)->onTcpResult(what);
 }
 
 void Connector::onTcpResult(short what) {
-  const SocketAddress& address = addresses_[nextAddress_ - 1];
+  const SocketAddress &address = addresses_[nextAddress_ - 1];
   if (what & EV_TIMEOUT) {
     lastError_ = address.toString() + ": connect timed out";
     tryNextAddress();
@@ -131,8 +131,8 @@ void Connector::startTls() {
   bufferevent_enable(tlsBev_.get(), EV_READ | EV_WRITE);
 }
 
-void Connector::onTlsEvent(bufferevent*, short what, void* arg) noexcept {
-  static_cast<Connector*>(arg)->onTlsResult(what);
+void Connector::onTlsEvent(bufferevent *, short what, void *arg) noexcept {
+  static_cast<Connector *>(arg)->onTlsResult(what);
 }
 
 void Connector::onTlsResult(short what) {
@@ -145,11 +145,10 @@ void Connector::onTlsResult(short what) {
     return;
   }
   std::string reason;
-  SSL* ssl = bufferevent_openssl_get_ssl(tlsBev_.get());
+  SSL *ssl = bufferevent_openssl_get_ssl(tlsBev_.get());
   long verify = ssl != nullptr ? SSL_get_verify_result(ssl) : X509_V_OK;
   if (verify != X509_V_OK) {
-    reason = std::string("certificate verify failed: ") +
-             X509_verify_cert_error_string(verify);
+    reason = std::string("certificate verify failed: ") + X509_verify_cert_error_string(verify);
   } else if (what & BEV_EVENT_TIMEOUT) {
     reason = "handshake timed out";
   } else {
@@ -159,8 +158,8 @@ void Connector::onTlsResult(short what) {
       if (!reason.empty()) reason += "; ";
       reason += buf;
     }
-    if (reason.empty()) reason = (what & BEV_EVENT_EOF) ? "connection closed during handshake"
-                                                        : std::strerror(errno);
+    if (reason.empty())
+      reason = (what & BEV_EVENT_EOF) ? "connection closed during handshake" : std::strerror(errno);
   }
   ERR_clear_error();
   tlsBev_.reset();

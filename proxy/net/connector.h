@@ -23,7 +23,7 @@ struct Endpoint {
 };
 
 struct ConnectSettings {
-  SSL_CTX* tlsContext = nullptr; // required when the endpoint is TLS
+  SSL_CTX *tlsContext = nullptr; // required when the endpoint is TLS
   std::chrono::milliseconds connectTimeout{10000};
   std::chrono::milliseconds handshakeTimeout{10000};
 };
@@ -40,17 +40,17 @@ public:
 
   // logPrefix starts every log line ("[c42]"). The callback runs at most once, from the loop, and
   // may destroy this Connector. Destroying it earlier cancels the attempt.
-  Connector(event_base* base, Resolver& resolver, ConnectSettings settings, Endpoint endpoint,
+  Connector(event_base *base, Resolver &resolver, ConnectSettings settings, Endpoint endpoint,
             std::string logPrefix, Callback callback);
   ~Connector();
-  Connector(const Connector&) = delete;
-  Connector& operator=(const Connector&) = delete;
+  Connector(const Connector &) = delete;
+  Connector &operator=(const Connector &) = delete;
 
   void start();
 
 private:
-  static void onWritable(evutil_socket_t fd, short what, void* arg) noexcept;
-  static void onTlsEvent(bufferevent* bev, short what, void* arg) noexcept;
+  static void onWritable(evutil_socket_t fd, short what, void *arg) noexcept;
+  static void onTlsEvent(bufferevent *bev, short what, void *arg) noexcept;
 
   void onResolved(Result<Resolver::Addresses> addresses);
   void tryNextAddress();
@@ -59,8 +59,8 @@ private:
   void onTlsResult(short what);
   void finish(Result<Connection> result);
 
-  event_base* base_;
-  Resolver& resolver_;
+  event_base *base_;
+  Resolver &resolver_;
   ConnectSettings settings_;
   Endpoint endpoint_;
   std::string logPrefix_;

@@ -13,19 +13,19 @@ namespace regcache::proxy::net {
 class Listener {
 public:
   // Called with a connected, non-blocking socket the callee now owns.
-  using AcceptCallback = std::function<void(int fd, const SocketAddress& peer)>;
+  using AcceptCallback = std::function<void(int fd, const SocketAddress &peer)>;
 
   // Binds and listens. Errors: kIo with the reason (address in use, permission...).
-  static Result<std::unique_ptr<Listener>> open(event_base* base, const SocketAddress& address,
+  static Result<std::unique_ptr<Listener>> open(event_base *base, const SocketAddress &address,
                                                 AcceptCallback onAccept);
   // The bound address (the real port when asked for port 0).
   SocketAddress localAddress() const;
 
 private:
   Listener() = default;
-  static void onAccept(evconnlistener*, evutil_socket_t fd, sockaddr* addr, int length,
-                       void* arg) noexcept;
-  static void onError(evconnlistener* listener, void* arg) noexcept;
+  static void onAccept(evconnlistener *, evutil_socket_t fd, sockaddr *addr, int length,
+                       void *arg) noexcept;
+  static void onError(evconnlistener *listener, void *arg) noexcept;
 
   ListenerPtr listener_;
   AcceptCallback onAccept_;

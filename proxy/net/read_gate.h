@@ -8,14 +8,14 @@ namespace regcache::proxy::net {
 class ReadGate {
 public:
   enum Reason : unsigned {
-    kSinkFull = 1u << 0,       // the peer we forward to has not drained its output
-    kParserPaused = 1u << 1,   // a message ended; the next is read when this one is done
+    kSinkFull = 1u << 0,     // the peer we forward to has not drained its output
+    kParserPaused = 1u << 1, // a message ended; the next is read when this one is done
     kAwaitingUpstream = 1u << 2,
     kHandshake = 1u << 3,
   };
 
   // bev may be null (nothing to gate yet). The gate does not own it.
-  void attach(bufferevent* bev) {
+  void attach(bufferevent *bev) {
     bev_ = bev;
     apply();
   }
@@ -40,7 +40,7 @@ private:
     }
   }
 
-  bufferevent* bev_ = nullptr;
+  bufferevent *bev_ = nullptr;
   unsigned reasons_ = 0;
 };
 

@@ -14,7 +14,7 @@ Relay::Relay(BufferEventPtr a, BufferEventPtr b, std::size_t highWatermark, Done
 }
 
 void Relay::start() {
-  for (Side* side : {&a_, &b_}) {
+  for (Side *side : {&a_, &b_}) {
     bufferevent_setcb(side->bev.get(), &Relay::onRead, &Relay::onWrite, &Relay::onEvent, this);
     bufferevent_setwatermark(side->bev.get(), EV_WRITE, highWatermark_ / 2, 0);
     bufferevent_enable(side->bev.get(), EV_WRITE);
@@ -24,8 +24,8 @@ void Relay::start() {
   forward(b_, a_);
 }
 
-void Relay::forward(Side& from, Side& to) {
-  evbuffer* input = bufferevent_get_input(from.bev.get());
+void Relay::forward(Side &from, Side &to) {
+  evbuffer *input = bufferevent_get_input(from.bev.get());
   from.forwarded += evbuffer_get_length(input);
   evbuffer_add_buffer(bufferevent_get_output(to.bev.get()), input);
   if (evbuffer_get_length(bufferevent_get_output(to.bev.get())) > highWatermark_) {
@@ -33,21 +33,21 @@ void Relay::forward(Side& from, Side& to) {
   }
 }
 
-void Relay::onRead(bufferevent* bev, void* arg) noexcept {
-  auto* self = static_cast<Relay*>(arg);
+void Relay::onRead(bufferevent *bev, void *arg) noexcept {
+  auto *self = static_cast<Relay *>(arg);
   self->forward(self->sideOf(bev), self->peerOf(bev));
 }
 
-void Relay::onWrite(bufferevent* bev, void* arg) noexcept {
+void Relay::onWrite(bufferevent *bev, void *arg) noexcept {
   // Output drained below the low watermark: the side feeding it may read again.
-  auto* self = static_cast<Relay*>(arg);
-  Side& to = self->sideOf(bev);
-  Side& from = self->peerOf(bev);
+  auto *self = static_cast<Relay *>(arg);
+  Side &to = self->sideOf(bev);
+  Side &from = self->peerOf(bev);
   if (!from.readDone) from.gate.resume(ReadGate::kSinkFull);
   self->maybeShutdown(from, to);
 }
 
-void Relay::maybeShutdown(Side& from, Side& to) {
+void Relay::maybeShutdown(Side &from, Side &to) {
   if (!from.readDone || to.writeShut) return;
   if (evbuffer_get_length(bufferevent_get_output(to.bev.get())) != 0) return;
   ::shutdown(bufferevent_getfd(to.bev.get()), SHUT_WR);
@@ -55,10 +55,10 @@ void Relay::maybeShutdown(Side& from, Side& to) {
   if (a_.readDone && b_.readDone && a_.writeShut && b_.writeShut) finish({});
 }
 
-void Relay::onEvent(bufferevent* bev, short what, void* arg) noexcept {
-  auto* self = static_cast<Relay*>(arg);
-  Side& from = self->sideOf(bev);
-  Side& to = self->peerOf(bev);
+void Relay::onEvent(bufferevent *bev, short what, void *arg) noexcept {
+  auto *self = static_cast<Relay *>(arg);
+  Side &from = self->sideOf(bev);
+  Side &to = self->peerOf(bev);
   if (what & BEV_EVENT_EOF) {
     self->forward(from, to);
     from.readDone = true;
@@ -73,9 +73,10 @@ void Relay::onEvent(bufferevent* bev, short what, void* arg) noexcept {
   }
 }
 
-void Relay::finish(const std::string& error) {
+void Relay::finish(const std::string &error) {
   Totals totals{a_.forwarded, b_.forwarded};
-  for (Side* side : {&a_, &b_}) bufferevent_disable(side->bev.get(), EV_READ | EV_WRITE);
+  for (Side *side : {&a_, &b_})
+    bufferevent_disable(side->bev.get(), EV_READ | EV_WRITE);
   auto done = std::move(done_);
   done_ = nullptr;
   if (done) done(totals, error);

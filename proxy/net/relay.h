@@ -17,12 +17,12 @@ public:
     std::size_t bToA = 0;
   };
   // Called once when both directions are finished or one side fails; may destroy the Relay.
-  using DoneCallback = std::function<void(const Totals&, const std::string& error)>;
+  using DoneCallback = std::function<void(const Totals &, const std::string &error)>;
 
   // Takes both bufferevents (plain sockets). Bytes already in a's input are forwarded at start().
   Relay(BufferEventPtr a, BufferEventPtr b, std::size_t highWatermark, DoneCallback done);
-  Relay(const Relay&) = delete;
-  Relay& operator=(const Relay&) = delete;
+  Relay(const Relay &) = delete;
+  Relay &operator=(const Relay &) = delete;
   void start();
 
 private:
@@ -34,15 +34,15 @@ private:
     std::size_t forwarded = 0;
   };
 
-  static void onRead(bufferevent* bev, void* arg) noexcept;
-  static void onWrite(bufferevent* bev, void* arg) noexcept;
-  static void onEvent(bufferevent* bev, short what, void* arg) noexcept;
+  static void onRead(bufferevent *bev, void *arg) noexcept;
+  static void onWrite(bufferevent *bev, void *arg) noexcept;
+  static void onEvent(bufferevent *bev, short what, void *arg) noexcept;
 
-  Side& sideOf(bufferevent* bev) { return bev == a_.bev.get() ? a_ : b_; }
-  Side& peerOf(bufferevent* bev) { return bev == a_.bev.get() ? b_ : a_; }
-  void forward(Side& from, Side& to);
-  void maybeShutdown(Side& from, Side& to);
-  void finish(const std::string& error);
+  Side &sideOf(bufferevent *bev) { return bev == a_.bev.get() ? a_ : b_; }
+  Side &peerOf(bufferevent *bev) { return bev == a_.bev.get() ? b_ : a_; }
+  void forward(Side &from, Side &to);
+  void maybeShutdown(Side &from, Side &to);
+  void finish(const std::string &error);
 
   Side a_, b_;
   std::size_t highWatermark_;

@@ -9,9 +9,9 @@
 namespace regcache::proxy::net {
 namespace {
 
-std::string joinServers(const std::vector<std::string>& servers) {
+std::string joinServers(const std::vector<std::string> &servers) {
   std::string csv;
-  for (const auto& s : servers) {
+  for (const auto &s : servers) {
     if (!csv.empty()) csv += ',';
     csv += s;
   }
@@ -21,12 +21,12 @@ std::string joinServers(const std::vector<std::string>& servers) {
 } // namespace
 
 struct Resolver::Query {
-  Resolver* resolver;
+  Resolver *resolver;
   std::shared_ptr<Lookup> lookup;
   int family;
 };
 
-Resolver::Resolver(event_base* base, const std::vector<std::string>& servers) : base_(base) {
+Resolver::Resolver(event_base *base, const std::vector<std::string> &servers) : base_(base) {
   ares_options options{};
   options.sock_state_cb = &Resolver::onSockState;
   options.sock_state_cb_data = this;
@@ -55,7 +55,7 @@ Resolver::~Resolver() {
   sockets_.clear();
 }
 
-std::shared_ptr<Resolver::Lookup> Resolver::resolve(const std::string& host, uint16_t port,
+std::shared_ptr<Resolver::Lookup> Resolver::resolve(const std::string &host, uint16_t port,
                                                     Callback callback) {
   auto lookup = std::make_shared<Lookup>();
   lookup->callback_ = std::move(callback);
@@ -65,7 +65,7 @@ std::shared_ptr<Resolver::Lookup> Resolver::resolve(const std::string& host, uin
   if (auto literal = SocketAddress::fromIp(host, port)) {
     (literal->family() == AF_INET6 ? lookup->v6_ : lookup->v4_).push_back(*literal);
     // Deliver on the next loop turn so callers never see a callback from inside resolve().
-    auto* query = new Query{this, lookup, AF_UNSPEC};
+    auto *query = new Query{this, lookup, AF_UNSPEC};
     event_base_once(base_, -1, EV_TIMEOUT, &Resolver::onLiteral, query, nullptr);
     return lookup;
   }
@@ -76,16 +76,16 @@ std::shared_ptr<Resolver::Lookup> Resolver::resolve(const std::string& host, uin
     hints.ai_socktype = SOCK_STREAM;
     ++lookup->pending_;
     // Owned by c-ares until onAddrInfo, which deletes it.
-    auto* query = new Query{this, lookup, family};
+    auto *query = new Query{this, lookup, family};
     ares_getaddrinfo(channel_.get(), host.c_str(), nullptr, &hints, &Resolver::onAddrInfo, query);
   }
   rearmTimer();
   return lookup;
 }
 
-void Resolver::onLiteral(evutil_socket_t, short, void* arg) noexcept {
-  std::unique_ptr<Query> query(static_cast<Query*>(arg));
-  auto& lookup = *query->lookup;
+void Resolver::onLiteral(evutil_socket_t, short, void *arg) noexcept {
+  std::unique_ptr<Query> query(static_cast<Query *>(arg));
+  auto &lookup = *query->lookup;
   if (!lookup.callback_) return;
   auto callback = std::move(lookup.callback_);
   Addresses all = lookup.v6_;
@@ -93,23 +93,23 @@ void Resolver::onLiteral(evutil_socket_t, short, void* arg) noexcept {
   callback(std::move(all));
 }
 
-void Resolver::onAddrInfo(void* arg, int status, int, ares_addrinfo* result) noexcept {
-  finishQuery(static_cast<Query*>(arg), status, result);
+void Resolver::onAddrInfo(void *arg, int status, int, ares_addrinfo *result) noexcept {
+  finishQuery(static_cast<Query *>(arg), status, result);
 }
 
-void Resolver::finishQuery(Query* raw, int status, ares_addrinfo* result) {
+void Resolver::finishQuery(Query *raw, int status, ares_addrinfo *result) {
   std::unique_ptr<Query> query(raw);
-  auto& lookup = *query->lookup;
+  auto &lookup = *query->lookup;
   if (status == ARES_SUCCESS && result != nullptr) {
-    for (auto* node = result->nodes; node != nullptr; node = node->ai_next) {
+    for (auto *node = result->nodes; node != nullptr; node = node->ai_next) {
       if (node->ai_family != AF_INET && node->ai_family != AF_INET6) continue;
       auto address = SocketAddress::fromSockaddr(node->ai_addr, node->ai_addrlen);
       address.setPort(lookup.port_);
       (node->ai_family == AF_INET6 ? lookup.v6_ : lookup.v4_).push_back(address);
     }
   } else {
-    lookup.lastError_ = std::string(query->family == AF_INET6 ? "AAAA: " : "A: ") +
-                        ares_strerror(status);
+    lookup.lastError_ =
+        std::string(query->family == AF_INET6 ? "AAAA: " : "A: ") + ares_strerror(status);
   }
   if (result != nullptr) ares_freeaddrinfo(result);
   if (--lookup.pending_ > 0 || status == ARES_EDESTRUCTION || !lookup.callback_) return;
@@ -124,8 +124,8 @@ void Resolver::finishQuery(Query* raw, int status, ares_addrinfo* result) {
   callback(std::move(all));
 }
 
-void Resolver::onSockState(void* data, ares_socket_t fd, int readable, int writable) noexcept {
-  static_cast<Resolver*>(data)->updateSocket(fd, readable != 0, writable != 0);
+void Resolver::onSockState(void *data, ares_socket_t fd, int readable, int writable) noexcept {
+  static_cast<Resolver *>(data)->updateSocket(fd, readable != 0, writable != 0);
 }
 
 void Resolver::updateSocket(ares_socket_t fd, bool readable, bool writable) {
@@ -139,15 +139,15 @@ void Resolver::updateSocket(ares_socket_t fd, bool readable, bool writable) {
   sockets_[fd] = std::move(ev); // replaces (and frees) any previous event for this socket
 }
 
-void Resolver::onSocketEvent(evutil_socket_t fd, short what, void* arg) noexcept {
-  auto* self = static_cast<Resolver*>(arg);
+void Resolver::onSocketEvent(evutil_socket_t fd, short what, void *arg) noexcept {
+  auto *self = static_cast<Resolver *>(arg);
   ares_process_fd(self->channel_.get(), (what & EV_READ) ? fd : ARES_SOCKET_BAD,
                   (what & EV_WRITE) ? fd : ARES_SOCKET_BAD);
   self->rearmTimer();
 }
 
-void Resolver::onTimer(evutil_socket_t, short, void* arg) noexcept {
-  auto* self = static_cast<Resolver*>(arg);
+void Resolver::onTimer(evutil_socket_t, short, void *arg) noexcept {
+  auto *self = static_cast<Resolver *>(arg);
   ares_process_fd(self->channel_.get(), ARES_SOCKET_BAD, ARES_SOCKET_BAD);
   self->rearmTimer();
 }

@@ -42,31 +42,31 @@ public:
 
   // servers: "IP", "IP:PORT" or "[IPv6]:PORT"; empty uses the system configuration.
   // Throws std::runtime_error if c-ares cannot be set up (start-up only).
-  Resolver(event_base* base, const std::vector<std::string>& servers);
+  Resolver(event_base *base, const std::vector<std::string> &servers);
   ~Resolver();
-  Resolver(const Resolver&) = delete;
-  Resolver& operator=(const Resolver&) = delete;
+  Resolver(const Resolver &) = delete;
+  Resolver &operator=(const Resolver &) = delete;
 
   // Resolves host (a name or an IP literal) to addresses with `port` filled in, IPv6 first
   // then IPv4. Both families are asked separately, so a failure of one (dnsmasq answers AAAA with
   // REFUSED) does not fail the host. The callback runs later on this loop, never inside resolve().
   // The returned Lookup must outlive the wish to be called back; drop it to cancel.
-  std::shared_ptr<Lookup> resolve(const std::string& host, uint16_t port, Callback callback);
+  std::shared_ptr<Lookup> resolve(const std::string &host, uint16_t port, Callback callback);
 
 private:
   struct Query; // one ares_getaddrinfo call
 
-  static void onSockState(void* data, ares_socket_t fd, int readable, int writable) noexcept;
-  static void onSocketEvent(evutil_socket_t fd, short what, void* arg) noexcept;
-  static void onTimer(evutil_socket_t, short, void* arg) noexcept;
-  static void onAddrInfo(void* arg, int status, int timeouts, ares_addrinfo* result) noexcept;
-  static void onLiteral(evutil_socket_t, short, void* arg) noexcept;
+  static void onSockState(void *data, ares_socket_t fd, int readable, int writable) noexcept;
+  static void onSocketEvent(evutil_socket_t fd, short what, void *arg) noexcept;
+  static void onTimer(evutil_socket_t, short, void *arg) noexcept;
+  static void onAddrInfo(void *arg, int status, int timeouts, ares_addrinfo *result) noexcept;
+  static void onLiteral(evutil_socket_t, short, void *arg) noexcept;
 
   void updateSocket(ares_socket_t fd, bool readable, bool writable);
   void rearmTimer();
-  static void finishQuery(Query* query, int status, ares_addrinfo* result);
+  static void finishQuery(Query *query, int status, ares_addrinfo *result);
 
-  event_base* base_;
+  event_base *base_;
   AresChannelPtr channel_;
   EventPtr timer_;
   std::map<ares_socket_t, EventPtr> sockets_;

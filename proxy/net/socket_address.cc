@@ -8,24 +8,24 @@
 namespace regcache::proxy::net {
 
 uint16_t SocketAddress::port() const {
-  if (family() == AF_INET) return ntohs(reinterpret_cast<const sockaddr_in*>(&storage)->sin_port);
+  if (family() == AF_INET) return ntohs(reinterpret_cast<const sockaddr_in *>(&storage)->sin_port);
   if (family() == AF_INET6) {
-    return ntohs(reinterpret_cast<const sockaddr_in6*>(&storage)->sin6_port);
+    return ntohs(reinterpret_cast<const sockaddr_in6 *>(&storage)->sin6_port);
   }
   return 0;
 }
 
 void SocketAddress::setPort(uint16_t port) {
-  if (family() == AF_INET) reinterpret_cast<sockaddr_in*>(&storage)->sin_port = htons(port);
-  if (family() == AF_INET6) reinterpret_cast<sockaddr_in6*>(&storage)->sin6_port = htons(port);
+  if (family() == AF_INET) reinterpret_cast<sockaddr_in *>(&storage)->sin_port = htons(port);
+  if (family() == AF_INET6) reinterpret_cast<sockaddr_in6 *>(&storage)->sin6_port = htons(port);
 }
 
 std::string SocketAddress::ipString() const {
   char buf[INET6_ADDRSTRLEN] = {};
   if (family() == AF_INET) {
-    inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(&storage)->sin_addr, buf, sizeof buf);
+    inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in *>(&storage)->sin_addr, buf, sizeof buf);
   } else if (family() == AF_INET6) {
-    inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6*>(&storage)->sin6_addr, buf,
+    inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6 *>(&storage)->sin6_addr, buf,
               sizeof buf);
   }
   return buf;
@@ -36,16 +36,16 @@ std::string SocketAddress::toString() const {
   return ipString() + ":" + std::to_string(port());
 }
 
-std::optional<SocketAddress> SocketAddress::fromIp(const std::string& ip, uint16_t port) {
+std::optional<SocketAddress> SocketAddress::fromIp(const std::string &ip, uint16_t port) {
   SocketAddress out;
-  auto* v4 = reinterpret_cast<sockaddr_in*>(&out.storage);
+  auto *v4 = reinterpret_cast<sockaddr_in *>(&out.storage);
   if (inet_pton(AF_INET, ip.c_str(), &v4->sin_addr) == 1) {
     v4->sin_family = AF_INET;
     v4->sin_port = htons(port);
     out.length = sizeof(sockaddr_in);
     return out;
   }
-  auto* v6 = reinterpret_cast<sockaddr_in6*>(&out.storage);
+  auto *v6 = reinterpret_cast<sockaddr_in6 *>(&out.storage);
   if (inet_pton(AF_INET6, ip.c_str(), &v6->sin6_addr) == 1) {
     v6->sin6_family = AF_INET6;
     v6->sin6_port = htons(port);
@@ -55,7 +55,7 @@ std::optional<SocketAddress> SocketAddress::fromIp(const std::string& ip, uint16
   return std::nullopt;
 }
 
-SocketAddress SocketAddress::fromSockaddr(const sockaddr* addr, socklen_t length) {
+SocketAddress SocketAddress::fromSockaddr(const sockaddr *addr, socklen_t length) {
   SocketAddress out;
   if (length > sizeof(out.storage)) length = sizeof(out.storage);
   std::memcpy(&out.storage, addr, length);
@@ -63,6 +63,6 @@ SocketAddress SocketAddress::fromSockaddr(const sockaddr* addr, socklen_t length
   return out;
 }
 
-bool isIpLiteral(const std::string& host) { return SocketAddress::fromIp(host, 0).has_value(); }
+bool isIpLiteral(const std::string &host) { return SocketAddress::fromIp(host, 0).has_value(); }
 
 } // namespace regcache::proxy::net

@@ -12,7 +12,7 @@ struct SocketAddress {
   sockaddr_storage storage{};
   socklen_t length = 0;
 
-  const sockaddr* get() const { return reinterpret_cast<const sockaddr*>(&storage); }
+  const sockaddr *get() const { return reinterpret_cast<const sockaddr *>(&storage); }
   int family() const { return storage.ss_family; }
   uint16_t port() const;
   void setPort(uint16_t port);
@@ -22,11 +22,11 @@ struct SocketAddress {
   std::string ipString() const;
 
   // Parses an IPv4 or IPv6 literal (no brackets) with a port; nullopt if `ip` is not a literal.
-  static std::optional<SocketAddress> fromIp(const std::string& ip, uint16_t port);
-  static SocketAddress fromSockaddr(const sockaddr* addr, socklen_t length);
+  static std::optional<SocketAddress> fromIp(const std::string &ip, uint16_t port);
+  static SocketAddress fromSockaddr(const sockaddr *addr, socklen_t length);
 };
 
 // True if `host` is an IPv4 or IPv6 literal (IPv6 without brackets).
-bool isIpLiteral(const std::string& host);
+bool isIpLiteral(const std::string &host);
 
 } // namespace regcache::proxy::net

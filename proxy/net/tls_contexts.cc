@@ -25,7 +25,7 @@ std::string drainSslErrors() {
   return out;
 }
 
-SslCtxPtr makeUpstreamContext(const std::vector<std::filesystem::path>& extraCaFiles) {
+SslCtxPtr makeUpstreamContext(const std::vector<std::filesystem::path> &extraCaFiles) {
   SslCtxPtr ctx(SSL_CTX_new(TLS_client_method()));
   if (!ctx) throw std::runtime_error("SSL_CTX_new failed: " + drainSslErrors());
   SSL_CTX_set_min_proto_version(ctx.get(), TLS1_2_VERSION);
@@ -34,7 +34,7 @@ SslCtxPtr makeUpstreamContext(const std::vector<std::filesystem::path>& extraCaF
   if (SSL_CTX_set_default_verify_paths(ctx.get()) != 1) {
     log::tls().warn("cannot load the system trust store: {}", drainSslErrors());
   }
-  for (const auto& file : extraCaFiles) {
+  for (const auto &file : extraCaFiles) {
     if (SSL_CTX_load_verify_locations(ctx.get(), file.c_str(), nullptr) != 1) {
       throw std::runtime_error("cannot load --upstream-ca " + file.string() + ": " +
                                drainSslErrors());
@@ -44,7 +44,7 @@ SslCtxPtr makeUpstreamContext(const std::vector<std::filesystem::path>& extraCaF
   return ctx;
 }
 
-Result<SslPtr> newUpstreamSsl(SSL_CTX* context, const std::string& host) {
+Result<SslPtr> newUpstreamSsl(SSL_CTX *context, const std::string &host) {
   SslPtr ssl(SSL_new(context));
   if (!ssl) return fail(Error::kTls, "SSL_new: " + drainSslErrors());
   if (isIpLiteral(host)) {

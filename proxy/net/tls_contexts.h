@@ -13,11 +13,11 @@ namespace regcache::proxy::net {
 
 // The upstream client side: always verifying, with the system roots plus extraCaFiles (PEM).
 // Throws std::runtime_error if a file cannot be loaded (start-up only).
-SslCtxPtr makeUpstreamContext(const std::vector<std::filesystem::path>& extraCaFiles);
+SslCtxPtr makeUpstreamContext(const std::vector<std::filesystem::path> &extraCaFiles);
 
 // A new client-side SSL for `host` (a name or an IP literal): SNI for names, and a hostname or IP
 // check on the peer certificate.
-Result<SslPtr> newUpstreamSsl(SSL_CTX* context, const std::string& host);
+Result<SslPtr> newUpstreamSsl(SSL_CTX *context, const std::string &host);
 
 // Empties OpenSSL's thread-local error queue into one line ("" when empty).
 std::string drainSslErrors();

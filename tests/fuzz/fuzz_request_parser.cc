@@ -16,7 +16,7 @@ namespace {
 
 struct Recorder : RequestSink {
   std::vector<std::string> heads;
-  void onRequestHead(RequestHead&& head) override {
+  void onRequestHead(RequestHead &&head) override {
     heads.push_back(head.method + " " + head.target);
     (void)parseConnectTarget(head.target);
     (void)parseAbsoluteUrl(head.target);
@@ -55,10 +55,10 @@ std::vector<std::string> run(std::string_view input, std::size_t step) {
 
 } // namespace
 
-extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (size == 0) return 0;
   std::size_t step = 1 + data[0] % 16;
-  std::string_view input(reinterpret_cast<const char*>(data) + 1, size - 1);
+  std::string_view input(reinterpret_cast<const char *>(data) + 1, size - 1);
   auto whole = run(input, input.size() + 1);
   auto split = run(input, step);
   // A split feed may stop at the same error later, so it can only see the same heads or fewer

@@ -13,7 +13,7 @@ namespace {
 
 struct Sink : ResponseSink {
   std::size_t bodyBytes = 0;
-  void onResponseHead(ResponseHead&& head) override {
+  void onResponseHead(ResponseHead &&head) override {
     Headers copy = head.headers;
     stripHopByHop(copy);
     (void)serializeResponseHead(head);
@@ -24,11 +24,11 @@ struct Sink : ResponseSink {
 
 } // namespace
 
-extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (size == 0) return 0;
-  const char* method = (data[0] & 1) != 0 ? "HEAD" : "GET";
+  const char *method = (data[0] & 1) != 0 ? "HEAD" : "GET";
   std::size_t step = 1 + (data[0] >> 1) % 32;
-  std::string_view input(reinterpret_cast<const char*>(data) + 1, size - 1);
+  std::string_view input(reinterpret_cast<const char *>(data) + 1, size - 1);
   Limits limits;
   limits.maxHeaderBytes = 4096;
   Sink sink;

@@ -6,7 +6,7 @@
 using namespace regcache::test;
 
 namespace {
-std::string headerValue(const std::string& response, const std::string& name) {
+std::string headerValue(const std::string &response, const std::string &name) {
   auto pos = response.find("\r\n" + name + ": ");
   if (pos == std::string::npos) return {};
   pos += name.size() + 4;
@@ -23,8 +23,7 @@ TEST_CASE("GET /healthz answers ok", "[admin]") {
   CHECK(response.find("\r\n\r\nok\n") != std::string::npos);
 }
 
-TEST_CASE("GET /ca.crt serves the PEM bundle with an ETag that If-None-Match honours",
-          "[admin]") {
+TEST_CASE("GET /ca.crt serves the PEM bundle with an ETag that If-None-Match honours", "[admin]") {
   ProxyFixture proxy;
   auto client = RawSocket::connectTo(proxy.port());
   client.sendAll("GET /ca.crt HTTP/1.1\r\nHost: proxy\r\n\r\n");
@@ -43,12 +42,12 @@ TEST_CASE("the CA survives a restart: the same root is served afterwards", "[adm
   std::filesystem::path dir = std::filesystem::temp_directory_path() / "regcache-it-restart";
   std::filesystem::remove_all(dir);
   {
-    ProxyFixture proxy([&](auto& o) { o.dataDir = dir; });
+    ProxyFixture proxy([&](auto &o) { o.dataDir = dir; });
     auto client = RawSocket::connectTo(proxy.port());
     client.sendAll("GET /ca.crt HTTP/1.1\r\nHost: proxy\r\n\r\n");
     first = client.readResponse();
   }
-  ProxyFixture again([&](auto& o) { o.dataDir = dir; });
+  ProxyFixture again([&](auto &o) { o.dataDir = dir; });
   auto client = RawSocket::connectTo(again.port());
   client.sendAll("GET /ca.crt HTTP/1.1\r\nHost: proxy\r\n\r\n");
   std::string second = client.readResponse();

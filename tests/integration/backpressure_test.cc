@@ -11,7 +11,7 @@ using namespace regcache::test;
 TEST_CASE("a client that stops reading stalls the upstream instead of filling memory",
           "[backpressure]") {
   constexpr std::uint64_t kBody = 96ull << 20; // far more than every socket buffer on the path
-  ScriptedUpstream upstream([](const RecordedRequest&, UpstreamReply& reply) {
+  ScriptedUpstream upstream([](const RecordedRequest &, UpstreamReply &reply) {
     if (!reply.send("HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(kBody) + "\r\n\r\n")) {
       return;
     }
@@ -40,7 +40,7 @@ TEST_CASE("a client that stops reading stalls the upstream instead of filling me
   // Reading resumes the flow, and every byte arrives.
   std::uint64_t received = 0;
   std::string data = client.readUntil(
-      [&](const std::string& s) {
+      [&](const std::string &s) {
         auto headEnd = s.find("\r\n\r\n");
         return headEnd != std::string::npos && s.size() - headEnd - 4 >= kBody;
       },

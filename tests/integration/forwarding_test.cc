@@ -8,8 +8,8 @@ using namespace regcache::test;
 
 namespace {
 
-std::string absoluteGet(uint16_t upstreamPort, const std::string& path,
-                        const std::string& extra = "") {
+std::string absoluteGet(uint16_t upstreamPort, const std::string &path,
+                        const std::string &extra = "") {
   return "GET http://127.0.0.1:" + std::to_string(upstreamPort) + path +
          " HTTP/1.1\r\nHost: 127.0.0.1:" + std::to_string(upstreamPort) + "\r\n" + extra + "\r\n";
 }
@@ -18,7 +18,7 @@ std::string absoluteGet(uint16_t upstreamPort, const std::string& path,
 
 TEST_CASE("an absolute-form request is forwarded in origin-form without hop-by-hop headers",
           "[forwarding]") {
-  ScriptedUpstream upstream([](const RecordedRequest&, UpstreamReply& reply) {
+  ScriptedUpstream upstream([](const RecordedRequest &, UpstreamReply &reply) {
     reply.send(okResponse("hello", "Keep-Alive: timeout=5\r\nX-Upstream: yes\r\n"));
   });
   ProxyFixture proxy;
@@ -46,8 +46,8 @@ TEST_CASE("an absolute-form request is forwarded in origin-form without hop-by-h
 TEST_CASE("keep-alive requests on one client connection reuse one upstream connection",
           "[forwarding]") {
   ScriptedUpstream upstream(
-      [](const RecordedRequest&, UpstreamReply& reply) { reply.send(okResponse("x")); });
-  ProxyFixture proxy([](auto& o) { o.workers = 1; });
+      [](const RecordedRequest &, UpstreamReply &reply) { reply.send(okResponse("x")); });
+  ProxyFixture proxy([](auto &o) { o.workers = 1; });
   auto client = RawSocket::connectTo(proxy.port());
   for (int i = 0; i < 3; ++i) {
     client.sendAll(absoluteGet(upstream.port(), "/r" + std::to_string(i)));
@@ -58,7 +58,7 @@ TEST_CASE("keep-alive requests on one client connection reuse one upstream conne
 }
 
 TEST_CASE("pipelined requests are answered in order", "[forwarding]") {
-  ScriptedUpstream upstream([](const RecordedRequest& request, UpstreamReply& reply) {
+  ScriptedUpstream upstream([](const RecordedRequest &request, UpstreamReply &reply) {
     std::string line = request.requestLine();
     reply.send(okResponse(line.substr(4, line.find(' ', 4) - 4)));
   });
@@ -71,9 +71,8 @@ TEST_CASE("pipelined requests are answered in order", "[forwarding]") {
   CHECK(client.readResponse().find("\r\n\r\n/three") != std::string::npos);
 }
 
-TEST_CASE("a chunked upstream response reaches the client complete and chunked",
-          "[forwarding]") {
-  ScriptedUpstream upstream([](const RecordedRequest&, UpstreamReply& reply) {
+TEST_CASE("a chunked upstream response reaches the client complete and chunked", "[forwarding]") {
+  ScriptedUpstream upstream([](const RecordedRequest &, UpstreamReply &reply) {
     reply.send("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n");
     reply.send("6\r\n world\r\n0\r\n\r\n");
   });
@@ -89,7 +88,7 @@ TEST_CASE("a chunked upstream response reaches the client complete and chunked",
 
 TEST_CASE("a close-delimited upstream body is re-framed so the client connection survives",
           "[forwarding]") {
-  ScriptedUpstream upstream([](const RecordedRequest&, UpstreamReply& reply) {
+  ScriptedUpstream upstream([](const RecordedRequest &, UpstreamReply &reply) {
     reply.send("HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nuntil-eof");
     reply.closeAfter = true;
   });
@@ -104,9 +103,10 @@ TEST_CASE("a close-delimited upstream body is re-framed so the client connection
 }
 
 TEST_CASE("a HEAD response has no body and the connection stays usable", "[forwarding]") {
-  ScriptedUpstream upstream([](const RecordedRequest& request, UpstreamReply& reply) {
+  ScriptedUpstream upstream([](const RecordedRequest &request, UpstreamReply &reply) {
     if (request.requestLine().rfind("HEAD", 0) == 0) {
-      reply.send("HTTP/1.1 200 OK\r\nContent-Length: 1000\r\nDocker-Content-Digest: sha256:ab\r\n\r\n");
+      reply.send(
+          "HTTP/1.1 200 OK\r\nContent-Length: 1000\r\nDocker-Content-Digest: sha256:ab\r\n\r\n");
     } else {
       reply.send(okResponse("after-head"));
     }
@@ -117,7 +117,7 @@ TEST_CASE("a HEAD response has no body and the connection stays usable", "[forwa
                      "/v2/x/blobs/sha256:ab HTTP/1.1\r\nHost: a\r\n\r\n";
   client.sendAll(head);
   std::string response = client.readUntil(
-      [](const std::string& s) { return s.find("\r\n\r\n") != std::string::npos; });
+      [](const std::string &s) { return s.find("\r\n\r\n") != std::string::npos; });
   CHECK(response.find("Content-Length: 1000") != std::string::npos);
   CHECK(response.find("Docker-Content-Digest: sha256:ab") != std::string::npos);
   client.sendAll(absoluteGet(upstream.port(), "/next"));
@@ -127,7 +127,7 @@ TEST_CASE("a HEAD response has no body and the connection stays usable", "[forwa
 }
 
 TEST_CASE("request bodies are forwarded with their framing", "[forwarding]") {
-  ScriptedUpstream upstream([](const RecordedRequest& request, UpstreamReply& reply) {
+  ScriptedUpstream upstream([](const RecordedRequest &request, UpstreamReply &reply) {
     reply.send(okResponse("got:" + request.body));
   });
   ProxyFixture proxy;
@@ -140,9 +140,8 @@ TEST_CASE("request bodies are forwarded with their framing", "[forwarding]") {
   CHECK(client.readResponse().find("got:xyz") != std::string::npos);
 }
 
-TEST_CASE("interim 1xx responses from upstream are relayed before the final one",
-          "[forwarding]") {
-  ScriptedUpstream upstream([](const RecordedRequest& request, UpstreamReply& reply) {
+TEST_CASE("interim 1xx responses from upstream are relayed before the final one", "[forwarding]") {
+  ScriptedUpstream upstream([](const RecordedRequest &request, UpstreamReply &reply) {
     reply.send("HTTP/1.1 100 Continue\r\n\r\n");
     reply.send(okResponse("len=" + std::to_string(request.body.size())));
   });
@@ -150,8 +149,8 @@ TEST_CASE("interim 1xx responses from upstream are relayed before the final one"
   auto client = RawSocket::connectTo(proxy.port());
   client.sendAll("PUT http://127.0.0.1:" + std::to_string(upstream.port()) +
                  "/b HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nExpect: 100-continue\r\n\r\nabc");
-  std::string response = client.readUntil(
-      [](const std::string& s) { return s.find("len=3") != std::string::npos; });
+  std::string response =
+      client.readUntil([](const std::string &s) { return s.find("len=3") != std::string::npos; });
   auto interim = response.find("HTTP/1.1 100 Continue\r\n\r\n");
   auto final = response.find("HTTP/1.1 200");
   REQUIRE(interim != std::string::npos);
@@ -160,11 +159,10 @@ TEST_CASE("interim 1xx responses from upstream are relayed before the final one"
   CHECK(upstream.requests().at(0).hasHeaderLine("Expect: 100-continue"));
 }
 
-TEST_CASE("an unreachable upstream gives the client a 502 that names the reason",
-          "[forwarding]") {
+TEST_CASE("an unreachable upstream gives the client a 502 that names the reason", "[forwarding]") {
   uint16_t closedPort = 0;
   {
-    ScriptedUpstream gone([](const RecordedRequest&, UpstreamReply&) {});
+    ScriptedUpstream gone([](const RecordedRequest &, UpstreamReply &) {});
     closedPort = gone.port();
   }
   ProxyFixture proxy;
@@ -176,7 +174,7 @@ TEST_CASE("an unreachable upstream gives the client a 502 that names the reason"
 }
 
 TEST_CASE("an upstream that dies mid-body aborts the client connection", "[forwarding]") {
-  ScriptedUpstream upstream([](const RecordedRequest&, UpstreamReply& reply) {
+  ScriptedUpstream upstream([](const RecordedRequest &, UpstreamReply &reply) {
     reply.send("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly-part");
     reply.closeAfter = true;
   });

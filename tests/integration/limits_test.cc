@@ -22,7 +22,7 @@ TEST_CASE("garbage instead of HTTP gets a 400", "[limits]") {
 }
 
 TEST_CASE("headers larger than the limit get a 431", "[limits]") {
-  ProxyFixture proxy([](auto& o) { o.limits.maxHeaderBytes = 4096; });
+  ProxyFixture proxy([](auto &o) { o.limits.maxHeaderBytes = 4096; });
   auto client = RawSocket::connectTo(proxy.port());
   client.sendAll("GET /healthz HTTP/1.1\r\nHost: a\r\nX-Big: " + std::string(8000, 'a') +
                  "\r\n\r\n");
@@ -30,16 +30,17 @@ TEST_CASE("headers larger than the limit get a 431", "[limits]") {
 }
 
 TEST_CASE("more headers than the limit get a 431", "[limits]") {
-  ProxyFixture proxy([](auto& o) { o.limits.maxHeaderCount = 10; });
+  ProxyFixture proxy([](auto &o) { o.limits.maxHeaderCount = 10; });
   auto client = RawSocket::connectTo(proxy.port());
   std::string request = "GET /healthz HTTP/1.1\r\nHost: a\r\n";
-  for (int i = 0; i < 20; ++i) request += "X-H" + std::to_string(i) + ": v\r\n";
+  for (int i = 0; i < 20; ++i)
+    request += "X-H" + std::to_string(i) + ": v\r\n";
   client.sendAll(request + "\r\n");
   CHECK(client.readResponse().rfind("HTTP/1.1 431", 0) == 0);
 }
 
 TEST_CASE("a request head that never finishes gets a 408", "[limits]") {
-  ProxyFixture proxy([](auto& o) { o.headerTimeout = std::chrono::milliseconds(300); });
+  ProxyFixture proxy([](auto &o) { o.headerTimeout = std::chrono::milliseconds(300); });
   auto client = RawSocket::connectTo(proxy.port());
   client.sendAll("GET /healthz HTTP/1.1\r\nHo");
   CHECK(client.readResponse(3000ms).rfind("HTTP/1.1 408", 0) == 0);
@@ -47,13 +48,13 @@ TEST_CASE("a request head that never finishes gets a 408", "[limits]") {
 }
 
 TEST_CASE("an idle connection is closed after the idle timeout", "[limits]") {
-  ProxyFixture proxy([](auto& o) { o.idleTimeout = std::chrono::milliseconds(300); });
+  ProxyFixture proxy([](auto &o) { o.idleTimeout = std::chrono::milliseconds(300); });
   auto client = RawSocket::connectTo(proxy.port());
   CHECK(client.waitClosed(3000ms));
 }
 
 TEST_CASE("a bad client does not disturb another client", "[limits]") {
-  ProxyFixture proxy([](auto& o) { o.workers = 1; });
+  ProxyFixture proxy([](auto &o) { o.workers = 1; });
   auto bad = RawSocket::connectTo(proxy.port());
   auto good = RawSocket::connectTo(proxy.port());
   bad.sendAll("NOT HTTP AT ALL\r\n\r\n");

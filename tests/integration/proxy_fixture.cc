@@ -8,7 +8,7 @@
 
 namespace regcache::test {
 
-ProxyFixture::ProxyFixture(const std::function<void(proxy::ServerOptions&)>& configure) {
+ProxyFixture::ProxyFixture(const std::function<void(proxy::ServerOptions &)> &configure) {
   std::random_device random;
   dataDir_ = std::filesystem::temp_directory_path() /
              ("regcache-it-" + std::to_string(random()) + std::to_string(random()));

@@ -12,10 +12,10 @@ namespace regcache::test {
 
 class ProxyFixture {
 public:
-  explicit ProxyFixture(const std::function<void(proxy::ServerOptions&)>& configure = {});
+  explicit ProxyFixture(const std::function<void(proxy::ServerOptions &)> &configure = {});
   ~ProxyFixture();
   uint16_t port() const { return port_; }
-  const std::filesystem::path& dataDir() const { return dataDir_; }
+  const std::filesystem::path &dataDir() const { return dataDir_; }
 
 private:
   std::filesystem::path dataDir_;

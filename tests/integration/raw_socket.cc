@@ -13,9 +13,9 @@
 namespace regcache::test {
 
 RawSocket::~RawSocket() { close(); }
-RawSocket::RawSocket(RawSocket&& other) noexcept
+RawSocket::RawSocket(RawSocket &&other) noexcept
     : fd_(std::exchange(other.fd_, -1)), pending_(std::move(other.pending_)) {}
-RawSocket& RawSocket::operator=(RawSocket&& other) noexcept {
+RawSocket &RawSocket::operator=(RawSocket &&other) noexcept {
   if (this != &other) {
     close();
     fd_ = std::exchange(other.fd_, -1);
@@ -35,14 +35,14 @@ RawSocket RawSocket::connectTo(uint16_t port) {
   addr.sin_family = AF_INET;
   addr.sin_port = htons(port);
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+  if (::connect(fd, reinterpret_cast<sockaddr *>(&addr), sizeof addr) != 0) {
     ::close(fd);
     throw std::runtime_error(std::string("connect: ") + std::strerror(errno));
   }
   return RawSocket(fd);
 }
 
-void RawSocket::sendAll(const std::string& data) {
+void RawSocket::sendAll(const std::string &data) {
   std::size_t sent = 0;
   while (sent < data.size()) {
     ssize_t n = ::send(fd_, data.data() + sent, data.size() - sent, MSG_NOSIGNAL);
@@ -51,7 +51,7 @@ void RawSocket::sendAll(const std::string& data) {
   }
 }
 
-std::string RawSocket::readUntil(const std::function<bool(const std::string&)>& done,
+std::string RawSocket::readUntil(const std::function<bool(const std::string &)> &done,
                                  std::chrono::milliseconds timeout) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
   std::string received = std::move(pending_);
@@ -71,11 +71,11 @@ std::string RawSocket::readUntil(const std::function<bool(const std::string&)>& 
 }
 
 std::string RawSocket::readAll(std::chrono::milliseconds timeout) {
-  return readUntil([](const std::string&) { return false; }, timeout);
+  return readUntil([](const std::string &) { return false; }, timeout);
 }
 
 std::string RawSocket::readResponse(std::chrono::milliseconds timeout) {
-  std::string all = readUntil([](const std::string& s) { return responseLength(s) != 0; }, timeout);
+  std::string all = readUntil([](const std::string &s) { return responseLength(s) != 0; }, timeout);
   std::size_t length = responseLength(all);
   if (length == 0) return all;
   pending_ = all.substr(length);
@@ -97,13 +97,14 @@ bool RawSocket::waitClosed(std::chrono::milliseconds timeout) {
 namespace {
 
 std::string lowerCopy(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (char &c : s)
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return s;
 }
 
 } // namespace
 
-std::size_t responseLength(const std::string& text, bool headRequest) {
+std::size_t responseLength(const std::string &text, bool headRequest) {
   std::size_t headEnd = text.find("\r\n\r\n");
   if (headEnd == std::string::npos) return 0;
   std::size_t bodyStart = headEnd + 4;

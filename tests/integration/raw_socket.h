@@ -14,15 +14,15 @@ public:
   RawSocket() = default;
   explicit RawSocket(int fd) : fd_(fd) {}
   ~RawSocket();
-  RawSocket(RawSocket&& other) noexcept;
-  RawSocket& operator=(RawSocket&& other) noexcept;
+  RawSocket(RawSocket &&other) noexcept;
+  RawSocket &operator=(RawSocket &&other) noexcept;
 
   // Connects to 127.0.0.1:port; throws on failure.
   static RawSocket connectTo(uint16_t port);
   int fd() const { return fd_; }
-  void sendAll(const std::string& data);
+  void sendAll(const std::string &data);
   // Reads until `done(received)` is true, the peer closes, or the timeout passes.
-  std::string readUntil(const std::function<bool(const std::string&)>& done,
+  std::string readUntil(const std::function<bool(const std::string &)> &done,
                         std::chrono::milliseconds timeout = 5000ms);
   // Reads until the peer closes or the timeout passes.
   std::string readAll(std::chrono::milliseconds timeout = 5000ms);
@@ -39,6 +39,6 @@ private:
 
 // True when `text` holds one complete HTTP response (head plus its body by CL or chunked).
 // responseLength returns its length in bytes, or 0 if incomplete.
-std::size_t responseLength(const std::string& text, bool headRequest = false);
+std::size_t responseLength(const std::string &text, bool headRequest = false);
 
 } // namespace regcache::test

@@ -14,13 +14,14 @@ namespace regcache::test {
 namespace {
 
 std::string lowerCopy(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (char &c : s)
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return s;
 }
 
 // Reads from fd into buffer until `need` is satisfied; false on EOF, error or stop.
-bool fill(int fd, std::string& buffer, const std::function<bool()>& need,
-          const std::atomic<bool>& stopping) {
+bool fill(int fd, std::string &buffer, const std::function<bool()> &need,
+          const std::atomic<bool> &stopping) {
   char chunk[65536];
   while (!need()) {
     if (stopping) return false;
@@ -37,12 +38,12 @@ bool fill(int fd, std::string& buffer, const std::function<bool()>& need,
 
 } // namespace
 
-bool RecordedRequest::hasHeaderLine(const std::string& line) const {
+bool RecordedRequest::hasHeaderLine(const std::string &line) const {
   return lowerCopy(head).find("\r\n" + lowerCopy(line) + "\r\n") != std::string::npos ||
          lowerCopy(head + "\r\n").find("\r\n" + lowerCopy(line) + "\r\n") != std::string::npos;
 }
 
-bool UpstreamReply::send(const std::string& bytes) {
+bool UpstreamReply::send(const std::string &bytes) {
   std::size_t done = 0;
   while (done < bytes.size()) {
     ssize_t n = ::send(fd_, bytes.data() + done, std::min<std::size_t>(bytes.size() - done, 65536),
@@ -59,12 +60,12 @@ ScriptedUpstream::ScriptedUpstream(Handler handler) : handler_(std::move(handler
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::bind(listenFd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+  if (::bind(listenFd_, reinterpret_cast<sockaddr *>(&addr), sizeof addr) != 0 ||
       ::listen(listenFd_, 64) != 0) {
     throw std::runtime_error("scripted upstream cannot listen");
   }
   socklen_t length = sizeof addr;
-  ::getsockname(listenFd_, reinterpret_cast<sockaddr*>(&addr), &length);
+  ::getsockname(listenFd_, reinterpret_cast<sockaddr *>(&addr), &length);
   port_ = ntohs(addr.sin_port);
   acceptThread_ = std::thread([this] { acceptLoop(); });
 }
@@ -74,10 +75,13 @@ ScriptedUpstream::~ScriptedUpstream() {
   acceptThread_.join();
   {
     std::lock_guard lock(mutex_);
-    for (int fd : connections_) ::shutdown(fd, SHUT_RDWR);
+    for (int fd : connections_)
+      ::shutdown(fd, SHUT_RDWR);
   }
-  for (auto& t : threads_) t.join();
-  for (int fd : connections_) ::close(fd);
+  for (auto &t : threads_)
+    t.join();
+  for (int fd : connections_)
+    ::close(fd);
   ::close(listenFd_);
 }
 
@@ -103,9 +107,9 @@ void ScriptedUpstream::serve(int fd) {
   std::string buffer;
   for (;;) {
     std::size_t headEnd = std::string::npos;
-    if (!fill(fd, buffer,
-              [&] { return (headEnd = buffer.find("\r\n\r\n")) != std::string::npos; },
-              stopping_)) {
+    if (!fill(
+            fd, buffer, [&] { return (headEnd = buffer.find("\r\n\r\n")) != std::string::npos; },
+            stopping_)) {
       break;
     }
     RecordedRequest request;
@@ -114,19 +118,22 @@ void ScriptedUpstream::serve(int fd) {
     std::string lower = lowerCopy(request.head);
     if (auto pos = lower.find("\r\ncontent-length:"); pos != std::string::npos) {
       std::size_t length = std::stoull(lower.substr(pos + 17));
-      if (!fill(fd, buffer, [&] { return buffer.size() >= length; }, stopping_)) break;
+      if (!fill(
+              fd, buffer, [&] { return buffer.size() >= length; }, stopping_))
+        break;
       request.body = buffer.substr(0, length);
       buffer.erase(0, length);
     } else if (lower.find("transfer-encoding: chunked") != std::string::npos) {
       for (;;) {
         std::size_t lineEnd = std::string::npos;
-        if (!fill(fd, buffer, [&] { return (lineEnd = buffer.find("\r\n")) != std::string::npos; },
-                  stopping_)) {
+        if (!fill(
+                fd, buffer, [&] { return (lineEnd = buffer.find("\r\n")) != std::string::npos; },
+                stopping_)) {
           return;
         }
         std::size_t size = std::stoull(buffer.substr(0, lineEnd), nullptr, 16);
-        if (!fill(fd, buffer, [&] { return buffer.size() >= lineEnd + 2 + size + 2; },
-                  stopping_)) {
+        if (!fill(
+                fd, buffer, [&] { return buffer.size() >= lineEnd + 2 + size + 2; }, stopping_)) {
           return;
         }
         request.body += buffer.substr(lineEnd + 2, size);
@@ -145,7 +152,7 @@ void ScriptedUpstream::serve(int fd) {
   ::shutdown(fd, SHUT_RDWR);
 }
 
-std::string okResponse(const std::string& body, const std::string& extraHeaders) {
+std::string okResponse(const std::string &body, const std::string &extraHeaders) {
   return "HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(body.size()) + "\r\n" +
          extraHeaders + "\r\n" + body;
 }

@@ -16,26 +16,26 @@ struct RecordedRequest {
   std::string head; // request line and headers, CRLFs included, without the blank line
   std::string body; // decoded
   std::string requestLine() const { return head.substr(0, head.find("\r\n")); }
-  bool hasHeaderLine(const std::string& line) const;
+  bool hasHeaderLine(const std::string &line) const;
 };
 
 class UpstreamReply {
 public:
-  explicit UpstreamReply(int fd, std::atomic<std::uint64_t>& sentCounter)
+  explicit UpstreamReply(int fd, std::atomic<std::uint64_t> &sentCounter)
       : fd_(fd), sent_(sentCounter) {}
   // Blocking send; returns false once the connection is gone.
-  bool send(const std::string& bytes);
+  bool send(const std::string &bytes);
   // The handler asks to close the connection after this reply.
   bool closeAfter = false;
 
 private:
   int fd_;
-  std::atomic<std::uint64_t>& sent_;
+  std::atomic<std::uint64_t> &sent_;
 };
 
 class ScriptedUpstream {
 public:
-  using Handler = std::function<void(const RecordedRequest&, UpstreamReply&)>;
+  using Handler = std::function<void(const RecordedRequest &, UpstreamReply &)>;
   explicit ScriptedUpstream(Handler handler);
   ~ScriptedUpstream();
 
@@ -62,6 +62,6 @@ private:
 };
 
 // A complete response with a Content-Length body.
-std::string okResponse(const std::string& body, const std::string& extraHeaders = "");
+std::string okResponse(const std::string &body, const std::string &extraHeaders = "");
 
 } // namespace regcache::test

@@ -14,15 +14,16 @@ namespace {
 
 ParsedCommand parse(std::vector<std::string> args) {
   args.insert(args.begin(), "regcache");
-  std::vector<const char*> argv;
-  for (const auto& a : args) argv.push_back(a.c_str());
+  std::vector<const char *> argv;
+  for (const auto &a : args)
+    argv.push_back(a.c_str());
   Cli cli;
   return cli.parse(static_cast<int>(argv.size()), argv.data());
 }
 
 struct TempFile {
   std::filesystem::path path;
-  explicit TempFile(const std::string& content) {
+  explicit TempFile(const std::string &content) {
     std::random_device random;
     path = std::filesystem::temp_directory_path() /
            ("regcache-cli-" + std::to_string(random()) + ".toml");
@@ -50,15 +51,48 @@ TEST_CASE("serve without flags has the documented defaults", "[app][cli]") {
 
 TEST_CASE("every serve flag reaches the server options", "[app][cli]") {
   TempFile ca("not checked for content here");
-  auto c = parse({"serve", "--listen", "0.0.0.0:3129", "--listen", "[::1]:3130", "--data-dir",
-                  "/d", "--workers", "3", "--intercept", "*.docker.io", "--tunnel", "bank.example",
-                  "--dns-server", "127.0.0.1:5353", "--dns-server", "[::1]:53", "--upstream-ca",
-                  ca.path.string(), "--log-level", "debug", "--access-log", "-",
-                  "--max-request-line", "4KiB", "--max-header-bytes", "32KiB", "--max-headers",
-                  "50", "--idle-timeout", "2m", "--handshake-timeout", "5s", "--header-timeout",
-                  "15s", "--connect-timeout", "3s", "--upstream-timeout", "1h",
-                  "--leaf-cache-size", "99"});
-  const auto& o = c.serve;
+  auto c = parse({"serve",
+                  "--listen",
+                  "0.0.0.0:3129",
+                  "--listen",
+                  "[::1]:3130",
+                  "--data-dir",
+                  "/d",
+                  "--workers",
+                  "3",
+                  "--intercept",
+                  "*.docker.io",
+                  "--tunnel",
+                  "bank.example",
+                  "--dns-server",
+                  "127.0.0.1:5353",
+                  "--dns-server",
+                  "[::1]:53",
+                  "--upstream-ca",
+                  ca.path.string(),
+                  "--log-level",
+                  "debug",
+                  "--access-log",
+                  "-",
+                  "--max-request-line",
+                  "4KiB",
+                  "--max-header-bytes",
+                  "32KiB",
+                  "--max-headers",
+                  "50",
+                  "--idle-timeout",
+                  "2m",
+                  "--handshake-timeout",
+                  "5s",
+                  "--header-timeout",
+                  "15s",
+                  "--connect-timeout",
+                  "3s",
+                  "--upstream-timeout",
+                  "1h",
+                  "--leaf-cache-size",
+                  "99"});
+  const auto &o = c.serve;
   REQUIRE(o.listen.size() == 2);
   CHECK(o.listen[0].host == "0.0.0.0");
   CHECK(o.listen[0].port == 3129);
@@ -100,8 +134,8 @@ log-level = "warn"
   CHECK(fromFile.serve.idleTimeout == 90s);
   CHECK(fromFile.serve.logLevel == "warn");
 
-  auto overridden = parse({"serve", "--config", config.path.string(), "--workers", "1",
-                           "--log-level", "debug"});
+  auto overridden =
+      parse({"serve", "--config", config.path.string(), "--workers", "1", "--log-level", "debug"});
   CHECK(overridden.serve.workers == 1);
   CHECK(overridden.serve.logLevel == "debug");
   CHECK(overridden.serve.dataDir == "/from/file");
@@ -141,7 +175,7 @@ TEST_CASE("the data dir defaults to REGCACHE_DATA_DIR when set", "[app][cli]") {
 TEST_CASE("every serve flag is documented in serve --help", "[app][cli]") {
   Cli cli;
   std::string help = cli.serveHelp();
-  for (const char* option :
+  for (const char *option :
        {"--config", "--listen", "--data-dir", "--workers", "--intercept", "--tunnel",
         "--dns-server", "--upstream-ca", "--log-level", "--access-log", "--max-request-line",
         "--max-header-bytes", "--max-headers", "--idle-timeout", "--handshake-timeout",

@@ -15,7 +15,7 @@ TEST_CASE("durations take units from milliseconds to days", "[app][units]") {
 }
 
 TEST_CASE("bad durations are rejected", "[app][units]") {
-  for (const char* bad : {"", "s", "10x", "-5s", "1.5s", "10 s"}) {
+  for (const char *bad : {"", "s", "10x", "-5s", "1.5s", "10 s"}) {
     INFO(bad);
     CHECK_THROWS_AS(parseDuration(bad), std::invalid_argument);
   }
@@ -31,7 +31,7 @@ TEST_CASE("sizes take binary and decimal units", "[app][units]") {
 }
 
 TEST_CASE("bad sizes are rejected", "[app][units]") {
-  for (const char* bad : {"", "GiB", "10XB", "-1", "99999999999TiB"}) {
+  for (const char *bad : {"", "GiB", "10XB", "-1", "99999999999TiB"}) {
     INFO(bad);
     CHECK_THROWS_AS(parseSize(bad), std::invalid_argument);
   }

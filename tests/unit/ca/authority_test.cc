@@ -58,7 +58,7 @@ TEST_CASE("the root is a CA certificate with a positive serial", "[ca]") {
   TempDir dir;
   auto created = ca::Authority::create(dir.path() / "ca", SystemClock::instance());
   REQUIRE(created.ok());
-  X509* root = created.value()->signingCert();
+  X509 *root = created.value()->signingCert();
   CHECK(X509_check_ca(root) >= 1);
   BignumPtr serial(ASN1_INTEGER_to_BN(X509_get0_serialNumber(root), nullptr));
   CHECK_FALSE(BN_is_negative(serial.get()));

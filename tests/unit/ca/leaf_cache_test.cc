@@ -12,7 +12,7 @@ using regcache::test::TempDir;
 
 namespace {
 
-std::shared_ptr<const ca::Authority> makeAuthority(const std::filesystem::path& dir) {
+std::shared_ptr<const ca::Authority> makeAuthority(const std::filesystem::path &dir) {
   auto authority = ca::Authority::create(dir, SystemClock::instance());
   REQUIRE(authority.ok());
   return authority.value();
@@ -63,16 +63,18 @@ TEST_CASE("concurrent requests for one host collapse into one mint", "[ca][leafc
   TempDir dir;
   ca::LeafCache cache(makeAuthority(dir.path() / "ca"), SystemClock::instance(), 8);
   std::vector<std::thread> threads;
-  std::vector<const ca::Leaf*> seen(8);
+  std::vector<const ca::Leaf *> seen(8);
   for (int i = 0; i < 8; ++i) {
     threads.emplace_back([&, i] {
       auto leaf = cache.get("same.test");
       seen[i] = leaf.ok() ? leaf.value().get() : nullptr;
     });
   }
-  for (auto& t : threads) t.join();
+  for (auto &t : threads)
+    t.join();
   CHECK(cache.mintCount() == 1);
-  for (const auto* leaf : seen) CHECK(leaf == seen[0]);
+  for (const auto *leaf : seen)
+    CHECK(leaf == seen[0]);
   CHECK(seen[0] != nullptr);
 }
 

@@ -11,7 +11,7 @@ using regcache::test::verifyLeaf;
 
 namespace {
 
-std::shared_ptr<const ca::Authority> makeAuthority(const TempDir& dir) {
+std::shared_ptr<const ca::Authority> makeAuthority(const TempDir &dir) {
   auto authority = ca::Authority::create(dir.path() / "ca", SystemClock::instance());
   REQUIRE(authority.ok());
   return authority.value();
@@ -24,7 +24,7 @@ TEST_CASE("a leaf for a DNS name verifies against the root for that name only", 
   auto authority = makeAuthority(dir);
   auto leaf = ca::mintLeaf(*authority, "Registry-1.Docker.io.", SystemClock::instance());
   REQUIRE(leaf.ok());
-  X509* root = authority->signingCert();
+  X509 *root = authority->signingCert();
   CHECK(verifyLeaf({leaf->cert.get(), {root}, {}, "registry-1.docker.io", "", 0}) == X509_V_OK);
   CHECK(verifyLeaf({leaf->cert.get(), {root}, {}, "ghcr.io", "", 0}) ==
         X509_V_ERR_HOSTNAME_MISMATCH);
@@ -34,7 +34,7 @@ TEST_CASE("a leaf for a DNS name verifies against the root for that name only", 
 TEST_CASE("a leaf for an IP literal carries an IP SAN", "[ca][leaf]") {
   TempDir dir;
   auto authority = makeAuthority(dir);
-  X509* root = authority->signingCert();
+  X509 *root = authority->signingCert();
   auto v4 = ca::mintLeaf(*authority, "127.0.0.1", SystemClock::instance());
   REQUIRE(v4.ok());
   CHECK(verifyLeaf({v4->cert.get(), {root}, {}, "", "127.0.0.1", 0}) == X509_V_OK);
@@ -50,14 +50,14 @@ TEST_CASE("leaves have the properties Go verifiers insist on", "[ca][leaf]") {
   auto now = SystemClock::instance().now();
   auto leaf = ca::mintLeaf(*authority, "registry.test", SystemClock::instance());
   REQUIRE(leaf.ok());
-  X509* cert = leaf->cert.get();
+  X509 *cert = leaf->cert.get();
 
   BignumPtr serial(ASN1_INTEGER_to_BN(X509_get0_serialNumber(cert), nullptr));
   CHECK_FALSE(BN_is_negative(serial.get()));
   CHECK(BN_num_bits(serial.get()) > 64);
 
-  GeneralNamesPtr sans(static_cast<GENERAL_NAMES*>(
-      X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr)));
+  GeneralNamesPtr sans(
+      static_cast<GENERAL_NAMES *>(X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr)));
   REQUIRE(sans);
   REQUIRE(sk_GENERAL_NAME_num(sans.get()) == 1);
   CHECK(sk_GENERAL_NAME_value(sans.get(), 0)->type == GEN_DNS);
@@ -88,13 +88,13 @@ TEST_CASE("two leaves for one host have different serials and keys", "[ca][leaf]
 TEST_CASE("invalid hosts get no leaf", "[ca][leaf]") {
   TempDir dir;
   auto authority = makeAuthority(dir);
-  for (const char* bad : {"", " ", "a..b", "-bad.test", "bad-.test", "sp ace.test", "a/b",
-                          "x.y:443", "[::1"}) {
+  for (const char *bad :
+       {"", " ", "a..b", "-bad.test", "bad-.test", "sp ace.test", "a/b", "x.y:443", "[::1"}) {
     INFO(bad);
     CHECK_FALSE(ca::mintLeaf(*authority, bad, SystemClock::instance()).ok());
   }
-  CHECK_FALSE(ca::mintLeaf(*authority, std::string(64, 'a') + ".test", SystemClock::instance())
-                  .ok());
+  CHECK_FALSE(
+      ca::mintLeaf(*authority, std::string(64, 'a') + ".test", SystemClock::instance()).ok());
 }
 
 TEST_CASE("hosts normalize to lowercase names and canonical IPs", "[ca][leaf]") {

@@ -8,7 +8,7 @@ class TempDir {
 public:
   TempDir();
   ~TempDir();
-  const std::filesystem::path& path() const { return path_; }
+  const std::filesystem::path &path() const { return path_; }
 
 private:
   std::filesystem::path path_;

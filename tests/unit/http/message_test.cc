@@ -36,7 +36,7 @@ TEST_CASE("a serialized response head parses back", "[http][message]") {
 
 TEST_CASE("chunk framing round-trips through the parser", "[http][message]") {
   std::string wire = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n";
-  for (const std::string& part : {std::string("hello"), std::string(300, 'x')}) {
+  for (const std::string &part : {std::string("hello"), std::string(300, 'x')}) {
     wire += chunkHeader(part.size()) + part + std::string(kChunkTrailer);
   }
   wire += std::string(kLastChunk);

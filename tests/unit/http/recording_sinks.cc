@@ -2,7 +2,7 @@
 
 namespace regcache::test {
 
-void RequestRecorder::onRequestHead(proxy::http::RequestHead&& head) {
+void RequestRecorder::onRequestHead(proxy::http::RequestHead &&head) {
   events.push_back("head " + head.method + " " + head.target);
   heads.push_back(std::move(head));
 }
@@ -11,7 +11,7 @@ void RequestRecorder::onRequestBody(std::string_view data) {
   events.push_back("body " + std::string(data));
 }
 
-void ResponseRecorder::onResponseHead(proxy::http::ResponseHead&& head) {
+void ResponseRecorder::onResponseHead(proxy::http::ResponseHead &&head) {
   events.push_back("head " + std::to_string(head.status));
   heads.push_back(std::move(head));
 }
@@ -20,9 +20,9 @@ void ResponseRecorder::onResponseBody(std::string_view data) {
   events.push_back("body " + std::string(data));
 }
 
-std::vector<std::string> mergeBodies(const std::vector<std::string>& events) {
+std::vector<std::string> mergeBodies(const std::vector<std::string> &events) {
   std::vector<std::string> out;
-  for (const auto& e : events) {
+  for (const auto &e : events) {
     if (e.rfind("body ", 0) == 0 && !out.empty() && out.back().rfind("body ", 0) == 0) {
       out.back() += e.substr(5);
     } else {

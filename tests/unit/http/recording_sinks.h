@@ -10,7 +10,7 @@ namespace regcache::test {
 struct RequestRecorder : proxy::http::RequestSink {
   std::vector<std::string> events;
   std::vector<proxy::http::RequestHead> heads;
-  void onRequestHead(proxy::http::RequestHead&& head) override;
+  void onRequestHead(proxy::http::RequestHead &&head) override;
   void onRequestBody(std::string_view data) override;
   void onRequestEnd() override { events.push_back("end"); }
 };
@@ -18,18 +18,18 @@ struct RequestRecorder : proxy::http::RequestSink {
 struct ResponseRecorder : proxy::http::ResponseSink {
   std::vector<std::string> events;
   std::vector<proxy::http::ResponseHead> heads;
-  void onResponseHead(proxy::http::ResponseHead&& head) override;
+  void onResponseHead(proxy::http::ResponseHead &&head) override;
   void onResponseBody(std::string_view data) override;
   void onResponseEnd() override { events.push_back("end"); }
 };
 
 // Body events merged, so split feeding (many small body events) compares equal.
-std::vector<std::string> mergeBodies(const std::vector<std::string>& events);
+std::vector<std::string> mergeBodies(const std::vector<std::string> &events);
 
 // Feeds `input` in pieces of `step` bytes, resuming after every message end, until it is all
 // consumed or an error or upgrade stops it. Returns the last status.
 template <class Parser>
-proxy::http::ParseStatus feedAll(Parser& parser, std::string_view input, std::size_t step) {
+proxy::http::ParseStatus feedAll(Parser &parser, std::string_view input, std::size_t step) {
   using proxy::http::ParseStatus;
   std::size_t offset = 0;
   std::string pending;

@@ -9,7 +9,7 @@ using regcache::test::RequestRecorder;
 
 namespace {
 
-const char* kSamples[] = {
+const char *kSamples[] = {
     "GET /v2/ HTTP/1.1\r\nHost: r\r\n\r\n",
     "GET /a HTTP/1.1\r\nHost: r\r\n\r\nGET /b HTTP/1.1\r\nHost: r\r\n\r\n",
     "PUT /up HTTP/1.1\r\nHost: r\r\nContent-Length: 11\r\n\r\nhello world",
@@ -24,7 +24,7 @@ const char* kSamples[] = {
 
 TEST_CASE("feeding byte by byte yields the same events as feeding everything at once",
           "[http][parser]") {
-  for (const char* sample : kSamples) {
+  for (const char *sample : kSamples) {
     INFO(sample);
     Limits limits;
     RequestRecorder whole;
@@ -72,7 +72,7 @@ TEST_CASE("request heads carry framing and keep-alive facts", "[http][parser]") 
   auto r = parser.feed("PUT /x HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\n"
                        "Expect: 100-continue\r\nConnection: close\r\n\r\nabc");
   REQUIRE(r.status == ParseStatus::kPaused);
-  const auto& head = sink.heads.at(0);
+  const auto &head = sink.heads.at(0);
   CHECK(head.contentLength == 3u);
   CHECK_FALSE(head.chunked);
   CHECK(head.expectContinue);
@@ -90,15 +90,16 @@ TEST_CASE("HTTP/1.0 requests are not kept alive unless asked", "[http][parser]")
 }
 
 TEST_CASE("smuggling attempts are rejected", "[http][parser][security]") {
-  const char* attacks[] = {
-      "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+  const char *attacks[] = {
+      "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 4\r\nTransfer-Encoding: "
+      "chunked\r\n\r\n0\r\n\r\n",
       "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 4\r\nContent-Length: 5\r\n\r\nabcde",
       "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n0\r\n\r\n",
       "GET / HTTP/1.1\r\nHost : h\r\n\r\n",
       "GET / HTTP/1.1\nHost: h\n\n",
       "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked, identity\r\n\r\n0\r\n\r\n",
   };
-  for (const char* attack : attacks) {
+  for (const char *attack : attacks) {
     INFO(attack);
     RequestRecorder sink;
     RequestParser parser(Limits{}, sink);
@@ -108,9 +109,9 @@ TEST_CASE("smuggling attempts are rejected", "[http][parser][security]") {
 }
 
 TEST_CASE("malformed request lines are errors, whatever the split", "[http][parser]") {
-  const char* garbage[] = {"\x16\x03\x01\x00\x05hello\r\n\r\n", "GET\r\n\r\n",
+  const char *garbage[] = {"\x16\x03\x01\x00\x05hello\r\n\r\n", "GET\r\n\r\n",
                            "GET / FOO/1.1\r\n\r\n", "G@T / HTTP/1.1\r\n\r\n"};
-  for (const char* g : garbage) {
+  for (const char *g : garbage) {
     for (std::size_t step : {std::size_t{1}, std::size_t{3}, std::size_t{1 << 20}}) {
       RequestRecorder sink;
       RequestParser parser(Limits{}, sink);
@@ -138,7 +139,8 @@ TEST_CASE("too many header fields is a 431", "[http][parser][limits]") {
   RequestRecorder sink;
   RequestParser parser(limits, sink);
   std::string request = "GET / HTTP/1.1\r\n";
-  for (int i = 0; i < 6; ++i) request += "X-" + std::to_string(i) + ": v\r\n";
+  for (int i = 0; i < 6; ++i)
+    request += "X-" + std::to_string(i) + ": v\r\n";
   CHECK(feedAll(parser, request + "\r\n", 1 << 20) == ParseStatus::kError);
   CHECK(parser.error() == ParseError::kTooManyHeaders);
   CHECK(statusFor(parser.error()) == 431);

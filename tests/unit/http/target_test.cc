@@ -21,9 +21,9 @@ TEST_CASE("CONNECT targets parse names, IPv4 and bracketed IPv6", "[http][target
 }
 
 TEST_CASE("bad CONNECT targets are rejected", "[http][target]") {
-  for (const char* bad : {"", "host", "host:", ":443", "host:0", "host:65536", "host:12a",
-                          "user@host:443", "host/path:443", "[::1]", "[::1]443", "[nothex]:1",
-                          "ho st:443", "host:443:1"}) {
+  for (const char *bad :
+       {"", "host", "host:", ":443", "host:0", "host:65536", "host:12a", "user@host:443",
+        "host/path:443", "[::1]", "[::1]443", "[nothex]:1", "ho st:443", "host:443:1"}) {
     INFO(bad);
     CHECK_FALSE(parseConnectTarget(bad).ok());
   }
