@@ -81,14 +81,20 @@ spawn() {
 # Test PKI for upstreams: make_pki DIR NAME... -> DIR/{ca,server}.{crt,key}
 make_pki() { "$REPO/certs/make-test-pki.sh" "$@"; }
 
-# dnsmasq on a loopback port answering every NAME with 127.0.0.1. Sets DNS_PORT.
+# dnsmasq on a loopback port answering every NAME with 127.0.0.1, or NAME=IP with IP (repeat a
+# name for several addresses, e.g. dual.test=::1 dual.test=127.0.0.1). Sets DNS_PORT.
 start_dns() {
   DNS_PORT=$(free_port)
   local args=(--keep-in-foreground --conf-file=/dev/null --port="$DNS_PORT"
     --listen-address=127.0.0.1 --bind-interfaces --no-resolv --no-hosts --log-queries
     --log-facility=- --pid-file="$WORK/dnsmasq.pid")
   if [ "$(id -u)" = 0 ]; then args+=(--user=root); fi
-  for name in "$@"; do args+=(--address="/$name/127.0.0.1"); done
+  for entry in "$@"; do
+    case "$entry" in
+      *=*) args+=(--address="/${entry%%=*}/${entry#*=}") ;;
+      *) args+=(--address="/$entry/127.0.0.1") ;;
+    esac
+  done
   spawn "$WORK/dnsmasq.log" dnsmasq "${args[@]}"
   for _ in $(seq 1 50); do
     grep -q "started" "$WORK/dnsmasq.log" 2>/dev/null && return 0
@@ -229,6 +235,7 @@ http {
   server {
     listen 127.0.0.1:$NGINX_TLS_PORT ssl;
     listen 127.0.0.1:$NGINX_PLAIN_PORT;
+    ${NGINX_IPV6:+listen [::1]:$NGINX_PLAIN_PORT;}
     ssl_certificate $pki/server.crt;
     ssl_certificate_key $pki/server.key;
     root $root;
