@@ -31,5 +31,11 @@ cmp -s -n "$(stat -c %s "$WORK/part2")" "$WORK/part2" /dev/zero || fail "wrong b
 
 peak=$(peak_rss_kib "$PROXY_PID")
 log "proxy peak RSS: $((peak / 1024)) MiB (at start $((before / 1024)) MiB)"
-[ "$peak" -lt $((100 * 1024)) ] || fail "proxy peak RSS $((peak / 1024)) MiB is not under 100 MiB"
+if [ -n "${REGCACHE_SANITIZED:-}" ]; then
+  # ASan's shadow memory and allocator already take ~80 MiB at start: bound the growth instead.
+  [ $((peak - before)) -lt $((64 * 1024)) ] ||
+    fail "proxy RSS grew by $(((peak - before) / 1024)) MiB under ASan"
+else
+  [ "$peak" -lt $((100 * 1024)) ] || fail "proxy peak RSS $((peak / 1024)) MiB is not under 100 MiB"
+fi
 log "PASS"

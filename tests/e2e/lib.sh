@@ -25,7 +25,6 @@ dump_logs() {
 
 fail() {
   log "FAIL: $*"
-  dump_logs
   exit 1
 }
 
@@ -36,6 +35,24 @@ skip() {
 
 cleanup() {
   local status=$?
+  # Stop the proxy first and insist on a clean exit: a sanitizer report (leak, UB) at shutdown
+  # or a crash fails the test even when every client check passed.
+  if [ -n "${PROXY_PID:-}" ] && kill -0 "$PROXY_PID" 2>/dev/null; then
+    kill -TERM "$PROXY_PID" 2>/dev/null || true
+    local proxy_status=0
+    wait "$PROXY_PID" 2>/dev/null || proxy_status=$?
+    if [ "$proxy_status" != 0 ]; then
+      log "FAIL: regcache exited with status $proxy_status"
+      status=1
+    fi
+  fi
+  if [ -f "${PROXY_LOG:-/nonexistent}" ] &&
+    grep -qE "ERROR: (Address|Leak|Undefined)Sanitizer|runtime error:" "$PROXY_LOG"; then
+    log "FAIL: sanitizer report in the proxy log"
+    grep -A20 -E "Sanitizer|runtime error:" "$PROXY_LOG" | head -40 >&2
+    status=1
+  fi
+  [ $status -ne 0 ] && [ $status -ne 77 ] && dump_logs
   for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do
     kill "${PIDS[$i]}" 2>/dev/null || true
   done
@@ -45,6 +62,7 @@ cleanup() {
     wait "$pid" 2>/dev/null || true
   done
   if [ $status -ne 0 ] && [ $status -ne 77 ]; then log "work dir kept for inspection: $WORK"; else rm -rf "$WORK"; fi
+  exit $status
 }
 trap cleanup EXIT
 
