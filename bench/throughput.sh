@@ -8,6 +8,7 @@ set -euo pipefail
 bin=$(realpath "$1"); size_mib="${2:-1024}"; rounds="${3:-3}"
 here=$(cd "$(dirname "$0")/.." && pwd)
 work=$(mktemp -d)
+chmod 755 "$work" # nginx workers run unprivileged
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done; rm -rf "$work"; }
 trap cleanup EXIT
