@@ -11,6 +11,7 @@
 #include "proxy/exchange.h"
 #include "proxy/intercept_tls.h"
 #include "proxy/net/tls_contexts.h"
+#include "proxy/route.h"
 #include "proxy/worker.h"
 
 namespace regcache::proxy {
@@ -265,43 +266,28 @@ void ClientSession::onRequestEnd() {
 }
 
 void ClientSession::startRequest(http::RequestHead &&head) {
-  if (head.method == "CONNECT") {
-    if (intercepted_) {
-      respondAndClose(400, "CONNECT inside an intercepted connection");
-      return;
-    }
-    connectRequest_ = std::move(head);
+  Route route = routeRequest(head, intercepted_);
+  if (route.kind == RouteKind::kBadRequest) {
+    log::proxy().info("{} bad request from {}: {}", prefix_, peer_.toString(), route.error);
+    respondAndClose(400, route.error);
+    return;
+  }
+  if (route.kind == RouteKind::kConnect) {
+    connectTarget_ = route.upstream;
     return; // the parser reports kUpgrade next
   }
   requestDone_ = false;
   responseDone_ = false;
   keepAlive_ = head.keepAlive;
   transitionTo(State::kHandling);
-
-  // Routing. The registry cache plugs in here (next issue): GET/HEAD of /v2/<name>/blobs|manifests
-  // will get a cache handler in front of the Exchange.
-  if (intercepted_) {
-    net::Endpoint endpoint{intercepted_->host, intercepted_->port, true};
-    std::string target = head.target;
-    if (target.empty() || target.front() != '/') {
-      auto url = http::parseAbsoluteUrl(target);
-      if (!url.ok()) {
-        respondAndClose(400, "bad request target");
-        return;
-      }
-      target = url->pathAndQuery;
-    }
-    handler_ = std::make_unique<Exchange>(*this, std::move(head), endpoint, std::move(target));
-  } else if (!head.target.empty() && head.target.front() == '/') {
+  // The registry cache plugs in here (next issue): its routes get a cache handler in front of
+  // the Exchange.
+  if (route.kind == RouteKind::kAdmin) {
     handler_ = std::make_unique<AdminEndpoint>(*this, std::move(head));
   } else {
-    auto url = http::parseAbsoluteUrl(head.target);
-    if (!url.ok() || (url->scheme != "http" && url->scheme != "https")) {
-      respondAndClose(400, "bad request target (expected origin-form or http:// URL)");
-      return;
-    }
-    net::Endpoint endpoint{url->authority.host, url->authority.port, url->scheme == "https"};
-    handler_ = std::make_unique<Exchange>(*this, std::move(head), endpoint, url->pathAndQuery);
+    net::Endpoint endpoint{route.upstream.host, route.upstream.port, route.tls};
+    handler_ = std::make_unique<Exchange>(*this, std::move(head), std::move(endpoint),
+                                          std::move(route.originTarget));
   }
   handler_->start();
 }
@@ -359,14 +345,10 @@ void ClientSession::abortClient(const std::string &reason) {
 // ---- CONNECT ----
 
 void ClientSession::startConnect() {
-  auto target = http::parseConnectTarget(connectRequest_ ? connectRequest_->target : "");
-  if (!target.ok()) {
-    log::proxy().info("{} bad CONNECT target from {}: {}", prefix_, peer_.toString(),
-                      target.failure().detail);
-    respondAndClose(400, "bad CONNECT target");
+  if (!connectTarget_) {
+    respondAndClose(400, "bad CONNECT");
     return;
   }
-  connectTarget_ = target.value();
   connectStarted_ = std::chrono::steady_clock::now();
   evtimer_del(timer_.get());
   if (worker_.shared().policy.shouldIntercept(connectTarget_->host)) {

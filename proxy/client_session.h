@@ -106,7 +106,6 @@ private:
 
   // The CONNECT target once intercepted: every request inside the TLS session goes there.
   std::optional<http::HostPort> intercepted_;
-  std::optional<http::RequestHead> connectRequest_;
   std::optional<http::HostPort> connectTarget_;
 
   std::unique_ptr<RequestHandler> handler_;

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # A plain-HTTP absolute-form request (GET http://host/path) is forwarded to its upstream, with the
-# name resolved by the proxy; a name that does not resolve gets a 502 naming DNS. A name with an
+# name resolved by the proxy (the first --dns-server is dead, the second answers); a name that
+# does not resolve gets a 502 naming DNS. A name with an
 # AAAA record where nothing listens falls back to its A record, and an IPv6-only name works.
 source "$(dirname "$0")/lib.sh"
 
@@ -10,7 +11,11 @@ mkdir -p "$WORK/www"
 head -c 200000 /dev/urandom >"$WORK/www/file.bin"
 NGINX_IPV6=1 start_nginx "$WORK/pki" "$WORK/www"
 tls_only_v4=$NGINX_TLS_PORT
-start_proxy --dns-server "127.0.0.1:$DNS_PORT" --upstream-ca "$WORK/pki/ca.crt"
+# The first DNS server is dead (nothing listens there): every configured resolver is used, so the
+# second answers.
+dead_dns=$(free_port)
+start_proxy --dns-server "127.0.0.1:$dead_dns" --dns-server "127.0.0.1:$DNS_PORT" \
+  --upstream-ca "$WORK/pki/ca.crt"
 
 timeout 30 curl -fsS --proxy "http://127.0.0.1:$PROXY_PORT" "http://plain.test:$NGINX_PLAIN_PORT/file.bin" \
   -o "$WORK/got.bin" || fail "absolute-form GET failed"

@@ -1,0 +1,31 @@
+#pragma once
+// Where a request goes, decided from its head alone: a pure function, so the rules are unit
+// tested apart from any socket. The registry cache (next issue) adds its routes here.
+#include <optional>
+#include <string>
+
+#include "proxy/http/message.h"
+#include "proxy/http/target.h"
+
+namespace regcache::proxy {
+
+enum class RouteKind {
+  kConnect,    // CONNECT host:port on the plain listener
+  kForward,    // to an upstream, over TLS or plain HTTP
+  kAdmin,      // origin-form on the plain listener: the proxy's own endpoints
+  kBadRequest, // answer 400 with `error`
+};
+
+struct Route {
+  RouteKind kind = RouteKind::kBadRequest;
+  bool tls = false;         // kForward: TLS to the upstream
+  http::HostPort upstream;  // kForward, kConnect
+  std::string originTarget; // kForward: path and query sent upstream
+  std::string error;        // kBadRequest
+};
+
+// `intercepted` is the CONNECT target when the request arrived inside an intercepted TLS
+// connection, empty on the plain listener.
+Route routeRequest(const http::RequestHead &head, const std::optional<http::HostPort> &intercepted);
+
+} // namespace regcache::proxy

@@ -1,0 +1,66 @@
+#include <catch2/catch.hpp>
+
+#include "proxy/route.h"
+
+using namespace regcache::proxy;
+
+namespace {
+http::RequestHead head(const std::string &method, const std::string &target) {
+  http::RequestHead h;
+  h.method = method;
+  h.target = target;
+  return h;
+}
+} // namespace
+
+TEST_CASE("CONNECT on the plain listener routes to its target", "[route]") {
+  Route r = routeRequest(head("CONNECT", "registry-1.docker.io:443"), std::nullopt);
+  CHECK(r.kind == RouteKind::kConnect);
+  CHECK(r.upstream.host == "registry-1.docker.io");
+  CHECK(r.upstream.port == 443);
+}
+
+TEST_CASE("a CONNECT with a bad target or inside a tunnel is a bad request", "[route]") {
+  CHECK(routeRequest(head("CONNECT", "registry-1.docker.io"), std::nullopt).kind ==
+        RouteKind::kBadRequest);
+  CHECK(routeRequest(head("CONNECT", "/"), std::nullopt).kind == RouteKind::kBadRequest);
+  http::HostPort target{"r.test", 443, false};
+  CHECK(routeRequest(head("CONNECT", "other.test:443"), target).kind == RouteKind::kBadRequest);
+}
+
+TEST_CASE("requests inside an intercepted connection go to the CONNECT target over TLS",
+          "[route]") {
+  http::HostPort target{"registry.test", 5000, false};
+  Route r = routeRequest(head("GET", "/v2/library/alpine/manifests/3.19"), target);
+  CHECK(r.kind == RouteKind::kForward);
+  CHECK(r.tls);
+  CHECK(r.upstream.host == "registry.test");
+  CHECK(r.upstream.port == 5000);
+  CHECK(r.originTarget == "/v2/library/alpine/manifests/3.19");
+  // An absolute URL inside the tunnel still goes to the CONNECT target, never elsewhere.
+  Route abs = routeRequest(head("GET", "https://evil.test/v2/"), target);
+  CHECK(abs.kind == RouteKind::kForward);
+  CHECK(abs.upstream.host == "registry.test");
+  CHECK(abs.originTarget == "/v2/");
+}
+
+TEST_CASE("absolute-form requests on the plain listener go to their URL's host", "[route]") {
+  Route r = routeRequest(head("GET", "http://mirror.test:8080/v2/?x=1"), std::nullopt);
+  CHECK(r.kind == RouteKind::kForward);
+  CHECK_FALSE(r.tls);
+  CHECK(r.upstream.host == "mirror.test");
+  CHECK(r.upstream.port == 8080);
+  CHECK(r.originTarget == "/v2/?x=1");
+  CHECK(routeRequest(head("GET", "https://r.test/"), std::nullopt).tls);
+}
+
+TEST_CASE("origin-form on the plain listener is for the proxy itself", "[route]") {
+  CHECK(routeRequest(head("GET", "/ca.crt"), std::nullopt).kind == RouteKind::kAdmin);
+  CHECK(routeRequest(head("GET", "/healthz"), std::nullopt).kind == RouteKind::kAdmin);
+}
+
+TEST_CASE("other schemes and garbage targets are bad requests", "[route]") {
+  CHECK(routeRequest(head("GET", "ftp://host/file"), std::nullopt).kind == RouteKind::kBadRequest);
+  CHECK(routeRequest(head("GET", "*"), std::nullopt).kind == RouteKind::kBadRequest);
+  CHECK(routeRequest(head("GET", "http://u:p@host/"), std::nullopt).kind == RouteKind::kBadRequest);
+}
