@@ -1,20 +1,13 @@
 #include "ca/x509_util.h"
 
+#include "base/openssl_errors.h"
+
 #include <openssl/err.h>
 #include <openssl/rand.h>
 
 namespace regcache::ca {
 
-std::string opensslErrors() {
-  std::string out;
-  char buf[256];
-  while (unsigned long code = ERR_get_error()) {
-    ERR_error_string_n(code, buf, sizeof buf);
-    if (!out.empty()) out += "; ";
-    out += buf;
-  }
-  return out.empty() ? "unknown OpenSSL error" : out;
-}
+std::string opensslErrors() { return drainOpensslErrors("unknown OpenSSL error"); }
 
 Result<EvpPkeyPtr> generateP256Key() {
   EvpPkeyPtr key(EVP_EC_gen("P-256"));

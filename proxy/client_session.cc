@@ -40,14 +40,7 @@ const char *stateName(ClientSession::State s) {
 }
 
 std::string opensslErrors(bufferevent *bev) {
-  std::string out;
-  while (unsigned long code = bufferevent_get_openssl_error(bev)) {
-    char buf[256];
-    ERR_error_string_n(code, buf, sizeof buf);
-    if (!out.empty()) out += "; ";
-    out += buf;
-  }
-  return out.empty() ? "connection closed" : out;
+  return net::bufferEventTlsErrors(bev, "connection closed");
 }
 
 } // namespace

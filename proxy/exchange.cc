@@ -228,13 +228,7 @@ void Exchange::handleUpstreamEvent(short what) {
   }
   std::string reason = evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR());
   if (endpoint_.tls) {
-    std::string tlsErrors;
-    while (unsigned long code = bufferevent_get_openssl_error(upstream_.get())) {
-      char buf[256];
-      ERR_error_string_n(code, buf, sizeof buf);
-      if (!tlsErrors.empty()) tlsErrors += "; ";
-      tlsErrors += buf;
-    }
+    std::string tlsErrors = net::bufferEventTlsErrors(upstream_.get());
     if (!tlsErrors.empty()) reason = tlsErrors;
   }
   if (retryable()) {

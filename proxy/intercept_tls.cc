@@ -5,6 +5,7 @@
 #include <stdexcept>
 
 #include "base/log.h"
+#include "base/openssl_errors.h"
 #include "ca/leaf_cache.h"
 #include "proxy/net/tls_contexts.h"
 
@@ -51,7 +52,7 @@ int onServerName(SSL *ssl, int *alert, void *) noexcept {
   const auto &credentials = *leaf.value();
   if (SSL_use_certificate(ssl, credentials.cert.get()) != 1 ||
       SSL_use_PrivateKey(ssl, credentials.key.get()) != 1) {
-    log::tls().error("cannot install the leaf for '{}': {}", host, net::drainSslErrors());
+    log::tls().error("cannot install the leaf for '{}': {}", host, drainOpensslErrors());
     *alert = SSL_AD_INTERNAL_ERROR;
     return SSL_TLSEXT_ERR_ALERT_FATAL;
   }
@@ -76,7 +77,7 @@ int onAlpnSelect(SSL *, const unsigned char **out, unsigned char *outLength,
 
 SslCtxPtr makeInterceptContext(ca::LeafCache &leaves) {
   SslCtxPtr ctx(SSL_CTX_new(TLS_server_method()));
-  if (!ctx) throw std::runtime_error("SSL_CTX_new failed: " + net::drainSslErrors());
+  if (!ctx) throw std::runtime_error("SSL_CTX_new failed: " + drainOpensslErrors());
   SSL_CTX_set_min_proto_version(ctx.get(), TLS1_2_VERSION);
   SSL_CTX_set_options(ctx.get(), SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
   SSL_CTX_set_mode(ctx.get(), SSL_MODE_RELEASE_BUFFERS);
@@ -92,10 +93,10 @@ SslCtxPtr makeInterceptContext(ca::LeafCache &leaves) {
 
 Result<SslPtr> newInterceptSsl(SSL_CTX *context, std::string connectHost) {
   SslPtr ssl(SSL_new(context));
-  if (!ssl) return fail(Error::kTls, "SSL_new: " + net::drainSslErrors());
+  if (!ssl) return fail(Error::kTls, "SSL_new: " + drainOpensslErrors());
   auto info = std::make_unique<InterceptInfo>(InterceptInfo{std::move(connectHost)});
   if (SSL_set_ex_data(ssl.get(), interceptInfoIndex(), info.get()) != 1) {
-    return fail(Error::kTls, "SSL_set_ex_data: " + net::drainSslErrors());
+    return fail(Error::kTls, "SSL_set_ex_data: " + drainOpensslErrors());
   }
   info.release(); // the SSL frees it through the ex_data free callback
   return ssl;

@@ -124,34 +124,25 @@ private:
     return 0;
   }
 
+  // Appends a piece of the start line to `into`, within the start-line limit.
+  int appendStartLine(std::string &into, const char *at, size_t length) {
+    lineBytes_ += length;
+    if (lineBytes_ > limits_.maxRequestLine) {
+      return requests_ != nullptr ? fail(ParseError::kRequestLineTooLong, "request line too long")
+                                  : fail(ParseError::kHeadersTooLarge, "status line too long");
+    }
+    into.append(at, length);
+    return 0;
+  }
+
   static int onMethod(llhttp_t *p, const char *at, size_t length) {
-    auto &s = self(p);
-    s.lineBytes_ += length;
-    if (s.lineBytes_ > s.limits_.maxRequestLine) {
-      return s.fail(ParseError::kRequestLineTooLong, "request line too long");
-    }
-    s.method_.append(at, length);
-    return 0;
+    return self(p).appendStartLine(self(p).method_, at, length);
   }
-
   static int onUrl(llhttp_t *p, const char *at, size_t length) {
-    auto &s = self(p);
-    s.lineBytes_ += length;
-    if (s.lineBytes_ > s.limits_.maxRequestLine) {
-      return s.fail(ParseError::kRequestLineTooLong, "request line too long");
-    }
-    s.target_.append(at, length);
-    return 0;
+    return self(p).appendStartLine(self(p).target_, at, length);
   }
-
   static int onStatus(llhttp_t *p, const char *at, size_t length) {
-    auto &s = self(p);
-    s.lineBytes_ += length;
-    if (s.lineBytes_ > s.limits_.maxRequestLine) {
-      return s.fail(ParseError::kHeadersTooLarge, "status line too long");
-    }
-    s.reason_.append(at, length);
-    return 0;
+    return self(p).appendStartLine(self(p).reason_, at, length);
   }
 
   int countHeaderBytes(size_t length) {

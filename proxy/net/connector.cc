@@ -152,12 +152,7 @@ void Connector::onTlsResult(short what) {
   } else if (what & BEV_EVENT_TIMEOUT) {
     reason = "handshake timed out";
   } else {
-    while (unsigned long code = bufferevent_get_openssl_error(tlsBev_.get())) {
-      char buf[256];
-      ERR_error_string_n(code, buf, sizeof buf);
-      if (!reason.empty()) reason += "; ";
-      reason += buf;
-    }
+    reason = bufferEventTlsErrors(tlsBev_.get());
     if (reason.empty())
       reason = (what & BEV_EVENT_EOF) ? "connection closed during handshake" : std::strerror(errno);
   }

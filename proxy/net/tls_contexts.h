@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include <event2/bufferevent.h>
+
 #include "base/openssl_handles.h"
 #include "base/result.h"
 
@@ -19,7 +21,7 @@ SslCtxPtr makeUpstreamContext(const std::vector<std::filesystem::path> &extraCaF
 // check on the peer certificate.
 Result<SslPtr> newUpstreamSsl(SSL_CTX *context, const std::string &host);
 
-// Empties OpenSSL's thread-local error queue into one line ("" when empty).
-std::string drainSslErrors();
+// The OpenSSL errors a TLS bufferevent recorded, as one line, or whenEmpty.
+std::string bufferEventTlsErrors(bufferevent *bev, const char *whenEmpty = "");
 
 } // namespace regcache::proxy::net
