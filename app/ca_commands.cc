@@ -23,7 +23,9 @@ std::shared_ptr<const ca::Authority> loadAuthority(const ParsedCommand &command)
 } // namespace
 
 int runCaInit(const ParsedCommand &command) {
-  auto authority = ca::Authority::create(command.dataDir / "ca", SystemClock::instance());
+  ca::AuthorityOptions options;
+  options.permittedDns = command.permitDns;
+  auto authority = ca::Authority::create(command.dataDir / "ca", SystemClock::instance(), options);
   if (!authority.ok()) throw std::runtime_error(authority.failure().detail);
   std::cout << "created the CA in " << (command.dataDir / "ca").string() << "\n"
             << "root SHA-256 " << ca::fingerprintSha256(authority.value()->signingCert()) << "\n";
@@ -38,6 +40,23 @@ int runCaBundle(const ParsedCommand &command) {
 int runCaShow(const ParsedCommand &command) {
   std::cout << loadAuthority(command)->describe();
   return 0;
+}
+
+} // namespace regcache::app
+
+namespace regcache::app {
+
+int runCaRotate(const ParsedCommand &command) {
+  ca::RotateOptions options;
+  options.overlap = std::chrono::duration_cast<std::chrono::seconds>(command.overlap);
+  options.emergency = command.rotateNow;
+  options.leafValidity = command.leafValidity;
+  auto number = ca::Authority::rotate(command.dataDir / "ca", SystemClock::instance(), options);
+  if (!number.ok()) throw std::runtime_error(number.failure().detail);
+  std::cout << (command.rotateNow ? "emergency rotation: " : "rotation started: ") << "generation "
+            << number.value() << " published\n"
+            << "running servers follow within seconds (or send SIGHUP)\n\n";
+  return runCaShow(command);
 }
 
 } // namespace regcache::app

@@ -12,6 +12,12 @@ namespace regcache::app {
 
 struct Cli::Raw {
   std::string configFile;
+  std::vector<std::string> permitDns;
+  std::string rotateOverlap = "7d";
+  bool rotateNow = false;
+  std::string leafValidity = "7d";
+  std::string caRotateEvery = "0";
+  std::string caOverlap = "7d";
   std::vector<std::string> listen{"127.0.0.1:3128"};
   std::string dataDir;
   unsigned workers = 0;
@@ -179,13 +185,45 @@ Cli::Cli() : raw_(std::make_unique<Raw>()) {
       ->capture_default_str();
   serve_->add_option("--leaf-cache-size", raw_->leafCacheSize, "Leaf certificates kept in memory")
       ->capture_default_str();
+  serve_
+      ->add_option("--leaf-validity", raw_->leafValidity,
+                   "Validity of minted leaf certificates (duration; whole hours)")
+      ->capture_default_str();
+  serve_
+      ->add_option("--ca-rotate-every", raw_->caRotateEvery,
+                   "Rotate the CA root this often (duration; 0: never)")
+      ->capture_default_str();
+  serve_
+      ->add_option("--ca-overlap", raw_->caOverlap,
+                   "With --ca-rotate-every: how long a new root is published before it signs "
+                   "(must outlast daemons that loaded the old bundle)")
+      ->capture_default_str();
 
   CLI::App *ca = app_.add_subcommand("ca", "Manage the proxy's certificate authority");
   ca->require_subcommand(1);
   caInit_ = ca->add_subcommand("init", "Create the CA in <data-dir>/ca");
   caBundle_ = ca->add_subcommand("bundle", "Print the PEM bundle of roots clients must trust");
   caShow_ = ca->add_subcommand("show", "Describe the CA's roots");
-  for (CLI::App *sub : {caInit_, caBundle_, caShow_}) {
+  caRotate_ = ca->add_subcommand(
+      "rotate", "Publish a new root now; it signs after the overlap; the old root is retired "
+                "once its last leaf has expired");
+  caInit_
+      ->add_option("--permit-dns", raw_->permitDns,
+                   "Limit the root to these DNS names and their subdomains (nameConstraints), "
+                   "e.g. docker.io,.docker.io,ghcr.io; other hosts are tunnelled")
+      ->delimiter(',');
+  caRotate_
+      ->add_option("--overlap", raw_->rotateOverlap,
+                   "How long the new root is published before it signs (duration)")
+      ->capture_default_str();
+  caRotate_->add_flag("--now", raw_->rotateNow,
+                      "Emergency (compromise): sign with the new root at once and retire the old "
+                      "one immediately");
+  caRotate_
+      ->add_option("--leaf-validity", raw_->leafValidity,
+                   "Validity of the leaves the proxy mints, which the old root must outlive")
+      ->capture_default_str();
+  for (CLI::App *sub : {caInit_, caBundle_, caShow_, caRotate_}) {
     sub->add_option("--data-dir", raw_->dataDir, dataDirHelp);
   }
   version_ = app_.add_subcommand("version", "Print the version of regcache and its libraries");
@@ -223,10 +261,17 @@ ParsedCommand Cli::parse(int argc, const char *const *argv) {
     out.command = Command::kCaBundle;
   else if (caShow_->parsed())
     out.command = Command::kCaShow;
+  else if (caRotate_->parsed())
+    out.command = Command::kCaRotate;
   else if (version_->parsed())
     out.command = Command::kVersion;
   else if (serve_->parsed())
     out.command = Command::kServe;
+  out.permitDns = raw_->permitDns;
+  out.overlap = parseDuration(raw_->rotateOverlap);
+  out.rotateNow = raw_->rotateNow;
+  out.leafValidity =
+      std::chrono::duration_cast<std::chrono::hours>(parseDuration(raw_->leafValidity));
   if (out.command != Command::kServe) return out;
   if (!raw_->configFile.empty()) {
     applyConfigFile(raw_->configFile);
@@ -256,6 +301,12 @@ ParsedCommand Cli::parse(int argc, const char *const *argv) {
   o.connectTimeout = parseDuration(raw_->connectTimeout);
   o.upstreamTimeout = parseDuration(raw_->upstreamTimeout);
   o.leafCacheSize = raw_->leafCacheSize;
+  o.leafValidity =
+      std::chrono::duration_cast<std::chrono::hours>(parseDuration(raw_->leafValidity));
+  if (o.leafValidity.count() < 1)
+    throw std::invalid_argument("--leaf-validity must be at least 1h");
+  o.caRotateEvery = parseDuration(raw_->caRotateEvery);
+  o.caOverlap = parseDuration(raw_->caOverlap);
   if (o.listen.empty()) throw std::invalid_argument("at least one --listen address is needed");
   return out;
 }

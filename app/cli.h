@@ -3,6 +3,7 @@
 // from running, so tests can check what a command line means without starting anything.
 #include <CLI/CLI.hpp>
 
+#include <chrono>
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -12,12 +13,16 @@
 
 namespace regcache::app {
 
-enum class Command { kNone, kServe, kCaInit, kCaBundle, kCaShow, kVersion };
+enum class Command { kNone, kServe, kCaInit, kCaBundle, kCaShow, kCaRotate, kVersion };
 
 struct ParsedCommand {
   Command command = Command::kNone;
-  proxy::ServerOptions serve;    // for kServe
-  std::filesystem::path dataDir; // for every command
+  proxy::ServerOptions serve;                                    // for kServe
+  std::filesystem::path dataDir;                                 // for every command
+  std::vector<std::string> permitDns;                            // ca init
+  std::chrono::milliseconds overlap{std::chrono::hours(24 * 7)}; // ca rotate
+  bool rotateNow = false;                                        // ca rotate --now
+  std::chrono::hours leafValidity{24 * 7}; // ca rotate: how long old leaves live on
 };
 
 // The default data directory: $REGCACHE_DATA_DIR, else /var/lib/regcache for root, else
@@ -50,6 +55,7 @@ private:
   CLI::App *caInit_ = nullptr;
   CLI::App *caBundle_ = nullptr;
   CLI::App *caShow_ = nullptr;
+  CLI::App *caRotate_ = nullptr;
   CLI::App *version_ = nullptr;
 };
 

@@ -8,6 +8,7 @@ namespace regcache::app {
 int runCaInit(const ParsedCommand &command);
 int runCaBundle(const ParsedCommand &command);
 int runCaShow(const ParsedCommand &command);
+int runCaRotate(const ParsedCommand &command);
 int runVersion();
 
 } // namespace regcache::app

@@ -15,6 +15,7 @@ int main(int argc, char **argv) {
     case Command::kCaInit: return runCaInit(command);
     case Command::kCaBundle: return runCaBundle(command);
     case Command::kCaShow: return runCaShow(command);
+    case Command::kCaRotate: return runCaRotate(command);
     case Command::kVersion: return runVersion();
     case Command::kNone: std::cout << cli.help(); return 0;
     }

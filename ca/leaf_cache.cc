@@ -24,6 +24,9 @@ LeafCache::LeafResult LeafCache::get(std::string_view rawHost) {
   std::uint64_t generation = 0;
   {
     std::unique_lock lock(mutex_);
+    if (!authority_->permits(host)) {
+      return fail(Error::kPolicy, host + " is outside the CA's name constraints");
+    }
     if (auto cached = leaves_.get(host); cached && fresh(**cached)) return *cached;
     if (auto it = inFlight_.find(host); it != inFlight_.end()) {
       auto pending = it->second;

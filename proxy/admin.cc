@@ -3,6 +3,7 @@
 #include <openssl/evp.h>
 
 #include <cstdio>
+#include <ctime>
 
 #include "ca/authority.h"
 #include "ca/leaf_cache.h"
@@ -23,6 +24,15 @@ std::string strongEtag(std::string_view content) {
   return out + "\"";
 }
 
+std::string httpDate(std::chrono::system_clock::time_point time) {
+  std::time_t seconds = std::chrono::system_clock::to_time_t(time);
+  std::tm parts{};
+  gmtime_r(&seconds, &parts);
+  char buf[64];
+  std::strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S GMT", &parts);
+  return buf;
+}
+
 AdminEndpoint::AdminEndpoint(ClientSide &client, http::RequestHead request)
     : client_(client), request_(std::move(request)) {
   record_.connection = client_.logPrefix();
@@ -40,10 +50,12 @@ void AdminEndpoint::start() {
   if (path == "/healthz" && readOnly) {
     respond(200, "text/plain; charset=utf-8", "ok\n");
   } else if (path == "/ca.crt" && readOnly) {
-    std::string bundle = client_.worker().shared().leaves.authority()->bundlePem();
+    auto authority = client_.worker().shared().leaves.authority();
+    const std::string &bundle = authority->bundlePem();
     std::string etag = strongEtag(bundle);
     http::Headers extra;
     extra.add("ETag", etag);
+    extra.add("Last-Modified", httpDate(authority->bundleChangedAt()));
     extra.add("Cache-Control", "no-cache");
     auto ifNoneMatch = request_.headers.get("If-None-Match");
     if (ifNoneMatch && *ifNoneMatch == etag) {

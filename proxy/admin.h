@@ -2,6 +2,9 @@
 // The proxy's own endpoints, reached with origin-form requests on the proxy port:
 //   GET /ca.crt   the PEM bundle of roots clients must trust (ETag, If-None-Match -> 304)
 //   GET /healthz  liveness
+#include <chrono>
+#include <string>
+
 #include "proxy/access_log.h"
 #include "proxy/http/message.h"
 #include "proxy/request_handler.h"
@@ -23,6 +26,9 @@ private:
   http::RequestHead request_;
   AccessRecord record_;
 };
+
+// An IMF-fixdate for Last-Modified: "Sun, 22 Nov 2026 13:40:00 GMT".
+std::string httpDate(std::chrono::system_clock::time_point time);
 
 // A strong ETag for content: the quoted hex SHA-256 of it.
 std::string strongEtag(std::string_view content);

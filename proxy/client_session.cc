@@ -6,6 +6,8 @@
 #include <openssl/err.h>
 
 #include "base/log.h"
+#include "ca/authority.h"
+#include "ca/leaf_cache.h"
 #include "proxy/access_log.h"
 #include "proxy/admin.h"
 #include "proxy/exchange.h"
@@ -344,7 +346,10 @@ void ClientSession::startConnect() {
   }
   connectStarted_ = std::chrono::steady_clock::now();
   evtimer_del(timer_.get());
-  if (worker_.shared().policy.shouldIntercept(connectTarget_->host)) {
+  // A host outside the CA's name constraints could get no valid leaf: tunnel it instead.
+  bool intercept = worker_.shared().policy.shouldIntercept(connectTarget_->host) &&
+                   worker_.shared().leaves.authority()->permits(connectTarget_->host);
+  if (intercept) {
     log::proxy().debug("{} CONNECT {}:{} intercepted", prefix_, connectTarget_->host,
                        connectTarget_->port);
     gate_.pause(net::ReadGate::kHandshake);

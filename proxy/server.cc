@@ -12,6 +12,7 @@
 #include "base/log.h"
 #include "ca/authority.h"
 #include "ca/leaf_cache.h"
+#include "proxy/ca_watcher.h"
 #include "proxy/intercept_tls.h"
 #include "proxy/net/tls_contexts.h"
 #include "proxy/worker.h"
@@ -22,6 +23,7 @@ struct Server::Impl {
   ServerOptions options;
   std::shared_ptr<const ca::Authority> authority;
   std::unique_ptr<ca::LeafCache> leaves;
+  std::unique_ptr<CaWatcher> caWatcher;
   SslCtxPtr interceptTls;
   SslCtxPtr upstreamTls;
   std::unique_ptr<SharedContext> shared;
@@ -67,8 +69,13 @@ void Server::start() {
                              authority.failure().detail);
   }
   impl_->authority = authority.value();
-  impl_->leaves =
-      std::make_unique<ca::LeafCache>(impl_->authority, SystemClock::instance(), o.leafCacheSize);
+  ca::MintOptions mint;
+  mint.validity = o.leafValidity;
+  impl_->leaves = std::make_unique<ca::LeafCache>(impl_->authority, SystemClock::instance(),
+                                                  o.leafCacheSize, mint);
+  impl_->caWatcher = std::make_unique<CaWatcher>(
+      o.dataDir / "ca", *impl_->leaves, SystemClock::instance(),
+      CaWatchOptions{o.caCheckInterval, o.caRotateEvery, o.caOverlap, o.leafValidity});
   impl_->interceptTls = makeInterceptContext(*impl_->leaves);
   impl_->upstreamTls = net::makeUpstreamContext(o.upstreamCaFiles);
   // SharedContext holds an atomic, so it is built in place rather than moved.
@@ -93,14 +100,20 @@ void Server::start() {
   }
   for (auto &worker : impl_->workers)
     worker->start();
+  impl_->caWatcher->start();
   impl_->running = true;
 }
 
 std::vector<net::SocketAddress> Server::boundAddresses() const { return impl_->bound; }
 
+void Server::reloadCa() {
+  if (impl_->caWatcher) impl_->caWatcher->checkNow();
+}
+
 void Server::stop() {
   if (!impl_ || !impl_->running) return;
   impl_->running = false;
+  impl_->caWatcher->stop();
   for (auto &worker : impl_->workers)
     worker->stop();
   for (auto &worker : impl_->workers)
@@ -131,7 +144,8 @@ int runServer(const ServerOptions &options) {
     int signal = 0;
     if (sigwait(&signals, &signal) != 0) continue;
     if (signal == SIGHUP) {
-      log::proxy().info("SIGHUP received; nothing to reload yet");
+      log::proxy().info("SIGHUP received; reloading the CA");
+      server.reloadCa();
       continue;
     }
     log::proxy().info("signal {} received; shutting down", signal);

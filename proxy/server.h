@@ -21,6 +21,8 @@ public:
   void start();
   // The addresses actually bound (port 0 resolved), in --listen order.
   std::vector<net::SocketAddress> boundAddresses() const;
+  // Reloads the CA directory now rather than at the next periodic check (SIGHUP).
+  void reloadCa();
   // Stops every worker and waits for them. Safe to call twice.
   void stop();
 

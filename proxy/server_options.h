@@ -44,6 +44,12 @@ struct ServerOptions {
   std::chrono::milliseconds upstreamTimeout{std::chrono::seconds(300)};
 
   std::size_t leafCacheSize = 1024;
+  std::chrono::hours leafValidity{24 * 7};
+  // Automatic CA rotation: every caRotateEvery (0: never) a new root is published, and it starts
+  // signing caOverlap later. A running server also follows rotations made by `regcache ca rotate`.
+  std::chrono::milliseconds caRotateEvery{0};
+  std::chrono::milliseconds caOverlap{std::chrono::hours(24 * 7)};
+  std::chrono::milliseconds caCheckInterval{std::chrono::seconds(2)};
   std::size_t upstreamPoolPerHost = 8; // idle keep-alive connections kept per upstream
   std::chrono::milliseconds upstreamIdle{std::chrono::seconds(30)};
   std::size_t relayHighWatermark = 1 << 20; // bytes queued for a slow peer before reads pause
