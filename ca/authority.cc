@@ -245,17 +245,27 @@ Result<int> Authority::rotate(const fs::path &dir, const Clock &clock,
   if (!cross.ok()) return cross.failure();
 
   GenerationTimes times{number, now, options.emergency ? now : now + options.overlap, std::nullopt};
-  // The current root stays trusted until every leaf it signed has expired; in an emergency it
-  // is distrusted at once.
-  GenerationTimes previous = active.times;
-  previous.retireAt = options.emergency ? now : times.activateAt + options.leafValidity;
-  fs::path previousTimes = dir / generationDirName(previous.number) / "times";
+  // The current root stays trusted until every leaf it signed has expired. An emergency assumes
+  // the CA directory was compromised: every older root is distrusted at once.
+  std::vector<GenerationTimes> updated;
+  for (const auto &g : generations) {
+    GenerationTimes t = g.times;
+    if (options.emergency) {
+      if (!t.retireAt || *t.retireAt > now) t.retireAt = now;
+    } else if (g.times.number == active.times.number) {
+      t.retireAt = times.activateAt + options.leafValidity;
+    } else {
+      continue;
+    }
+    updated.push_back(t);
+  }
   if (auto r = writeGeneration(dir, number, root->get(), key->get(), cross->get(), times);
       !r.ok()) {
     return r.failure();
   }
-  if (auto r = writeFileAtomically(previousTimes, formatTimes(previous), 0644); !r.ok()) {
-    return r.failure();
+  for (const auto &t : updated) {
+    fs::path path = dir / generationDirName(t.number) / "times";
+    if (auto r = writeFileAtomically(path, formatTimes(t), 0644); !r.ok()) return r.failure();
   }
   return number;
 }

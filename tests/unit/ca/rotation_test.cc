@@ -218,3 +218,22 @@ TEST_CASE("name constraints limit the roots and the hosts that get leaves", "[ca
   CHECK_FALSE(rotated.value()->permits("mybank.example"));
   CHECK(rotated.value()->permittedDns().size() == 2);
 }
+
+TEST_CASE("an emergency rotation during a retiring period distrusts every older root",
+          "[ca][rotation]") {
+  Timeline t;
+  t.clock.advance(2h); // G2 active, G1 retiring
+  ca::RotateOptions emergency;
+  emergency.emergency = true;
+  REQUIRE(ca::Authority::rotate(t.dir, t.clock, emergency).ok());
+  auto authority = ca::Authority::load(t.dir, t.clock);
+  REQUIRE(authority.ok());
+  const auto &g = authority.value()->generations();
+  REQUIRE(g.size() == 3);
+  CHECK(g[0].state == ca::RootState::kRetired);
+  CHECK(g[1].state == ca::RootState::kRetired);
+  CHECK(g[2].state == ca::RootState::kActive);
+  CHECK(parseBundle(authority.value()->bundlePem()).size() == 1);
+  CHECK(authority.value()->chainCerts().empty());
+  CHECK(handshake(t.dir, t.clock, raw(t.newBundle)) != X509_V_OK);
+}
