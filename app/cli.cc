@@ -12,6 +12,13 @@ namespace regcache::app {
 
 struct Cli::Raw {
   std::string configFile;
+  std::string bundleFile;
+  std::string bundleUrl;
+  std::vector<std::string> targets{"all"};
+  std::string installRoot = "/";
+  std::vector<std::string> registries;
+  std::string proxyUrl;
+  std::string noProxy = "localhost,127.0.0.1,::1";
   std::vector<std::string> permitDns;
   std::string rotateOverlap = "7d";
   bool rotateNow = false;
@@ -223,7 +230,40 @@ Cli::Cli() : raw_(std::make_unique<Raw>()) {
       ->add_option("--leaf-validity", raw_->leafValidity,
                    "Validity of the leaves the proxy mints, which the old root must outlive")
       ->capture_default_str();
-  for (CLI::App *sub : {caInit_, caBundle_, caShow_, caRotate_}) {
+  caInstall_ = ca->add_subcommand(
+      "install", "Write the bundle where the system store, dockerd, containerd and buildkitd "
+                 "read it (restart those daemons afterwards)");
+  auto *source = caInstall_->add_option_group("source", "Where the bundle comes from");
+  source->add_option("--bundle", raw_->bundleFile, "A PEM bundle file")->check(CLI::ExistingFile);
+  source->add_option("--bundle-url", raw_->bundleUrl,
+                     "The proxy's bundle, e.g. http://10.0.0.1:3128/ca.crt (default: the local "
+                     "CA in --data-dir)");
+  source->require_option(0, 1);
+  caInstall_
+      ->add_option("--target", raw_->targets,
+                   "system, docker, containerd, buildkit or all; repeatable or comma-separated")
+      ->delimiter(',')
+      ->check(CLI::IsMember({"system", "docker", "containerd", "buildkit", "all"}))
+      ->capture_default_str();
+  caInstall_
+      ->add_option("--root", raw_->installRoot,
+                   "Install into this root instead of / (for building VM images)")
+      ->capture_default_str();
+  caInstall_
+      ->add_option("--registry", raw_->registries,
+                   "Registry hosts for the docker, containerd and buildkit targets; "
+                   "repeatable (default: docker.io, ghcr.io, quay.io, gcr.io, "
+                   "registry.k8s.io and other public ones)")
+      ->delimiter(',');
+  clientConfig_ = app_.add_subcommand(
+      "client-config", "Print the proxy settings for dockerd, containerd, buildkitd and kind");
+  clientConfig_
+      ->add_option("--proxy", raw_->proxyUrl,
+                   "The proxy URL clients use, e.g. http://10.0.0.1:3128")
+      ->required();
+  clientConfig_->add_option("--no-proxy", raw_->noProxy, "Hosts that bypass the proxy")
+      ->capture_default_str();
+  for (CLI::App *sub : {caInit_, caBundle_, caShow_, caRotate_, caInstall_}) {
     sub->add_option("--data-dir", raw_->dataDir, dataDirHelp);
   }
   version_ = app_.add_subcommand("version", "Print the version of regcache and its libraries");
@@ -263,11 +303,22 @@ ParsedCommand Cli::parse(int argc, const char *const *argv) {
     out.command = Command::kCaShow;
   else if (caRotate_->parsed())
     out.command = Command::kCaRotate;
+  else if (caInstall_->parsed())
+    out.command = Command::kCaInstall;
+  else if (clientConfig_->parsed())
+    out.command = Command::kClientConfig;
   else if (version_->parsed())
     out.command = Command::kVersion;
   else if (serve_->parsed())
     out.command = Command::kServe;
   out.permitDns = raw_->permitDns;
+  out.bundleFile = raw_->bundleFile;
+  out.bundleUrl = raw_->bundleUrl;
+  out.targets = raw_->targets;
+  out.installRoot = raw_->installRoot;
+  out.registries = raw_->registries;
+  out.proxyUrl = raw_->proxyUrl;
+  out.noProxy = raw_->noProxy;
   out.overlap = parseDuration(raw_->rotateOverlap);
   out.rotateNow = raw_->rotateNow;
   out.leafValidity =

@@ -13,7 +13,17 @@
 
 namespace regcache::app {
 
-enum class Command { kNone, kServe, kCaInit, kCaBundle, kCaShow, kCaRotate, kVersion };
+enum class Command {
+  kNone,
+  kServe,
+  kCaInit,
+  kCaBundle,
+  kCaShow,
+  kCaRotate,
+  kCaInstall,
+  kClientConfig,
+  kVersion
+};
 
 struct ParsedCommand {
   Command command = Command::kNone;
@@ -23,6 +33,13 @@ struct ParsedCommand {
   std::chrono::milliseconds overlap{std::chrono::hours(24 * 7)}; // ca rotate
   bool rotateNow = false;                                        // ca rotate --now
   std::chrono::hours leafValidity{24 * 7}; // ca rotate: how long old leaves live on
+  std::string bundleFile;                  // ca install
+  std::string bundleUrl;                   // ca install
+  std::vector<std::string> targets;        // ca install: system, docker, containerd, buildkit, all
+  std::filesystem::path installRoot = "/"; // ca install
+  std::vector<std::string> registries;     // ca install
+  std::string proxyUrl;                    // client-config
+  std::string noProxy;                     // client-config
 };
 
 // The default data directory: $REGCACHE_DATA_DIR, else /var/lib/regcache for root, else
@@ -56,6 +73,8 @@ private:
   CLI::App *caBundle_ = nullptr;
   CLI::App *caShow_ = nullptr;
   CLI::App *caRotate_ = nullptr;
+  CLI::App *caInstall_ = nullptr;
+  CLI::App *clientConfig_ = nullptr;
   CLI::App *version_ = nullptr;
 };
 

@@ -9,6 +9,8 @@ int runCaInit(const ParsedCommand &command);
 int runCaBundle(const ParsedCommand &command);
 int runCaShow(const ParsedCommand &command);
 int runCaRotate(const ParsedCommand &command);
+int runCaInstall(const ParsedCommand &command);
+int runClientConfig(const ParsedCommand &command);
 int runVersion();
 
 } // namespace regcache::app

@@ -16,6 +16,8 @@ int main(int argc, char **argv) {
     case Command::kCaBundle: return runCaBundle(command);
     case Command::kCaShow: return runCaShow(command);
     case Command::kCaRotate: return runCaRotate(command);
+    case Command::kCaInstall: return runCaInstall(command);
+    case Command::kClientConfig: return runClientConfig(command);
     case Command::kVersion: return runVersion();
     case Command::kNone: std::cout << cli.help(); return 0;
     }
