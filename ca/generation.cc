@@ -1,5 +1,7 @@
 #include "ca/generation.h"
 
+#include "base/time_format.h"
+
 #include <cstdio>
 #include <ctime>
 #include <sstream>
@@ -96,13 +98,6 @@ Result<GenerationTimes> parseTimes(int number, const std::string &text) {
   return times;
 }
 
-std::string formatUtc(Clock::TimePoint time) {
-  std::time_t seconds = std::chrono::system_clock::to_time_t(time);
-  std::tm parts{};
-  gmtime_r(&seconds, &parts);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &parts);
-  return buf;
-}
+std::string formatUtc(Clock::TimePoint time) { return formatUtcTime(time, "%Y-%m-%dT%H:%M:%SZ"); }
 
 } // namespace regcache::ca

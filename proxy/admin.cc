@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <ctime>
 
+#include "base/time_format.h"
 #include "ca/authority.h"
 #include "ca/leaf_cache.h"
 #include "proxy/worker.h"
@@ -25,12 +26,7 @@ std::string strongEtag(std::string_view content) {
 }
 
 std::string httpDate(std::chrono::system_clock::time_point time) {
-  std::time_t seconds = std::chrono::system_clock::to_time_t(time);
-  std::tm parts{};
-  gmtime_r(&seconds, &parts);
-  char buf[64];
-  std::strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S GMT", &parts);
-  return buf;
+  return formatUtcTime(time, "%a, %d %b %Y %H:%M:%S GMT");
 }
 
 AdminEndpoint::AdminEndpoint(ClientSide &client, http::RequestHead request)
