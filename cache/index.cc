@@ -1,0 +1,325 @@
+#include "cache/index.h"
+
+#include <array>
+
+namespace regcache::cache {
+namespace {
+
+// Each entry upgrades the schema by one version; never edit one that has shipped.
+constexpr std::array<const char *, Index::kSchemaVersion> kMigrations = {
+    R"sql(
+CREATE TABLE blobs (
+  digest      TEXT PRIMARY KEY,
+  size        INTEGER NOT NULL,
+  media_type  TEXT NOT NULL DEFAULT '',
+  manifest    INTEGER NOT NULL DEFAULT 0,
+  created_at  INTEGER NOT NULL,
+  last_access INTEGER NOT NULL,
+  hits        INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX blobs_by_access ON blobs(last_access);
+CREATE TABLE blob_sources (
+  digest     TEXT NOT NULL REFERENCES blobs(digest) ON DELETE CASCADE,
+  registry   TEXT NOT NULL,
+  repository TEXT NOT NULL,
+  PRIMARY KEY (digest, registry, repository)
+);
+CREATE TABLE tags (
+  registry   TEXT NOT NULL,
+  repository TEXT NOT NULL,
+  tag        TEXT NOT NULL,
+  accept     TEXT NOT NULL,
+  digest     TEXT NOT NULL,
+  media_type TEXT NOT NULL,
+  checked_at INTEGER NOT NULL,
+  PRIMARY KEY (registry, repository, tag, accept)
+);
+)sql",
+};
+
+std::int64_t toUnix(TimePoint t) {
+  return std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count();
+}
+TimePoint fromUnix(std::int64_t s) { return TimePoint(std::chrono::seconds(s)); }
+
+std::string text(sqlite3_stmt *stmt, int column) {
+  const unsigned char *value = sqlite3_column_text(stmt, column);
+  return value != nullptr ? reinterpret_cast<const char *>(value) : "";
+}
+
+void bind(sqlite3_stmt *stmt, int index, const std::string &value) {
+  sqlite3_bind_text(stmt, index, value.c_str(), static_cast<int>(value.size()), SQLITE_TRANSIENT);
+}
+void bind(sqlite3_stmt *stmt, int index, std::int64_t value) {
+  sqlite3_bind_int64(stmt, index, value);
+}
+
+BlobRecord readBlob(sqlite3_stmt *stmt) {
+  BlobRecord blob;
+  blob.digest = text(stmt, 0);
+  blob.size = static_cast<std::uint64_t>(sqlite3_column_int64(stmt, 1));
+  blob.mediaType = text(stmt, 2);
+  blob.manifest = sqlite3_column_int(stmt, 3) != 0;
+  blob.createdAt = fromUnix(sqlite3_column_int64(stmt, 4));
+  blob.lastAccess = fromUnix(sqlite3_column_int64(stmt, 5));
+  blob.hits = static_cast<std::uint64_t>(sqlite3_column_int64(stmt, 6));
+  return blob;
+}
+
+TagRecord readTag(sqlite3_stmt *stmt) {
+  TagRecord tag;
+  tag.registry = text(stmt, 0);
+  tag.repository = text(stmt, 1);
+  tag.tag = text(stmt, 2);
+  tag.accept = text(stmt, 3);
+  tag.digest = text(stmt, 4);
+  tag.mediaType = text(stmt, 5);
+  tag.checkedAt = fromUnix(sqlite3_column_int64(stmt, 6));
+  return tag;
+}
+
+} // namespace
+
+Failure Index::sqliteFailure(const std::string &what) const {
+  return fail(Error::kIo, what + ": " + sqlite3_errmsg(db_.get()));
+}
+
+Result<std::unique_ptr<Index>> Index::open(const std::filesystem::path &path) {
+  sqlite3 *raw = nullptr;
+  int rc =
+      sqlite3_open_v2(path.c_str(), &raw,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
+  DbPtr db(raw); // sqlite3_open_v2 returns a handle to close even on failure
+  if (rc != SQLITE_OK) {
+    return fail(Error::kIo, "cannot open " + path.string() + ": " +
+                                (raw != nullptr ? sqlite3_errmsg(raw) : sqlite3_errstr(rc)));
+  }
+  sqlite3_busy_timeout(db.get(), 5000);
+  std::unique_ptr<Index> index(new Index(std::move(db)));
+  for (const char *pragma :
+       {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL", "PRAGMA foreign_keys=ON"}) {
+    if (auto r = index->exec(pragma); !r.ok()) return r.failure();
+  }
+  if (auto r = index->migrate(); !r.ok()) return r.failure();
+  return index;
+}
+
+void Index::rollback() {
+  // Best effort: the failure that made us roll back is the one worth reporting.
+  sqlite3_exec(db_.get(), "ROLLBACK", nullptr, nullptr, nullptr);
+}
+
+Result<void> Index::exec(const char *sql) {
+  char *error = nullptr;
+  if (sqlite3_exec(db_.get(), sql, nullptr, nullptr, &error) != SQLITE_OK) {
+    std::string message = error != nullptr ? error : "unknown error";
+    sqlite3_free(error);
+    return fail(Error::kIo, std::string("sqlite: ") + message);
+  }
+  return {};
+}
+
+Result<StmtPtr> Index::prepare(const char *sql) {
+  sqlite3_stmt *stmt = nullptr;
+  if (sqlite3_prepare_v2(db_.get(), sql, -1, &stmt, nullptr) != SQLITE_OK) {
+    return sqliteFailure("prepare");
+  }
+  return StmtPtr(stmt);
+}
+
+int Index::schemaVersion() const {
+  sqlite3_stmt *stmt = nullptr;
+  sqlite3_prepare_v2(db_.get(), "PRAGMA user_version", -1, &stmt, nullptr);
+  StmtPtr owned(stmt);
+  return sqlite3_step(stmt) == SQLITE_ROW ? sqlite3_column_int(stmt, 0) : -1;
+}
+
+Result<void> Index::migrate() {
+  if (auto r = exec("BEGIN IMMEDIATE"); !r.ok()) return r;
+  int version = schemaVersion();
+  if (version > kSchemaVersion) {
+    rollback();
+    return fail(Error::kInvalidInput, "cache.db has schema version " + std::to_string(version) +
+                                          ", newer than this regcache (" +
+                                          std::to_string(kSchemaVersion) + ")");
+  }
+  for (int next = version; next < kSchemaVersion; ++next) {
+    if (auto r = exec(kMigrations[static_cast<std::size_t>(next)]); !r.ok()) {
+      rollback();
+      return r;
+    }
+  }
+  std::string setVersion = "PRAGMA user_version=" + std::to_string(kSchemaVersion);
+  if (auto r = exec(setVersion.c_str()); !r.ok()) {
+    rollback();
+    return r;
+  }
+  return exec("COMMIT");
+}
+
+Result<void> Index::putBlob(const BlobRecord &blob, const std::string &registry,
+                            const std::string &repository) {
+  if (auto r = exec("BEGIN IMMEDIATE"); !r.ok()) return r;
+  auto insert = prepare("INSERT INTO blobs (digest, size, media_type, manifest, created_at, "
+                        "last_access, hits) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0) "
+                        "ON CONFLICT(digest) DO NOTHING");
+  auto source = prepare("INSERT OR IGNORE INTO blob_sources (digest, registry, repository) "
+                        "VALUES (?1, ?2, ?3)");
+  if (!insert.ok() || !source.ok()) {
+    rollback();
+    return insert.ok() ? source.failure() : insert.failure();
+  }
+  sqlite3_stmt *s = insert->get();
+  bind(s, 1, blob.digest);
+  bind(s, 2, static_cast<std::int64_t>(blob.size));
+  bind(s, 3, blob.mediaType);
+  bind(s, 4, std::int64_t{blob.manifest ? 1 : 0});
+  bind(s, 5, toUnix(blob.createdAt));
+  bind(s, 6, toUnix(blob.lastAccess));
+  sqlite3_stmt *t = source->get();
+  bind(t, 1, blob.digest);
+  bind(t, 2, registry);
+  bind(t, 3, repository);
+  if (sqlite3_step(s) != SQLITE_DONE || sqlite3_step(t) != SQLITE_DONE) {
+    auto failure = sqliteFailure("putBlob");
+    rollback();
+    return failure;
+  }
+  return exec("COMMIT");
+}
+
+Result<std::optional<BlobRecord>> Index::findBlob(const std::string &digest) {
+  auto stmt = prepare("SELECT digest, size, media_type, manifest, created_at, last_access, hits "
+                      "FROM blobs WHERE digest = ?1");
+  if (!stmt.ok()) return stmt.failure();
+  bind(stmt->get(), 1, digest);
+  int rc = sqlite3_step(stmt->get());
+  if (rc == SQLITE_ROW) return std::optional<BlobRecord>(readBlob(stmt->get()));
+  if (rc == SQLITE_DONE) return std::optional<BlobRecord>();
+  return sqliteFailure("findBlob");
+}
+
+Result<bool> Index::servedUnder(const std::string &digest, const std::string &registry,
+                                const std::string &repository) {
+  auto stmt = prepare("SELECT 1 FROM blob_sources WHERE digest = ?1 AND registry = ?2 AND "
+                      "repository = ?3");
+  if (!stmt.ok()) return stmt.failure();
+  bind(stmt->get(), 1, digest);
+  bind(stmt->get(), 2, registry);
+  bind(stmt->get(), 3, repository);
+  int rc = sqlite3_step(stmt->get());
+  if (rc == SQLITE_ROW) return true;
+  if (rc == SQLITE_DONE) return false;
+  return sqliteFailure("servedUnder");
+}
+
+Result<void> Index::recordHit(const std::string &digest, TimePoint at) {
+  auto stmt = prepare("UPDATE blobs SET hits = hits + 1, last_access = ?2 WHERE digest = ?1");
+  if (!stmt.ok()) return stmt.failure();
+  bind(stmt->get(), 1, digest);
+  bind(stmt->get(), 2, toUnix(at));
+  if (sqlite3_step(stmt->get()) != SQLITE_DONE) return sqliteFailure("recordHit");
+  return {};
+}
+
+Result<void> Index::removeBlob(const std::string &digest) {
+  auto stmt = prepare("DELETE FROM blobs WHERE digest = ?1");
+  if (!stmt.ok()) return stmt.failure();
+  bind(stmt->get(), 1, digest);
+  if (sqlite3_step(stmt->get()) != SQLITE_DONE) return sqliteFailure("removeBlob");
+  return {};
+}
+
+Result<void> Index::putTag(const TagRecord &tag) {
+  auto stmt = prepare("INSERT INTO tags (registry, repository, tag, accept, digest, media_type, "
+                      "checked_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT(registry, "
+                      "repository, tag, accept) DO UPDATE SET digest = excluded.digest, "
+                      "media_type = excluded.media_type, checked_at = excluded.checked_at");
+  if (!stmt.ok()) return stmt.failure();
+  sqlite3_stmt *s = stmt->get();
+  bind(s, 1, tag.registry);
+  bind(s, 2, tag.repository);
+  bind(s, 3, tag.tag);
+  bind(s, 4, tag.accept);
+  bind(s, 5, tag.digest);
+  bind(s, 6, tag.mediaType);
+  bind(s, 7, toUnix(tag.checkedAt));
+  if (sqlite3_step(s) != SQLITE_DONE) return sqliteFailure("putTag");
+  return {};
+}
+
+Result<std::optional<TagRecord>> Index::findTag(const std::string &registry,
+                                                const std::string &repository,
+                                                const std::string &tag, const std::string &accept) {
+  auto stmt = prepare("SELECT registry, repository, tag, accept, digest, media_type, checked_at "
+                      "FROM tags WHERE registry = ?1 AND repository = ?2 AND tag = ?3 AND "
+                      "accept = ?4");
+  if (!stmt.ok()) return stmt.failure();
+  bind(stmt->get(), 1, registry);
+  bind(stmt->get(), 2, repository);
+  bind(stmt->get(), 3, tag);
+  bind(stmt->get(), 4, accept);
+  int rc = sqlite3_step(stmt->get());
+  if (rc == SQLITE_ROW) return std::optional<TagRecord>(readTag(stmt->get()));
+  if (rc == SQLITE_DONE) return std::optional<TagRecord>();
+  return sqliteFailure("findTag");
+}
+
+Result<std::vector<TagRecord>> Index::listTags() {
+  auto stmt = prepare("SELECT registry, repository, tag, accept, digest, media_type, checked_at "
+                      "FROM tags ORDER BY registry, repository, tag");
+  if (!stmt.ok()) return stmt.failure();
+  std::vector<TagRecord> tags;
+  int rc;
+  while ((rc = sqlite3_step(stmt->get())) == SQLITE_ROW)
+    tags.push_back(readTag(stmt->get()));
+  if (rc != SQLITE_DONE) return sqliteFailure("listTags");
+  return tags;
+}
+
+Result<std::vector<std::string>> Index::listRepositories() {
+  auto stmt = prepare("SELECT DISTINCT registry || '/' || repository AS name FROM blob_sources "
+                      "ORDER BY name");
+  if (!stmt.ok()) return stmt.failure();
+  std::vector<std::string> names;
+  int rc;
+  while ((rc = sqlite3_step(stmt->get())) == SQLITE_ROW)
+    names.push_back(text(stmt->get(), 0));
+  if (rc != SQLITE_DONE) return sqliteFailure("listRepositories");
+  return names;
+}
+
+Result<std::vector<BlobRecord>> Index::leastRecentlyUsed(std::size_t limit) {
+  auto stmt = prepare("SELECT digest, size, media_type, manifest, created_at, last_access, hits "
+                      "FROM blobs ORDER BY last_access ASC, digest LIMIT ?1");
+  if (!stmt.ok()) return stmt.failure();
+  bind(stmt->get(), 1, static_cast<std::int64_t>(limit));
+  std::vector<BlobRecord> blobs;
+  int rc;
+  while ((rc = sqlite3_step(stmt->get())) == SQLITE_ROW)
+    blobs.push_back(readBlob(stmt->get()));
+  if (rc != SQLITE_DONE) return sqliteFailure("leastRecentlyUsed");
+  return blobs;
+}
+
+Result<CacheTotals> Index::totals() {
+  auto stmt = prepare("SELECT COUNT(*), COALESCE(SUM(size), 0), COALESCE(SUM(hits), 0) FROM blobs");
+  if (!stmt.ok()) return stmt.failure();
+  if (sqlite3_step(stmt->get()) != SQLITE_ROW) return sqliteFailure("totals");
+  return CacheTotals{static_cast<std::uint64_t>(sqlite3_column_int64(stmt->get(), 0)),
+                     static_cast<std::uint64_t>(sqlite3_column_int64(stmt->get(), 1)),
+                     static_cast<std::uint64_t>(sqlite3_column_int64(stmt->get(), 2))};
+}
+
+Result<std::vector<std::string>> Index::allDigests() {
+  auto stmt = prepare("SELECT digest FROM blobs ORDER BY digest");
+  if (!stmt.ok()) return stmt.failure();
+  std::vector<std::string> digests;
+  int rc;
+  while ((rc = sqlite3_step(stmt->get())) == SQLITE_ROW)
+    digests.push_back(text(stmt->get(), 0));
+  if (rc != SQLITE_DONE) return sqliteFailure("allDigests");
+  return digests;
+}
+
+} // namespace regcache::cache

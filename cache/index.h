@@ -1,0 +1,95 @@
+#pragma once
+// The cache index: <data-dir>/cache.db, SQLite in WAL mode with a versioned schema. It records
+// only verified, fsynced blobs (a row exists only for a file that is complete), the (registry,
+// repository) pairs each digest was served under, and tags. Each thread opens its own Index.
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <sqlite3.h>
+
+#include "base/handle.h"
+#include "base/result.h"
+
+namespace regcache::cache {
+
+using DbPtr = Handle<sqlite3, sqlite3_close_v2>;
+using StmtPtr = Handle<sqlite3_stmt, sqlite3_finalize>;
+using TimePoint = std::chrono::system_clock::time_point;
+
+struct BlobRecord {
+  std::string digest; // "sha256:..."
+  std::uint64_t size = 0;
+  std::string mediaType;
+  bool manifest = false;
+  TimePoint createdAt;
+  TimePoint lastAccess;
+  std::uint64_t hits = 0;
+};
+
+struct TagRecord {
+  std::string registry;   // "registry-1.docker.io"
+  std::string repository; // "library/alpine"
+  std::string tag;
+  std::string accept; // the client's Accept, normalized: one cache entry per media type set
+  std::string digest;
+  std::string mediaType;
+  TimePoint checkedAt; // last confirmed with upstream
+};
+
+struct CacheTotals {
+  std::uint64_t blobs = 0;
+  std::uint64_t bytes = 0;
+  std::uint64_t hits = 0;
+};
+
+class Index {
+public:
+  // The schema version this build writes; migrations bring older files up to it.
+  static constexpr int kSchemaVersion = 1;
+
+  // Opens (creating if needed) and migrates. kInvalidInput for a file written by a newer
+  // regcache; kIo when SQLite fails.
+  static Result<std::unique_ptr<Index>> open(const std::filesystem::path &path);
+
+  int schemaVersion() const;
+
+  // Records a verified blob (or manifest) and that it was served under (registry, repository).
+  Result<void> putBlob(const BlobRecord &blob, const std::string &registry,
+                       const std::string &repository);
+  Result<std::optional<BlobRecord>> findBlob(const std::string &digest);
+  // True if the digest was ever served under (registry, repository).
+  Result<bool> servedUnder(const std::string &digest, const std::string &registry,
+                           const std::string &repository);
+  Result<void> recordHit(const std::string &digest, TimePoint at);
+  Result<void> removeBlob(const std::string &digest);
+
+  Result<void> putTag(const TagRecord &tag);
+  Result<std::optional<TagRecord>> findTag(const std::string &registry,
+                                           const std::string &repository, const std::string &tag,
+                                           const std::string &accept);
+  Result<std::vector<TagRecord>> listTags();
+  // "registry/repository" pairs with cached content, sorted.
+  Result<std::vector<std::string>> listRepositories();
+
+  // Least recently used first, at most `limit`.
+  Result<std::vector<BlobRecord>> leastRecentlyUsed(std::size_t limit);
+  Result<CacheTotals> totals();
+  Result<std::vector<std::string>> allDigests();
+
+private:
+  explicit Index(DbPtr db) : db_(std::move(db)) {}
+  Result<void> exec(const char *sql);
+  void rollback();
+  Result<StmtPtr> prepare(const char *sql);
+  Result<void> migrate();
+  Failure sqliteFailure(const std::string &what) const;
+
+  DbPtr db_;
+};
+
+} // namespace regcache::cache

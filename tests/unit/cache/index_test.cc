@@ -1,0 +1,137 @@
+#include <catch2/catch.hpp>
+
+#include <sqlite3.h>
+
+#include <random>
+#include <thread>
+
+#include "cache/index.h"
+
+using namespace regcache::cache;
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+namespace {
+struct TempDb {
+  fs::path dir;
+  fs::path path;
+  TempDb() {
+    std::random_device random;
+    dir = fs::temp_directory_path() / ("regcache-index-" + std::to_string(random()));
+    fs::create_directories(dir);
+    path = dir / "cache.db";
+  }
+  ~TempDb() { fs::remove_all(dir); }
+};
+BlobRecord blob(const std::string &digest, std::uint64_t size, TimePoint at) {
+  return BlobRecord{digest, size, "application/octet-stream", false, at, at, 0};
+}
+TimePoint t(int seconds) { return TimePoint(std::chrono::seconds(1700000000 + seconds)); }
+} // namespace
+
+TEST_CASE("a new index is created at the current schema version in WAL mode", "[cache][index]") {
+  TempDb db;
+  auto index = Index::open(db.path);
+  REQUIRE(index.ok());
+  CHECK(index.value()->schemaVersion() == Index::kSchemaVersion);
+  CHECK(fs::exists(db.dir / "cache.db-wal"));
+  index.value().reset();
+  auto again = Index::open(db.path); // migrating an up-to-date file is a no-op
+  REQUIRE(again.ok());
+  CHECK(again.value()->schemaVersion() == Index::kSchemaVersion);
+}
+
+TEST_CASE("an index written by a newer regcache is refused, not damaged", "[cache][index]") {
+  TempDb db;
+  {
+    sqlite3 *raw = nullptr;
+    sqlite3_open(db.path.c_str(), &raw);
+    sqlite3_exec(raw, "PRAGMA user_version=99", nullptr, nullptr, nullptr);
+    sqlite3_close(raw);
+  }
+  auto index = Index::open(db.path);
+  REQUIRE_FALSE(index.ok());
+  CHECK(index.failure().detail.find("newer") != std::string::npos);
+}
+
+TEST_CASE("blobs record where they were served from", "[cache][index]") {
+  TempDb db;
+  auto index = std::move(Index::open(db.path).value());
+  REQUIRE(index->putBlob(blob("sha256:aa", 100, t(0)), "r.test", "library/alpine").ok());
+  REQUIRE(index->putBlob(blob("sha256:aa", 100, t(5)), "r.test", "team/private").ok());
+  auto found = index->findBlob("sha256:aa");
+  REQUIRE(found.ok());
+  REQUIRE(found.value());
+  CHECK(found.value()->size == 100);
+  CHECK(found.value()->createdAt == t(0)); // the first record wins
+  CHECK(index->servedUnder("sha256:aa", "r.test", "team/private").value());
+  CHECK_FALSE(index->servedUnder("sha256:aa", "other.test", "library/alpine").value());
+  CHECK_FALSE(index->findBlob("sha256:bb").value());
+  CHECK(index->listRepositories().value() ==
+        std::vector<std::string>{"r.test/library/alpine", "r.test/team/private"});
+}
+
+TEST_CASE("hits move a blob to the back of the eviction order", "[cache][index]") {
+  TempDb db;
+  auto index = std::move(Index::open(db.path).value());
+  REQUIRE(index->putBlob(blob("sha256:old", 10, t(0)), "r", "a").ok());
+  REQUIRE(index->putBlob(blob("sha256:new", 20, t(10)), "r", "a").ok());
+  REQUIRE(index->recordHit("sha256:old", t(20)).ok());
+  auto order = index->leastRecentlyUsed(10).value();
+  REQUIRE(order.size() == 2);
+  CHECK(order[0].digest == "sha256:new");
+  CHECK(order[1].digest == "sha256:old");
+  CHECK(order[1].hits == 1);
+  auto totals = index->totals().value();
+  CHECK(totals.blobs == 2);
+  CHECK(totals.bytes == 30);
+  CHECK(totals.hits == 1);
+  REQUIRE(index->removeBlob("sha256:new").ok());
+  CHECK(index->totals().value().blobs == 1);
+  CHECK(index->allDigests().value() == std::vector<std::string>{"sha256:old"});
+  // Sources go with their blob.
+  CHECK_FALSE(index->servedUnder("sha256:new", "r", "a").value());
+}
+
+TEST_CASE("tags map to a digest per accepted media types and can move", "[cache][index]") {
+  TempDb db;
+  auto index = std::move(Index::open(db.path).value());
+  TagRecord tag{"r.test",    "library/alpine", "3.19",
+                "oci-index", "sha256:one",     "application/vnd.oci.image.index.v1+json",
+                t(0)};
+  REQUIRE(index->putTag(tag).ok());
+  tag.digest = "sha256:two";
+  tag.checkedAt = t(60);
+  REQUIRE(index->putTag(tag).ok());
+  auto found = index->findTag("r.test", "library/alpine", "3.19", "oci-index").value();
+  REQUIRE(found);
+  CHECK(found->digest == "sha256:two");
+  CHECK(found->checkedAt == t(60));
+  CHECK_FALSE(index->findTag("r.test", "library/alpine", "3.19", "docker-v2").value());
+  CHECK(index->listTags().value().size() == 1);
+}
+
+TEST_CASE("connections on several threads share the index", "[cache][index]") {
+  TempDb db;
+  REQUIRE(Index::open(db.path).ok());
+  std::vector<std::thread> threads;
+  std::atomic<int> failures{0};
+  for (int w = 0; w < 4; ++w) {
+    threads.emplace_back([&, w] {
+      auto index = Index::open(db.path);
+      if (!index.ok()) {
+        ++failures;
+        return;
+      }
+      for (int i = 0; i < 50; ++i) {
+        std::string digest = "sha256:" + std::to_string(w) + "-" + std::to_string(i);
+        if (!index.value()->putBlob(blob(digest, 1, t(i)), "r", "a").ok()) ++failures;
+        if (!index.value()->recordHit(digest, t(i + 1)).ok()) ++failures;
+      }
+    });
+  }
+  for (auto &th : threads)
+    th.join();
+  CHECK(failures == 0);
+  CHECK(Index::open(db.path).value()->totals().value().blobs == 200);
+}
