@@ -12,6 +12,7 @@ namespace regcache::app {
 
 struct Cli::Raw {
   std::string configFile;
+  bool noCache = false;
   std::string bundleFile;
   std::string bundleUrl;
   std::vector<std::string> targets{"all"};
@@ -192,6 +193,8 @@ Cli::Cli() : raw_(std::make_unique<Raw>()) {
       ->capture_default_str();
   serve_->add_option("--leaf-cache-size", raw_->leafCacheSize, "Leaf certificates kept in memory")
       ->capture_default_str();
+  serve_->add_flag("--no-cache", raw_->noCache,
+                   "Do not cache registry content: a plain intercepting proxy");
   serve_
       ->add_option("--leaf-validity", raw_->leafValidity,
                    "Validity of minted leaf certificates (duration; whole hours)")
@@ -352,6 +355,7 @@ ParsedCommand Cli::parse(int argc, const char *const *argv) {
   o.connectTimeout = parseDuration(raw_->connectTimeout);
   o.upstreamTimeout = parseDuration(raw_->upstreamTimeout);
   o.leafCacheSize = raw_->leafCacheSize;
+  o.cacheEnabled = !raw_->noCache;
   o.leafValidity =
       std::chrono::duration_cast<std::chrono::hours>(parseDuration(raw_->leafValidity));
   if (o.leafValidity.count() < 1)

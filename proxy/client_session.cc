@@ -10,6 +10,8 @@
 #include "ca/leaf_cache.h"
 #include "proxy/access_log.h"
 #include "proxy/admin.h"
+#include "proxy/cache_decision.h"
+#include "proxy/cache_handler.h"
 #include "proxy/exchange.h"
 #include "proxy/intercept_tls.h"
 #include "proxy/net/tls_contexts.h"
@@ -275,14 +277,20 @@ void ClientSession::startRequest(http::RequestHead &&head) {
   responseDone_ = false;
   keepAlive_ = head.keepAlive;
   transitionTo(State::kHandling);
-  // The registry cache plugs in here (next issue): its routes get a cache handler in front of
-  // the Exchange.
   if (route.kind == RouteKind::kAdmin) {
     handler_ = std::make_unique<AdminEndpoint>(*this, std::move(head));
+    handler_->start();
+    return;
+  }
+  // The registry cache: a hit is answered from disk; a miss by digest fills it on the way.
+  CacheDecision cached = decideCache(worker_, head, route, prefix_);
+  if (cached.hit) {
+    handler_ = std::make_unique<CacheHandler>(*this, std::move(head), std::move(*cached.hit),
+                                              std::move(cached.file), cached.registry);
   } else {
     net::Endpoint endpoint{route.upstream.host, route.upstream.port, route.tls};
     handler_ = std::make_unique<Exchange>(*this, std::move(head), std::move(endpoint),
-                                          std::move(route.originTarget));
+                                          std::move(route.originTarget), std::move(cached.fill));
   }
   handler_->start();
 }

@@ -4,6 +4,8 @@
 #include <openssl/err.h>
 
 #include "base/log.h"
+#include "cache/file_blob_store.h"
+#include "cache/index.h"
 #include "proxy/http/headers.h"
 #include "proxy/http/target.h"
 #include "proxy/net/tls_contexts.h"
@@ -37,7 +39,7 @@ void appendVia(http::Headers &headers) {
 } // namespace
 
 Exchange::Exchange(ClientSide &client, http::RequestHead request, net::Endpoint endpoint,
-                   std::string originTarget)
+                   std::string originTarget, std::optional<CacheFill> fill)
     : client_(client), request_(std::move(request)),
       endpoint_(std::move(endpoint)), poolKey_{endpoint_.tls, lowercase(endpoint_.host),
                                                endpoint_.port},
@@ -51,6 +53,7 @@ Exchange::Exchange(ClientSide &client, http::RequestHead request, net::Endpoint 
       endpoint_.tls ? 443 : 80);
   record_.path = originTarget_;
   record_.started = std::chrono::steady_clock::now();
+  fill_ = std::move(fill);
 }
 
 Exchange::~Exchange() = default;
@@ -278,6 +281,10 @@ void Exchange::onResponseHead(http::ResponseHead &&head) {
       clientKeepAlive_ = false; // an HTTP/1.0 client learns the end from the close
     }
   }
+  if (fill_ && request_.method == "GET" && out.status == 200) {
+    out.headers.set("X-Cache", "MISS");
+    startFill(out);
+  }
   if (!clientKeepAlive_) out.headers.set("Connection", "close");
   std::string serialized = http::serializeResponseHead(out);
   evbuffer_add(client_.clientOutput(), serialized.data(), serialized.size());
@@ -286,6 +293,18 @@ void Exchange::onResponseHead(http::ResponseHead &&head) {
 
 void Exchange::onResponseBody(std::string_view data) {
   evbuffer *out = client_.clientOutput();
+  if (writer_) {
+    if (auto written = writer_->write(data); !written.ok()) stopFill(written.failure().detail);
+  }
+  if (writer_) {
+    // Hold the newest bytes back: if the digest turns out wrong, the client must never have
+    // received a complete body.
+    evbuffer_add_buffer(out, held_.get());
+    evbuffer_add(held_.get(), data.data(), data.size());
+    record_.bytesSent += data.size();
+    if (client_.clientOutputFull()) upstreamGate_.pause(net::ReadGate::kSinkFull);
+    return;
+  }
   if (chunkedToClient_) {
     std::string header = http::chunkHeader(data.size());
     evbuffer_add(out, header.data(), header.size());
@@ -307,6 +326,7 @@ void Exchange::onClientDrained() {
 }
 
 void Exchange::finishResponse() {
+  if (writer_ && !commitFill()) return;
   if (chunkedToClient_) {
     evbuffer_add(client_.clientOutput(), http::kLastChunk.data(), http::kLastChunk.size());
   }
@@ -342,6 +362,7 @@ void Exchange::failUpstream(int status, const std::string &reason) {
     client_.abortClient(reason);
     return;
   }
+  if (answerPingOffline()) return;
   record_.status = status;
   std::string response =
       http::simpleResponse(status, http::reasonPhrase(status), "regcache: " + reason + "\n");
@@ -359,6 +380,91 @@ void Exchange::onClientClosed() {
   upstreamGate_.attach(nullptr);
   upstream_.reset();
   if (connector_) client_.worker().deleteLater(std::move(connector_));
+}
+
+void Exchange::startFill(const http::ResponseHead &head) {
+  cache::FileBlobStore *store = client_.worker().shared().blobs;
+  if (store == nullptr || client_.worker().index() == nullptr || !head.contentLength) return;
+  auto writer = store->create();
+  if (!writer.ok()) {
+    log::cache().warn("{} cannot start a fill for {}: {}; passing through", client_.logPrefix(),
+                      fill_->digest.toString(), writer.failure().detail);
+    return;
+  }
+  writer_ = std::move(writer.value());
+  held_.reset(evbuffer_new());
+  contentType_ = std::string(head.headers.get("Content-Type").value_or(""));
+}
+
+void Exchange::stopFill(const std::string &why) {
+  log::cache().warn("{} fill of {} abandoned, passing through: {}", client_.logPrefix(),
+                    fill_->digest.toString(), why);
+  writer_.reset(); // removes the temp file
+  evbuffer_add_buffer(client_.clientOutput(), held_.get());
+}
+
+bool Exchange::commitFill() {
+  auto committed = writer_->commit(fill_->digest, writer_->written());
+  std::uint64_t size = writer_->written();
+  writer_.reset();
+  if (!committed.ok() && committed.failure().code == Error::kUpstream) {
+    // Wrong bytes: keep nothing, and cut the client off before the held-back tail.
+    state_ = State::kFailed;
+    upstreamGate_.attach(nullptr);
+    upstream_.reset();
+    record_.note = "upstream sent wrong bytes for " + fill_->digest.toString() + ": " +
+                   committed.failure().detail;
+    log::cache().warn("{} {}", client_.logPrefix(), record_.note);
+    logOnce();
+    client_.abortClient(record_.note);
+    return false;
+  }
+  if (!committed.ok()) {
+    log::cache().warn("{} cannot store {}: {}; served without caching", client_.logPrefix(),
+                      fill_->digest.toString(), committed.failure().detail);
+  } else {
+    auto now = std::chrono::system_clock::now();
+    cache::BlobRecord blob{
+        fill_->digest.toString(), size, contentType_, fill_->manifest, now, now, 0};
+    if (auto put = client_.worker().index()->putBlob(blob, fill_->registry, fill_->repository);
+        !put.ok()) {
+      log::cache().warn("{} cannot index {}: {}", client_.logPrefix(), blob.digest,
+                        put.failure().detail);
+    } else {
+      log::cache().debug("{} cached {} ({} bytes)", client_.logPrefix(), blob.digest, size);
+      record_.note = "cache MISS, stored";
+    }
+  }
+  evbuffer_add_buffer(client_.clientOutput(), held_.get());
+  return true;
+}
+
+bool Exchange::answerPingOffline() {
+  // Clients ping /v2/ before every pull. With the upstream unreachable, answering the ping
+  // ourselves lets them go on to content the cache can serve.
+  bool ping = originTarget_ == "/v2/" || originTarget_ == "/v2";
+  if (!ping || client_.worker().index() == nullptr ||
+      (request_.method != "GET" && request_.method != "HEAD")) {
+    return false;
+  }
+  log::cache().warn("{} {} unreachable; answering the /v2/ ping so cached content can be served",
+                    client_.logPrefix(), poolKey_.toString());
+  http::ResponseHead head;
+  head.status = 200;
+  head.reason = "OK";
+  head.headers.add("Content-Type", "application/json; charset=utf-8");
+  head.headers.add("Docker-Distribution-API-Version", "registry/2.0");
+  head.headers.add("Content-Length", "2");
+  head.headers.add("X-Cache", "STALE");
+  head.headers.add("Connection", "close");
+  std::string serialized = http::serializeResponseHead(head);
+  evbuffer_add(client_.clientOutput(), serialized.data(), serialized.size());
+  if (request_.method == "GET") evbuffer_add(client_.clientOutput(), "{}", 2);
+  record_.status = 200;
+  record_.note += " (ping answered by the proxy)";
+  logOnce();
+  client_.onResponseComplete(false);
+  return true;
 }
 
 void Exchange::logOnce() {

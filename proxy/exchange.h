@@ -10,6 +10,8 @@
 #include <string>
 
 #include "base/event_handles.h"
+#include "cache/blob_store.h"
+#include "cache/digest.h"
 #include "proxy/access_log.h"
 #include "proxy/http/message.h"
 #include "proxy/http/parser.h"
@@ -20,13 +22,24 @@
 
 namespace regcache::proxy {
 
+// A blob or manifest by digest to store while it streams to the client.
+struct CacheFill {
+  cache::Digest digest;
+  std::string registry;   // upstream host[:port]
+  std::string repository; // "library/alpine"
+  bool manifest = false;
+};
+
 class Exchange final : public RequestHandler, private http::ResponseSink {
 public:
   enum class State { kConnecting, kAwaitingResponse, kStreamingResponse, kDone, kFailed };
 
   // originTarget: the path and query to send upstream ("/v2/...").
+  // With `fill`, a 200 with a Content-Length is written to the blob store as it streams and
+  // committed only if its SHA-256 and length match; on a mismatch the client connection is
+  // dropped before the last bytes, so no client ever gets a complete response with wrong bytes.
   Exchange(ClientSide &client, http::RequestHead request, net::Endpoint endpoint,
-           std::string originTarget);
+           std::string originTarget, std::optional<CacheFill> fill = std::nullopt);
   ~Exchange() override;
 
   void start() override;
@@ -48,6 +61,12 @@ private:
   void connect(bool allowPooled);
   void finishResponse();
   void logOnce();
+  // Answers a /v2/ ping when upstream is unreachable; false if this request is not one.
+  bool answerPingOffline();
+  void startFill(const http::ResponseHead &head);
+  void stopFill(const std::string &why);
+  // Verifies and commits the fill; false when the bytes were wrong (the client is aborted).
+  bool commitFill();
   void onConnected(Result<net::Connector::Connection> connection);
   void attachUpstream(BufferEventPtr bev);
   void sendRequestHead();
@@ -85,6 +104,10 @@ private:
   bool clientReadsPaused_ = false;
   bool logged_ = false;
   AccessRecord record_;
+  std::optional<CacheFill> fill_;
+  std::unique_ptr<cache::BlobWriter> writer_;
+  EvBufferPtr held_; // the latest body bytes, released only once the fill is verified
+  std::string contentType_;
 };
 
 } // namespace regcache::proxy

@@ -12,6 +12,8 @@
 #include "base/log.h"
 #include "ca/authority.h"
 #include "ca/leaf_cache.h"
+#include "cache/file_blob_store.h"
+#include "cache/index.h"
 #include "proxy/ca_watcher.h"
 #include "proxy/intercept_tls.h"
 #include "proxy/net/tls_contexts.h"
@@ -24,6 +26,7 @@ struct Server::Impl {
   std::shared_ptr<const ca::Authority> authority;
   std::unique_ptr<ca::LeafCache> leaves;
   std::unique_ptr<CaWatcher> caWatcher;
+  std::unique_ptr<cache::FileBlobStore> blobs;
   SslCtxPtr interceptTls;
   SslCtxPtr upstreamTls;
   std::unique_ptr<SharedContext> shared;
@@ -78,10 +81,12 @@ void Server::start() {
       CaWatchOptions{o.caCheckInterval, o.caRotateEvery, o.caOverlap, o.leafValidity});
   impl_->interceptTls = makeInterceptContext(*impl_->leaves);
   impl_->upstreamTls = net::makeUpstreamContext(o.upstreamCaFiles);
+  if (o.cacheEnabled) openCache();
   // SharedContext holds an atomic, so it is built in place rather than moved.
   impl_->shared.reset(new SharedContext{o, *impl_->leaves, impl_->interceptTls.get(),
                                         impl_->upstreamTls.get(),
-                                        InterceptPolicy(o.interceptPatterns, o.tunnelPatterns)});
+                                        InterceptPolicy(o.interceptPatterns, o.tunnelPatterns),
+                                        impl_->blobs.get(), o.dataDir / "cache.db"});
 
   unsigned count = o.workers != 0 ? o.workers : std::max(1u, std::thread::hardware_concurrency());
   for (unsigned i = 0; i < count; ++i) {
@@ -105,6 +110,25 @@ void Server::start() {
 }
 
 std::vector<net::SocketAddress> Server::boundAddresses() const { return impl_->bound; }
+
+void Server::openCache() {
+  // The cache must never fail a pull: if it cannot be set up, run as a pass-through proxy.
+  try {
+    impl_->blobs = std::make_unique<cache::FileBlobStore>(impl_->options.dataDir);
+    std::size_t leftovers = impl_->blobs->removeLeftovers();
+    if (leftovers != 0) log::cache().info("removed {} unfinished fill(s) from tmp/", leftovers);
+    auto index = cache::Index::open(impl_->options.dataDir / "cache.db"); // migrates once
+    if (!index.ok()) throw std::runtime_error(index.failure().detail);
+    auto totals = index.value()->totals();
+    if (totals.ok()) {
+      log::cache().info("cache: {} blobs, {} bytes in {}", totals->blobs, totals->bytes,
+                        impl_->options.dataDir.string());
+    }
+  } catch (const std::exception &e) {
+    log::cache().warn("the cache is unavailable, passing everything through: {}", e.what());
+    impl_->blobs.reset();
+  }
+}
 
 void Server::reloadCa() {
   if (impl_->caWatcher) impl_->caWatcher->checkNow();

@@ -27,6 +27,7 @@ public:
   void stop();
 
 private:
+  void openCache();
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };

@@ -43,6 +43,9 @@ struct ServerOptions {
   // How long an upstream may take to start its response, and to go silent mid-body.
   std::chrono::milliseconds upstreamTimeout{std::chrono::seconds(300)};
 
+  // The registry cache in <dataDir>: blobs/, tmp/ and cache.db. Off: pass-through only.
+  bool cacheEnabled = true;
+
   std::size_t leafCacheSize = 1024;
   std::chrono::hours leafValidity{24 * 7};
   // Automatic CA rotation: every caRotateEvery (0: never) a new root is published, and it starts

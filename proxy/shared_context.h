@@ -3,6 +3,7 @@
 // is either immutable after start-up or thread-safe.
 #include <atomic>
 #include <cstdint>
+#include <filesystem>
 
 #include "base/openssl_handles.h"
 #include "proxy/policy.h"
@@ -10,6 +11,9 @@
 
 namespace regcache::ca {
 class LeafCache;
+}
+namespace regcache::cache {
+class FileBlobStore;
 }
 
 namespace regcache::proxy {
@@ -20,6 +24,9 @@ struct SharedContext {
   SSL_CTX *interceptTls;
   SSL_CTX *upstreamTls;
   InterceptPolicy policy;
+  // The registry cache; null when it is off or could not be set up (pass-through).
+  cache::FileBlobStore *blobs = nullptr;
+  std::filesystem::path indexPath;
   std::atomic<std::uint64_t> nextConnectionId{1};
 };
 

@@ -13,6 +13,15 @@ Worker::Worker(unsigned index, SharedContext &shared)
   if (!base_) throw std::runtime_error("event_base_new failed");
   reaper_.reset(event_new(base_.get(), -1, 0, &Worker::onReap, this));
   resolver_ = std::make_unique<net::Resolver>(base_.get(), shared.options.dnsServers);
+  if (shared.blobs != nullptr) {
+    auto opened = cache::Index::open(shared.indexPath);
+    if (opened.ok()) {
+      cacheIndex_ = std::move(opened.value());
+    } else {
+      log::cache().warn("worker {}: cache index unavailable, passing through: {}", index,
+                        opened.failure().detail);
+    }
+  }
 }
 
 Worker::~Worker() {

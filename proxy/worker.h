@@ -8,6 +8,7 @@
 
 #include "base/event_handles.h"
 #include "base/result.h"
+#include "cache/index.h"
 #include "proxy/net/listener.h"
 #include "proxy/net/resolver.h"
 #include "proxy/shared_context.h"
@@ -40,6 +41,8 @@ public:
   unsigned index() const { return index_; }
   std::size_t sessionCount() const { return sessions_.size(); }
   std::vector<net::SocketAddress> boundAddresses() const;
+  // This thread's connection to the cache index, or null when the cache is off or broken.
+  cache::Index *index() { return cacheIndex_.get(); }
 
   // Frees `object` on the next loop turn, so code on the stack that belongs to it can unwind.
   template <class T> void deleteLater(std::unique_ptr<T> object) {
@@ -60,6 +63,7 @@ private:
   EventPtr reaper_;
   std::unique_ptr<net::Resolver> resolver_;
   UpstreamPool pool_;
+  std::unique_ptr<cache::Index> cacheIndex_;
   std::vector<std::unique_ptr<net::Listener>> listeners_;
   std::unordered_map<ClientSession *, std::unique_ptr<ClientSession>> sessions_;
   std::vector<std::shared_ptr<void>> graveyard_;

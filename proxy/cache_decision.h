@@ -1,0 +1,27 @@
+#pragma once
+// Whether a forwarded request can be answered from the cache, or should fill it. Only GET and
+// HEAD of blobs and manifests by digest qualify, and only without an Authorization header:
+// content a client got with credentials must not reach one that upstream would refuse, and the
+// check that would allow it (an upstream HEAD per credential) is not built yet.
+#include <optional>
+
+#include "base/unique_fd.h"
+#include "cache/index.h"
+#include "proxy/exchange.h"
+#include "proxy/route.h"
+
+namespace regcache::proxy {
+
+class Worker;
+
+struct CacheDecision {
+  std::optional<cache::BlobRecord> hit; // serve this from `file`
+  UniqueFd file;
+  std::optional<CacheFill> fill; // a miss worth storing
+  std::string registry;          // upstream host[:port], for logs
+};
+
+CacheDecision decideCache(Worker &worker, const http::RequestHead &head, const Route &route,
+                          const std::string &logPrefix);
+
+} // namespace regcache::proxy

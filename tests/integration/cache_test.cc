@@ -1,0 +1,119 @@
+#include <catch2/catch.hpp>
+
+#include "cache/digest.h"
+#include "proxy_fixture.h"
+#include "raw_socket.h"
+#include "scripted_upstream.h"
+
+using namespace regcache::test;
+
+namespace {
+
+const std::string kBlob = std::string(300000, 'b') + "end";
+const std::string kDigest = "sha256:" + regcache::cache::sha256Hex(kBlob);
+
+std::string blobGet(uint16_t port, const std::string &method = "GET",
+                    const std::string &extra = "") {
+  return method + " http://127.0.0.1:" + std::to_string(port) + "/v2/library/test/blobs/" +
+         kDigest + " HTTP/1.1\r\nHost: 127.0.0.1\r\n" + extra + "\r\n";
+}
+
+std::string body(const std::string &response) {
+  return response.substr(response.find("\r\n\r\n") + 4);
+}
+
+// An upstream that answers blob GETs with `content`, counting them.
+ScriptedUpstream blobUpstream(const std::string &content) {
+  return ScriptedUpstream([content](const RecordedRequest &, UpstreamReply &reply) {
+    reply.send(okResponse(
+        content,
+        "Content-Type: application/octet-stream\r\nDocker-Content-Digest: " + kDigest + "\r\n"));
+  });
+}
+
+} // namespace
+
+TEST_CASE("a blob by digest is fetched once, then served from disk", "[cache][integration]") {
+  auto upstream = blobUpstream(kBlob);
+  ProxyFixture proxy;
+  auto client = RawSocket::connectTo(proxy.port());
+  client.sendAll(blobGet(upstream.port()));
+  std::string first = client.readResponse();
+  REQUIRE(first.rfind("HTTP/1.1 200", 0) == 0);
+  CHECK(first.find("X-Cache: MISS") != std::string::npos);
+  CHECK(body(first) == kBlob);
+
+  client.sendAll(blobGet(upstream.port()));
+  std::string second = client.readResponse();
+  REQUIRE(second.rfind("HTTP/1.1 200", 0) == 0);
+  CHECK(second.find("X-Cache: HIT") != std::string::npos);
+  CHECK(second.find("Docker-Content-Digest: " + kDigest) != std::string::npos);
+  CHECK(second.find("Content-Type: application/octet-stream") != std::string::npos);
+  CHECK(body(second) == kBlob);
+  CHECK(upstream.requests().size() == 1);
+}
+
+TEST_CASE("cached blobs answer HEAD and ranges without upstream", "[cache][integration]") {
+  auto upstream = blobUpstream(kBlob);
+  ProxyFixture proxy;
+  auto client = RawSocket::connectTo(proxy.port());
+  client.sendAll(blobGet(upstream.port()));
+  REQUIRE(body(client.readResponse()) == kBlob);
+
+  client.sendAll(blobGet(upstream.port(), "HEAD"));
+  std::string head = client.readUntil(
+      [](const std::string &s) { return s.find("\r\n\r\n") != std::string::npos; });
+  CHECK(head.find("Content-Length: " + std::to_string(kBlob.size())) != std::string::npos);
+  CHECK(head.find("X-Cache: HIT") != std::string::npos);
+
+  client.sendAll(blobGet(upstream.port(), "GET", "Range: bytes=-3\r\n"));
+  std::string tail = client.readResponse();
+  CHECK(tail.rfind("HTTP/1.1 206", 0) == 0);
+  CHECK(body(tail) == "end");
+  client.sendAll(blobGet(upstream.port(), "GET", "Range: bytes=999999-\r\n"));
+  CHECK(client.readResponse().rfind("HTTP/1.1 416", 0) == 0);
+  CHECK(upstream.requests().size() == 1);
+}
+
+TEST_CASE("a lying upstream never gives the client a complete body, and nothing is cached",
+          "[cache][integration]") {
+  std::string lie = kBlob;
+  lie[1000] = 'X'; // same length, wrong bytes
+  auto liar = blobUpstream(lie);
+  ProxyFixture proxy;
+  {
+    auto client = RawSocket::connectTo(proxy.port());
+    client.sendAll(blobGet(liar.port()));
+    std::string received = client.readAll(5000ms);
+    CHECK(received.rfind("HTTP/1.1 200", 0) == 0);
+    CHECK(responseLength(received) == 0); // cut short before the end
+  }
+  // Nothing was kept: the next request goes upstream again.
+  auto client = RawSocket::connectTo(proxy.port());
+  client.sendAll(blobGet(liar.port()));
+  client.readAll(5000ms);
+  CHECK(liar.requests().size() == 2);
+}
+
+TEST_CASE("requests with credentials bypass the cache", "[cache][integration]") {
+  auto upstream = blobUpstream(kBlob);
+  ProxyFixture proxy;
+  auto client = RawSocket::connectTo(proxy.port());
+  for (int i = 0; i < 2; ++i) {
+    client.sendAll(blobGet(upstream.port(), "GET", "Authorization: Bearer secret\r\n"));
+    std::string response = client.readResponse();
+    CHECK(response.find("X-Cache") == std::string::npos);
+  }
+  CHECK(upstream.requests().size() == 2);
+}
+
+TEST_CASE("with --no-cache everything passes through", "[cache][integration]") {
+  auto upstream = blobUpstream(kBlob);
+  ProxyFixture proxy([](auto &o) { o.cacheEnabled = false; });
+  auto client = RawSocket::connectTo(proxy.port());
+  for (int i = 0; i < 2; ++i) {
+    client.sendAll(blobGet(upstream.port()));
+    CHECK(body(client.readResponse()) == kBlob);
+  }
+  CHECK(upstream.requests().size() == 2);
+}
