@@ -267,6 +267,14 @@ void Exchange::onResponseHead(http::ResponseHead &&head) {
   state_ = State::kStreamingResponse;
   record_.status = head.status;
   responseKeepAlive_ = head.keepAlive;
+  bool redirect = head.status == 301 || head.status == 302 || head.status == 303 ||
+                  head.status == 307 || head.status == 308;
+  if (fill_ && redirect && redirects_ < kMaxRedirects && head.headers.has("Location")) {
+    // Registries send blob GETs to a CDN with a presigned URL. Follow it here, so the client gets
+    // the blob and the cache keys it on the digest, never on the URL.
+    redirectTo_ = std::string(*head.headers.get("Location"));
+    return;
+  }
   bool noBody = request_.method == "HEAD" || head.status == 204 || head.status == 304;
   http::ResponseHead out = std::move(head);
   out.versionMajor = 1;
@@ -292,6 +300,7 @@ void Exchange::onResponseHead(http::ResponseHead &&head) {
 }
 
 void Exchange::onResponseBody(std::string_view data) {
+  if (redirectTo_) return; // the redirect's own body is not for the client
   evbuffer *out = client_.clientOutput();
   if (writer_) {
     if (auto written = writer_->write(data); !written.ok()) stopFill(written.failure().detail);
@@ -326,6 +335,10 @@ void Exchange::onClientDrained() {
 }
 
 void Exchange::finishResponse() {
+  if (redirectTo_) {
+    followRedirect();
+    return;
+  }
   if (writer_ && !commitFill()) return;
   if (chunkedToClient_) {
     evbuffer_add(client_.clientOutput(), http::kLastChunk.data(), http::kLastChunk.size());
@@ -432,11 +445,49 @@ bool Exchange::commitFill() {
                         put.failure().detail);
     } else {
       log::cache().debug("{} cached {} ({} bytes)", client_.logPrefix(), blob.digest, size);
-      record_.note = "cache MISS, stored";
+      record_.note =
+          record_.note.empty() ? "cache MISS, stored" : record_.note + "; cache MISS, stored";
     }
   }
   evbuffer_add_buffer(client_.clientOutput(), held_.get());
   return true;
+}
+
+void Exchange::followRedirect() {
+  std::string location = std::move(*redirectTo_);
+  redirectTo_.reset();
+  ++redirects_;
+  bool reusable = !upstreamEof_ && upstream_ && responseKeepAlive_ &&
+                  evbuffer_get_length(bufferevent_get_input(upstream_.get())) == 0;
+  upstreamGate_.attach(nullptr);
+  if (reusable) {
+    client_.worker().pool().give(poolKey_, std::move(upstream_));
+  } else {
+    upstream_.reset();
+  }
+  if (!location.empty() && location.front() == '/') {
+    originTarget_ = location;
+  } else {
+    auto url = http::parseAbsoluteUrl(location);
+    if (!url.ok() || (url->scheme != "http" && url->scheme != "https")) {
+      failUpstream(502, "upstream redirected to an unusable location");
+      return;
+    }
+    if (url->authority.host != endpoint_.host || url->authority.port != endpoint_.port) {
+      // Credentials are for the registry, never for wherever it points us.
+      request_.headers.remove("Authorization");
+      request_.headers.set(
+          "Host", http::formatAuthority(url->authority, url->scheme == "https" ? 443 : 80));
+    }
+    endpoint_ = net::Endpoint{url->authority.host, url->authority.port, url->scheme == "https"};
+    poolKey_ = PoolKey{endpoint_.tls, lowercase(endpoint_.host), endpoint_.port};
+    originTarget_ = url->pathAndQuery;
+  }
+  log::proxy().debug("{} following a redirect to {}", client_.logPrefix(), poolKey_.toString());
+  record_.note = "followed redirect to " + poolKey_.toString();
+  upstreamEof_ = false;
+  responseKeepAlive_ = false;
+  connect(true);
 }
 
 bool Exchange::answerPingOffline() {

@@ -63,6 +63,8 @@ private:
   void logOnce();
   // Answers a /v2/ ping when upstream is unreachable; false if this request is not one.
   bool answerPingOffline();
+  void followRedirect();
+  static constexpr int kMaxRedirects = 5;
   void startFill(const http::ResponseHead &head);
   void stopFill(const std::string &why);
   // Verifies and commits the fill; false when the bytes were wrong (the client is aborted).
@@ -108,6 +110,8 @@ private:
   std::unique_ptr<cache::BlobWriter> writer_;
   EvBufferPtr held_; // the latest body bytes, released only once the fill is verified
   std::string contentType_;
+  std::optional<std::string> redirectTo_;
+  int redirects_ = 0;
 };
 
 } // namespace regcache::proxy

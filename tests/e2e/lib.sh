@@ -122,9 +122,18 @@ start_dns() {
 }
 
 # A TLS docker-registry on a loopback port with the PKI in DIR. Sets REG_PORT and REG_LOG.
+# With REDIRECT_BASEURL set, blob GETs answer 307 to that base URL (the storage layout's path),
+# the way Docker Hub sends clients to its CDN.
 # Usage: start_registry PKI_DIR [TAG]
 start_registry() {
-  local pki="$1" tag="${2:-registry}"
+  local pki="$1" tag="${2:-registry}" middleware=""
+  if [ -n "${REDIRECT_BASEURL:-}" ]; then
+    middleware="middleware:
+  storage:
+    - name: redirect
+      options:
+        baseurl: $REDIRECT_BASEURL"
+  fi
   REG_PORT=$(free_port)
   REG_LOG="$WORK/$tag.log"
   mkdir -p "$WORK/$tag-data"
@@ -144,6 +153,7 @@ http:
   tls:
     certificate: $pki/server.crt
     key: $pki/server.key
+$middleware
 YAML
   # docker-registry reads any REGISTRY_* variable as configuration: give it a clean environment.
   spawn "$REG_LOG" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin docker-registry serve "$WORK/$tag.yml"

@@ -117,3 +117,31 @@ TEST_CASE("with --no-cache everything passes through", "[cache][integration]") {
   }
   CHECK(upstream.requests().size() == 2);
 }
+
+TEST_CASE("a redirected blob GET is followed, served as 200 and cached by digest",
+          "[cache][integration]") {
+  auto cdn = ScriptedUpstream([](const RecordedRequest &, UpstreamReply &reply) {
+    reply.send(okResponse(kBlob, "Content-Type: application/octet-stream\r\n"));
+  });
+  uint16_t cdnPort = cdn.port();
+  auto registry = ScriptedUpstream([cdnPort](const RecordedRequest &, UpstreamReply &reply) {
+    reply.send(
+        "HTTP/1.1 307 Temporary Redirect\r\nLocation: http://127.0.0.1:" + std::to_string(cdnPort) +
+        "/presigned/blob?X-Amz-Signature=abc\r\nContent-Length: 0\r\n\r\n");
+  });
+  ProxyFixture proxy;
+  auto client = RawSocket::connectTo(proxy.port());
+  client.sendAll(blobGet(registry.port()));
+  std::string first = client.readResponse();
+  REQUIRE(first.rfind("HTTP/1.1 200", 0) == 0);
+  CHECK(body(first) == kBlob);
+  REQUIRE(cdn.requests().size() == 1);
+  CHECK(cdn.requests()[0].requestLine() == "GET /presigned/blob?X-Amz-Signature=abc HTTP/1.1");
+
+  client.sendAll(blobGet(registry.port()));
+  std::string second = client.readResponse();
+  CHECK(second.find("X-Cache: HIT") != std::string::npos);
+  CHECK(body(second) == kBlob);
+  CHECK(registry.requests().size() == 1);
+  CHECK(cdn.requests().size() == 1);
+}
