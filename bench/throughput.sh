@@ -16,7 +16,7 @@ trap cleanup EXIT
 free_port() { # a random high port nobody listens on
   local p
   for _ in $(seq 1 50); do
-    p=$((20000 + RANDOM % 40000))
+    p=$((10000 + RANDOM % 22000)) # below the ephemeral range
     if ! ss -ltnH "sport = :$p" | grep -q .; then echo "$p"; return; fi
   done
   echo "no free port" >&2; exit 1

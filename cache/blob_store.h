@@ -3,6 +3,7 @@
 // fleets that share one. A blob becomes visible only through BlobWriter::commit, after its
 // digest and length were checked; until then it is a temp file that nobody can read.
 #include <cstdint>
+#include <filesystem>
 #include <memory>
 #include <optional>
 #include <string>
@@ -20,6 +21,9 @@ public:
   // Appends bytes; hashes them as they go.
   virtual Result<void> write(std::string_view data) = 0;
   virtual std::uint64_t written() const = 0;
+  // Where concurrent readers can follow the bytes written so far (until commit renames it; an
+  // open descriptor stays valid across the rename).
+  virtual std::filesystem::path followPath() const = 0;
   // Makes the blob durable and visible, only if the bytes hash to `expected` and, when given,
   // their count equals expectedSize. On mismatch nothing is kept (kUpstream).
   virtual Result<void> commit(const Digest &expected,

@@ -46,6 +46,7 @@ public:
   }
 
   std::uint64_t written() const override { return written_; }
+  fs::path followPath() const override { return temp_; }
 
   Result<void> commit(const Digest &expected, std::optional<std::uint64_t> expectedSize) override {
     std::string actual = hasher_.finishHex();

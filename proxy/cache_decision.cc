@@ -2,6 +2,7 @@
 
 #include "base/log.h"
 #include "cache/file_blob_store.h"
+#include "cache/fill_registry.h"
 #include "cache/registry_route.h"
 #include "proxy/worker.h"
 
@@ -42,8 +43,19 @@ CacheDecision decideCache(Worker &worker, const http::RequestHead &head, const R
     }
   }
   if (head.method == "GET") {
+    std::shared_ptr<cache::FillProgress> progress;
+    if (cache::FillRegistry *fills = worker.shared().fills) {
+      auto [joined, leader] = fills->join(digest.toString());
+      if (!leader) {
+        // Someone is fetching this digest already, on this thread or another: follow it.
+        decision.follow = std::move(joined);
+        return decision;
+      }
+      progress = std::move(joined);
+    }
     decision.fill = CacheFill{digest, decision.registry, registryRoute->repository,
-                              registryRoute->kind == cache::RegistryRoute::Kind::kManifest};
+                              registryRoute->kind == cache::RegistryRoute::Kind::kManifest,
+                              std::move(progress)};
   }
   return decision;
 }

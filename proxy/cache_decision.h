@@ -1,5 +1,6 @@
 #pragma once
-// Whether a forwarded request can be answered from the cache, or should fill it. Only GET and
+// Whether a forwarded request can be answered from the cache, follow a fill in flight, or
+// should lead a fill. Only GET and
 // HEAD of blobs and manifests by digest qualify, and only without an Authorization header:
 // content a client got with credentials must not reach one that upstream would refuse, and the
 // check that would allow it (an upstream HEAD per credential) is not built yet.
@@ -17,8 +18,9 @@ class Worker;
 struct CacheDecision {
   std::optional<cache::BlobRecord> hit; // serve this from `file`
   UniqueFd file;
-  std::optional<CacheFill> fill; // a miss worth storing
-  std::string registry;          // upstream host[:port], for logs
+  std::optional<CacheFill> fill;               // a miss worth storing: this request leads the fill
+  std::shared_ptr<cache::FillProgress> follow; // a miss being filled by another request
+  std::string registry;                        // upstream host[:port], for logs
 };
 
 CacheDecision decideCache(Worker &worker, const http::RequestHead &head, const Route &route,

@@ -11,6 +11,7 @@
 #include "proxy/access_log.h"
 #include "proxy/admin.h"
 #include "proxy/cache_decision.h"
+#include "proxy/cache_follower.h"
 #include "proxy/cache_handler.h"
 #include "proxy/exchange.h"
 #include "proxy/intercept_tls.h"
@@ -263,6 +264,8 @@ void ClientSession::onRequestEnd() {
 }
 
 void ClientSession::startRequest(http::RequestHead &&head) {
+  fallbackHead_.reset();
+  fallbackRoute_.reset();
   Route route = routeRequest(head, intercepted_);
   if (route.kind == RouteKind::kBadRequest) {
     log::proxy().info("{} bad request from {}: {}", prefix_, peer_.toString(), route.error);
@@ -287,6 +290,12 @@ void ClientSession::startRequest(http::RequestHead &&head) {
   if (cached.hit) {
     handler_ = std::make_unique<CacheHandler>(*this, std::move(head), std::move(*cached.hit),
                                               std::move(cached.file), cached.registry);
+  } else if (cached.follow) {
+    auto digest = cache::parseDigest(route.originTarget.substr(route.originTarget.rfind('/') + 1));
+    handler_ = std::make_unique<CacheFollower>(*this, head, *digest, std::move(cached.follow),
+                                               cached.registry);
+    fallbackHead_ = std::move(head);
+    fallbackRoute_ = std::move(route);
   } else {
     net::Endpoint endpoint{route.upstream.host, route.upstream.port, route.tls};
     handler_ = std::make_unique<Exchange>(*this, std::move(head), std::move(endpoint),
@@ -338,6 +347,22 @@ void ClientSession::onResponseComplete(bool keepAlive) {
     worker_.deleteLater(std::move(handler_));
     closeAfterFlush();
   }
+}
+
+void ClientSession::forwardInstead() {
+  if (state_ != State::kHandling || !fallbackHead_ || !fallbackRoute_) {
+    abortClient("cannot forward this request on its own");
+    return;
+  }
+  worker_.deleteLater(std::move(handler_));
+  net::Endpoint endpoint{fallbackRoute_->upstream.host, fallbackRoute_->upstream.port,
+                         fallbackRoute_->tls};
+  handler_ = std::make_unique<Exchange>(*this, std::move(*fallbackHead_), std::move(endpoint),
+                                        std::move(fallbackRoute_->originTarget));
+  fallbackHead_.reset();
+  fallbackRoute_.reset();
+  handler_->start();
+  if (requestDone_ && handler_) handler_->onRequestEnd();
 }
 
 void ClientSession::abortClient(const std::string &reason) {

@@ -21,6 +21,7 @@
 #include "proxy/net/read_gate.h"
 #include "proxy/net/relay.h"
 #include "proxy/request_handler.h"
+#include "proxy/route.h"
 
 namespace regcache::proxy {
 
@@ -57,6 +58,7 @@ public:
   void pauseClientReads(bool paused) override;
   void onResponseComplete(bool keepAlive) override;
   void abortClient(const std::string &reason) override;
+  void forwardInstead() override;
 
 private:
   // http::RequestSink
@@ -109,6 +111,9 @@ private:
   std::optional<http::HostPort> connectTarget_;
 
   std::unique_ptr<RequestHandler> handler_;
+  // A cache follower's request, kept so it can still be forwarded on its own.
+  std::optional<http::RequestHead> fallbackHead_;
+  std::optional<Route> fallbackRoute_;
   bool requestDone_ = false;
   bool responseDone_ = false;
   bool keepAlive_ = true;

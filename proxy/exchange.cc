@@ -56,7 +56,16 @@ Exchange::Exchange(ClientSide &client, http::RequestHead request, net::Endpoint 
   fill_ = std::move(fill);
 }
 
-Exchange::~Exchange() = default;
+Exchange::~Exchange() { endFill(cache::FillProgress::kFailed); }
+
+void Exchange::endFill(cache::FillProgress::State state) {
+  if (!fill_ || !fill_->progress || fill_->progress->terminal()) return;
+  if (cache::FillRegistry *fills = client_.worker().shared().fills) {
+    fills->finish(fill_->digest.toString(), fill_->progress, state);
+  } else {
+    fill_->progress->state.store(state, std::memory_order_release);
+  }
+}
 
 void Exchange::start() { connect(true); }
 
@@ -303,7 +312,11 @@ void Exchange::onResponseBody(std::string_view data) {
   if (redirectTo_) return; // the redirect's own body is not for the client
   evbuffer *out = client_.clientOutput();
   if (writer_) {
-    if (auto written = writer_->write(data); !written.ok()) stopFill(written.failure().detail);
+    if (auto written = writer_->write(data); !written.ok()) {
+      stopFill(written.failure().detail);
+    } else if (fill_->progress) {
+      fill_->progress->written.store(writer_->written(), std::memory_order_release);
+    }
   }
   if (writer_) {
     // Hold the newest bytes back: if the digest turns out wrong, the client must never have
@@ -352,6 +365,7 @@ void Exchange::finishResponse() {
 
 void Exchange::finish(bool upstreamReusable) {
   state_ = State::kDone;
+  endFill(cache::FillProgress::kFailed); // nothing was stored (a 404, say): followers fetch
   upstreamGate_.attach(nullptr);
   if (upstreamReusable) {
     client_.worker().pool().give(poolKey_, std::move(upstream_));
@@ -407,12 +421,19 @@ void Exchange::startFill(const http::ResponseHead &head) {
   writer_ = std::move(writer.value());
   held_.reset(evbuffer_new());
   contentType_ = std::string(head.headers.get("Content-Type").value_or(""));
+  if (fill_->progress) {
+    fill_->progress->size = *head.contentLength;
+    fill_->progress->contentType = contentType_;
+    fill_->progress->tempPath = writer_->followPath();
+    fill_->progress->state.store(cache::FillProgress::kStreaming, std::memory_order_release);
+  }
 }
 
 void Exchange::stopFill(const std::string &why) {
   log::cache().warn("{} fill of {} abandoned, passing through: {}", client_.logPrefix(),
                     fill_->digest.toString(), why);
   writer_.reset(); // removes the temp file
+  endFill(cache::FillProgress::kFailed);
   evbuffer_add_buffer(client_.clientOutput(), held_.get());
 }
 
@@ -422,6 +443,7 @@ bool Exchange::commitFill() {
   writer_.reset();
   if (!committed.ok() && committed.failure().code == Error::kUpstream) {
     // Wrong bytes: keep nothing, and cut the client off before the held-back tail.
+    endFill(cache::FillProgress::kFailed);
     state_ = State::kFailed;
     upstreamGate_.attach(nullptr);
     upstream_.reset();
@@ -449,6 +471,7 @@ bool Exchange::commitFill() {
           record_.note.empty() ? "cache MISS, stored" : record_.note + "; cache MISS, stored";
     }
   }
+  endFill(committed.ok() ? cache::FillProgress::kCommitted : cache::FillProgress::kFailed);
   evbuffer_add_buffer(client_.clientOutput(), held_.get());
   return true;
 }

@@ -12,6 +12,7 @@
 #include "base/event_handles.h"
 #include "cache/blob_store.h"
 #include "cache/digest.h"
+#include "cache/fill_registry.h"
 #include "proxy/access_log.h"
 #include "proxy/http/message.h"
 #include "proxy/http/parser.h"
@@ -28,6 +29,7 @@ struct CacheFill {
   std::string registry;   // upstream host[:port]
   std::string repository; // "library/alpine"
   bool manifest = false;
+  std::shared_ptr<cache::FillProgress> progress; // shared with followers on any worker
 };
 
 class Exchange final : public RequestHandler, private http::ResponseSink {
@@ -64,6 +66,8 @@ private:
   // Answers a /v2/ ping when upstream is unreachable; false if this request is not one.
   bool answerPingOffline();
   void followRedirect();
+  // Tells followers the fill is over (kCommitted or kFailed); idempotent.
+  void endFill(cache::FillProgress::State state);
   static constexpr int kMaxRedirects = 5;
   void startFill(const http::ResponseHead &head);
   void stopFill(const std::string &why);

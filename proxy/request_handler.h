@@ -34,6 +34,9 @@ public:
   // Something failed after the response head was sent: the client connection is dropped so
   // the client sees a truncated response, never a complete one with wrong bytes.
   virtual void abortClient(const std::string &reason) = 0;
+  // Replaces the current handler with a plain forward of the same request (a cache follower
+  // whose fill ended without a blob). Only for requests without a body.
+  virtual void forwardInstead() = 0;
 };
 
 class RequestHandler {

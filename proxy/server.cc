@@ -13,6 +13,7 @@
 #include "ca/authority.h"
 #include "ca/leaf_cache.h"
 #include "cache/file_blob_store.h"
+#include "cache/fill_registry.h"
 #include "cache/index.h"
 #include "proxy/ca_watcher.h"
 #include "proxy/intercept_tls.h"
@@ -27,6 +28,7 @@ struct Server::Impl {
   std::unique_ptr<ca::LeafCache> leaves;
   std::unique_ptr<CaWatcher> caWatcher;
   std::unique_ptr<cache::FileBlobStore> blobs;
+  cache::FillRegistry fills;
   SslCtxPtr interceptTls;
   SslCtxPtr upstreamTls;
   std::unique_ptr<SharedContext> shared;
@@ -86,7 +88,7 @@ void Server::start() {
   impl_->shared.reset(new SharedContext{o, *impl_->leaves, impl_->interceptTls.get(),
                                         impl_->upstreamTls.get(),
                                         InterceptPolicy(o.interceptPatterns, o.tunnelPatterns),
-                                        impl_->blobs.get(), o.dataDir / "cache.db"});
+                                        impl_->blobs.get(), &impl_->fills, o.dataDir / "cache.db"});
 
   unsigned count = o.workers != 0 ? o.workers : std::max(1u, std::thread::hardware_concurrency());
   for (unsigned i = 0; i < count; ++i) {

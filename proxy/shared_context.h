@@ -14,7 +14,8 @@ class LeafCache;
 }
 namespace regcache::cache {
 class FileBlobStore;
-}
+class FillRegistry;
+} // namespace regcache::cache
 
 namespace regcache::proxy {
 
@@ -26,6 +27,7 @@ struct SharedContext {
   InterceptPolicy policy;
   // The registry cache; null when it is off or could not be set up (pass-through).
   cache::FileBlobStore *blobs = nullptr;
+  cache::FillRegistry *fills = nullptr;
   std::filesystem::path indexPath;
   std::atomic<std::uint64_t> nextConnectionId{1};
 };

@@ -66,12 +66,14 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# A random high port that nobody listens on now.
+# A random port that no socket uses now, below the kernel's ephemeral range so that outgoing
+# connections (which take ephemeral ports) cannot collide with it.
 free_port() {
-  local port
-  for _ in $(seq 1 100); do
-    port=$((20000 + RANDOM % 40000))
-    if ! ss -Htln "sport = :$port" | grep -q . && ! ss -Huln "sport = :$port" | grep -q .; then
+  local port low
+  low=$(awk '{print $1}' /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
+  for _ in $(seq 1 200); do
+    port=$((10000 + RANDOM % (low - 10000)))
+    if ! ss -Htan "sport = :$port" | grep -q . && ! ss -Huan "sport = :$port" | grep -q .; then
       echo "$port"
       return
     fi
@@ -102,6 +104,15 @@ make_pki() { "$REPO/certs/make-test-pki.sh" "$@"; }
 # dnsmasq on a loopback port answering every NAME with 127.0.0.1, or NAME=IP with IP (repeat a
 # name for several addresses, e.g. dual.test=::1 dual.test=127.0.0.1). Sets DNS_PORT.
 start_dns() {
+  local attempt
+  for attempt in 1 2 3; do
+    start_dns_once "$@" && return 0
+    log "dnsmasq could not bind port $DNS_PORT (attempt $attempt); trying another"
+  done
+  fail "dnsmasq did not start"
+}
+
+start_dns_once() {
   DNS_PORT=$(free_port)
   local args=(--keep-in-foreground --conf-file=/dev/null --port="$DNS_PORT"
     --listen-address=127.0.0.1 --bind-interfaces --no-resolv --no-hosts --log-queries
@@ -116,9 +127,10 @@ start_dns() {
   spawn "$WORK/dnsmasq.log" dnsmasq "${args[@]}"
   for _ in $(seq 1 50); do
     grep -q "started" "$WORK/dnsmasq.log" 2>/dev/null && return 0
+    kill -0 "$LAST_PID" 2>/dev/null || return 1
     sleep 0.1
   done
-  fail "dnsmasq did not start"
+  return 1
 }
 
 # A TLS docker-registry on a loopback port with the PKI in DIR. Sets REG_PORT and REG_LOG.

@@ -1,4 +1,6 @@
 #include <catch2/catch.hpp>
+#include <thread>
+#include <vector>
 
 #include "cache/digest.h"
 #include "proxy_fixture.h"
@@ -144,4 +146,87 @@ TEST_CASE("a redirected blob GET is followed, served as 200 and cached by digest
   CHECK(body(second) == kBlob);
   CHECK(registry.requests().size() == 1);
   CHECK(cdn.requests().size() == 1);
+}
+
+namespace {
+// Sends the blob in slices with pauses, so concurrent requests overlap the fill.
+ScriptedUpstream slowBlobUpstream(const std::string &content) {
+  return ScriptedUpstream([content](const RecordedRequest &, UpstreamReply &reply) {
+    if (!reply.send(
+            "HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: " +
+            std::to_string(content.size()) + "\r\n\r\n")) {
+      return;
+    }
+    for (std::size_t offset = 0; offset < content.size(); offset += 50000) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(40));
+      if (!reply.send(content.substr(offset, 50000))) return;
+    }
+  });
+}
+} // namespace
+
+TEST_CASE("concurrent misses for one digest make exactly one upstream fetch",
+          "[cache][integration]") {
+  auto upstream = slowBlobUpstream(kBlob);
+  ProxyFixture proxy([](auto &o) { o.workers = 2; });
+  std::vector<std::string> bodies(6);
+  std::vector<std::thread> clients;
+  for (std::size_t i = 0; i < bodies.size(); ++i) {
+    clients.emplace_back([&, i] {
+      std::this_thread::sleep_for(std::chrono::milliseconds(30 * i)); // late joiners too
+      auto client = RawSocket::connectTo(proxy.port());
+      client.sendAll(blobGet(upstream.port()));
+      bodies[i] = body(client.readResponse(10000ms));
+    });
+  }
+  for (auto &c : clients)
+    c.join();
+  for (const auto &b : bodies)
+    CHECK(b == kBlob);
+  CHECK(upstream.requests().size() == 1);
+}
+
+TEST_CASE("followers of a lying fill never get a complete body", "[cache][integration]") {
+  std::string lie = kBlob;
+  lie[10] = 'X';
+  auto liar = slowBlobUpstream(lie);
+  ProxyFixture proxy;
+  std::vector<std::string> received(3);
+  std::vector<std::thread> clients;
+  for (std::size_t i = 0; i < received.size(); ++i) {
+    clients.emplace_back([&, i] {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20 * i));
+      auto client = RawSocket::connectTo(proxy.port());
+      client.sendAll(blobGet(liar.port()));
+      received[i] = client.readAll(5000ms);
+    });
+  }
+  for (auto &c : clients)
+    c.join();
+  for (const auto &r : received)
+    CHECK(responseLength(r) == 0);
+  CHECK(liar.requests().size() == 1);
+}
+
+TEST_CASE("when the leader gets no blob, followers fetch on their own", "[cache][integration]") {
+  auto upstream = ScriptedUpstream([](const RecordedRequest &, UpstreamReply &reply) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    reply.send("HTTP/1.1 404 Not Found\r\nContent-Length: 9\r\n\r\nnot found");
+  });
+  ProxyFixture proxy;
+  std::vector<std::string> responses(2);
+  std::vector<std::thread> clients;
+  for (std::size_t i = 0; i < responses.size(); ++i) {
+    clients.emplace_back([&, i] {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50 * i));
+      auto client = RawSocket::connectTo(proxy.port());
+      client.sendAll(blobGet(upstream.port()));
+      responses[i] = client.readResponse(5000ms);
+    });
+  }
+  for (auto &c : clients)
+    c.join();
+  for (const auto &r : responses)
+    CHECK(r.rfind("HTTP/1.1 404", 0) == 0);
+  CHECK(upstream.requests().size() == 2);
 }

@@ -1,0 +1,27 @@
+#include "cache/fill_registry.h"
+
+namespace regcache::cache {
+
+std::pair<std::shared_ptr<FillProgress>, bool> FillRegistry::join(const std::string &digest) {
+  std::lock_guard lock(mutex_);
+  auto it = fills_.find(digest);
+  if (it != fills_.end()) return {it->second, false};
+  auto progress = std::make_shared<FillProgress>();
+  fills_.emplace(digest, progress);
+  return {progress, true};
+}
+
+void FillRegistry::finish(const std::string &digest, const std::shared_ptr<FillProgress> &progress,
+                          FillProgress::State state) {
+  std::lock_guard lock(mutex_);
+  progress->state.store(state, std::memory_order_release);
+  auto it = fills_.find(digest);
+  if (it != fills_.end() && it->second == progress) fills_.erase(it);
+}
+
+std::size_t FillRegistry::inFlight() const {
+  std::lock_guard lock(mutex_);
+  return fills_.size();
+}
+
+} // namespace regcache::cache

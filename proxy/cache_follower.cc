@@ -1,0 +1,147 @@
+#include "proxy/cache_follower.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "base/log.h"
+#include "cache/file_blob_store.h"
+#include "proxy/worker.h"
+
+namespace regcache::proxy {
+namespace {
+constexpr std::size_t kChunk = 256 * 1024;
+constexpr timeval kPollInterval{0, 10 * 1000}; // how often a follower looks for new bytes
+} // namespace
+
+CacheFollower::CacheFollower(ClientSide &client, const http::RequestHead &request,
+                             cache::Digest digest, std::shared_ptr<cache::FillProgress> progress,
+                             std::string upstreamName)
+    : client_(client), keepAlive_(request.keepAlive), digest_(std::move(digest)),
+      progress_(std::move(progress)) {
+  record_.connection = client_.logPrefix();
+  record_.client = client_.peer().toString();
+  record_.method = request.method;
+  record_.host = std::move(upstreamName);
+  record_.path = request.target;
+  record_.started = std::chrono::steady_clock::now();
+  record_.note = "cache MISS, joined a fill in flight";
+}
+
+CacheFollower::~CacheFollower() = default;
+
+void CacheFollower::start() {
+  timer_.reset(evtimer_new(client_.worker().base(), &CacheFollower::onTimer, this));
+  log::cache().debug("{} following the fill of {}", client_.logPrefix(), digest_.toString());
+  poll();
+}
+
+void CacheFollower::onTimer(evutil_socket_t, short, void *arg) noexcept {
+  static_cast<CacheFollower *>(arg)->poll();
+}
+
+void CacheFollower::poll() {
+  if (done_) return;
+  int state = progress_->state.load(std::memory_order_acquire);
+  if (!headSent_) {
+    if (state == cache::FillProgress::kPending) {
+      evtimer_add(timer_.get(), &kPollInterval);
+      return;
+    }
+    if (state == cache::FillProgress::kFailed || !openSource()) {
+      // Nothing sent yet: this request can still be answered on its own.
+      done_ = true;
+      log::cache().debug("{} the fill of {} ended without a blob; forwarding", client_.logPrefix(),
+                         digest_.toString());
+      client_.forwardInstead();
+      return;
+    }
+    sendHead();
+  }
+  if (state == cache::FillProgress::kFailed) {
+    fail("the fill this request followed failed");
+    return;
+  }
+  pump();
+}
+
+bool CacheFollower::openSource() {
+  // The leader's temp file while it streams; the committed blob once it is renamed.
+  if (progress_->state.load(std::memory_order_acquire) == cache::FillProgress::kStreaming) {
+    fd_.reset(::open(progress_->tempPath.c_str(), O_RDONLY | O_CLOEXEC));
+    if (fd_) return true;
+  }
+  if (auto *store = client_.worker().shared().blobs) {
+    auto fd = store->openForRead(digest_);
+    if (fd.ok()) {
+      fd_.reset(fd.value());
+      return true;
+    }
+  }
+  return false;
+}
+
+void CacheFollower::sendHead() {
+  http::ResponseHead head;
+  head.status = 200;
+  head.reason = "OK";
+  head.headers.add("Content-Type", progress_->contentType.empty() ? "application/octet-stream"
+                                                                  : progress_->contentType);
+  head.headers.add("Content-Length", std::to_string(progress_->size));
+  head.headers.add("Docker-Content-Digest", digest_.toString());
+  head.headers.add("X-Cache", "MISS");
+  head.headers.add("Via", "1.1 regcache");
+  if (!keepAlive_) head.headers.add("Connection", "close");
+  std::string serialized = http::serializeResponseHead(head);
+  evbuffer_add(client_.clientOutput(), serialized.data(), serialized.size());
+  headSent_ = true;
+  record_.status = 200;
+}
+
+void CacheFollower::pump() {
+  evbuffer *out = client_.clientOutput();
+  std::uint64_t size = progress_->size;
+  // Bytes are only trusted up to what the leader has written so far.
+  std::uint64_t available = progress_->written.load(std::memory_order_acquire);
+  bool committed =
+      progress_->state.load(std::memory_order_acquire) == cache::FillProgress::kCommitted;
+  if (committed) {
+    available = size;
+  } else if (available >= size && size > 0) {
+    available = size - 1; // the last byte waits for the leader's digest check
+  }
+  while (offset_ < available && offset_ < size && !client_.clientOutputFull()) {
+    std::size_t want =
+        static_cast<std::size_t>(std::min<std::uint64_t>(available - offset_, kChunk));
+    evbuffer_iovec space{};
+    if (evbuffer_reserve_space(out, static_cast<ev_ssize_t>(want), &space, 1) < 1) break;
+    ssize_t n = ::pread(fd_.get(), space.iov_base, want, static_cast<off_t>(offset_));
+    if (n <= 0) {
+      fail(std::string("reading the fill failed: ") + (n < 0 ? std::strerror(errno) : "EOF"));
+      return;
+    }
+    space.iov_len = static_cast<std::size_t>(n);
+    evbuffer_commit_space(out, &space, 1);
+    offset_ += static_cast<std::uint64_t>(n);
+    record_.bytesSent += static_cast<std::uint64_t>(n);
+  }
+  if (offset_ >= size && committed) {
+    done_ = true;
+    writeAccessLog(record_);
+    client_.onResponseComplete(true);
+    return;
+  }
+  // The last bytes go out only once the leader has verified the digest.
+  if (!client_.clientOutputFull()) evtimer_add(timer_.get(), &kPollInterval);
+}
+
+void CacheFollower::fail(const std::string &why) {
+  done_ = true;
+  record_.note = why;
+  writeAccessLog(record_);
+  client_.abortClient(why);
+}
+
+} // namespace regcache::proxy
