@@ -12,6 +12,7 @@ namespace regcache::app {
 
 struct Cli::Raw {
   std::string configFile;
+  std::string tagTtl = "5m";
   bool noCache = false;
   std::string bundleFile;
   std::string bundleUrl;
@@ -193,6 +194,11 @@ Cli::Cli() : raw_(std::make_unique<Raw>()) {
       ->capture_default_str();
   serve_->add_option("--leaf-cache-size", raw_->leafCacheSize, "Leaf certificates kept in memory")
       ->capture_default_str();
+  serve_
+      ->add_option("--tag-ttl", raw_->tagTtl,
+                   "Serve a manifest fetched by tag from the cache this long before fetching it "
+                   "again (duration)")
+      ->capture_default_str();
   serve_->add_flag("--no-cache", raw_->noCache,
                    "Do not cache registry content: a plain intercepting proxy");
   serve_
@@ -356,6 +362,7 @@ ParsedCommand Cli::parse(int argc, const char *const *argv) {
   o.upstreamTimeout = parseDuration(raw_->upstreamTimeout);
   o.leafCacheSize = raw_->leafCacheSize;
   o.cacheEnabled = !raw_->noCache;
+  o.tagTtl = parseDuration(raw_->tagTtl);
   o.leafValidity =
       std::chrono::duration_cast<std::chrono::hours>(parseDuration(raw_->leafValidity));
   if (o.leafValidity.count() < 1)

@@ -1,9 +1,9 @@
 #pragma once
 // Whether a forwarded request can be answered from the cache, follow a fill in flight, or
-// should lead a fill. Only GET and
-// HEAD of blobs and manifests by digest qualify, and only without an Authorization header:
-// content a client got with credentials must not reach one that upstream would refuse, and the
-// check that would allow it (an upstream HEAD per credential) is not built yet.
+// should lead a fill. GET and HEAD of blobs and manifests qualify (manifests by digest, or by tag
+// within --tag-ttl), only without an Authorization header: content a client got with
+// credentials must not reach one that upstream would refuse, and the check that would allow it
+// (an upstream HEAD per credential) is not built yet.
 #include <optional>
 
 #include "base/unique_fd.h"
@@ -21,6 +21,8 @@ struct CacheDecision {
   std::optional<CacheFill> fill;               // a miss worth storing: this request leads the fill
   std::shared_ptr<cache::FillProgress> follow; // a miss being filled by another request
   std::string registry;                        // upstream host[:port], for logs
+  std::string xCache = "HIT";                  // for a hit
+  std::optional<StaleFallback> stale;          // a tag's cached manifest, if refreshing it fails
 };
 
 CacheDecision decideCache(Worker &worker, const http::RequestHead &head, const Route &route,

@@ -15,15 +15,17 @@ constexpr std::size_t kChunk = 256 * 1024;
 }
 
 CacheHandler::CacheHandler(ClientSide &client, http::RequestHead request, cache::BlobRecord blob,
-                           UniqueFd fd, std::string upstreamName)
-    : client_(client), request_(std::move(request)), blob_(std::move(blob)), fd_(std::move(fd)) {
+                           UniqueFd fd, std::string upstreamName, std::string xCache,
+                           std::string note)
+    : client_(client), request_(std::move(request)), blob_(std::move(blob)), fd_(std::move(fd)),
+      xCache_(std::move(xCache)) {
   record_.connection = client_.logPrefix();
   record_.client = client_.peer().toString();
   record_.method = request_.method;
   record_.host = std::move(upstreamName);
   record_.path = request_.target;
   record_.started = std::chrono::steady_clock::now();
-  record_.note = "cache HIT";
+  record_.note = std::move(note);
 }
 
 void CacheHandler::start() {
@@ -33,7 +35,7 @@ void CacheHandler::start() {
   head.headers.add("Docker-Content-Digest", blob_.digest);
   head.headers.add("ETag", "\"" + blob_.digest + "\"");
   head.headers.add("Accept-Ranges", "bytes");
-  head.headers.add("X-Cache", "HIT");
+  head.headers.add("X-Cache", xCache_);
   head.headers.add("Via", "1.1 regcache");
   auto range = cache::resolveRange(request_.headers.get("Range"), blob_.size);
   switch (range.kind) {

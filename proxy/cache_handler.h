@@ -16,8 +16,10 @@ namespace regcache::proxy {
 class CacheHandler final : public RequestHandler {
 public:
   // `blob` is the index row; `fd` the open file. The handler owns the fd.
+  // xCache is the X-Cache value (HIT, STALE); note goes to the access log.
   CacheHandler(ClientSide &client, http::RequestHead request, cache::BlobRecord blob, UniqueFd fd,
-               std::string upstreamName);
+               std::string upstreamName, std::string xCache = "HIT",
+               std::string note = "cache HIT");
   void start() override;
   void onRequestBody(std::string_view) override {}
   void onRequestEnd() override {}
@@ -34,6 +36,7 @@ private:
   std::uint64_t remaining_ = 0;
   bool done_ = false;
   AccessRecord record_;
+  std::string xCache_;
 };
 
 } // namespace regcache::proxy

@@ -289,7 +289,8 @@ void ClientSession::startRequest(http::RequestHead &&head) {
   CacheDecision cached = decideCache(worker_, head, route, prefix_);
   if (cached.hit) {
     handler_ = std::make_unique<CacheHandler>(*this, std::move(head), std::move(*cached.hit),
-                                              std::move(cached.file), cached.registry);
+                                              std::move(cached.file), cached.registry,
+                                              cached.xCache, "cache " + cached.xCache);
   } else if (cached.follow) {
     auto digest = cache::parseDigest(route.originTarget.substr(route.originTarget.rfind('/') + 1));
     handler_ = std::make_unique<CacheFollower>(*this, head, *digest, std::move(cached.follow),
@@ -299,7 +300,8 @@ void ClientSession::startRequest(http::RequestHead &&head) {
   } else {
     net::Endpoint endpoint{route.upstream.host, route.upstream.port, route.tls};
     handler_ = std::make_unique<Exchange>(*this, std::move(head), std::move(endpoint),
-                                          std::move(route.originTarget), std::move(cached.fill));
+                                          std::move(route.originTarget), std::move(cached.fill),
+                                          std::move(cached.stale));
   }
   handler_->start();
 }
@@ -354,15 +356,22 @@ void ClientSession::forwardInstead() {
     abortClient("cannot forward this request on its own");
     return;
   }
-  worker_.deleteLater(std::move(handler_));
   net::Endpoint endpoint{fallbackRoute_->upstream.host, fallbackRoute_->upstream.port,
                          fallbackRoute_->tls};
-  handler_ = std::make_unique<Exchange>(*this, std::move(*fallbackHead_), std::move(endpoint),
-                                        std::move(fallbackRoute_->originTarget));
+  auto next = std::make_unique<Exchange>(*this, std::move(*fallbackHead_), std::move(endpoint),
+                                         std::move(fallbackRoute_->originTarget));
   fallbackHead_.reset();
   fallbackRoute_.reset();
-  handler_->start();
-  if (requestDone_ && handler_) handler_->onRequestEnd();
+  replaceHandler(std::move(next));
+}
+
+void ClientSession::replaceHandler(std::unique_ptr<RequestHandler> next) {
+  if (state_ != State::kHandling) return;
+  worker_.deleteLater(std::move(handler_));
+  handler_ = std::move(next);
+  RequestHandler *current = handler_.get();
+  current->start();
+  if (requestDone_ && handler_.get() == current) current->onRequestEnd();
 }
 
 void ClientSession::abortClient(const std::string &reason) {

@@ -59,6 +59,7 @@ public:
   void onResponseComplete(bool keepAlive) override;
   void abortClient(const std::string &reason) override;
   void forwardInstead() override;
+  void replaceHandler(std::unique_ptr<RequestHandler> next) override;
 
 private:
   // http::RequestSink

@@ -6,6 +6,7 @@
 #include "base/log.h"
 #include "cache/file_blob_store.h"
 #include "cache/index.h"
+#include "proxy/cache_handler.h"
 #include "proxy/http/headers.h"
 #include "proxy/http/target.h"
 #include "proxy/net/tls_contexts.h"
@@ -39,7 +40,8 @@ void appendVia(http::Headers &headers) {
 } // namespace
 
 Exchange::Exchange(ClientSide &client, http::RequestHead request, net::Endpoint endpoint,
-                   std::string originTarget, std::optional<CacheFill> fill)
+                   std::string originTarget, std::optional<CacheFill> fill,
+                   std::optional<StaleFallback> stale)
     : client_(client), request_(std::move(request)),
       endpoint_(std::move(endpoint)), poolKey_{endpoint_.tls, lowercase(endpoint_.host),
                                                endpoint_.port},
@@ -54,6 +56,7 @@ Exchange::Exchange(ClientSide &client, http::RequestHead request, net::Endpoint 
   record_.path = originTarget_;
   record_.started = std::chrono::steady_clock::now();
   fill_ = std::move(fill);
+  stale_ = std::move(stale);
 }
 
 Exchange::~Exchange() { endFill(cache::FillProgress::kFailed); }
@@ -276,6 +279,10 @@ void Exchange::onResponseHead(http::ResponseHead &&head) {
   state_ = State::kStreamingResponse;
   record_.status = head.status;
   responseKeepAlive_ = head.keepAlive;
+  if (stale_ && (head.status >= 500 || head.status == 429)) {
+    serveStale("upstream answered " + std::to_string(head.status));
+    return;
+  }
   bool redirect = head.status == 301 || head.status == 302 || head.status == 303 ||
                   head.status == 307 || head.status == 308;
   if (fill_ && redirect && redirects_ < kMaxRedirects && head.headers.has("Location")) {
@@ -389,6 +396,7 @@ void Exchange::failUpstream(int status, const std::string &reason) {
     client_.abortClient(reason);
     return;
   }
+  if (serveStale(reason)) return;
   if (answerPingOffline()) return;
   record_.status = status;
   std::string response =
@@ -412,6 +420,12 @@ void Exchange::onClientClosed() {
 void Exchange::startFill(const http::ResponseHead &head) {
   cache::FileBlobStore *store = client_.worker().shared().blobs;
   if (store == nullptr || client_.worker().index() == nullptr || !head.contentLength) return;
+  if (fill_->tag) {
+    // By tag the digest is whatever upstream says it is; the body must then hash to it.
+    auto announced = cache::parseDigest(head.headers.get("Docker-Content-Digest").value_or(""));
+    if (!announced) return;
+    fill_->digest = *announced;
+  }
   auto writer = store->create();
   if (!writer.ok()) {
     log::cache().warn("{} cannot start a fill for {}: {}; passing through", client_.logPrefix(),
@@ -467,12 +481,35 @@ bool Exchange::commitFill() {
                         put.failure().detail);
     } else {
       log::cache().debug("{} cached {} ({} bytes)", client_.logPrefix(), blob.digest, size);
+      if (fill_->tag) {
+        cache::TagRecord tag{fill_->registry, fill_->repository, *fill_->tag, fill_->acceptKey,
+                             blob.digest,     contentType_,      now};
+        if (auto tagged = client_.worker().index()->putTag(tag); !tagged.ok()) {
+          log::cache().warn("{} cannot record tag {}: {}", client_.logPrefix(), *fill_->tag,
+                            tagged.failure().detail);
+        }
+      }
       record_.note =
           record_.note.empty() ? "cache MISS, stored" : record_.note + "; cache MISS, stored";
     }
   }
   endFill(committed.ok() ? cache::FillProgress::kCommitted : cache::FillProgress::kFailed);
   evbuffer_add_buffer(client_.clientOutput(), held_.get());
+  return true;
+}
+
+bool Exchange::serveStale(const std::string &why) {
+  if (!stale_ || responseHeadSent_ || !stale_->file || !*stale_->file) return false;
+  log::cache().warn("{} {} {}: {}; serving the cached manifest (stale)", client_.logPrefix(),
+                    poolKey_.toString(), originTarget_, why);
+  // The upstream connection is left for the destructor: this may run inside its read callback.
+  state_ = State::kFailed;
+  upstreamGate_.pause(net::ReadGate::kSinkFull);
+  logged_ = true; // the cache handler writes the access line
+  endFill(cache::FillProgress::kFailed);
+  client_.replaceHandler(std::make_unique<CacheHandler>(client_, request_, stale_->blob,
+                                                        std::move(*stale_->file), record_.host,
+                                                        "STALE", "cache STALE: " + why));
   return true;
 }
 

@@ -10,9 +10,11 @@
 #include <string>
 
 #include "base/event_handles.h"
+#include "base/unique_fd.h"
 #include "cache/blob_store.h"
 #include "cache/digest.h"
 #include "cache/fill_registry.h"
+#include "cache/index.h"
 #include "proxy/access_log.h"
 #include "proxy/http/message.h"
 #include "proxy/http/parser.h"
@@ -30,6 +32,15 @@ struct CacheFill {
   std::string repository; // "library/alpine"
   bool manifest = false;
   std::shared_ptr<cache::FillProgress> progress; // shared with followers on any worker
+  // By tag: the digest comes from the response's Docker-Content-Digest, and the tag is recorded.
+  std::optional<std::string> tag;
+  std::string acceptKey;
+};
+
+// What to serve when a tag cannot be refreshed (upstream down, 5xx, 429).
+struct StaleFallback {
+  cache::BlobRecord blob;
+  std::shared_ptr<UniqueFd> file;
 };
 
 class Exchange final : public RequestHandler, private http::ResponseSink {
@@ -41,7 +52,8 @@ public:
   // committed only if its SHA-256 and length match; on a mismatch the client connection is
   // dropped before the last bytes, so no client ever gets a complete response with wrong bytes.
   Exchange(ClientSide &client, http::RequestHead request, net::Endpoint endpoint,
-           std::string originTarget, std::optional<CacheFill> fill = std::nullopt);
+           std::string originTarget, std::optional<CacheFill> fill = std::nullopt,
+           std::optional<StaleFallback> stale = std::nullopt);
   ~Exchange() override;
 
   void start() override;
@@ -66,6 +78,8 @@ private:
   // Answers a /v2/ ping when upstream is unreachable; false if this request is not one.
   bool answerPingOffline();
   void followRedirect();
+  // Hands the client to the cached copy of a tag's manifest; true if there is one.
+  bool serveStale(const std::string &why);
   // Tells followers the fill is over (kCommitted or kFailed); idempotent.
   void endFill(cache::FillProgress::State state);
   static constexpr int kMaxRedirects = 5;
@@ -115,6 +129,7 @@ private:
   EvBufferPtr held_; // the latest body bytes, released only once the fill is verified
   std::string contentType_;
   std::optional<std::string> redirectTo_;
+  std::optional<StaleFallback> stale_;
   int redirects_ = 0;
 };
 

@@ -5,6 +5,7 @@
 #include <event2/buffer.h>
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -13,6 +14,7 @@
 namespace regcache::proxy {
 
 class Worker;
+class RequestHandler;
 
 // What a handler may do to the client connection it serves.
 class ClientSide {
@@ -37,6 +39,9 @@ public:
   // Replaces the current handler with a plain forward of the same request (a cache follower
   // whose fill ended without a blob). Only for requests without a body.
   virtual void forwardInstead() = 0;
+  // Replaces the current handler with `next` (a stale cached answer instead of an upstream
+  // error); the old one is freed later on the loop. Only before any response byte was sent.
+  virtual void replaceHandler(std::unique_ptr<RequestHandler> next) = 0;
 };
 
 class RequestHandler {

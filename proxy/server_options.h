@@ -45,6 +45,9 @@ struct ServerOptions {
 
   // The registry cache in <dataDir>: blobs/, tmp/ and cache.db. Off: pass-through only.
   bool cacheEnabled = true;
+  // A manifest fetched by tag is served from the cache for this long without asking upstream;
+  // after that it is fetched again, and served stale if upstream fails.
+  std::chrono::milliseconds tagTtl{std::chrono::minutes(5)};
 
   std::size_t leafCacheSize = 1024;
   std::chrono::hours leafValidity{24 * 7};

@@ -1,4 +1,6 @@
+#include <atomic>
 #include <catch2/catch.hpp>
+#include <memory>
 #include <thread>
 #include <vector>
 
@@ -229,4 +231,107 @@ TEST_CASE("when the leader gets no blob, followers fetch on their own", "[cache]
   for (const auto &r : responses)
     CHECK(r.rfind("HTTP/1.1 404", 0) == 0);
   CHECK(upstream.requests().size() == 2);
+}
+
+namespace {
+
+const std::string kManifest =
+    R"({"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json"})";
+const std::string kManifestDigest = "sha256:" + regcache::cache::sha256Hex(kManifest);
+const std::string kManifestType = "application/vnd.oci.image.manifest.v1+json";
+
+std::string tagGet(uint16_t port, const std::string &method = "GET") {
+  return method + " http://127.0.0.1:" + std::to_string(port) +
+         "/v2/library/test/manifests/v1 HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: " + kManifestType +
+         "\r\n\r\n";
+}
+
+// Serves the manifest by tag until `failWith` is set, then answers with that status.
+struct TagUpstream {
+  std::atomic<int> failWith{0};
+  ScriptedUpstream server{[this](const RecordedRequest &, UpstreamReply &reply) {
+    if (int status = failWith.load()) {
+      reply.send("HTTP/1.1 " + std::to_string(status) + " Nope\r\nContent-Length: 0\r\n\r\n");
+      return;
+    }
+    reply.send(okResponse(kManifest, "Content-Type: " + kManifestType +
+                                         "\r\nDocker-Content-Digest: " + kManifestDigest + "\r\n"));
+  }};
+};
+
+} // namespace
+
+TEST_CASE("a manifest by tag is served from the cache within the tag TTL", "[cache][tags]") {
+  TagUpstream upstream;
+  ProxyFixture proxy([](auto &o) { o.tagTtl = std::chrono::minutes(5); });
+  auto client = RawSocket::connectTo(proxy.port());
+  client.sendAll(tagGet(upstream.server.port()));
+  REQUIRE(body(client.readResponse()) == kManifest);
+  client.sendAll(tagGet(upstream.server.port()));
+  std::string second = client.readResponse();
+  CHECK(second.find("X-Cache: HIT") != std::string::npos);
+  CHECK(second.find("Content-Type: " + kManifestType) != std::string::npos);
+  CHECK(second.find("Docker-Content-Digest: " + kManifestDigest) != std::string::npos);
+  CHECK(body(second) == kManifest);
+  CHECK(upstream.server.requests().size() == 1);
+}
+
+TEST_CASE("an expired tag is fetched again, and served stale when upstream fails",
+          "[cache][tags]") {
+  TagUpstream upstream;
+  ProxyFixture proxy([](auto &o) { o.tagTtl = std::chrono::milliseconds(0); });
+  auto client = RawSocket::connectTo(proxy.port());
+  client.sendAll(tagGet(upstream.server.port()));
+  REQUIRE(body(client.readResponse()) == kManifest);
+  client.sendAll(tagGet(upstream.server.port())); // expired: asks upstream again
+  REQUIRE(body(client.readResponse()) == kManifest);
+  CHECK(upstream.server.requests().size() == 2);
+
+  for (int status : {503, 429}) {
+    upstream.failWith = status;
+    client.sendAll(tagGet(upstream.server.port()));
+    std::string stale = client.readResponse();
+    INFO(status);
+    CHECK(stale.rfind("HTTP/1.1 200", 0) == 0);
+    CHECK(stale.find("X-Cache: STALE") != std::string::npos);
+    CHECK(body(stale) == kManifest);
+  }
+}
+
+TEST_CASE("a tag is served stale when upstream is unreachable", "[cache][tags]") {
+  uint16_t port = 0;
+  std::unique_ptr<ProxyFixture> proxy;
+  {
+    TagUpstream upstream;
+    port = upstream.server.port();
+    proxy =
+        std::make_unique<ProxyFixture>([](auto &o) { o.tagTtl = std::chrono::milliseconds(0); });
+    auto client = RawSocket::connectTo(proxy->port());
+    client.sendAll(tagGet(port));
+    REQUIRE(body(client.readResponse()) == kManifest);
+  } // the upstream is gone
+  auto client = RawSocket::connectTo(proxy->port());
+  client.sendAll(tagGet(port));
+  std::string stale = client.readResponse();
+  CHECK(stale.find("X-Cache: STALE") != std::string::npos);
+  CHECK(body(stale) == kManifest);
+  client.sendAll(tagGet(port, "HEAD"));
+  std::string head = client.readUntil(
+      [](const std::string &s) { return s.find("\r\n\r\n") != std::string::npos; });
+  CHECK(head.find("Docker-Content-Digest: " + kManifestDigest) != std::string::npos);
+}
+
+TEST_CASE("a tag whose body does not match its announced digest is not cached", "[cache][tags]") {
+  ScriptedUpstream liar([](const RecordedRequest &, UpstreamReply &reply) {
+    reply.send(okResponse(kManifest + " ", "Content-Type: " + kManifestType +
+                                               "\r\nDocker-Content-Digest: " + kManifestDigest +
+                                               "\r\n"));
+  });
+  ProxyFixture proxy;
+  for (int i = 0; i < 2; ++i) {
+    auto client = RawSocket::connectTo(proxy.port());
+    client.sendAll(tagGet(liar.port()));
+    CHECK(responseLength(client.readAll(3000ms)) == 0);
+  }
+  CHECK(liar.requests().size() == 2);
 }
