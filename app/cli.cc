@@ -272,7 +272,13 @@ Cli::Cli() : raw_(std::make_unique<Raw>()) {
       ->required();
   clientConfig_->add_option("--no-proxy", raw_->noProxy, "Hosts that bypass the proxy")
       ->capture_default_str();
-  for (CLI::App *sub : {caInit_, caBundle_, caShow_, caRotate_, caInstall_}) {
+  CLI::App *cacheCommand = app_.add_subcommand("cache", "Inspect the registry cache");
+  cacheCommand->require_subcommand(1);
+  cacheList_ = cacheCommand->add_subcommand("ls", "List cached tags: registry/repository:tag, "
+                                                  "digest, size, last check with upstream");
+  cacheStats_ = cacheCommand->add_subcommand("stats", "Entries, bytes and hits in the cache");
+  for (CLI::App *sub :
+       {caInit_, caBundle_, caShow_, caRotate_, caInstall_, cacheList_, cacheStats_}) {
     sub->add_option("--data-dir", raw_->dataDir, dataDirHelp);
   }
   version_ = app_.add_subcommand("version", "Print the version of regcache and its libraries");
@@ -316,6 +322,10 @@ ParsedCommand Cli::parse(int argc, const char *const *argv) {
     out.command = Command::kCaInstall;
   else if (clientConfig_->parsed())
     out.command = Command::kClientConfig;
+  else if (cacheList_->parsed())
+    out.command = Command::kCacheList;
+  else if (cacheStats_->parsed())
+    out.command = Command::kCacheStats;
   else if (version_->parsed())
     out.command = Command::kVersion;
   else if (serve_->parsed())

@@ -22,6 +22,8 @@ enum class Command {
   kCaRotate,
   kCaInstall,
   kClientConfig,
+  kCacheList,
+  kCacheStats,
   kVersion
 };
 
@@ -75,6 +77,8 @@ private:
   CLI::App *caRotate_ = nullptr;
   CLI::App *caInstall_ = nullptr;
   CLI::App *clientConfig_ = nullptr;
+  CLI::App *cacheList_ = nullptr;
+  CLI::App *cacheStats_ = nullptr;
   CLI::App *version_ = nullptr;
 };
 

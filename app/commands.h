@@ -11,6 +11,8 @@ int runCaShow(const ParsedCommand &command);
 int runCaRotate(const ParsedCommand &command);
 int runCaInstall(const ParsedCommand &command);
 int runClientConfig(const ParsedCommand &command);
+int runCacheList(const ParsedCommand &command);
+int runCacheStats(const ParsedCommand &command);
 int runVersion();
 
 } // namespace regcache::app

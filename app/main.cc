@@ -18,6 +18,8 @@ int main(int argc, char **argv) {
     case Command::kCaRotate: return runCaRotate(command);
     case Command::kCaInstall: return runCaInstall(command);
     case Command::kClientConfig: return runClientConfig(command);
+    case Command::kCacheList: return runCacheList(command);
+    case Command::kCacheStats: return runCacheStats(command);
     case Command::kVersion: return runVersion();
     case Command::kNone: std::cout << cli.help(); return 0;
     }

@@ -8,6 +8,7 @@
 #include "base/time_format.h"
 #include "ca/authority.h"
 #include "ca/leaf_cache.h"
+#include "cache/index.h"
 #include "proxy/worker.h"
 
 namespace regcache::proxy {
@@ -27,6 +28,33 @@ std::string strongEtag(std::string_view content) {
 
 std::string httpDate(std::chrono::system_clock::time_point time) {
   return formatUtcTime(time, "%a, %d %b %Y %H:%M:%S GMT");
+}
+
+namespace {
+
+std::string jsonString(const std::string &text) {
+  std::string out = "\"";
+  for (char c : text) {
+    if (c == '"' || c == '\\') out += '\\';
+    if (static_cast<unsigned char>(c) >= 0x20) out += c;
+  }
+  return out + "\"";
+}
+
+} // namespace
+
+std::string AdminEndpoint::catalogJson() {
+  // Like the distribution registry's catalog, but across registries: "host[:port]/name".
+  std::string json = "{\"repositories\":[";
+  if (cache::Index *index = client_.worker().index()) {
+    auto names = index->listRepositories();
+    if (names.ok()) {
+      for (std::size_t i = 0; i < names->size(); ++i) {
+        json += (i == 0 ? "" : ",") + jsonString((*names)[i]);
+      }
+    }
+  }
+  return json + "]}\n";
 }
 
 AdminEndpoint::AdminEndpoint(ClientSide &client, http::RequestHead request)
@@ -59,6 +87,8 @@ void AdminEndpoint::start() {
     } else {
       respond(200, "application/x-pem-file", bundle, std::move(extra));
     }
+  } else if (path == "/v2/_catalog" && readOnly) {
+    respond(200, "application/json; charset=utf-8", catalogJson());
   } else if (path == "/ca.crt" || path == "/healthz") {
     respond(405, "text/plain; charset=utf-8", "method not allowed\n");
   } else {

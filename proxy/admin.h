@@ -2,6 +2,7 @@
 // The proxy's own endpoints, reached with origin-form requests on the proxy port:
 //   GET /ca.crt   the PEM bundle of roots clients must trust (ETag, If-None-Match -> 304)
 //   GET /healthz  liveness
+//   GET /v2/_catalog  the cached repositories, as "registry/name"
 #include <chrono>
 #include <string>
 
@@ -19,6 +20,7 @@ public:
   void onRequestEnd() override {}
 
 private:
+  std::string catalogJson();
   void respond(int status, std::string_view contentType, const std::string &body,
                http::Headers extra = {});
 

@@ -34,6 +34,12 @@ grep -q 'note="cache HIT"' "$ACCESS_LOG" || fail "no cache hit in the access log
 cmp -s "$WORK/out-warm/blobs/sha256/${LAYER_DIGEST#sha256:}" "$IMAGE_DIR/blobs/sha256/${LAYER_DIGEST#sha256:}" ||
   fail "the cached layer differs from the pushed one"
 
+"$REGCACHE" cache ls --data-dir "$WORK/proxy-data" >"$WORK/cache-ls.txt" || fail "cache ls failed"
+grep -q "registry.test:$REG_PORT/test/image:v1  $digest" "$WORK/cache-ls.txt" ||
+  fail "cache ls does not list the tag: $(cat "$WORK/cache-ls.txt")"
+curl -fsS "http://127.0.0.1:$PROXY_PORT/v2/_catalog" | grep -q "\"registry.test:$REG_PORT/test/image\"" ||
+  fail "GET /v2/_catalog does not list the repository"
+
 log "stopping the upstream registry"
 kill "$registry_pid"; wait "$registry_pid" 2>/dev/null || true
 pull "test/image@$digest" offline-digest || fail "pull by digest with upstream stopped failed"

@@ -335,3 +335,16 @@ TEST_CASE("a tag whose body does not match its announced digest is not cached", 
   }
   CHECK(liar.requests().size() == 2);
 }
+
+TEST_CASE("GET /v2/_catalog on the proxy lists cached repositories", "[cache][integration]") {
+  auto upstream = blobUpstream(kBlob);
+  ProxyFixture proxy;
+  auto client = RawSocket::connectTo(proxy.port());
+  client.sendAll("GET /v2/_catalog HTTP/1.1\r\nHost: proxy\r\n\r\n");
+  CHECK(body(client.readResponse()) == "{\"repositories\":[]}\n");
+  client.sendAll(blobGet(upstream.port()));
+  REQUIRE(body(client.readResponse()) == kBlob);
+  client.sendAll("GET /v2/_catalog HTTP/1.1\r\nHost: proxy\r\n\r\n");
+  CHECK(body(client.readResponse()) == "{\"repositories\":[\"127.0.0.1:" +
+                                           std::to_string(upstream.port()) + "/library/test\"]}\n");
+}
