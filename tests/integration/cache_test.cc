@@ -1,10 +1,14 @@
 #include <atomic>
 #include <catch2/catch.hpp>
+#include <filesystem>
 #include <memory>
 #include <thread>
+#include <unistd.h>
 #include <vector>
 
 #include "cache/digest.h"
+#include "cache/file_blob_store.h"
+#include "cache/index.h"
 #include "proxy_fixture.h"
 #include "raw_socket.h"
 #include "scripted_upstream.h"
@@ -347,4 +351,34 @@ TEST_CASE("GET /v2/_catalog on the proxy lists cached repositories", "[cache][in
   client.sendAll("GET /v2/_catalog HTTP/1.1\r\nHost: proxy\r\n\r\n");
   CHECK(body(client.readResponse()) == "{\"repositories\":[\"127.0.0.1:" +
                                            std::to_string(upstream.port()) + "/library/test\"]}\n");
+}
+
+TEST_CASE("start-up removes unindexed files and rows without files", "[cache][integration]") {
+  namespace fs = std::filesystem;
+  fs::path dir = fs::temp_directory_path() / ("regcache-reconcile-" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  std::string orphan = "orphan content";
+  auto orphanDigest = *regcache::cache::parseDigest("sha256:" + regcache::cache::sha256Hex(orphan));
+  {
+    regcache::cache::FileBlobStore store(dir);
+    auto writer = store.create();
+    REQUIRE(writer.ok());
+    REQUIRE(writer.value()->write(orphan).ok());
+    REQUIRE(writer.value()->commit(orphanDigest, orphan.size()).ok());
+    auto index = regcache::cache::Index::open(dir / "cache.db");
+    REQUIRE(index.ok());
+    auto now = std::chrono::system_clock::now();
+    REQUIRE(index.value()
+                ->putBlob({kDigest, kBlob.size(), "", false, now, now, 0}, "r.test", "library/test")
+                .ok());
+  }
+  {
+    ProxyFixture proxy([&](auto &o) { o.dataDir = dir; });
+    regcache::cache::FileBlobStore store(dir);
+    CHECK_FALSE(store.contains(orphanDigest));
+    auto index = regcache::cache::Index::open(dir / "cache.db");
+    REQUIRE(index.ok());
+    CHECK_FALSE(index.value()->findBlob(kDigest).value().has_value());
+  }
+  fs::remove_all(dir);
 }
