@@ -12,6 +12,7 @@ namespace regcache::app {
 
 struct Cli::Raw {
   std::string configFile;
+  std::string cacheMaxSize = "auto";
   std::string tagTtl = "5m";
   bool noCache = false;
   std::string bundleFile;
@@ -199,6 +200,11 @@ Cli::Cli() : raw_(std::make_unique<Raw>()) {
                    "Serve a manifest fetched by tag from the cache this long before fetching it "
                    "again (duration)")
       ->capture_default_str();
+  serve_
+      ->add_option("--cache-max-size", raw_->cacheMaxSize,
+                   "Evict least recently used blobs past this size, e.g. 50GiB (auto: half of "
+                   "the filesystem holding --data-dir)")
+      ->capture_default_str();
   serve_->add_flag("--no-cache", raw_->noCache,
                    "Do not cache registry content: a plain intercepting proxy");
   serve_
@@ -372,6 +378,7 @@ ParsedCommand Cli::parse(int argc, const char *const *argv) {
   o.upstreamTimeout = parseDuration(raw_->upstreamTimeout);
   o.leafCacheSize = raw_->leafCacheSize;
   o.cacheEnabled = !raw_->noCache;
+  o.cacheMaxSize = raw_->cacheMaxSize == "auto" ? 0 : parseSize(raw_->cacheMaxSize);
   o.tagTtl = parseDuration(raw_->tagTtl);
   o.leafValidity =
       std::chrono::duration_cast<std::chrono::hours>(parseDuration(raw_->leafValidity));

@@ -13,6 +13,7 @@
 #include "base/log.h"
 #include "ca/authority.h"
 #include "ca/leaf_cache.h"
+#include "cache/evictor.h"
 #include "cache/file_blob_store.h"
 #include "cache/fill_registry.h"
 #include "cache/index.h"
@@ -29,6 +30,7 @@ struct Server::Impl {
   std::unique_ptr<ca::LeafCache> leaves;
   std::unique_ptr<CaWatcher> caWatcher;
   std::unique_ptr<cache::FileBlobStore> blobs;
+  std::unique_ptr<cache::Evictor> evictor;
   cache::FillRegistry fills;
   SslCtxPtr interceptTls;
   SslCtxPtr upstreamTls;
@@ -109,6 +111,7 @@ void Server::start() {
   for (auto &worker : impl_->workers)
     worker->start();
   impl_->caWatcher->start();
+  if (impl_->evictor) impl_->evictor->start();
   impl_->running = true;
 }
 
@@ -147,6 +150,13 @@ void Server::openCache() {
     auto index = cache::Index::open(impl_->options.dataDir / "cache.db"); // migrates once
     if (!index.ok()) throw std::runtime_error(index.failure().detail);
     reconcileCache(*index.value(), *impl_->blobs);
+    std::uint64_t limit = impl_->options.cacheMaxSize != 0
+                              ? impl_->options.cacheMaxSize
+                              : cache::defaultCacheLimit(impl_->options.dataDir);
+    impl_->evictor = std::make_unique<cache::Evictor>(
+        impl_->options.dataDir / "cache.db", *impl_->blobs,
+        cache::EvictionOptions{limit, impl_->options.evictionInterval});
+    log::cache().info("cache limit {} bytes", limit);
     auto totals = index.value()->totals();
     if (totals.ok()) {
       log::cache().info("cache: {} blobs, {} bytes in {}", totals->blobs, totals->bytes,
@@ -154,6 +164,7 @@ void Server::openCache() {
     }
   } catch (const std::exception &e) {
     log::cache().warn("the cache is unavailable, passing everything through: {}", e.what());
+    impl_->evictor.reset();
     impl_->blobs.reset();
   }
 }
@@ -166,6 +177,7 @@ void Server::stop() {
   if (!impl_ || !impl_->running) return;
   impl_->running = false;
   impl_->caWatcher->stop();
+  if (impl_->evictor) impl_->evictor->stop();
   for (auto &worker : impl_->workers)
     worker->stop();
   for (auto &worker : impl_->workers)

@@ -45,6 +45,9 @@ struct ServerOptions {
 
   // The registry cache in <dataDir>: blobs/, tmp/ and cache.db. Off: pass-through only.
   bool cacheEnabled = true;
+  // Past this many bytes, least recently used blobs are evicted. 0: half of the filesystem.
+  std::uint64_t cacheMaxSize = 0;
+  std::chrono::milliseconds evictionInterval{std::chrono::seconds(10)};
   // A manifest fetched by tag is served from the cache for this long without asking upstream;
   // after that it is fetched again, and served stale if upstream fails.
   std::chrono::milliseconds tagTtl{std::chrono::minutes(5)};

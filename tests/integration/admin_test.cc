@@ -1,5 +1,7 @@
 #include <catch2/catch.hpp>
 
+#include <unistd.h>
+
 #include "proxy_fixture.h"
 #include "raw_socket.h"
 
@@ -38,22 +40,22 @@ TEST_CASE("GET /ca.crt serves the PEM bundle with an ETag that If-None-Match hon
 }
 
 TEST_CASE("the CA survives a restart: the same root is served afterwards", "[admin]") {
-  std::string first;
-  std::filesystem::path dir = std::filesystem::temp_directory_path() / "regcache-it-restart";
+  std::filesystem::path dir = std::filesystem::temp_directory_path() /
+                              ("regcache-it-restart-" + std::to_string(::getpid()));
   std::filesystem::remove_all(dir);
-  {
+  auto fetch = [&] {
+    // Each server is stopped (its threads joined) before the next starts or the files go.
     ProxyFixture proxy([&](auto &o) { o.dataDir = dir; });
     auto client = RawSocket::connectTo(proxy.port());
     client.sendAll("GET /ca.crt HTTP/1.1\r\nHost: proxy\r\n\r\n");
-    first = client.readResponse();
-  }
-  ProxyFixture again([&](auto &o) { o.dataDir = dir; });
-  auto client = RawSocket::connectTo(again.port());
-  client.sendAll("GET /ca.crt HTTP/1.1\r\nHost: proxy\r\n\r\n");
-  std::string second = client.readResponse();
+    std::string response = client.readResponse();
+    return response.substr(response.find("\r\n\r\n"));
+  };
+  std::string first = fetch();
+  std::string second = fetch();
   std::filesystem::remove_all(dir);
   REQUIRE(first.find("BEGIN CERTIFICATE") != std::string::npos);
-  CHECK(first.substr(first.find("\r\n\r\n")) == second.substr(second.find("\r\n\r\n")));
+  CHECK(first == second);
 }
 
 TEST_CASE("unknown proxy paths get a 404", "[admin]") {

@@ -1,7 +1,9 @@
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <filesystem>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <thread>
 #include <unistd.h>
 #include <vector>
@@ -381,4 +383,48 @@ TEST_CASE("start-up removes unindexed files and rows without files", "[cache][in
     CHECK_FALSE(index.value()->findBlob(kDigest).value().has_value());
   }
   fs::remove_all(dir);
+}
+
+TEST_CASE("past --cache-max-size the least recently used blobs are evicted",
+          "[cache][integration][eviction]") {
+  std::map<std::string, std::string> blobs;
+  for (char fill : {'a', 'b', 'c'}) {
+    std::string content(300000, fill);
+    blobs["sha256:" + regcache::cache::sha256Hex(content)] = content;
+  }
+  std::mutex mutex;
+  std::map<std::string, int> fetches;
+  ScriptedUpstream upstream([&](const RecordedRequest &request, UpstreamReply &reply) {
+    std::string line = request.requestLine();
+    std::string digest = line.substr(line.find("sha256:"), 71);
+    {
+      std::lock_guard lock(mutex);
+      ++fetches[digest];
+    }
+    reply.send(okResponse(blobs.at(digest)));
+  });
+  ProxyFixture proxy([](auto &o) {
+    o.cacheMaxSize = 700000;
+    o.evictionInterval = std::chrono::milliseconds(50);
+  });
+  auto get = [&](const std::string &digest) {
+    auto client = RawSocket::connectTo(proxy.port());
+    client.sendAll("GET http://127.0.0.1:" + std::to_string(upstream.port()) +
+                   "/v2/library/test/blobs/" + digest + " HTTP/1.1\r\nHost: a\r\n\r\n");
+    return client.readResponse();
+  };
+  std::vector<std::string> order;
+  for (const auto &[digest, content] : blobs)
+    order.push_back(digest);
+  for (const auto &digest : order) {
+    REQUIRE(body(get(digest)) == blobs[digest]);
+    std::this_thread::sleep_for(std::chrono::milliseconds(1100)); // distinct access seconds
+  }
+  // The oldest is gone (fetched again), the newest is still a hit.
+  std::string newest = get(order[2]);
+  CHECK(newest.find("X-Cache: HIT") != std::string::npos);
+  CHECK(body(get(order[0])) == blobs[order[0]]);
+  std::lock_guard lock(mutex);
+  CHECK(fetches[order[0]] == 2);
+  CHECK(fetches[order[2]] == 1);
 }

@@ -200,3 +200,13 @@ TEST_CASE("the shipped example config parses", "[app][cli]") {
   CHECK(c.serve.listen.at(0).port == 3128);
   CHECK(c.serve.limits.maxHeaderBytes == 64 * 1024);
 }
+
+TEST_CASE("cache flags parse sizes and durations", "[app][cli]") {
+  auto c = parse({"serve", "--cache-max-size", "50GiB", "--tag-ttl", "10m"});
+  CHECK(c.serve.cacheMaxSize == 50ull << 30);
+  CHECK(c.serve.tagTtl == 10min);
+  CHECK(c.serve.cacheEnabled);
+  auto defaults = parse({"serve"});
+  CHECK(defaults.serve.cacheMaxSize == 0); // auto: half of the filesystem
+  CHECK(parse({"serve", "--no-cache"}).serve.cacheEnabled == false);
+}

@@ -1,0 +1,77 @@
+#include "cache/evictor.h"
+
+#include <sys/statvfs.h>
+
+#include "base/log.h"
+#include "cache/file_blob_store.h"
+#include "cache/index.h"
+
+namespace regcache::cache {
+
+Evictor::Evictor(std::filesystem::path indexPath, FileBlobStore &store, EvictionOptions options)
+    : indexPath_(std::move(indexPath)), store_(store), options_(options) {}
+
+Evictor::~Evictor() { stop(); }
+
+void Evictor::start() {
+  if (options_.maxBytes == 0) return;
+  thread_ = std::thread([this] {
+    std::unique_lock lock(mutex_);
+    while (!stopping_) {
+      lock.unlock();
+      evictOnce();
+      lock.lock();
+      wake_.wait_for(lock, options_.interval, [this] { return stopping_; });
+    }
+  });
+}
+
+void Evictor::stop() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  wake_.notify_one();
+  if (thread_.joinable()) thread_.join();
+}
+
+std::size_t Evictor::evictOnce() {
+  if (options_.maxBytes == 0) return 0;
+  auto index = Index::open(indexPath_);
+  if (!index.ok()) {
+    log::cache().warn("eviction skipped: {}", index.failure().detail);
+    return 0;
+  }
+  auto totals = index.value()->totals();
+  if (!totals.ok() || totals->bytes <= options_.maxBytes) return 0;
+  std::uint64_t target = options_.maxBytes / 10 * 9;
+  std::uint64_t bytes = totals->bytes;
+  std::size_t evicted = 0;
+  while (bytes > target) {
+    auto oldest = index.value()->leastRecentlyUsed(64);
+    if (!oldest.ok() || oldest->empty()) break;
+    for (const auto &blob : oldest.value()) {
+      // The row goes first: from then on nobody starts reading this file.
+      if (!index.value()->removeBlob(blob.digest).ok()) continue;
+      if (auto digest = parseDigest(blob.digest)) {
+        if (auto removed = store_.remove(*digest); !removed.ok()) {
+          log::cache().warn("evicting {}: {}", blob.digest, removed.failure().detail);
+        }
+      }
+      bytes -= std::min(bytes, blob.size);
+      ++evicted;
+      if (bytes <= target) break;
+    }
+  }
+  log::cache().info("evicted {} blob(s): cache at {} bytes, limit {}", evicted, bytes,
+                    options_.maxBytes);
+  return evicted;
+}
+
+std::uint64_t defaultCacheLimit(const std::filesystem::path &dir) {
+  struct statvfs fs {};
+  if (::statvfs(dir.c_str(), &fs) != 0) return 0;
+  return static_cast<std::uint64_t>(fs.f_blocks) * fs.f_frsize / 2;
+}
+
+} // namespace regcache::cache

@@ -1,0 +1,48 @@
+#pragma once
+// Keeps the cache under its size limit: a thread of its own checks the index every interval and,
+// past the limit, removes least recently used blobs until the cache is back under 90% of it.
+// A blob being read stays readable (its descriptor outlives the unlink), and fills in flight are
+// not in the index yet, so nothing being read or filled is ever cut short.
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <filesystem>
+#include <mutex>
+#include <thread>
+
+namespace regcache::cache {
+
+class FileBlobStore;
+
+struct EvictionOptions {
+  std::uint64_t maxBytes = 0; // 0: no limit
+  std::chrono::milliseconds interval{std::chrono::seconds(10)};
+};
+
+class Evictor {
+public:
+  // `store` must outlive the evictor; the index is opened by path on the evictor's thread.
+  Evictor(std::filesystem::path indexPath, FileBlobStore &store, EvictionOptions options);
+  ~Evictor();
+  Evictor(const Evictor &) = delete;
+  Evictor &operator=(const Evictor &) = delete;
+
+  void start();
+  void stop();
+  // One pass, on the caller's thread: returns how many blobs were evicted.
+  std::size_t evictOnce();
+
+private:
+  std::filesystem::path indexPath_;
+  FileBlobStore &store_;
+  EvictionOptions options_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  bool stopping_ = false;
+  std::thread thread_;
+};
+
+// The default limit: half of the filesystem that holds `dir` (0 if it cannot be read).
+std::uint64_t defaultCacheLimit(const std::filesystem::path &dir);
+
+} // namespace regcache::cache
