@@ -1,9 +1,15 @@
+#include <unistd.h>
+
 #include <filesystem>
 #include <iostream>
 #include <stdexcept>
+#include <vector>
 
 #include "app/commands.h"
 #include "base/time_format.h"
+#include "base/unique_fd.h"
+#include "cache/digest.h"
+#include "cache/file_blob_store.h"
 #include "cache/index.h"
 
 namespace regcache::app {
@@ -33,6 +39,45 @@ int runCacheList(const ParsedCommand &command) {
               << formatUtcTime(tag.checkedAt, "%Y-%m-%dT%H:%M:%SZ") << "\n";
   }
   return 0;
+}
+
+int runCacheVerify(const ParsedCommand &command) {
+  auto index = openIndex(command);
+  cache::FileBlobStore store(command.dataDir);
+  auto digests = index->allDigests();
+  if (!digests.ok()) throw std::runtime_error(digests.failure().detail);
+  bool terminal = ::isatty(STDERR_FILENO) == 1;
+  std::size_t corrupt = 0, checked = 0;
+  std::vector<char> buffer(1 << 20);
+  for (const auto &text : digests.value()) {
+    ++checked;
+    if (terminal) {
+      std::cerr << "\rverifying " << checked << "/" << digests->size() << std::flush;
+    }
+    auto digest = cache::parseDigest(text);
+    auto fd = digest ? store.openForRead(*digest) : Result<int>(fail(Error::kInvalidInput, "bad"));
+    std::string actual;
+    if (fd.ok()) {
+      UniqueFd file(fd.value());
+      cache::Sha256 hasher;
+      ssize_t n;
+      while ((n = ::read(file.get(), buffer.data(), buffer.size())) > 0) {
+        hasher.update(std::string_view(buffer.data(), static_cast<std::size_t>(n)));
+      }
+      if (n == 0) actual = hasher.finishHex();
+    }
+    if (digest && actual == digest->hex) continue;
+    ++corrupt;
+    std::cout << (terminal ? "\n" : "") << "corrupt: " << text
+              << (fd.ok() ? " (content does not match)" : " (file missing)") << ", removed\n";
+    if (auto removed = index->removeBlob(text); !removed.ok()) {
+      std::cout << "  cannot remove the row: " << removed.failure().detail << "\n";
+    }
+    if (digest) (void)store.remove(*digest);
+  }
+  if (terminal) std::cerr << "\n";
+  std::cout << checked << " blob(s) verified, " << corrupt << " corrupt\n";
+  return corrupt == 0 ? 0 : 1;
 }
 
 int runCacheStats(const ParsedCommand &command) {

@@ -283,8 +283,10 @@ Cli::Cli() : raw_(std::make_unique<Raw>()) {
   cacheList_ = cacheCommand->add_subcommand("ls", "List cached tags: registry/repository:tag, "
                                                   "digest, size, last check with upstream");
   cacheStats_ = cacheCommand->add_subcommand("stats", "Entries, bytes and hits in the cache");
-  for (CLI::App *sub :
-       {caInit_, caBundle_, caShow_, caRotate_, caInstall_, cacheList_, cacheStats_}) {
+  cacheVerify_ = cacheCommand->add_subcommand(
+      "verify", "Re-hash every cached blob; report and remove the corrupt ones");
+  for (CLI::App *sub : {caInit_, caBundle_, caShow_, caRotate_, caInstall_, cacheList_, cacheStats_,
+                        cacheVerify_}) {
     sub->add_option("--data-dir", raw_->dataDir, dataDirHelp);
   }
   version_ = app_.add_subcommand("version", "Print the version of regcache and its libraries");
@@ -332,6 +334,8 @@ ParsedCommand Cli::parse(int argc, const char *const *argv) {
     out.command = Command::kCacheList;
   else if (cacheStats_->parsed())
     out.command = Command::kCacheStats;
+  else if (cacheVerify_->parsed())
+    out.command = Command::kCacheVerify;
   else if (version_->parsed())
     out.command = Command::kVersion;
   else if (serve_->parsed())

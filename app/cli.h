@@ -24,6 +24,7 @@ enum class Command {
   kClientConfig,
   kCacheList,
   kCacheStats,
+  kCacheVerify,
   kVersion
 };
 
@@ -79,6 +80,7 @@ private:
   CLI::App *clientConfig_ = nullptr;
   CLI::App *cacheList_ = nullptr;
   CLI::App *cacheStats_ = nullptr;
+  CLI::App *cacheVerify_ = nullptr;
   CLI::App *version_ = nullptr;
 };
 

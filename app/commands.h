@@ -13,6 +13,7 @@ int runCaInstall(const ParsedCommand &command);
 int runClientConfig(const ParsedCommand &command);
 int runCacheList(const ParsedCommand &command);
 int runCacheStats(const ParsedCommand &command);
+int runCacheVerify(const ParsedCommand &command);
 int runVersion();
 
 } // namespace regcache::app

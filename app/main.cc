@@ -20,6 +20,7 @@ int main(int argc, char **argv) {
     case Command::kClientConfig: return runClientConfig(command);
     case Command::kCacheList: return runCacheList(command);
     case Command::kCacheStats: return runCacheStats(command);
+    case Command::kCacheVerify: return runCacheVerify(command);
     case Command::kVersion: return runVersion();
     case Command::kNone: std::cout << cli.help(); return 0;
     }

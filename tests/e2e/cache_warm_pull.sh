@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The cache: a second pull by tag through the proxy (within --tag-ttl) fetches no blob and no
-# manifest from upstream, and pulls by tag and by digest still succeed with the registry stopped.
+# manifest from upstream; cache ls, /v2/_catalog and cache verify see what was stored; pulls by
+# tag and by digest still succeed with the registry stopped; a blob damaged on disk is caught.
 source "$(dirname "$0")/lib.sh"
 
 make_pki "$WORK/pki" registry.test
@@ -40,8 +41,19 @@ grep -q "registry.test:$REG_PORT/test/image:v1  $digest" "$WORK/cache-ls.txt" ||
 curl -fsS "http://127.0.0.1:$PROXY_PORT/v2/_catalog" | grep -q "\"registry.test:$REG_PORT/test/image\"" ||
   fail "GET /v2/_catalog does not list the repository"
 
+"$REGCACHE" cache verify --data-dir "$WORK/proxy-data" >"$WORK/verify.txt" 2>&1 ||
+  fail "cache verify found corruption: $(cat "$WORK/verify.txt")"
+grep -q " 0 corrupt" "$WORK/verify.txt" || fail "cache verify said: $(cat "$WORK/verify.txt")"
+
 log "stopping the upstream registry"
 kill "$registry_pid"; wait "$registry_pid" 2>/dev/null || true
 pull "test/image@$digest" offline-digest || fail "pull by digest with upstream stopped failed"
 pull "test/image:v1" offline-tag || fail "pull by tag with upstream stopped failed"
+
+# A blob damaged on disk is found, named and removed by cache verify.
+victim=$(find "$WORK/proxy-data/blobs/sha256" -type f | head -n 1)
+printf 'garbage' >>"$victim"
+"$REGCACHE" cache verify --data-dir "$WORK/proxy-data" >"$WORK/verify2.txt" 2>&1 && fail "cache verify missed a damaged blob"
+grep -q "corrupt: sha256:$(basename "$victim")" "$WORK/verify2.txt" || fail "cache verify did not name the damaged blob"
+[ -e "$victim" ] && fail "cache verify left the damaged blob"
 log "PASS"
