@@ -4,6 +4,18 @@
 
 namespace regcache::proxy {
 
+AccessRecord startAccessRecord(std::string connection, std::string client, std::string method,
+                               std::string host, std::string path) {
+  AccessRecord record;
+  record.connection = std::move(connection);
+  record.client = std::move(client);
+  record.method = std::move(method);
+  record.host = std::move(host);
+  record.path = std::move(path);
+  record.started = std::chrono::steady_clock::now();
+  return record;
+}
+
 void writeAccessLog(const AccessRecord &r) {
   auto elapsed = std::chrono::duration_cast<std::chrono::microseconds>(
       std::chrono::steady_clock::now() - r.started);

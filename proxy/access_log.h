@@ -18,6 +18,10 @@ struct AccessRecord {
   std::string note; // why it failed, or how it was served ("-" when empty)
 };
 
+// A record for a request starting now; status, bytes and note are filled in as it goes.
+AccessRecord startAccessRecord(std::string connection, std::string client, std::string method,
+                               std::string host, std::string path);
+
 void writeAccessLog(const AccessRecord &record);
 
 } // namespace regcache::proxy

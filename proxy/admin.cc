@@ -59,12 +59,8 @@ std::string AdminEndpoint::catalogJson() {
 
 AdminEndpoint::AdminEndpoint(ClientSide &client, http::RequestHead request)
     : client_(client), request_(std::move(request)) {
-  record_.connection = client_.logPrefix();
-  record_.client = client_.peer().toString();
-  record_.method = request_.method;
-  record_.host = "-";
-  record_.path = request_.target;
-  record_.started = std::chrono::steady_clock::now();
+  record_ = startAccessRecord(client_.logPrefix(), client_.peer().toString(), request_.method, "-",
+                              request_.target);
 }
 
 void AdminEndpoint::start() {

@@ -21,12 +21,8 @@ CacheFollower::CacheFollower(ClientSide &client, const http::RequestHead &reques
                              std::string upstreamName)
     : client_(client), keepAlive_(request.keepAlive), digest_(std::move(digest)),
       progress_(std::move(progress)) {
-  record_.connection = client_.logPrefix();
-  record_.client = client_.peer().toString();
-  record_.method = request.method;
-  record_.host = std::move(upstreamName);
-  record_.path = request.target;
-  record_.started = std::chrono::steady_clock::now();
+  record_ = startAccessRecord(client_.logPrefix(), client_.peer().toString(), request.method,
+                              std::move(upstreamName), request.target);
   record_.note = "cache MISS, joined a fill in flight";
 }
 

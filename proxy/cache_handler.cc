@@ -19,12 +19,8 @@ CacheHandler::CacheHandler(ClientSide &client, http::RequestHead request, cache:
                            std::string note)
     : client_(client), request_(std::move(request)), blob_(std::move(blob)), fd_(std::move(fd)),
       xCache_(std::move(xCache)) {
-  record_.connection = client_.logPrefix();
-  record_.client = client_.peer().toString();
-  record_.method = request_.method;
-  record_.host = std::move(upstreamName);
-  record_.path = request_.target;
-  record_.started = std::chrono::steady_clock::now();
+  record_ = startAccessRecord(client_.logPrefix(), client_.peer().toString(), request_.method,
+                              std::move(upstreamName), request_.target);
   record_.note = std::move(note);
 }
 

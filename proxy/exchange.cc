@@ -47,14 +47,12 @@ Exchange::Exchange(ClientSide &client, http::RequestHead request, net::Endpoint 
                                                endpoint_.port},
       originTarget_(std::move(originTarget)), pendingBody_(evbuffer_new()) {
   clientKeepAlive_ = request_.keepAlive;
-  record_.connection = client_.logPrefix();
-  record_.client = client_.peer().toString();
-  record_.method = request_.method;
-  record_.host = http::formatAuthority(
-      http::HostPort{endpoint_.host, endpoint_.port, endpoint_.host.find(':') != std::string::npos},
-      endpoint_.tls ? 443 : 80);
-  record_.path = originTarget_;
-  record_.started = std::chrono::steady_clock::now();
+  record_ = startAccessRecord(
+      client_.logPrefix(), client_.peer().toString(), request_.method,
+      http::formatAuthority(http::HostPort{endpoint_.host, endpoint_.port,
+                                           endpoint_.host.find(':') != std::string::npos},
+                            endpoint_.tls ? 443 : 80),
+      originTarget_);
   fill_ = std::move(fill);
   stale_ = std::move(stale);
 }

@@ -200,16 +200,20 @@ private:
     std::optional<std::uint64_t> length;
     if ((p->flags & F_CONTENT_LENGTH) != 0) length = p->content_length;
     bool keepAlive = llhttp_should_keep_alive(p) == 1;
-    if (s.requests_ != nullptr) {
-      RequestHead head;
-      head.method = llhttp_method_name(static_cast<llhttp_method_t>(p->method));
-      head.target = std::move(s.target_);
+    // What requests and responses share: version, framing and headers.
+    auto common = [&](auto &head) {
       head.versionMajor = p->http_major;
       head.versionMinor = p->http_minor;
       head.keepAlive = keepAlive;
       head.chunked = chunked;
       head.contentLength = length;
       head.headers = std::move(s.headers_);
+    };
+    if (s.requests_ != nullptr) {
+      RequestHead head;
+      head.method = llhttp_method_name(static_cast<llhttp_method_t>(p->method));
+      head.target = std::move(s.target_);
+      common(head);
       head.expectContinue = head.headers.hasToken("Expect", "100-continue");
       s.requests_->onRequestHead(std::move(head));
       return 0;
@@ -217,12 +221,7 @@ private:
     ResponseHead head;
     head.status = p->status_code;
     head.reason = std::move(s.reason_);
-    head.versionMajor = p->http_major;
-    head.versionMinor = p->http_minor;
-    head.keepAlive = keepAlive;
-    head.chunked = chunked;
-    head.contentLength = length;
-    head.headers = std::move(s.headers_);
+    common(head);
     int status = head.status;
     s.interim_ = status >= 100 && status < 200 && status != 101;
     s.responses_->onResponseHead(std::move(head));
