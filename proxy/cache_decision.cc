@@ -40,7 +40,7 @@ std::string acceptKey(const http::RequestHead &head) {
   return key;
 }
 
-// A manifest by tag: fresh within --tag-ttl is a hit; older, it is fetched again with the
+// A manifest by tag: fresh within --tag-ttl is a hit; older, it is revalidated upstream with the
 // cached copy kept as the fallback when upstream fails.
 void decideTag(Worker &worker, const http::RequestHead &head, const cache::RegistryRoute &route,
                CacheDecision &decision, const std::string &logPrefix) {
@@ -66,7 +66,8 @@ void decideTag(Worker &worker, const http::RequestHead &head, const cache::Regis
           decision.file.reset(fd.value());
           return;
         }
-        decision.stale = StaleFallback{std::move(record), std::make_shared<UniqueFd>(fd.value())};
+        decision.stale = StaleFallback{std::move(record), std::make_shared<UniqueFd>(fd.value()),
+                                       *tag.value()};
       }
     }
   }

@@ -117,13 +117,14 @@ void Exchange::attachUpstream(BufferEventPtr bev) {
   bufferevent_enable(upstream_.get(), EV_WRITE);
   upstreamGate_.attach(upstream_.get());
   parser_.emplace(options.limits, static_cast<http::ResponseSink &>(*this));
-  parser_->expectResponseTo(request_.method);
+  parser_->expectResponseTo(revalidating() ? "HEAD" : request_.method);
   state_ = State::kAwaitingResponse;
 }
 
 void Exchange::sendRequestHead() {
   http::RequestHead head = request_;
   head.target = originTarget_;
+  if (revalidating()) head.method = "HEAD";
   head.versionMajor = 1;
   head.versionMinor = 1;
   http::stripHopByHop(head.headers);
@@ -281,6 +282,16 @@ void Exchange::onResponseHead(http::ResponseHead &&head) {
     serveStale("upstream answered " + std::to_string(head.status));
     return;
   }
+  auto announced = head.headers.get("Docker-Content-Digest");
+  bool sameDigest = stale_ && head.status == 200 && announced && *announced == stale_->blob.digest;
+  if (revalidating()) {
+    tagUnchanged_ = sameDigest; // acted on at the end of the (bodiless) response
+    return;
+  }
+  if (sameDigest && request_.method == "HEAD") {
+    confirmTag();
+    head.headers.set("X-Cache", "REVALIDATED");
+  }
   bool redirect = head.status == 301 || head.status == 302 || head.status == 303 ||
                   head.status == 307 || head.status == 308;
   if (fill_ && redirect && redirects_ < kMaxRedirects && head.headers.has("Location")) {
@@ -355,6 +366,11 @@ void Exchange::onClientDrained() {
 void Exchange::finishResponse() {
   if (redirectTo_) {
     followRedirect();
+    return;
+  }
+  if (tagUnchanged_) {
+    finishRevalidation(!upstreamEof_ && upstream_ && responseKeepAlive_ &&
+                       evbuffer_get_length(bufferevent_get_input(upstream_.get())) == 0);
     return;
   }
   if (writer_ && !commitFill()) return;
@@ -509,6 +525,40 @@ bool Exchange::serveStale(const std::string &why) {
                                                         std::move(*stale_->file), record_.host,
                                                         "STALE", "cache STALE: " + why));
   return true;
+}
+
+bool Exchange::revalidating() const {
+  return stale_ && !stale_->digestChanged && request_.method == "GET";
+}
+
+void Exchange::confirmTag() {
+  cache::TagRecord tag = stale_->tag;
+  tag.checkedAt = std::chrono::system_clock::now();
+  if (auto put = client_.worker().index()->putTag(tag); !put.ok()) {
+    log::cache().warn("{} cannot record the revalidated tag {}: {}", client_.logPrefix(), tag.tag,
+                      put.failure().detail);
+  }
+}
+
+void Exchange::finishRevalidation(bool upstreamReusable) {
+  bool unchanged = *tagUnchanged_;
+  tagUnchanged_.reset();
+  state_ = State::kDone;
+  logged_ = true; // the handler taking over writes the access line
+  upstreamGate_.attach(nullptr);
+  if (upstreamReusable) client_.worker().pool().give(poolKey_, std::move(upstream_));
+  if (unchanged) {
+    confirmTag();
+    client_.replaceHandler(std::make_unique<CacheHandler>(
+        client_, request_, stale_->blob, std::move(*stale_->file), record_.host, "REVALIDATED",
+        "cache REVALIDATED: upstream HEAD confirmed " + stale_->blob.digest));
+    return;
+  }
+  log::cache().debug("{} tag {} changed upstream; fetching the new manifest", client_.logPrefix(),
+                     stale_->tag.tag);
+  stale_->digestChanged = true;
+  client_.replaceHandler(std::make_unique<Exchange>(client_, request_, endpoint_, originTarget_,
+                                                    std::move(fill_), std::move(stale_)));
 }
 
 void Exchange::followRedirect() {

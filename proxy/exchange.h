@@ -37,10 +37,14 @@ struct CacheFill {
   std::string acceptKey;
 };
 
-// What to serve when a tag cannot be refreshed (upstream down, 5xx, 429).
+// A tag past --tag-ttl with its manifest on disk. A client GET first asks upstream with a HEAD
+// (which Docker Hub does not count against the rate limit); the manifest is fetched again only
+// when the digest changed. When upstream fails (unreachable, 5xx, 429) the cached copy is served.
 struct StaleFallback {
   cache::BlobRecord blob;
   std::shared_ptr<UniqueFd> file;
+  cache::TagRecord tag;
+  bool digestChanged = false; // the HEAD said so: go straight to the GET
 };
 
 class Exchange final : public RequestHandler, private http::ResponseSink {
@@ -80,6 +84,11 @@ private:
   void followRedirect();
   // Hands the client to the cached copy of a tag's manifest; true if there is one.
   bool serveStale(const std::string &why);
+  bool revalidating() const;
+  // After the revalidating HEAD: serve the cached manifest, or fetch the new one.
+  void finishRevalidation(bool upstreamReusable);
+  // Records that upstream confirmed the tag still points at the cached digest.
+  void confirmTag();
   // Tells followers the fill is over (kCommitted or kFailed); idempotent.
   void endFill(cache::FillProgress::State state);
   static constexpr int kMaxRedirects = 5;
@@ -131,6 +140,7 @@ private:
   std::optional<std::string> redirectTo_;
   std::optional<StaleFallback> stale_;
   int redirects_ = 0;
+  std::optional<bool> tagUnchanged_; // the revalidating HEAD's verdict
 };
 
 } // namespace regcache::proxy

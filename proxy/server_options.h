@@ -49,7 +49,8 @@ struct ServerOptions {
   std::uint64_t cacheMaxSize = 0;
   std::chrono::milliseconds evictionInterval{std::chrono::seconds(10)};
   // A manifest fetched by tag is served from the cache for this long without asking upstream;
-  // after that it is fetched again, and served stale if upstream fails.
+  // after that a HEAD asks upstream whether it changed (X-Cache: REVALIDATED when not), and the
+  // cached copy is served stale if upstream fails.
   std::chrono::milliseconds tagTtl{std::chrono::minutes(5)};
 
   std::size_t leafCacheSize = 1024;

@@ -252,17 +252,36 @@ std::string tagGet(uint16_t port, const std::string &method = "GET") {
          "\r\n\r\n";
 }
 
-// Serves the manifest by tag until `failWith` is set, then answers with that status.
+// Serves `manifest` by tag (a HEAD gets its head alone) until `failWith` is set, then answers
+// with that status.
 struct TagUpstream {
   std::atomic<int> failWith{0};
-  ScriptedUpstream server{[this](const RecordedRequest &, UpstreamReply &reply) {
+  std::mutex mutex;
+  std::string manifest = kManifest;
+  ScriptedUpstream server{[this](const RecordedRequest &request, UpstreamReply &reply) {
     if (int status = failWith.load()) {
       reply.send("HTTP/1.1 " + std::to_string(status) + " Nope\r\nContent-Length: 0\r\n\r\n");
       return;
     }
-    reply.send(okResponse(kManifest, "Content-Type: " + kManifestType +
-                                         "\r\nDocker-Content-Digest: " + kManifestDigest + "\r\n"));
+    std::string current;
+    {
+      std::lock_guard lock(mutex);
+      current = manifest;
+    }
+    std::string response = okResponse(
+        current, "Content-Type: " + kManifestType + "\r\nDocker-Content-Digest: sha256:" +
+                     regcache::cache::sha256Hex(current) + "\r\n");
+    if (request.requestLine().rfind("HEAD ", 0) == 0) {
+      response.resize(response.find("\r\n\r\n") + 4);
+    }
+    reply.send(response);
   }};
+  std::vector<std::string> methods() const {
+    std::vector<std::string> out;
+    for (const auto &r : server.requests())
+      out.push_back(r.requestLine().substr(0, r.requestLine().find(' ')));
+    return out;
+  }
 };
 
 } // namespace
@@ -282,16 +301,21 @@ TEST_CASE("a manifest by tag is served from the cache within the tag TTL", "[cac
   CHECK(upstream.server.requests().size() == 1);
 }
 
-TEST_CASE("an expired tag is fetched again, and served stale when upstream fails",
+TEST_CASE("an expired tag is revalidated with a HEAD, and served stale when upstream fails",
           "[cache][tags]") {
   TagUpstream upstream;
   ProxyFixture proxy([](auto &o) { o.tagTtl = std::chrono::milliseconds(0); });
   auto client = RawSocket::connectTo(proxy.port());
   client.sendAll(tagGet(upstream.server.port()));
   REQUIRE(body(client.readResponse()) == kManifest);
-  client.sendAll(tagGet(upstream.server.port())); // expired: asks upstream again
-  REQUIRE(body(client.readResponse()) == kManifest);
-  CHECK(upstream.server.requests().size() == 2);
+  client.sendAll(tagGet(upstream.server.port())); // expired: asks upstream with a HEAD
+  std::string revalidated = client.readResponse();
+  CHECK(revalidated.find("X-Cache: REVALIDATED") != std::string::npos);
+  CHECK(revalidated.find("Docker-Content-Digest: " + kManifestDigest) != std::string::npos);
+  CHECK(body(revalidated) == kManifest);
+  CHECK(upstream.methods() == std::vector<std::string>{"GET", "HEAD"});
+  const auto &revalidation = upstream.server.requests().back();
+  CHECK(revalidation.hasHeaderLine("Accept: " + kManifestType));
 
   for (int status : {503, 429}) {
     upstream.failWith = status;
@@ -302,6 +326,44 @@ TEST_CASE("an expired tag is fetched again, and served stale when upstream fails
     CHECK(stale.find("X-Cache: STALE") != std::string::npos);
     CHECK(body(stale) == kManifest);
   }
+}
+
+TEST_CASE("an expired tag whose digest changed upstream is fetched again", "[cache][tags]") {
+  TagUpstream upstream;
+  ProxyFixture proxy([](auto &o) { o.tagTtl = std::chrono::milliseconds(0); });
+  auto client = RawSocket::connectTo(proxy.port());
+  client.sendAll(tagGet(upstream.server.port()));
+  REQUIRE(body(client.readResponse()) == kManifest);
+  const std::string updated = kManifest.substr(0, kManifest.size() - 1) + R"(,"annotations":{}})";
+  {
+    std::lock_guard lock(upstream.mutex);
+    upstream.manifest = updated;
+  }
+  client.sendAll(tagGet(upstream.server.port()));
+  std::string second = client.readResponse();
+  CHECK(second.find("X-Cache: MISS") != std::string::npos);
+  CHECK(body(second) == updated);
+  CHECK(upstream.methods() == std::vector<std::string>{"GET", "HEAD", "GET"});
+  // The new digest is what the tag now maps to: the next check finds it unchanged.
+  client.sendAll(tagGet(upstream.server.port()));
+  std::string third = client.readResponse();
+  CHECK(third.find("X-Cache: REVALIDATED") != std::string::npos);
+  CHECK(body(third) == updated);
+  CHECK(upstream.methods().size() == 4);
+}
+
+TEST_CASE("a client HEAD of an expired tag is passed on and confirms the tag", "[cache][tags]") {
+  TagUpstream upstream;
+  ProxyFixture proxy([](auto &o) { o.tagTtl = std::chrono::milliseconds(0); });
+  auto client = RawSocket::connectTo(proxy.port());
+  client.sendAll(tagGet(upstream.server.port()));
+  REQUIRE(body(client.readResponse()) == kManifest);
+  client.sendAll(tagGet(upstream.server.port(), "HEAD"));
+  std::string head = client.readUntil(
+      [](const std::string &s) { return s.find("\r\n\r\n") != std::string::npos; });
+  CHECK(head.find("X-Cache: REVALIDATED") != std::string::npos);
+  CHECK(head.find("Docker-Content-Digest: " + kManifestDigest) != std::string::npos);
+  CHECK(upstream.methods() == std::vector<std::string>{"GET", "HEAD"});
 }
 
 TEST_CASE("a tag is served stale when upstream is unreachable", "[cache][tags]") {
