@@ -66,8 +66,8 @@ void decideTag(Worker &worker, const http::RequestHead &head, const cache::Regis
           decision.file.reset(fd.value());
           return;
         }
-        decision.stale = StaleFallback{std::move(record), std::make_shared<UniqueFd>(fd.value()),
-                                       *tag.value()};
+        decision.stale =
+            StaleFallback{std::move(record), std::make_shared<UniqueFd>(fd.value()), *tag.value()};
       }
     }
   }

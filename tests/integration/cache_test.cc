@@ -268,9 +268,9 @@ struct TagUpstream {
       std::lock_guard lock(mutex);
       current = manifest;
     }
-    std::string response = okResponse(
-        current, "Content-Type: " + kManifestType + "\r\nDocker-Content-Digest: sha256:" +
-                     regcache::cache::sha256Hex(current) + "\r\n");
+    std::string response = okResponse(current, "Content-Type: " + kManifestType +
+                                                   "\r\nDocker-Content-Digest: sha256:" +
+                                                   regcache::cache::sha256Hex(current) + "\r\n");
     if (request.requestLine().rfind("HEAD ", 0) == 0) {
       response.resize(response.find("\r\n\r\n") + 4);
     }
