@@ -1,6 +1,7 @@
 #include "proxy/access_log.h"
 
 #include "base/log.h"
+#include "proxy/metrics.h"
 
 namespace regcache::proxy {
 
@@ -16,14 +17,16 @@ AccessRecord startAccessRecord(std::string connection, std::string client, std::
   return record;
 }
 
-void writeAccessLog(const AccessRecord &r) {
+void completeRequest(Metrics &metrics, const AccessRecord &r) {
+  metrics.countRequest(routeLabelOf(r.method, r.host, r.path), outcomeOf(r.cache, r.status),
+                       r.bytesSent, r.fromCache);
   auto elapsed = std::chrono::duration_cast<std::chrono::microseconds>(
       std::chrono::steady_clock::now() - r.started);
   log::access().info("{} client={} method={} host={} path=\"{}\" status={} bytes={} ms={:.1f} "
-                     "note=\"{}\"",
+                     "cache={} note=\"{}\"",
                      r.connection, r.client, r.method, r.host.empty() ? "-" : r.host, r.path,
                      r.status, r.bytesSent, static_cast<double>(elapsed.count()) / 1000.0,
-                     r.note.empty() ? "-" : r.note);
+                     r.cache.empty() ? "-" : r.cache, r.note.empty() ? "-" : r.note);
 }
 
 } // namespace regcache::proxy

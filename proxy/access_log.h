@@ -15,13 +15,18 @@ struct AccessRecord {
   int status = 0; // 0: no response was sent
   std::uint64_t bytesSent = 0;
   std::chrono::steady_clock::time_point started;
-  std::string note; // why it failed, or how it was served ("-" when empty)
+  std::string note;       // why it failed, or how it was served ("-" when empty)
+  std::string cache;      // the X-Cache answer (HIT, MISS, ...), or COALESCED; empty: pass-through
+  bool fromCache = false; // the body came from disk, not from upstream
 };
+
+class Metrics;
 
 // A record for a request starting now; status, bytes and note are filled in as it goes.
 AccessRecord startAccessRecord(std::string connection, std::string client, std::string method,
                                std::string host, std::string path);
 
-void writeAccessLog(const AccessRecord &record);
+// Writes the request's access line and counts it in the metrics.
+void completeRequest(Metrics &metrics, const AccessRecord &record);
 
 } // namespace regcache::proxy

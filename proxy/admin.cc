@@ -57,6 +57,24 @@ std::string AdminEndpoint::catalogJson() {
   return json + "]}\n";
 }
 
+std::string AdminEndpoint::metricsText() {
+  std::string text = client_.worker().shared().metrics.renderPrometheus();
+  cache::Index *index = client_.worker().index();
+  if (index == nullptr) return text;
+  auto totals = index->totals();
+  if (!totals.ok()) return text;
+  text += "# HELP regcache_cache_blobs Blobs and manifests stored.\n"
+          "# TYPE regcache_cache_blobs gauge\n"
+          "regcache_cache_blobs " +
+          std::to_string(totals->blobs) +
+          "\n"
+          "# HELP regcache_cache_bytes Bytes stored in blobs/.\n"
+          "# TYPE regcache_cache_bytes gauge\n"
+          "regcache_cache_bytes " +
+          std::to_string(totals->bytes) + "\n";
+  return text;
+}
+
 AdminEndpoint::AdminEndpoint(ClientSide &client, http::RequestHead request)
     : client_(client), request_(std::move(request)) {
   record_ = startAccessRecord(client_.logPrefix(), client_.peer().toString(), request_.method, "-",
@@ -85,7 +103,9 @@ void AdminEndpoint::start() {
     }
   } else if (path == "/v2/_catalog" && readOnly) {
     respond(200, "application/json; charset=utf-8", catalogJson());
-  } else if (path == "/ca.crt" || path == "/healthz") {
+  } else if (path == "/metrics" && readOnly) {
+    respond(200, "text/plain; version=0.0.4; charset=utf-8", metricsText());
+  } else if (path == "/ca.crt" || path == "/healthz" || path == "/metrics") {
     respond(405, "text/plain; charset=utf-8", "method not allowed\n");
   } else {
     respond(404, "text/plain; charset=utf-8",
@@ -109,7 +129,7 @@ void AdminEndpoint::respond(int status, std::string_view contentType, const std:
   if (sendBody) evbuffer_add(out, body.data(), body.size());
   record_.status = status;
   record_.bytesSent = sendBody ? body.size() : 0;
-  writeAccessLog(record_);
+  completeRequest(client_.worker().shared().metrics, record_);
   client_.onResponseComplete(true);
 }
 

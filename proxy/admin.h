@@ -3,6 +3,7 @@
 //   GET /ca.crt   the PEM bundle of roots clients must trust (ETag, If-None-Match -> 304)
 //   GET /healthz  liveness
 //   GET /v2/_catalog  the cached repositories, as "registry/name"
+//   GET /metrics  Prometheus counters (requests by route and cache outcome, bytes, fills, errors)
 #include <chrono>
 #include <string>
 
@@ -21,6 +22,8 @@ public:
 
 private:
   std::string catalogJson();
+  // Prometheus text: the process counters plus the size of the cache.
+  std::string metricsText();
   void respond(int status, std::string_view contentType, const std::string &body,
                http::Headers extra = {});
 

@@ -24,6 +24,8 @@ CacheFollower::CacheFollower(ClientSide &client, const http::RequestHead &reques
   record_ = startAccessRecord(client_.logPrefix(), client_.peer().toString(), request.method,
                               std::move(upstreamName), request.target);
   record_.note = "cache MISS, joined a fill in flight";
+  record_.cache = "COALESCED";
+  record_.fromCache = true;
 }
 
 CacheFollower::~CacheFollower() = default;
@@ -125,7 +127,7 @@ void CacheFollower::pump() {
   }
   if (offset_ >= size && committed) {
     done_ = true;
-    writeAccessLog(record_);
+    completeRequest(client_.worker().shared().metrics, record_);
     client_.onResponseComplete(true);
     return;
   }
@@ -136,7 +138,7 @@ void CacheFollower::pump() {
 void CacheFollower::fail(const std::string &why) {
   done_ = true;
   record_.note = why;
-  writeAccessLog(record_);
+  completeRequest(client_.worker().shared().metrics, record_);
   client_.abortClient(why);
 }
 

@@ -22,6 +22,8 @@ CacheHandler::CacheHandler(ClientSide &client, http::RequestHead request, cache:
   record_ = startAccessRecord(client_.logPrefix(), client_.peer().toString(), request_.method,
                               std::move(upstreamName), request_.target);
   record_.note = std::move(note);
+  record_.cache = xCache_;
+  record_.fromCache = true;
 }
 
 void CacheHandler::start() {
@@ -86,7 +88,7 @@ void CacheHandler::pump() {
       // The file shrank or vanished under us: never pass off a short body as complete.
       done_ = true;
       record_.note = std::string("cache read failed: ") + (n < 0 ? std::strerror(errno) : "EOF");
-      writeAccessLog(record_);
+      completeRequest(client_.worker().shared().metrics, record_);
       client_.abortClient(record_.note);
       return;
     }
@@ -96,7 +98,7 @@ void CacheHandler::pump() {
   }
   if (remaining_ == 0) {
     done_ = true;
-    writeAccessLog(record_);
+    completeRequest(client_.worker().shared().metrics, record_);
     client_.onResponseComplete(true);
   }
 }

@@ -417,15 +417,16 @@ void ClientSession::startConnect() {
 
 void ClientSession::onTunnelConnected(Result<net::Connector::Connection> connection) {
   worker_.deleteLater(std::move(tunnelConnector_));
-  AccessRecord record{
-      prefix_, peer_.toString(), "CONNECT", http::formatAuthority(*connectTarget_), "-", 0,
-      0,       connectStarted_,  "tunnel"};
+  AccessRecord record = startAccessRecord(prefix_, peer_.toString(), "CONNECT",
+                                          http::formatAuthority(*connectTarget_), "-");
+  record.started = connectStarted_;
+  record.note = "tunnel";
   if (!connection.ok()) {
     log::proxy().warn("{} tunnel to {}:{} failed: {}", prefix_, connectTarget_->host,
                       connectTarget_->port, connection.failure().detail);
     record.status = 502;
     record.note = connection.failure().detail;
-    writeAccessLog(record);
+    completeRequest(worker_.shared().metrics, record);
     respondAndClose(502,
                     "cannot reach " + connectTarget_->host + ": " + connection.failure().detail);
     return;
@@ -439,7 +440,7 @@ void ClientSession::onTunnelConnected(Result<net::Connector::Connection> connect
         record.status = 200;
         record.bytesSent = totals.bToA;
         if (!error.empty()) record.note = "tunnel: " + error;
-        writeAccessLog(record);
+        completeRequest(worker_.shared().metrics, record);
         close();
       });
   transitionTo(State::kTunnelling);

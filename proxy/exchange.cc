@@ -95,7 +95,12 @@ void Exchange::connect(bool allowPooled) {
 void Exchange::onConnected(Result<net::Connector::Connection> connection) {
   client_.worker().deleteLater(std::move(connector_));
   if (!connection.ok()) {
-    failUpstream(502, connection.failure().detail);
+    Error code = connection.failure().code;
+    failUpstream(502, connection.failure().detail,
+                 code == Error::kDns       ? UpstreamError::kDns
+                 : code == Error::kTls     ? UpstreamError::kTls
+                 : code == Error::kTimeout ? UpstreamError::kTimeout
+                                           : UpstreamError::kConnect);
     return;
   }
   log::proxy().debug("{} connected to {} ({})", client_.logPrefix(), poolKey_.toString(),
@@ -203,12 +208,15 @@ void Exchange::feedResponse() {
     case http::ParseStatus::kNeedMore: break;
     case http::ParseStatus::kPaused: finishResponse(); return;
     case http::ParseStatus::kUpgrade:
-      failUpstream(502, "upstream switched protocols, which the proxy does not relay");
+      failUpstream(502, "upstream switched protocols, which the proxy does not relay",
+                   UpstreamError::kProtocol);
       return;
     case http::ParseStatus::kError:
-      failUpstream(502, std::string("malformed response from upstream: ") +
-                            http::describe(parser_->error()) + " (" +
-                            std::string(parser_->errorReason()) + ")");
+      failUpstream(502,
+                   std::string("malformed response from upstream: ") +
+                       http::describe(parser_->error()) + " (" +
+                       std::string(parser_->errorReason()) + ")",
+                   UpstreamError::kProtocol);
       return;
     }
   }
@@ -224,7 +232,7 @@ void Exchange::feedResponse() {
       upstreamEof_ = false;
       connect(false);
     } else {
-      failUpstream(502, "upstream closed the connection mid-response");
+      failUpstream(502, "upstream closed the connection mid-response", UpstreamError::kProtocol);
     }
   }
 }
@@ -237,13 +245,17 @@ void Exchange::handleUpstreamEvent(short what) {
     return;
   }
   if (what & BEV_EVENT_TIMEOUT) {
-    failUpstream(504, "upstream " + poolKey_.toString() + " timed out");
+    failUpstream(504, "upstream " + poolKey_.toString() + " timed out", UpstreamError::kTimeout);
     return;
   }
   std::string reason = evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR());
+  UpstreamError kind = UpstreamError::kConnect;
   if (endpoint_.tls) {
     std::string tlsErrors = net::bufferEventTlsErrors(upstream_.get());
-    if (!tlsErrors.empty()) reason = tlsErrors;
+    if (!tlsErrors.empty()) {
+      reason = tlsErrors;
+      kind = UpstreamError::kTls;
+    }
   }
   if (retryable()) {
     retried_ = true;
@@ -254,7 +266,7 @@ void Exchange::handleUpstreamEvent(short what) {
     connect(false);
     return;
   }
-  failUpstream(502, "connection to upstream " + poolKey_.toString() + " failed: " + reason);
+  failUpstream(502, "connection to upstream " + poolKey_.toString() + " failed: " + reason, kind);
 }
 
 bool Exchange::retryable() const {
@@ -278,6 +290,12 @@ void Exchange::onResponseHead(http::ResponseHead &&head) {
   state_ = State::kStreamingResponse;
   record_.status = head.status;
   responseKeepAlive_ = head.keepAlive;
+  Metrics &metrics = client_.worker().shared().metrics;
+  if (auto remaining = head.headers.get("RateLimit-Remaining")) {
+    metrics.noteRateLimit(record_.host, *remaining);
+  }
+  if (head.status >= 500) metrics.countUpstreamError(UpstreamError::kStatus5xx);
+  if (head.status == 429) metrics.countUpstreamError(UpstreamError::kStatus429);
   if (stale_ && (head.status >= 500 || head.status == 429)) {
     serveStale("upstream answered " + std::to_string(head.status));
     return;
@@ -291,6 +309,7 @@ void Exchange::onResponseHead(http::ResponseHead &&head) {
   if (sameDigest && request_.method == "HEAD") {
     confirmTag();
     head.headers.set("X-Cache", "REVALIDATED");
+    record_.cache = "REVALIDATED";
   }
   bool redirect = head.status == 301 || head.status == 302 || head.status == 303 ||
                   head.status == 307 || head.status == 308;
@@ -316,6 +335,7 @@ void Exchange::onResponseHead(http::ResponseHead &&head) {
   }
   if (fill_ && request_.method == "GET" && out.status == 200) {
     out.headers.set("X-Cache", "MISS");
+    record_.cache = "MISS";
     startFill(out);
   }
   if (!clientKeepAlive_) out.headers.set("Connection", "close");
@@ -397,7 +417,8 @@ void Exchange::finish(bool upstreamReusable) {
   client_.onResponseComplete(clientKeepAlive_);
 }
 
-void Exchange::failUpstream(int status, const std::string &reason) {
+void Exchange::failUpstream(int status, const std::string &reason, UpstreamError kind) {
+  client_.worker().shared().metrics.countUpstreamError(kind);
   state_ = State::kFailed;
   upstreamGate_.attach(nullptr);
   upstream_.reset();
@@ -447,6 +468,7 @@ void Exchange::startFill(const http::ResponseHead &head) {
     return;
   }
   writer_ = std::move(writer.value());
+  fillHold_ = client_.worker().shared().metrics.holdFill();
   held_.reset(evbuffer_new());
   contentType_ = std::string(head.headers.get("Content-Type").value_or(""));
   if (fill_->progress) {
@@ -461,6 +483,7 @@ void Exchange::stopFill(const std::string &why) {
   log::cache().warn("{} fill of {} abandoned, passing through: {}", client_.logPrefix(),
                     fill_->digest.toString(), why);
   writer_.reset(); // removes the temp file
+  fillHold_.release();
   endFill(cache::FillProgress::kFailed);
   evbuffer_add_buffer(client_.clientOutput(), held_.get());
 }
@@ -469,9 +492,11 @@ bool Exchange::commitFill() {
   auto committed = writer_->commit(fill_->digest, writer_->written());
   std::uint64_t size = writer_->written();
   writer_.reset();
+  fillHold_.release();
   if (!committed.ok() && committed.failure().code == Error::kUpstream) {
     // Wrong bytes: keep nothing, and cut the client off before the held-back tail.
     endFill(cache::FillProgress::kFailed);
+    client_.worker().shared().metrics.countUpstreamError(UpstreamError::kDigestMismatch);
     state_ = State::kFailed;
     upstreamGate_.attach(nullptr);
     upstream_.reset();
@@ -578,7 +603,7 @@ void Exchange::followRedirect() {
   } else {
     auto url = http::parseAbsoluteUrl(location);
     if (!url.ok() || (url->scheme != "http" && url->scheme != "https")) {
-      failUpstream(502, "upstream redirected to an unusable location");
+      failUpstream(502, "upstream redirected to an unusable location", UpstreamError::kProtocol);
       return;
     }
     if (url->authority.host != endpoint_.host || url->authority.port != endpoint_.port) {
@@ -629,7 +654,7 @@ bool Exchange::answerPingOffline() {
 void Exchange::logOnce() {
   if (logged_) return;
   logged_ = true;
-  writeAccessLog(record_);
+  completeRequest(client_.worker().shared().metrics, record_);
 }
 
 } // namespace regcache::proxy

@@ -18,6 +18,7 @@
 #include "proxy/access_log.h"
 #include "proxy/http/message.h"
 #include "proxy/http/parser.h"
+#include "proxy/metrics.h"
 #include "proxy/net/connector.h"
 #include "proxy/net/read_gate.h"
 #include "proxy/request_handler.h"
@@ -102,7 +103,7 @@ private:
   void writeUpstream(std::string_view data);
   void feedResponse();
   void handleUpstreamEvent(short what);
-  void failUpstream(int status, const std::string &reason);
+  void failUpstream(int status, const std::string &reason, UpstreamError kind);
   void finish(bool upstreamReusable);
   bool retryable() const;
 
@@ -135,7 +136,8 @@ private:
   AccessRecord record_;
   std::optional<CacheFill> fill_;
   std::unique_ptr<cache::BlobWriter> writer_;
-  EvBufferPtr held_; // the latest body bytes, released only once the fill is verified
+  Metrics::FillHold fillHold_; // held while writer_ is
+  EvBufferPtr held_;           // the latest body bytes, released only once the fill is verified
   std::string contentType_;
   std::optional<std::string> redirectTo_;
   std::optional<StaleFallback> stale_;

@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "base/openssl_handles.h"
+#include "proxy/metrics.h"
 #include "proxy/policy.h"
 #include "proxy/server_options.h"
 
@@ -30,6 +31,7 @@ struct SharedContext {
   cache::FillRegistry *fills = nullptr;
   std::filesystem::path indexPath;
   std::atomic<std::uint64_t> nextConnectionId{1};
+  Metrics metrics{};
 };
 
 } // namespace regcache::proxy

@@ -490,3 +490,50 @@ TEST_CASE("past --cache-max-size the least recently used blobs are evicted",
   CHECK(fetches[order[0]] == 2);
   CHECK(fetches[order[2]] == 1);
 }
+
+TEST_CASE("GET /metrics counts misses, hits, bytes and the upstream's rate limit",
+          "[cache][metrics]") {
+  ScriptedUpstream upstream([](const RecordedRequest &, UpstreamReply &reply) {
+    reply.send(okResponse(kBlob, "Content-Type: application/octet-stream\r\n"
+                                 "Docker-Content-Digest: " +
+                                     kDigest + "\r\nRateLimit-Remaining: 97;w=21600\r\n"));
+  });
+  ProxyFixture proxy;
+  auto client = RawSocket::connectTo(proxy.port());
+  for (int i = 0; i < 3; ++i) {
+    client.sendAll(blobGet(upstream.port()));
+    REQUIRE(body(client.readResponse()) == kBlob);
+  }
+  client.sendAll("GET /metrics HTTP/1.1\r\nHost: proxy\r\n\r\n");
+  std::string metrics = client.readResponse();
+  INFO(metrics);
+  REQUIRE(metrics.rfind("HTTP/1.1 200", 0) == 0);
+  CHECK(metrics.find("regcache_requests_total{route=\"blob\",outcome=\"miss\"} 1\n") !=
+        std::string::npos);
+  CHECK(metrics.find("regcache_requests_total{route=\"blob\",outcome=\"hit\"} 2\n") !=
+        std::string::npos);
+  CHECK(metrics.find("regcache_served_bytes_total{source=\"cache\"} " +
+                     std::to_string(2 * kBlob.size()) + "\n") != std::string::npos);
+  CHECK(metrics.find("regcache_served_bytes_total{source=\"upstream\"} " +
+                     std::to_string(kBlob.size()) + "\n") != std::string::npos);
+  CHECK(metrics.find("regcache_upstream_ratelimit_remaining{registry=\"127.0.0.1:" +
+                     std::to_string(upstream.port()) + "\"} 97\n") != std::string::npos);
+  CHECK(metrics.find("regcache_fills_in_flight 0\n") != std::string::npos);
+  CHECK(metrics.find("regcache_cache_blobs 1\n") != std::string::npos);
+}
+
+TEST_CASE("/metrics counts upstream errors by kind", "[cache][metrics]") {
+  ScriptedUpstream unavailable([](const RecordedRequest &, UpstreamReply &reply) {
+    reply.send("HTTP/1.1 503 Busy\r\nContent-Length: 0\r\n\r\n");
+  });
+  ProxyFixture proxy;
+  auto client = RawSocket::connectTo(proxy.port());
+  client.sendAll(blobGet(unavailable.port()));
+  REQUIRE(client.readResponse().rfind("HTTP/1.1 503", 0) == 0);
+  client.sendAll("GET /metrics HTTP/1.1\r\nHost: proxy\r\n\r\n");
+  std::string metrics = client.readResponse();
+  CHECK(metrics.find("regcache_upstream_errors_total{kind=\"status_5xx\"} 1\n") !=
+        std::string::npos);
+  CHECK(metrics.find("regcache_requests_total{route=\"blob\",outcome=\"error\"} 1\n") !=
+        std::string::npos);
+}
