@@ -1,5 +1,6 @@
 #include <unistd.h>
 
+#include <cstdio>
 #include <filesystem>
 #include <iostream>
 #include <stdexcept>
@@ -23,6 +24,27 @@ std::unique_ptr<cache::Index> openIndex(const ParsedCommand &command) {
   auto index = cache::Index::open(path);
   if (!index.ok()) throw std::runtime_error(index.failure().detail);
   return std::move(index.value());
+}
+
+std::string formatBytes(std::uint64_t bytes) {
+  const char *units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  double value = static_cast<double>(bytes);
+  std::size_t unit = 0;
+  while (value >= 1024 && unit + 1 < std::size(units)) {
+    value /= 1024;
+    ++unit;
+  }
+  char text[32];
+  std::snprintf(text, sizeof text, unit == 0 ? "%.0f %s" : "%.1f %s", value, units[unit]);
+  return text;
+}
+
+std::string hitRatio(std::uint64_t hits, std::uint64_t misses) {
+  if (hits + misses == 0) return "-";
+  char text[16];
+  std::snprintf(text, sizeof text, "%.1f%%",
+                100.0 * static_cast<double>(hits) / static_cast<double>(hits + misses));
+  return text;
 }
 
 } // namespace
@@ -84,8 +106,23 @@ int runCacheStats(const ParsedCommand &command) {
   auto index = openIndex(command);
   auto totals = index->totals();
   if (!totals.ok()) throw std::runtime_error(totals.failure().detail);
-  std::cout << "entries: " << totals->blobs << "\nbytes:   " << totals->bytes
-            << "\nhits:    " << totals->hits << "\n";
+  auto counters = index->counters();
+  if (!counters.ok()) throw std::runtime_error(counters.failure().detail);
+  auto counter = [&](const char *name) {
+    auto found = counters->find(name);
+    return found == counters->end() ? std::uint64_t{0} : found->second;
+  };
+  std::uint64_t hits = counter(cache::kCounterCacheHits);
+  std::uint64_t misses = counter(cache::kCounterCacheMisses);
+  std::cout << "entries:             " << totals->blobs << "\n"
+            << "bytes stored:        " << totals->bytes << " (" << formatBytes(totals->bytes)
+            << ")\n"
+            << "requests from cache: " << hits << " of " << hits + misses << " ("
+            << hitRatio(hits, misses) << " hit ratio)\n"
+            << "bytes from cache:    " << formatBytes(counter(cache::kCounterBytesFromCache))
+            << "\n"
+            << "bytes from upstream: " << formatBytes(counter(cache::kCounterBytesFromUpstream))
+            << "\n";
   return 0;
 }
 

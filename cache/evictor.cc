@@ -9,31 +9,16 @@
 namespace regcache::cache {
 
 Evictor::Evictor(std::filesystem::path indexPath, FileBlobStore &store, EvictionOptions options)
-    : indexPath_(std::move(indexPath)), store_(store), options_(options) {}
+    : indexPath_(std::move(indexPath)), store_(store), options_(options),
+      thread_(options.interval, [this] { evictOnce(); }) {}
 
 Evictor::~Evictor() { stop(); }
 
 void Evictor::start() {
-  if (options_.maxBytes == 0) return;
-  thread_ = std::thread([this] {
-    std::unique_lock lock(mutex_);
-    while (!stopping_) {
-      lock.unlock();
-      evictOnce();
-      lock.lock();
-      wake_.wait_for(lock, options_.interval, [this] { return stopping_; });
-    }
-  });
+  if (options_.maxBytes != 0) thread_.start();
 }
 
-void Evictor::stop() {
-  {
-    std::lock_guard lock(mutex_);
-    stopping_ = true;
-  }
-  wake_.notify_one();
-  if (thread_.joinable()) thread_.join();
-}
+void Evictor::stop() { thread_.stop(); }
 
 std::size_t Evictor::evictOnce() {
   if (options_.maxBytes == 0) return 0;

@@ -4,11 +4,10 @@
 // A blob being read stays readable (its descriptor outlives the unlink), and fills in flight are
 // not in the index yet, so nothing being read or filled is ever cut short.
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <filesystem>
-#include <mutex>
-#include <thread>
+
+#include "base/periodic_thread.h"
 
 namespace regcache::cache {
 
@@ -36,10 +35,7 @@ private:
   std::filesystem::path indexPath_;
   FileBlobStore &store_;
   EvictionOptions options_;
-  std::mutex mutex_;
-  std::condition_variable wake_;
-  bool stopping_ = false;
-  std::thread thread_;
+  PeriodicThread thread_;
 };
 
 // The default limit: half of the filesystem that holds `dir` (0 if it cannot be read).

@@ -1,6 +1,7 @@
 #include "cache/index.h"
 
 #include <array>
+#include <map>
 
 namespace regcache::cache {
 namespace {
@@ -33,6 +34,13 @@ CREATE TABLE tags (
   media_type TEXT NOT NULL,
   checked_at INTEGER NOT NULL,
   PRIMARY KEY (registry, repository, tag, accept)
+);
+)sql",
+    // 2: totals kept across restarts for `regcache cache stats` (hit ratio, bytes by source).
+    R"sql(
+CREATE TABLE counters (
+  name  TEXT PRIMARY KEY,
+  value INTEGER NOT NULL DEFAULT 0
 );
 )sql",
 };
@@ -320,6 +328,39 @@ Result<std::vector<std::string>> Index::allDigests() {
     digests.push_back(text(stmt->get(), 0));
   if (rc != SQLITE_DONE) return sqliteFailure("allDigests");
   return digests;
+}
+
+Result<void> Index::addCounters(const std::vector<std::pair<std::string, std::uint64_t>> &deltas) {
+  if (auto r = exec("BEGIN IMMEDIATE"); !r.ok()) return r;
+  auto stmt = prepare("INSERT INTO counters (name, value) VALUES (?1, ?2) "
+                      "ON CONFLICT(name) DO UPDATE SET value = value + excluded.value");
+  if (!stmt.ok()) {
+    rollback();
+    return stmt.failure();
+  }
+  for (const auto &[name, delta] : deltas) {
+    sqlite3_reset(stmt->get());
+    bind(stmt->get(), 1, name);
+    bind(stmt->get(), 2, static_cast<std::int64_t>(delta));
+    if (sqlite3_step(stmt->get()) != SQLITE_DONE) {
+      auto failure = sqliteFailure("addCounters");
+      rollback();
+      return failure;
+    }
+  }
+  return exec("COMMIT");
+}
+
+Result<std::map<std::string, std::uint64_t>> Index::counters() {
+  auto stmt = prepare("SELECT name, value FROM counters");
+  if (!stmt.ok()) return stmt.failure();
+  std::map<std::string, std::uint64_t> values;
+  int rc;
+  while ((rc = sqlite3_step(stmt->get())) == SQLITE_ROW) {
+    values[text(stmt->get(), 0)] = static_cast<std::uint64_t>(sqlite3_column_int64(stmt->get(), 1));
+  }
+  if (rc != SQLITE_DONE) return sqliteFailure("counters");
+  return values;
 }
 
 } // namespace regcache::cache

@@ -5,9 +5,11 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <sqlite3.h>
@@ -41,6 +43,12 @@ struct TagRecord {
   TimePoint checkedAt; // last confirmed with upstream
 };
 
+// The persistent counters' names (see Index::addCounters).
+inline constexpr const char *kCounterCacheHits = "cache_hits"; // answered from disk
+inline constexpr const char *kCounterCacheMisses = "cache_misses";
+inline constexpr const char *kCounterBytesFromCache = "bytes_from_cache";
+inline constexpr const char *kCounterBytesFromUpstream = "bytes_from_upstream";
+
 struct CacheTotals {
   std::uint64_t blobs = 0;
   std::uint64_t bytes = 0;
@@ -50,7 +58,7 @@ struct CacheTotals {
 class Index {
 public:
   // The schema version this build writes; migrations bring older files up to it.
-  static constexpr int kSchemaVersion = 1;
+  static constexpr int kSchemaVersion = 2;
 
   // Opens (creating if needed) and migrates. kInvalidInput for a file written by a newer
   // regcache; kIo when SQLite fails.
@@ -80,6 +88,11 @@ public:
   Result<std::vector<BlobRecord>> leastRecentlyUsed(std::size_t limit);
   Result<CacheTotals> totals();
   Result<std::vector<std::string>> allDigests();
+
+  // Running totals kept across restarts (hits, bytes by source); each delta is added in one
+  // transaction, so several processes may flush into the same file.
+  Result<void> addCounters(const std::vector<std::pair<std::string, std::uint64_t>> &deltas);
+  Result<std::map<std::string, std::uint64_t>> counters();
 
 private:
   explicit Index(DbPtr db) : db_(std::move(db)) {}

@@ -20,6 +20,7 @@
 #include "proxy/ca_watcher.h"
 #include "proxy/intercept_tls.h"
 #include "proxy/net/tls_contexts.h"
+#include "proxy/stats_flusher.h"
 #include "proxy/worker.h"
 
 namespace regcache::proxy {
@@ -35,6 +36,7 @@ struct Server::Impl {
   SslCtxPtr interceptTls;
   SslCtxPtr upstreamTls;
   std::unique_ptr<SharedContext> shared;
+  std::unique_ptr<StatsFlusher> statsFlusher;
   std::vector<std::unique_ptr<Worker>> workers;
   std::vector<net::SocketAddress> bound;
   bool running = false;
@@ -92,6 +94,10 @@ void Server::start() {
                                         impl_->upstreamTls.get(),
                                         InterceptPolicy(o.interceptPatterns, o.tunnelPatterns),
                                         impl_->blobs.get(), &impl_->fills, o.dataDir / "cache.db"});
+  if (impl_->blobs) {
+    impl_->statsFlusher = std::make_unique<StatsFlusher>(
+        impl_->shared->indexPath, impl_->shared->metrics, o.evictionInterval);
+  }
 
   unsigned count = o.workers != 0 ? o.workers : std::max(1u, std::thread::hardware_concurrency());
   for (unsigned i = 0; i < count; ++i) {
@@ -112,6 +118,7 @@ void Server::start() {
     worker->start();
   impl_->caWatcher->start();
   if (impl_->evictor) impl_->evictor->start();
+  if (impl_->statsFlusher) impl_->statsFlusher->start();
   impl_->running = true;
 }
 
@@ -183,6 +190,7 @@ void Server::stop() {
   for (auto &worker : impl_->workers)
     worker->join();
   impl_->workers.clear();
+  if (impl_->statsFlusher) impl_->statsFlusher->stop(); // after the workers: nothing is lost
 }
 
 int runServer(const ServerOptions &options) {

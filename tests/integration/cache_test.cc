@@ -537,3 +537,27 @@ TEST_CASE("/metrics counts upstream errors by kind", "[cache][metrics]") {
   CHECK(metrics.find("regcache_requests_total{route=\"blob\",outcome=\"error\"} 1\n") !=
         std::string::npos);
 }
+
+TEST_CASE("hits, misses and bytes by source are saved in the index at shutdown",
+          "[cache][metrics]") {
+  namespace fs = std::filesystem;
+  fs::path dir = fs::temp_directory_path() / ("regcache-counters-" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  auto upstream = blobUpstream(kBlob);
+  for (int run = 0; run < 2; ++run) { // the second run adds to what the first saved
+    ProxyFixture proxy([&](auto &o) { o.dataDir = dir; });
+    auto client = RawSocket::connectTo(proxy.port());
+    client.sendAll(blobGet(upstream.port()));
+    REQUIRE(body(client.readResponse()) == kBlob);
+  }
+  auto index = regcache::cache::Index::open(dir / "cache.db");
+  REQUIRE(index.ok());
+  auto counters = index.value()->counters();
+  REQUIRE(counters.ok());
+  using Counters = std::map<std::string, std::uint64_t>;
+  CHECK(counters.value() == Counters{{regcache::cache::kCounterCacheHits, 1},
+                                     {regcache::cache::kCounterCacheMisses, 1},
+                                     {regcache::cache::kCounterBytesFromCache, kBlob.size()},
+                                     {regcache::cache::kCounterBytesFromUpstream, kBlob.size()}});
+  fs::remove_all(dir);
+}

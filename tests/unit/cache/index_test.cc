@@ -135,3 +135,50 @@ TEST_CASE("connections on several threads share the index", "[cache][index]") {
   CHECK(failures == 0);
   CHECK(Index::open(db.path).value()->totals().value().blobs == 200);
 }
+
+TEST_CASE("a version 1 file is migrated to the current schema with its rows kept",
+          "[cache][index]") {
+  TempDb db;
+  {
+    // The schema regcache 0.1 wrote, with one blob in it.
+    sqlite3 *raw = nullptr;
+    sqlite3_open(db.path.c_str(), &raw);
+    const char *v1 = R"sql(
+CREATE TABLE blobs (digest TEXT PRIMARY KEY, size INTEGER NOT NULL,
+  media_type TEXT NOT NULL DEFAULT '', manifest INTEGER NOT NULL DEFAULT 0,
+  created_at INTEGER NOT NULL, last_access INTEGER NOT NULL, hits INTEGER NOT NULL DEFAULT 0);
+CREATE INDEX blobs_by_access ON blobs(last_access);
+CREATE TABLE blob_sources (digest TEXT NOT NULL REFERENCES blobs(digest) ON DELETE CASCADE,
+  registry TEXT NOT NULL, repository TEXT NOT NULL, PRIMARY KEY (digest, registry, repository));
+CREATE TABLE tags (registry TEXT NOT NULL, repository TEXT NOT NULL, tag TEXT NOT NULL,
+  accept TEXT NOT NULL, digest TEXT NOT NULL, media_type TEXT NOT NULL,
+  checked_at INTEGER NOT NULL, PRIMARY KEY (registry, repository, tag, accept));
+INSERT INTO blobs VALUES ('sha256:aa', 5, 'x', 0, 1700000000, 1700000000, 3);
+PRAGMA user_version=1;
+)sql";
+    REQUIRE(sqlite3_exec(raw, v1, nullptr, nullptr, nullptr) == SQLITE_OK);
+    sqlite3_close(raw);
+  }
+  auto index = Index::open(db.path);
+  REQUIRE(index.ok());
+  CHECK(index.value()->schemaVersion() == Index::kSchemaVersion);
+  auto kept = index.value()->findBlob("sha256:aa");
+  REQUIRE(kept.ok());
+  REQUIRE(kept.value());
+  CHECK(kept.value()->hits == 3);
+  CHECK(index.value()->addCounters({{"cache_hits", 1}}).ok());
+}
+
+TEST_CASE("counters add up across flushes and connections", "[cache][index]") {
+  TempDb db;
+  auto first = Index::open(db.path);
+  auto second = Index::open(db.path);
+  REQUIRE(first.ok());
+  REQUIRE(second.ok());
+  REQUIRE(first.value()->addCounters({{"cache_hits", 2}, {"bytes_from_cache", 100}}).ok());
+  REQUIRE(second.value()->addCounters({{"cache_hits", 3}}).ok());
+  auto values = first.value()->counters();
+  REQUIRE(values.ok());
+  CHECK(values.value() ==
+        std::map<std::string, std::uint64_t>{{"bytes_from_cache", 100}, {"cache_hits", 5}});
+}
