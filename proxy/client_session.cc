@@ -498,10 +498,7 @@ void ClientSession::onHandshakeDone() {
 // ---- closing ----
 
 void ClientSession::respondAndClose(int status, const std::string &message) {
-  if (handler_) {
-    handler_->onClientClosed();
-    worker_.deleteLater(std::move(handler_));
-  }
+  releaseHandler();
   if (!bev_) {
     close();
     return;
@@ -524,13 +521,20 @@ void ClientSession::closeAfterFlush() {
   if (evbuffer_get_length(bufferevent_get_output(bev_.get())) == 0) close();
 }
 
+void ClientSession::releaseHandler() {
+  if (!handler_) return;
+  handler_->onClientClosed();
+  if (handler_->continuesWithoutClient()) {
+    worker_.adopt(std::move(handler_));
+  } else {
+    worker_.deleteLater(std::move(handler_));
+  }
+}
+
 void ClientSession::close() {
   if (state_ == State::kClosed) return;
   transitionTo(State::kClosed);
-  if (handler_) {
-    handler_->onClientClosed();
-    worker_.deleteLater(std::move(handler_));
-  }
+  releaseHandler();
   worker_.deleteLater(std::move(tunnelConnector_));
   worker_.deleteLater(std::move(relay_));
   gate_.attach(nullptr);

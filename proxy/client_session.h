@@ -92,6 +92,9 @@ private:
   void continueAfterResponse();
   void respondAndClose(int status, const std::string &message);
   void closeAfterFlush();
+  // Tells the handler the client is gone; it is freed, or adopted by the worker if it has work
+  // to finish (a fill).
+  void releaseHandler();
   void close();
 
   Worker &worker_;

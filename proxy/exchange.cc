@@ -42,13 +42,13 @@ void appendVia(http::Headers &headers) {
 Exchange::Exchange(ClientSide &client, http::RequestHead request, net::Endpoint endpoint,
                    std::string originTarget, std::optional<CacheFill> fill,
                    std::optional<StaleFallback> stale)
-    : client_(client), request_(std::move(request)),
+    : client_(&client), request_(std::move(request)),
       endpoint_(std::move(endpoint)), poolKey_{endpoint_.tls, lowercase(endpoint_.host),
                                                endpoint_.port},
       originTarget_(std::move(originTarget)), pendingBody_(evbuffer_new()) {
   clientKeepAlive_ = request_.keepAlive;
   record_ = startAccessRecord(
-      client_.logPrefix(), client_.peer().toString(), request_.method,
+      client_->logPrefix(), client_->peer().toString(), request_.method,
       http::formatAuthority(http::HostPort{endpoint_.host, endpoint_.port,
                                            endpoint_.host.find(':') != std::string::npos},
                             endpoint_.tls ? 443 : 80),
@@ -61,7 +61,7 @@ Exchange::~Exchange() { endFill(cache::FillProgress::kFailed); }
 
 void Exchange::endFill(cache::FillProgress::State state) {
   if (!fill_ || !fill_->progress || fill_->progress->terminal()) return;
-  if (cache::FillRegistry *fills = client_.worker().shared().fills) {
+  if (cache::FillRegistry *fills = client_->worker().shared().fills) {
     fills->finish(fill_->digest.toString(), fill_->progress, state);
   } else {
     fill_->progress->state.store(state, std::memory_order_release);
@@ -72,11 +72,11 @@ void Exchange::start() { connect(true); }
 
 void Exchange::connect(bool allowPooled) {
   state_ = State::kConnecting;
-  Worker &worker = client_.worker();
+  Worker &worker = client_->worker();
   if (allowPooled) {
     if (BufferEventPtr pooled = worker.pool().take(poolKey_)) {
       reusedConnection_ = true;
-      log::proxy().debug("{} reusing a pooled connection to {}", client_.logPrefix(),
+      log::proxy().debug("{} reusing a pooled connection to {}", client_->logPrefix(),
                          poolKey_.toString());
       attachUpstream(std::move(pooled));
       sendRequestHead();
@@ -87,13 +87,13 @@ void Exchange::connect(bool allowPooled) {
   net::ConnectSettings settings{worker.shared().upstreamTls, worker.options().connectTimeout,
                                 worker.options().handshakeTimeout};
   connector_ = std::make_unique<net::Connector>(
-      worker.base(), worker.resolver(), settings, endpoint_, client_.logPrefix(),
+      worker.base(), worker.resolver(), settings, endpoint_, client_->logPrefix(),
       [this](Result<net::Connector::Connection> c) { onConnected(std::move(c)); });
   connector_->start();
 }
 
 void Exchange::onConnected(Result<net::Connector::Connection> connection) {
-  client_.worker().deleteLater(std::move(connector_));
+  client_->worker().deleteLater(std::move(connector_));
   if (!connection.ok()) {
     Error code = connection.failure().code;
     failUpstream(502, connection.failure().detail,
@@ -103,7 +103,7 @@ void Exchange::onConnected(Result<net::Connector::Connection> connection) {
                                            : UpstreamError::kConnect);
     return;
   }
-  log::proxy().debug("{} connected to {} ({})", client_.logPrefix(), poolKey_.toString(),
+  log::proxy().debug("{} connected to {} ({})", client_->logPrefix(), poolKey_.toString(),
                      connection->peer.toString());
   attachUpstream(std::move(connection.value().bev));
   sendRequestHead();
@@ -111,7 +111,7 @@ void Exchange::onConnected(Result<net::Connector::Connection> connection) {
 
 void Exchange::attachUpstream(BufferEventPtr bev) {
   upstream_ = std::move(bev);
-  const ServerOptions &options = client_.worker().options();
+  const ServerOptions &options = client_->worker().options();
   bufferevent_setcb(upstream_.get(), &Exchange::onUpstreamRead, &Exchange::onUpstreamWrite,
                     &Exchange::onUpstreamEvent, this);
   bufferevent_setwatermark(upstream_.get(), EV_WRITE, options.relayHighWatermark / 2, 0);
@@ -153,10 +153,10 @@ void Exchange::writeUpstream(std::string_view data) {
                       ? bufferevent_get_output(upstream_.get())
                       : pendingBody_.get();
   evbuffer_add(out, data.data(), data.size());
-  if (evbuffer_get_length(out) > client_.worker().options().relayHighWatermark &&
+  if (evbuffer_get_length(out) > client_->worker().options().relayHighWatermark &&
       !clientReadsPaused_) {
     clientReadsPaused_ = true;
-    client_.pauseClientReads(true);
+    client_->pauseClientReads(true);
   }
 }
 
@@ -182,7 +182,7 @@ void Exchange::onUpstreamWrite(bufferevent *, void *arg) noexcept {
   auto *self = static_cast<Exchange *>(arg);
   if (self->clientReadsPaused_ && self->state_ != State::kDone && self->state_ != State::kFailed) {
     self->clientReadsPaused_ = false;
-    self->client_.pauseClientReads(false);
+    self->client_->pauseClientReads(false);
   }
 }
 
@@ -226,7 +226,7 @@ void Exchange::feedResponse() {
     } else if (retryable()) {
       retried_ = true;
       log::proxy().debug("{} pooled connection to {} was closed; retrying on a new one",
-                         client_.logPrefix(), poolKey_.toString());
+                         client_->logPrefix(), poolKey_.toString());
       upstreamGate_.attach(nullptr);
       upstream_.reset();
       upstreamEof_ = false;
@@ -260,7 +260,7 @@ void Exchange::handleUpstreamEvent(short what) {
   if (retryable()) {
     retried_ = true;
     log::proxy().debug("{} pooled connection to {} failed ({}); retrying on a new one",
-                       client_.logPrefix(), poolKey_.toString(), reason);
+                       client_->logPrefix(), poolKey_.toString(), reason);
     upstreamGate_.attach(nullptr);
     upstream_.reset();
     connect(false);
@@ -283,14 +283,14 @@ void Exchange::onResponseHead(http::ResponseHead &&head) {
     if (request_.versionMinor >= 1) {
       http::stripHopByHop(head.headers);
       std::string interim = http::serializeResponseHead(head);
-      evbuffer_add(client_.clientOutput(), interim.data(), interim.size());
+      evbuffer_add(client_->clientOutput(), interim.data(), interim.size());
     }
     return;
   }
   state_ = State::kStreamingResponse;
   record_.status = head.status;
   responseKeepAlive_ = head.keepAlive;
-  Metrics &metrics = client_.worker().shared().metrics;
+  Metrics &metrics = client_->worker().shared().metrics;
   if (auto remaining = head.headers.get("RateLimit-Remaining")) {
     metrics.noteRateLimit(record_.host, *remaining);
   }
@@ -340,13 +340,13 @@ void Exchange::onResponseHead(http::ResponseHead &&head) {
   }
   if (!clientKeepAlive_) out.headers.set("Connection", "close");
   std::string serialized = http::serializeResponseHead(out);
-  evbuffer_add(client_.clientOutput(), serialized.data(), serialized.size());
+  evbuffer_add(client_->clientOutput(), serialized.data(), serialized.size());
   responseHeadSent_ = true;
 }
 
 void Exchange::onResponseBody(std::string_view data) {
   if (redirectTo_) return; // the redirect's own body is not for the client
-  evbuffer *out = client_.clientOutput();
+  evbuffer *out = client_->clientOutput();
   if (writer_) {
     if (auto written = writer_->write(data); !written.ok()) {
       stopFill(written.failure().detail);
@@ -360,7 +360,7 @@ void Exchange::onResponseBody(std::string_view data) {
     evbuffer_add_buffer(out, held_.get());
     evbuffer_add(held_.get(), data.data(), data.size());
     record_.bytesSent += data.size();
-    if (client_.clientOutputFull()) upstreamGate_.pause(net::ReadGate::kSinkFull);
+    if (client_->clientOutputFull()) upstreamGate_.pause(net::ReadGate::kSinkFull);
     return;
   }
   if (chunkedToClient_) {
@@ -372,7 +372,7 @@ void Exchange::onResponseBody(std::string_view data) {
     evbuffer_add(out, data.data(), data.size());
   }
   record_.bytesSent += data.size();
-  if (client_.clientOutputFull()) upstreamGate_.pause(net::ReadGate::kSinkFull);
+  if (client_->clientOutputFull()) upstreamGate_.pause(net::ReadGate::kSinkFull);
 }
 
 void Exchange::onResponseEnd() { responseEnded_ = true; }
@@ -395,7 +395,7 @@ void Exchange::finishResponse() {
   }
   if (writer_ && !commitFill()) return;
   if (chunkedToClient_) {
-    evbuffer_add(client_.clientOutput(), http::kLastChunk.data(), http::kLastChunk.size());
+    evbuffer_add(client_->clientOutput(), http::kLastChunk.data(), http::kLastChunk.size());
   }
   bool reusable = !upstreamEof_ && requestComplete_ && upstream_ &&
                   evbuffer_get_length(bufferevent_get_input(upstream_.get())) == 0 &&
@@ -409,26 +409,26 @@ void Exchange::finish(bool upstreamReusable) {
   endFill(cache::FillProgress::kFailed); // nothing was stored (a 404, say): followers fetch
   upstreamGate_.attach(nullptr);
   if (upstreamReusable) {
-    client_.worker().pool().give(poolKey_, std::move(upstream_));
+    client_->worker().pool().give(poolKey_, std::move(upstream_));
   } else {
     upstream_.reset();
   }
   logOnce();
-  client_.onResponseComplete(clientKeepAlive_);
+  client_->onResponseComplete(clientKeepAlive_);
 }
 
 void Exchange::failUpstream(int status, const std::string &reason, UpstreamError kind) {
-  client_.worker().shared().metrics.countUpstreamError(kind);
+  client_->worker().shared().metrics.countUpstreamError(kind);
   state_ = State::kFailed;
   upstreamGate_.attach(nullptr);
   upstream_.reset();
-  if (connector_) client_.worker().deleteLater(std::move(connector_));
-  log::proxy().warn("{} {} {}{}: {}", client_.logPrefix(), request_.method, poolKey_.toString(),
+  if (connector_) client_->worker().deleteLater(std::move(connector_));
+  log::proxy().warn("{} {} {}{}: {}", client_->logPrefix(), request_.method, poolKey_.toString(),
                     originTarget_, reason);
   record_.note = reason;
   if (responseHeadSent_) {
     logOnce();
-    client_.abortClient(reason);
+    client_->abortClient(reason);
     return;
   }
   if (serveStale(reason)) return;
@@ -436,12 +436,26 @@ void Exchange::failUpstream(int status, const std::string &reason, UpstreamError
   record_.status = status;
   std::string response =
       http::simpleResponse(status, http::reasonPhrase(status), "regcache: " + reason + "\n");
-  evbuffer_add(client_.clientOutput(), response.data(), response.size());
+  evbuffer_add(client_->clientOutput(), response.data(), response.size());
   logOnce();
-  client_.onResponseComplete(false);
+  client_->onResponseComplete(false);
 }
 
 void Exchange::onClientClosed() {
+  if (writer_ && state_ == State::kStreamingResponse) {
+    // Finish the fill for the followers reading it and for the next pull, without a client.
+    detached_ = std::make_unique<DetachedClient>(client_->worker(), *this, client_->logPrefix(),
+                                                 client_->peer());
+    client_ = detached_.get();
+    record_.note = record_.note.empty() ? "client closed; fill continued"
+                                        : record_.note + "; client closed; fill continued";
+    if (upstreamGate_.paused(net::ReadGate::kSinkFull)) {
+      upstreamGate_.resume(net::ReadGate::kSinkFull);
+      // Bytes already buffered raise no new read event: ask for one.
+      bufferevent_trigger(upstream_.get(), EV_READ, BEV_TRIG_DEFER_CALLBACKS);
+    }
+    return;
+  }
   if (state_ != State::kDone && state_ != State::kFailed) {
     state_ = State::kFailed;
     if (record_.note.empty()) record_.note = "client closed";
@@ -449,12 +463,12 @@ void Exchange::onClientClosed() {
   }
   upstreamGate_.attach(nullptr);
   upstream_.reset();
-  if (connector_) client_.worker().deleteLater(std::move(connector_));
+  if (connector_) client_->worker().deleteLater(std::move(connector_));
 }
 
 void Exchange::startFill(const http::ResponseHead &head) {
-  cache::FileBlobStore *store = client_.worker().shared().blobs;
-  if (store == nullptr || client_.worker().index() == nullptr || !head.contentLength) return;
+  cache::FileBlobStore *store = client_->worker().shared().blobs;
+  if (store == nullptr || client_->worker().index() == nullptr || !head.contentLength) return;
   if (fill_->tag) {
     // By tag the digest is whatever upstream says it is; the body must then hash to it.
     auto announced = cache::parseDigest(head.headers.get("Docker-Content-Digest").value_or(""));
@@ -463,12 +477,12 @@ void Exchange::startFill(const http::ResponseHead &head) {
   }
   auto writer = store->create();
   if (!writer.ok()) {
-    log::cache().warn("{} cannot start a fill for {}: {}; passing through", client_.logPrefix(),
+    log::cache().warn("{} cannot start a fill for {}: {}; passing through", client_->logPrefix(),
                       fill_->digest.toString(), writer.failure().detail);
     return;
   }
   writer_ = std::move(writer.value());
-  fillHold_ = client_.worker().shared().metrics.holdFill();
+  fillHold_ = client_->worker().shared().metrics.holdFill();
   held_.reset(evbuffer_new());
   contentType_ = std::string(head.headers.get("Content-Type").value_or(""));
   if (fill_->progress) {
@@ -480,12 +494,12 @@ void Exchange::startFill(const http::ResponseHead &head) {
 }
 
 void Exchange::stopFill(const std::string &why) {
-  log::cache().warn("{} fill of {} abandoned, passing through: {}", client_.logPrefix(),
+  log::cache().warn("{} fill of {} abandoned, passing through: {}", client_->logPrefix(),
                     fill_->digest.toString(), why);
   writer_.reset(); // removes the temp file
   fillHold_.release();
   endFill(cache::FillProgress::kFailed);
-  evbuffer_add_buffer(client_.clientOutput(), held_.get());
+  evbuffer_add_buffer(client_->clientOutput(), held_.get());
 }
 
 bool Exchange::commitFill() {
@@ -496,35 +510,35 @@ bool Exchange::commitFill() {
   if (!committed.ok() && committed.failure().code == Error::kUpstream) {
     // Wrong bytes: keep nothing, and cut the client off before the held-back tail.
     endFill(cache::FillProgress::kFailed);
-    client_.worker().shared().metrics.countUpstreamError(UpstreamError::kDigestMismatch);
+    client_->worker().shared().metrics.countUpstreamError(UpstreamError::kDigestMismatch);
     state_ = State::kFailed;
     upstreamGate_.attach(nullptr);
     upstream_.reset();
     record_.note = "upstream sent wrong bytes for " + fill_->digest.toString() + ": " +
                    committed.failure().detail;
-    log::cache().warn("{} {}", client_.logPrefix(), record_.note);
+    log::cache().warn("{} {}", client_->logPrefix(), record_.note);
     logOnce();
-    client_.abortClient(record_.note);
+    client_->abortClient(record_.note);
     return false;
   }
   if (!committed.ok()) {
-    log::cache().warn("{} cannot store {}: {}; served without caching", client_.logPrefix(),
+    log::cache().warn("{} cannot store {}: {}; served without caching", client_->logPrefix(),
                       fill_->digest.toString(), committed.failure().detail);
   } else {
     auto now = std::chrono::system_clock::now();
     cache::BlobRecord blob{
         fill_->digest.toString(), size, contentType_, fill_->manifest, now, now, 0};
-    if (auto put = client_.worker().index()->putBlob(blob, fill_->registry, fill_->repository);
+    if (auto put = client_->worker().index()->putBlob(blob, fill_->registry, fill_->repository);
         !put.ok()) {
-      log::cache().warn("{} cannot index {}: {}", client_.logPrefix(), blob.digest,
+      log::cache().warn("{} cannot index {}: {}", client_->logPrefix(), blob.digest,
                         put.failure().detail);
     } else {
-      log::cache().debug("{} cached {} ({} bytes)", client_.logPrefix(), blob.digest, size);
+      log::cache().debug("{} cached {} ({} bytes)", client_->logPrefix(), blob.digest, size);
       if (fill_->tag) {
         cache::TagRecord tag{fill_->registry, fill_->repository, *fill_->tag, fill_->acceptKey,
                              blob.digest,     contentType_,      now};
-        if (auto tagged = client_.worker().index()->putTag(tag); !tagged.ok()) {
-          log::cache().warn("{} cannot record tag {}: {}", client_.logPrefix(), *fill_->tag,
+        if (auto tagged = client_->worker().index()->putTag(tag); !tagged.ok()) {
+          log::cache().warn("{} cannot record tag {}: {}", client_->logPrefix(), *fill_->tag,
                             tagged.failure().detail);
         }
       }
@@ -533,22 +547,22 @@ bool Exchange::commitFill() {
     }
   }
   endFill(committed.ok() ? cache::FillProgress::kCommitted : cache::FillProgress::kFailed);
-  evbuffer_add_buffer(client_.clientOutput(), held_.get());
+  evbuffer_add_buffer(client_->clientOutput(), held_.get());
   return true;
 }
 
 bool Exchange::serveStale(const std::string &why) {
   if (!stale_ || responseHeadSent_ || !stale_->file || !*stale_->file) return false;
-  log::cache().warn("{} {} {}: {}; serving the cached manifest (stale)", client_.logPrefix(),
+  log::cache().warn("{} {} {}: {}; serving the cached manifest (stale)", client_->logPrefix(),
                     poolKey_.toString(), originTarget_, why);
   // The upstream connection is left for the destructor: this may run inside its read callback.
   state_ = State::kFailed;
   upstreamGate_.pause(net::ReadGate::kSinkFull);
   logged_ = true; // the cache handler writes the access line
   endFill(cache::FillProgress::kFailed);
-  client_.replaceHandler(std::make_unique<CacheHandler>(client_, request_, stale_->blob,
-                                                        std::move(*stale_->file), record_.host,
-                                                        "STALE", "cache STALE: " + why));
+  client_->replaceHandler(std::make_unique<CacheHandler>(*client_, request_, stale_->blob,
+                                                         std::move(*stale_->file), record_.host,
+                                                         "STALE", "cache STALE: " + why));
   return true;
 }
 
@@ -559,8 +573,8 @@ bool Exchange::revalidating() const {
 void Exchange::confirmTag() {
   cache::TagRecord tag = stale_->tag;
   tag.checkedAt = std::chrono::system_clock::now();
-  if (auto put = client_.worker().index()->putTag(tag); !put.ok()) {
-    log::cache().warn("{} cannot record the revalidated tag {}: {}", client_.logPrefix(), tag.tag,
+  if (auto put = client_->worker().index()->putTag(tag); !put.ok()) {
+    log::cache().warn("{} cannot record the revalidated tag {}: {}", client_->logPrefix(), tag.tag,
                       put.failure().detail);
   }
 }
@@ -571,19 +585,19 @@ void Exchange::finishRevalidation(bool upstreamReusable) {
   state_ = State::kDone;
   logged_ = true; // the handler taking over writes the access line
   upstreamGate_.attach(nullptr);
-  if (upstreamReusable) client_.worker().pool().give(poolKey_, std::move(upstream_));
+  if (upstreamReusable) client_->worker().pool().give(poolKey_, std::move(upstream_));
   if (unchanged) {
     confirmTag();
-    client_.replaceHandler(std::make_unique<CacheHandler>(
-        client_, request_, stale_->blob, std::move(*stale_->file), record_.host, "REVALIDATED",
+    client_->replaceHandler(std::make_unique<CacheHandler>(
+        *client_, request_, stale_->blob, std::move(*stale_->file), record_.host, "REVALIDATED",
         "cache REVALIDATED: upstream HEAD confirmed " + stale_->blob.digest));
     return;
   }
-  log::cache().debug("{} tag {} changed upstream; fetching the new manifest", client_.logPrefix(),
+  log::cache().debug("{} tag {} changed upstream; fetching the new manifest", client_->logPrefix(),
                      stale_->tag.tag);
   stale_->digestChanged = true;
-  client_.replaceHandler(std::make_unique<Exchange>(client_, request_, endpoint_, originTarget_,
-                                                    std::move(fill_), std::move(stale_)));
+  client_->replaceHandler(std::make_unique<Exchange>(*client_, request_, endpoint_, originTarget_,
+                                                     std::move(fill_), std::move(stale_)));
 }
 
 void Exchange::followRedirect() {
@@ -594,7 +608,7 @@ void Exchange::followRedirect() {
                   evbuffer_get_length(bufferevent_get_input(upstream_.get())) == 0;
   upstreamGate_.attach(nullptr);
   if (reusable) {
-    client_.worker().pool().give(poolKey_, std::move(upstream_));
+    client_->worker().pool().give(poolKey_, std::move(upstream_));
   } else {
     upstream_.reset();
   }
@@ -616,7 +630,7 @@ void Exchange::followRedirect() {
     poolKey_ = PoolKey{endpoint_.tls, lowercase(endpoint_.host), endpoint_.port};
     originTarget_ = url->pathAndQuery;
   }
-  log::proxy().debug("{} following a redirect to {}", client_.logPrefix(), poolKey_.toString());
+  log::proxy().debug("{} following a redirect to {}", client_->logPrefix(), poolKey_.toString());
   record_.note = "followed redirect to " + poolKey_.toString();
   upstreamEof_ = false;
   responseKeepAlive_ = false;
@@ -627,12 +641,12 @@ bool Exchange::answerPingOffline() {
   // Clients ping /v2/ before every pull. With the upstream unreachable, answering the ping
   // ourselves lets them go on to content the cache can serve.
   bool ping = originTarget_ == "/v2/" || originTarget_ == "/v2";
-  if (!ping || client_.worker().index() == nullptr ||
+  if (!ping || client_->worker().index() == nullptr ||
       (request_.method != "GET" && request_.method != "HEAD")) {
     return false;
   }
   log::cache().warn("{} {} unreachable; answering the /v2/ ping so cached content can be served",
-                    client_.logPrefix(), poolKey_.toString());
+                    client_->logPrefix(), poolKey_.toString());
   http::ResponseHead head;
   head.status = 200;
   head.reason = "OK";
@@ -642,19 +656,19 @@ bool Exchange::answerPingOffline() {
   head.headers.add("X-Cache", "STALE");
   head.headers.add("Connection", "close");
   std::string serialized = http::serializeResponseHead(head);
-  evbuffer_add(client_.clientOutput(), serialized.data(), serialized.size());
-  if (request_.method == "GET") evbuffer_add(client_.clientOutput(), "{}", 2);
+  evbuffer_add(client_->clientOutput(), serialized.data(), serialized.size());
+  if (request_.method == "GET") evbuffer_add(client_->clientOutput(), "{}", 2);
   record_.status = 200;
   record_.note += " (ping answered by the proxy)";
   logOnce();
-  client_.onResponseComplete(false);
+  client_->onResponseComplete(false);
   return true;
 }
 
 void Exchange::logOnce() {
   if (logged_) return;
   logged_ = true;
-  completeRequest(client_.worker().shared().metrics, record_);
+  completeRequest(client_->worker().shared().metrics, record_);
 }
 
 } // namespace regcache::proxy

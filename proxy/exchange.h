@@ -16,6 +16,7 @@
 #include "cache/fill_registry.h"
 #include "cache/index.h"
 #include "proxy/access_log.h"
+#include "proxy/detached_client.h"
 #include "proxy/http/message.h"
 #include "proxy/http/parser.h"
 #include "proxy/metrics.h"
@@ -66,6 +67,7 @@ public:
   void onRequestEnd() override;
   void onClientDrained() override;
   void onClientClosed() override;
+  bool continuesWithoutClient() const override { return detached_ != nullptr; }
 
 private:
   // http::ResponseSink
@@ -107,7 +109,8 @@ private:
   void finish(bool upstreamReusable);
   bool retryable() const;
 
-  ClientSide &client_;
+  ClientSide *client_; // the session, or detached_ once a fill outlives it
+  std::unique_ptr<DetachedClient> detached_;
   http::RequestHead request_;
   net::Endpoint endpoint_;
   PoolKey poolKey_;

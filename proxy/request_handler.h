@@ -57,6 +57,10 @@ public:
   virtual void onClientDrained() {}
   // The client connection is gone; release upstream resources. No ClientSide call after this.
   virtual void onClientClosed() {}
+  // Asked right after onClientClosed(): true when the handler has work to finish on its own (a
+  // cache fill others follow). The session then hands it to Worker::adopt instead of freeing it,
+  // and the handler calls Worker::release when done.
+  virtual bool continuesWithoutClient() const { return false; }
 };
 
 } // namespace regcache::proxy

@@ -27,6 +27,7 @@ Worker::Worker(unsigned index, SharedContext &shared)
 Worker::~Worker() {
   // Sessions first: they hold bufferevents and lookups that refer to the pool and resolver.
   sessions_.clear();
+  adopted_.clear();
   graveyard_.clear();
   listeners_.clear();
 }
@@ -77,6 +78,18 @@ void Worker::onSessionClosed(ClientSession *session) {
   if (it == sessions_.end()) return;
   deleteLater(std::move(it->second));
   sessions_.erase(it);
+}
+
+void Worker::adopt(std::unique_ptr<RequestHandler> handler) {
+  RequestHandler *key = handler.get();
+  adopted_.emplace(key, std::move(handler));
+}
+
+void Worker::release(RequestHandler *handler) {
+  auto it = adopted_.find(handler);
+  if (it == adopted_.end()) return;
+  deleteLater(std::move(it->second));
+  adopted_.erase(it);
 }
 
 void Worker::onReap(evutil_socket_t, short, void *arg) noexcept {

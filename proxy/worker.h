@@ -11,6 +11,7 @@
 #include "cache/index.h"
 #include "proxy/net/listener.h"
 #include "proxy/net/resolver.h"
+#include "proxy/request_handler.h"
 #include "proxy/shared_context.h"
 #include "proxy/upstream_pool.h"
 
@@ -52,6 +53,11 @@ public:
   }
   // Called by a session that has finished; it is freed on the next loop turn.
   void onSessionClosed(ClientSession *session);
+  // Keeps a handler whose client is gone until it calls release() (see
+  // RequestHandler::continuesWithoutClient); freed with the worker if it never does.
+  void adopt(std::unique_ptr<RequestHandler> handler);
+  void release(RequestHandler *handler);
+  std::size_t adoptedCount() const { return adopted_.size(); }
 
 private:
   void onAccept(int fd, const net::SocketAddress &peer);
@@ -66,6 +72,7 @@ private:
   std::unique_ptr<cache::Index> cacheIndex_;
   std::vector<std::unique_ptr<net::Listener>> listeners_;
   std::unordered_map<ClientSession *, std::unique_ptr<ClientSession>> sessions_;
+  std::unordered_map<RequestHandler *, std::unique_ptr<RequestHandler>> adopted_;
   std::vector<std::shared_ptr<void>> graveyard_;
   std::thread thread_;
 };

@@ -194,6 +194,56 @@ TEST_CASE("concurrent misses for one digest make exactly one upstream fetch",
   CHECK(upstream.requests().size() == 1);
 }
 
+TEST_CASE("a fill goes on when its client leaves: followers finish and the blob is cached",
+          "[cache][integration]") {
+  auto upstream = slowBlobUpstream(kBlob);
+  ProxyFixture proxy([](auto &o) { o.workers = 2; });
+  auto leader = RawSocket::connectTo(proxy.port());
+  leader.sendAll(blobGet(upstream.port()));
+  std::string started = leader.readUntil(
+      [](const std::string &s) { return s.find("\r\n\r\n") != std::string::npos; });
+  REQUIRE(started.rfind("HTTP/1.1 200", 0) == 0);
+  auto follower = RawSocket::connectTo(proxy.port());
+  follower.sendAll(blobGet(upstream.port()));
+  std::this_thread::sleep_for(50ms); // the follower has joined the fill
+  leader.close();
+  CHECK(body(follower.readResponse(10000ms)) == kBlob);
+
+  auto later = RawSocket::connectTo(proxy.port());
+  later.sendAll(blobGet(upstream.port()));
+  std::string hit = later.readResponse();
+  CHECK(hit.find("X-Cache: HIT") != std::string::npos);
+  CHECK(body(hit) == kBlob);
+  CHECK(upstream.requests().size() == 1);
+}
+
+TEST_CASE("a fill whose only client left is still committed", "[cache][integration]") {
+  auto upstream = slowBlobUpstream(kBlob);
+  ProxyFixture proxy;
+  {
+    auto leaver = RawSocket::connectTo(proxy.port());
+    leaver.sendAll(blobGet(upstream.port()));
+    leaver.readUntil([](const std::string &s) { return s.find("\r\n\r\n") != std::string::npos; });
+  }
+  std::string last;
+  for (int attempt = 0; attempt < 50; ++attempt) { // the fill takes about 0.3 s
+    // Only the index is asked: a blob not cached yet would be a HEAD passed upstream.
+    auto index = regcache::cache::Index::open(proxy.dataDir() / "cache.db");
+    REQUIRE(index.ok());
+    auto found = index.value()->findBlob(kDigest);
+    if (found.ok() && found.value()) break;
+    std::this_thread::sleep_for(100ms);
+  }
+  {
+    auto client = RawSocket::connectTo(proxy.port());
+    client.sendAll(blobGet(upstream.port()));
+    last = client.readResponse();
+  }
+  CHECK(last.find("X-Cache: HIT") != std::string::npos);
+  CHECK(body(last) == kBlob);
+  CHECK(upstream.requests().size() == 1);
+}
+
 TEST_CASE("followers of a lying fill never get a complete body", "[cache][integration]") {
   std::string lie = kBlob;
   lie[10] = 'X';

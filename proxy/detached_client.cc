@@ -1,0 +1,42 @@
+#include "proxy/detached_client.h"
+
+#include "base/log.h"
+#include "proxy/worker.h"
+
+namespace regcache::proxy {
+
+DetachedClient::DetachedClient(Worker &worker, RequestHandler &owner, std::string logPrefix,
+                               net::SocketAddress peer)
+    : worker_(worker), owner_(owner), prefix_(std::move(logPrefix)), peer_(std::move(peer)),
+      sink_(evbuffer_new()) {}
+
+evbuffer *DetachedClient::clientOutput() {
+  // Whatever was written since the last call is dropped: nobody is there to read it.
+  evbuffer_drain(sink_.get(), evbuffer_get_length(sink_.get()));
+  return sink_.get();
+}
+
+void DetachedClient::onResponseComplete(bool) {
+  log::cache().debug("{} fill finished after its client left", prefix_);
+  done();
+}
+
+void DetachedClient::abortClient(const std::string &reason) {
+  log::cache().debug("{} fill ended after its client left: {}", prefix_, reason);
+  done();
+}
+
+void DetachedClient::forwardInstead() { done(); }
+
+void DetachedClient::replaceHandler(std::unique_ptr<RequestHandler> next) {
+  worker_.deleteLater(std::move(next));
+  done();
+}
+
+void DetachedClient::done() {
+  if (done_) return;
+  done_ = true;
+  worker_.release(&owner_);
+}
+
+} // namespace regcache::proxy
