@@ -1,8 +1,11 @@
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
+#include <limits>
+#include <optional>
 #include <stdexcept>
 #include <vector>
 
@@ -12,6 +15,8 @@
 #include "cache/digest.h"
 #include "cache/file_blob_store.h"
 #include "cache/index.h"
+#include "cache/manifest_refs.h"
+#include "cache/reconcile.h"
 
 namespace regcache::app {
 namespace {
@@ -123,6 +128,130 @@ int runCacheStats(const ParsedCommand &command) {
             << "\n"
             << "bytes from upstream: " << formatBytes(counter(cache::kCounterBytesFromUpstream))
             << "\n";
+  return 0;
+}
+
+namespace {
+
+// What `cache rm` was given: a digest, a repository, or an image (repository:tag).
+struct PurgeTarget {
+  std::string registry, repository;
+  std::optional<std::string> tag;
+  std::optional<cache::Digest> digest;
+};
+
+PurgeTarget parsePurgeTarget(const std::string &ref) {
+  PurgeTarget target;
+  if ((target.digest = cache::parseDigest(ref))) return target;
+  auto slash = ref.find('/');
+  if (slash == std::string::npos || slash == 0 || slash + 1 == ref.size()) {
+    throw std::runtime_error("expected sha256:<hex>, REGISTRY/REPOSITORY or "
+                             "REGISTRY/REPOSITORY:TAG, got '" +
+                             ref + "'");
+  }
+  target.registry = ref.substr(0, slash);
+  target.repository = ref.substr(slash + 1);
+  auto colon = target.repository.rfind(':');
+  if (colon != std::string::npos && target.repository.find('/', colon) == std::string::npos) {
+    target.tag = target.repository.substr(colon + 1);
+    target.repository.resize(colon);
+  }
+  return target;
+}
+
+// The manifests a tag points at and everything they reference, through image indexes.
+std::vector<std::string> imageDigests(cache::Index &index, cache::FileBlobStore &store,
+                                      const PurgeTarget &target) {
+  auto tags = index.listTags();
+  if (!tags.ok()) throw std::runtime_error(tags.failure().detail);
+  std::vector<std::string> pending, all;
+  for (const auto &tag : tags.value()) {
+    if (tag.registry == target.registry && tag.repository == target.repository &&
+        tag.tag == *target.tag) {
+      pending.push_back(tag.digest);
+    }
+  }
+  while (!pending.empty()) {
+    std::string digest = pending.back();
+    pending.pop_back();
+    if (std::find(all.begin(), all.end(), digest) != all.end()) continue;
+    all.push_back(digest);
+    auto record = index.findBlob(digest);
+    auto parsed = cache::parseDigest(digest);
+    if (!record.ok() || !record.value() || !record.value()->manifest || !parsed) continue;
+    auto fd = store.openForRead(*parsed);
+    if (!fd.ok()) continue;
+    UniqueFd file(fd.value());
+    std::string json(record.value()->size, '\0');
+    if (::pread(file.get(), json.data(), json.size(), 0) != static_cast<ssize_t>(json.size())) {
+      continue;
+    }
+    for (auto &child : cache::referencedDigests(json))
+      pending.push_back(std::move(child));
+  }
+  return all;
+}
+
+} // namespace
+
+int runCacheRemove(const ParsedCommand &command) {
+  PurgeTarget target = parsePurgeTarget(command.cacheRef);
+  auto index = openIndex(command);
+  cache::FileBlobStore store(command.dataDir);
+  std::vector<std::string> removed;
+  std::size_t tags = 0;
+  if (target.digest) {
+    auto found = index->findBlob(target.digest->toString());
+    if (found.ok() && found.value()) {
+      if (auto r = index->removeBlob(target.digest->toString()); !r.ok()) {
+        throw std::runtime_error(r.failure().detail);
+      }
+      removed.push_back(target.digest->toString());
+    }
+  } else {
+    std::vector<std::string> only;
+    if (target.tag) only = imageDigests(*index, store, target);
+    auto dropped = index->removeTags(target.registry, target.repository, target.tag);
+    if (!dropped.ok()) throw std::runtime_error(dropped.failure().detail);
+    tags = dropped.value();
+    auto forgotten =
+        index->forgetRepository(target.registry, target.repository, target.tag ? &only : nullptr);
+    if (!forgotten.ok()) throw std::runtime_error(forgotten.failure().detail);
+    removed = std::move(forgotten.value());
+  }
+  for (const auto &digest : removed) {
+    if (auto parsed = cache::parseDigest(digest)) (void)store.remove(*parsed);
+  }
+  auto dangling = index->removeDanglingTags();
+  tags += dangling.ok() ? dangling.value() : 0;
+  std::cout << "removed " << removed.size() << " blob(s) and " << tags << " tag(s)\n";
+  if (removed.empty() && tags == 0) {
+    std::cerr << "nothing cached matches " << command.cacheRef << "\n";
+    return 1;
+  }
+  return 0;
+}
+
+int runCacheGc(const ParsedCommand &command) {
+  auto index = openIndex(command);
+  cache::FileBlobStore store(command.dataDir);
+  std::size_t aged = 0;
+  if (command.gcOlderThan.count() > 0) {
+    auto cutoff = std::chrono::system_clock::now() - command.gcOlderThan;
+    auto blobs = index->leastRecentlyUsed(std::numeric_limits<std::size_t>::max() / 2);
+    if (!blobs.ok()) throw std::runtime_error(blobs.failure().detail);
+    for (const auto &blob : blobs.value()) {
+      if (blob.lastAccess >= cutoff) break;
+      if (!index->removeBlob(blob.digest).ok()) continue;
+      if (auto parsed = cache::parseDigest(blob.digest)) (void)store.remove(*parsed);
+      ++aged;
+    }
+  }
+  // A running proxy's fill has a file for a moment before its row: leave young files alone.
+  auto report = cache::reconcile(*index, store, std::chrono::hours(1));
+  std::cout << "removed " << aged << " blob(s) unused for longer than the limit, "
+            << report.orphanFiles << " file(s) without a row, " << report.missingFiles
+            << " row(s) without a file, " << report.danglingTags << " tag(s) without a manifest\n";
   return 0;
 }
 

@@ -24,6 +24,8 @@ struct Cli::Raw {
   std::string noProxy = "localhost,127.0.0.1,::1";
   std::vector<std::string> permitDns;
   std::string rotateOverlap = "7d";
+  std::string cacheRef;
+  std::string gcOlderThan;
   bool rotateNow = false;
   std::string leafValidity = "7d";
   std::string caRotateEvery = "0";
@@ -285,8 +287,18 @@ Cli::Cli() : raw_(std::make_unique<Raw>()) {
   cacheStats_ = cacheCommand->add_subcommand("stats", "Entries, bytes and hits in the cache");
   cacheVerify_ = cacheCommand->add_subcommand(
       "verify", "Re-hash every cached blob; report and remove the corrupt ones");
+  cacheRemove_ = cacheCommand->add_subcommand(
+      "rm", "Purge a digest, a repository (REGISTRY/REPO) or an image (REGISTRY/REPO:TAG, with "
+            "the manifests and blobs it references that no other repository was served)");
+  cacheRemove_
+      ->add_option("REF", raw_->cacheRef, "sha256:<hex>, REGISTRY/REPO or REGISTRY/REPO:TAG")
+      ->required();
+  cacheGc_ = cacheCommand->add_subcommand(
+      "gc", "Remove files without an index row, rows without a file, tags without a manifest, "
+            "and with --older-than blobs unused for that long");
+  cacheGc_->add_option("--older-than", raw_->gcOlderThan, "e.g. 30d; default: keep every blob");
   for (CLI::App *sub : {caInit_, caBundle_, caShow_, caRotate_, caInstall_, cacheList_, cacheStats_,
-                        cacheVerify_}) {
+                        cacheVerify_, cacheRemove_, cacheGc_}) {
     sub->add_option("--data-dir", raw_->dataDir, dataDirHelp);
   }
   version_ = app_.add_subcommand("version", "Print the version of regcache and its libraries");
@@ -336,6 +348,10 @@ ParsedCommand Cli::parse(int argc, const char *const *argv) {
     out.command = Command::kCacheStats;
   else if (cacheVerify_->parsed())
     out.command = Command::kCacheVerify;
+  else if (cacheRemove_->parsed())
+    out.command = Command::kCacheRemove;
+  else if (cacheGc_->parsed())
+    out.command = Command::kCacheGc;
   else if (version_->parsed())
     out.command = Command::kVersion;
   else if (serve_->parsed())
@@ -349,6 +365,8 @@ ParsedCommand Cli::parse(int argc, const char *const *argv) {
   out.proxyUrl = raw_->proxyUrl;
   out.noProxy = raw_->noProxy;
   out.overlap = parseDuration(raw_->rotateOverlap);
+  out.cacheRef = raw_->cacheRef;
+  if (!raw_->gcOlderThan.empty()) out.gcOlderThan = parseDuration(raw_->gcOlderThan);
   out.rotateNow = raw_->rotateNow;
   out.leafValidity =
       std::chrono::duration_cast<std::chrono::hours>(parseDuration(raw_->leafValidity));

@@ -25,6 +25,8 @@ enum class Command {
   kCacheList,
   kCacheStats,
   kCacheVerify,
+  kCacheRemove,
+  kCacheGc,
   kVersion
 };
 
@@ -35,14 +37,16 @@ struct ParsedCommand {
   std::vector<std::string> permitDns;                            // ca init
   std::chrono::milliseconds overlap{std::chrono::hours(24 * 7)}; // ca rotate
   bool rotateNow = false;                                        // ca rotate --now
-  std::chrono::hours leafValidity{24 * 7}; // ca rotate: how long old leaves live on
-  std::string bundleFile;                  // ca install
-  std::string bundleUrl;                   // ca install
-  std::vector<std::string> targets;        // ca install: system, docker, containerd, buildkit, all
-  std::filesystem::path installRoot = "/"; // ca install
-  std::vector<std::string> registries;     // ca install
-  std::string proxyUrl;                    // client-config
-  std::string noProxy;                     // client-config
+  std::chrono::hours leafValidity{24 * 7};  // ca rotate: how long old leaves live on
+  std::string bundleFile;                   // ca install
+  std::string bundleUrl;                    // ca install
+  std::vector<std::string> targets;         // ca install: system, docker, containerd, buildkit, all
+  std::filesystem::path installRoot = "/";  // ca install
+  std::vector<std::string> registries;      // ca install
+  std::string proxyUrl;                     // client-config
+  std::string noProxy;                      // client-config
+  std::string cacheRef;                     // cache rm
+  std::chrono::milliseconds gcOlderThan{0}; // cache gc: 0 keeps every blob in use
 };
 
 // The default data directory: $REGCACHE_DATA_DIR, else /var/lib/regcache for root, else
@@ -81,6 +85,8 @@ private:
   CLI::App *cacheList_ = nullptr;
   CLI::App *cacheStats_ = nullptr;
   CLI::App *cacheVerify_ = nullptr;
+  CLI::App *cacheRemove_ = nullptr;
+  CLI::App *cacheGc_ = nullptr;
   CLI::App *version_ = nullptr;
 };
 

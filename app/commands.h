@@ -14,6 +14,8 @@ int runClientConfig(const ParsedCommand &command);
 int runCacheList(const ParsedCommand &command);
 int runCacheStats(const ParsedCommand &command);
 int runCacheVerify(const ParsedCommand &command);
+int runCacheRemove(const ParsedCommand &command);
+int runCacheGc(const ParsedCommand &command);
 int runVersion();
 
 } // namespace regcache::app

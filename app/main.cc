@@ -21,6 +21,8 @@ int main(int argc, char **argv) {
     case Command::kCacheList: return runCacheList(command);
     case Command::kCacheStats: return runCacheStats(command);
     case Command::kCacheVerify: return runCacheVerify(command);
+    case Command::kCacheRemove: return runCacheRemove(command);
+    case Command::kCacheGc: return runCacheGc(command);
     case Command::kVersion: return runVersion();
     case Command::kNone: std::cout << cli.help(); return 0;
     }

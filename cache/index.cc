@@ -363,4 +363,65 @@ Result<std::map<std::string, std::uint64_t>> Index::counters() {
   return values;
 }
 
+Result<std::size_t> Index::removeTags(const std::string &registry, const std::string &repository,
+                                      const std::optional<std::string> &tag) {
+  auto stmt = prepare("DELETE FROM tags WHERE registry = ?1 AND repository = ?2 AND "
+                      "(?3 IS NULL OR tag = ?3)");
+  if (!stmt.ok()) return stmt.failure();
+  bind(stmt->get(), 1, registry);
+  bind(stmt->get(), 2, repository);
+  if (tag) bind(stmt->get(), 3, *tag);
+  if (sqlite3_step(stmt->get()) != SQLITE_DONE) return sqliteFailure("removeTags");
+  return static_cast<std::size_t>(sqlite3_changes(db_.get()));
+}
+
+Result<std::vector<std::string>> Index::forgetRepository(const std::string &registry,
+                                                         const std::string &repository,
+                                                         const std::vector<std::string> *only) {
+  if (auto r = exec("BEGIN IMMEDIATE"); !r.ok()) return r.failure();
+  auto fail = [&](Failure failure) {
+    rollback();
+    return failure;
+  };
+  std::vector<std::string> candidates;
+  if (only != nullptr) {
+    candidates = *only;
+  } else {
+    auto select =
+        prepare("SELECT digest FROM blob_sources WHERE registry = ?1 AND repository = ?2");
+    if (!select.ok()) return fail(select.failure());
+    bind(select->get(), 1, registry);
+    bind(select->get(), 2, repository);
+    while (sqlite3_step(select->get()) == SQLITE_ROW)
+      candidates.push_back(text(select->get(), 0));
+  }
+  auto forget =
+      prepare("DELETE FROM blob_sources WHERE digest = ?1 AND registry = ?2 AND repository = ?3");
+  auto drop = prepare("DELETE FROM blobs WHERE digest = ?1 AND NOT EXISTS "
+                      "(SELECT 1 FROM blob_sources WHERE blob_sources.digest = ?1)");
+  if (!forget.ok()) return fail(forget.failure());
+  if (!drop.ok()) return fail(drop.failure());
+  std::vector<std::string> removed;
+  for (const auto &digest : candidates) {
+    sqlite3_reset(forget->get());
+    bind(forget->get(), 1, digest);
+    bind(forget->get(), 2, registry);
+    bind(forget->get(), 3, repository);
+    if (sqlite3_step(forget->get()) != SQLITE_DONE) return fail(sqliteFailure("forgetRepository"));
+    sqlite3_reset(drop->get());
+    bind(drop->get(), 1, digest);
+    if (sqlite3_step(drop->get()) != SQLITE_DONE) return fail(sqliteFailure("forgetRepository"));
+    if (sqlite3_changes(db_.get()) > 0) removed.push_back(digest);
+  }
+  if (auto r = exec("COMMIT"); !r.ok()) return r.failure();
+  return removed;
+}
+
+Result<std::size_t> Index::removeDanglingTags() {
+  if (auto r = exec("DELETE FROM tags WHERE digest NOT IN (SELECT digest FROM blobs)"); !r.ok()) {
+    return r.failure();
+  }
+  return static_cast<std::size_t>(sqlite3_changes(db_.get()));
+}
+
 } // namespace regcache::cache

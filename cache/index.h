@@ -89,6 +89,18 @@ public:
   Result<CacheTotals> totals();
   Result<std::vector<std::string>> allDigests();
 
+  // Purging (`regcache cache rm`). Removes the tags of a repository, or one tag of it.
+  Result<std::size_t> removeTags(const std::string &registry, const std::string &repository,
+                                 const std::optional<std::string> &tag);
+  // Forgets that blobs were served under (registry, repository): all of them, or `only` these.
+  // Blobs no longer served under any repository are removed; their digests are returned so the
+  // caller can delete the files.
+  Result<std::vector<std::string>> forgetRepository(const std::string &registry,
+                                                    const std::string &repository,
+                                                    const std::vector<std::string> *only);
+  // Tags whose manifest is no longer stored.
+  Result<std::size_t> removeDanglingTags();
+
   // Running totals kept across restarts (hits, bytes by source); each delta is added in one
   // transaction, so several processes may flush into the same file.
   Result<void> addCounters(const std::vector<std::pair<std::string, std::uint64_t>> &deltas);

@@ -5,7 +5,6 @@
 #include <signal.h>
 #include <sys/stat.h>
 
-#include <set>
 #include <stdexcept>
 #include <thread>
 
@@ -17,6 +16,7 @@
 #include "cache/file_blob_store.h"
 #include "cache/fill_registry.h"
 #include "cache/index.h"
+#include "cache/reconcile.h"
 #include "proxy/ca_watcher.h"
 #include "proxy/intercept_tls.h"
 #include "proxy/net/tls_contexts.h"
@@ -124,30 +124,6 @@ void Server::start() {
 
 std::vector<net::SocketAddress> Server::boundAddresses() const { return impl_->bound; }
 
-namespace {
-
-// After a crash: a file committed but never indexed is an orphan, and a row whose file is gone
-// (deleted by hand, a disk replaced) would promise what cannot be served. Both go.
-void reconcileCache(cache::Index &index, cache::FileBlobStore &store) {
-  auto indexed = index.allDigests();
-  if (!indexed.ok()) return;
-  std::set<std::string> rows(indexed->begin(), indexed->end());
-  std::size_t orphans = 0, missing = 0;
-  for (const auto &digest : store.list()) {
-    if (rows.erase(digest.toString()) == 0 && store.remove(digest).ok()) ++orphans;
-  }
-  for (const auto &digest : rows) { // rows left have no file
-    if (index.removeBlob(digest).ok()) ++missing;
-  }
-  if (orphans != 0 || missing != 0) {
-    log::cache().warn("cache check at start-up: removed {} unindexed file(s) and {} row(s) "
-                      "without a file",
-                      orphans, missing);
-  }
-}
-
-} // namespace
-
 void Server::openCache() {
   // The cache must never fail a pull: if it cannot be set up, run as a pass-through proxy.
   try {
@@ -156,7 +132,12 @@ void Server::openCache() {
     if (leftovers != 0) log::cache().info("removed {} unfinished fill(s) from tmp/", leftovers);
     auto index = cache::Index::open(impl_->options.dataDir / "cache.db"); // migrates once
     if (!index.ok()) throw std::runtime_error(index.failure().detail);
-    reconcileCache(*index.value(), *impl_->blobs);
+    auto report = cache::reconcile(*index.value(), *impl_->blobs);
+    if (report.orphanFiles != 0 || report.missingFiles != 0) {
+      log::cache().warn("cache check at start-up: removed {} unindexed file(s) and {} row(s) "
+                        "without a file",
+                        report.orphanFiles, report.missingFiles);
+    }
     std::uint64_t limit = impl_->options.cacheMaxSize != 0
                               ? impl_->options.cacheMaxSize
                               : cache::defaultCacheLimit(impl_->options.dataDir);

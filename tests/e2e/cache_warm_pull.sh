@@ -56,4 +56,26 @@ printf 'garbage' >>"$victim"
 "$REGCACHE" cache verify --data-dir "$WORK/proxy-data" >"$WORK/verify2.txt" 2>&1 && fail "cache verify missed a damaged blob"
 grep -q "corrupt: sha256:$(basename "$victim")" "$WORK/verify2.txt" || fail "cache verify did not name the damaged blob"
 [ -e "$victim" ] && fail "cache verify left the damaged blob"
+
+# The proxy saves its counters when it stops: cache stats then shows the warm pull's hits.
+kill -TERM "$PROXY_PID"
+proxy_status=0
+wait "$PROXY_PID" || proxy_status=$?
+PROXY_PID=
+[ "$proxy_status" = 0 ] || fail "regcache exited with status $proxy_status"
+"$REGCACHE" cache stats --data-dir "$WORK/proxy-data" >"$WORK/stats.txt" || fail "cache stats failed"
+log "cache stats: $(tr '\n' ';' <"$WORK/stats.txt")"
+grep -Eq "^requests from cache: [1-9][0-9]* of [1-9]" "$WORK/stats.txt" || fail "cache stats shows no hits"
+grep -Eq "^bytes from cache: +[1-9]" "$WORK/stats.txt" || fail "cache stats shows no bytes from cache"
+
+# Purging the image takes its manifest, config and layer with it.
+"$REGCACHE" cache rm --data-dir "$WORK/proxy-data" "registry.test:$REG_PORT/test/image:v1" \
+  >"$WORK/rm.txt" || fail "cache rm failed: $(cat "$WORK/rm.txt")"
+log "cache rm: $(cat "$WORK/rm.txt")"
+"$REGCACHE" cache ls --data-dir "$WORK/proxy-data" | grep -q "test/image" && fail "cache rm left the tag"
+left=$(find "$WORK/proxy-data/blobs/sha256" -type f | wc -l)
+[ "$left" = 0 ] || fail "cache rm left $left blob file(s)"
+"$REGCACHE" cache rm --data-dir "$WORK/proxy-data" "registry.test:$REG_PORT/test/image:v1" >/dev/null &&
+  fail "a second cache rm of the same image claimed to remove something"
+"$REGCACHE" cache gc --data-dir "$WORK/proxy-data" >"$WORK/gc.txt" || fail "cache gc failed"
 log "PASS"

@@ -182,3 +182,28 @@ TEST_CASE("counters add up across flushes and connections", "[cache][index]") {
   CHECK(values.value() ==
         std::map<std::string, std::uint64_t>{{"bytes_from_cache", 100}, {"cache_hits", 5}});
 }
+
+TEST_CASE("forgetting a repository removes only blobs no other repository was served",
+          "[cache][index]") {
+  TempDb db;
+  auto opened = Index::open(db.path);
+  REQUIRE(opened.ok());
+  Index &index = *opened.value();
+  REQUIRE(index.putBlob(blob("sha256:own", 10, t(0)), "r.io", "team/app").ok());
+  REQUIRE(index.putBlob(blob("sha256:shared", 20, t(0)), "r.io", "team/app").ok());
+  REQUIRE(index.putBlob(blob("sha256:shared", 20, t(0)), "r.io", "library/base").ok());
+  REQUIRE(index.putTag({"r.io", "team/app", "v1", "", "sha256:own", "x", t(0)}).ok());
+  REQUIRE(index.putTag({"r.io", "team/app", "v2", "", "sha256:own", "x", t(0)}).ok());
+
+  CHECK(index.removeTags("r.io", "team/app", std::string("v1")).value() == 1);
+  auto removed = index.forgetRepository("r.io", "team/app", nullptr);
+  REQUIRE(removed.ok());
+  CHECK(removed.value() == std::vector<std::string>{"sha256:own"});
+  CHECK_FALSE(index.findBlob("sha256:own").value().has_value());
+  CHECK(index.findBlob("sha256:shared").value().has_value());
+  CHECK(index.servedUnder("sha256:shared", "r.io", "library/base").value());
+  CHECK_FALSE(index.servedUnder("sha256:shared", "r.io", "team/app").value());
+  // v2 pointed at the removed manifest.
+  CHECK(index.removeDanglingTags().value() == 1);
+  CHECK(index.listTags().value().empty());
+}
