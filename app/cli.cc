@@ -14,6 +14,7 @@ struct Cli::Raw {
   std::string configFile;
   std::string cacheMaxSize = "auto";
   std::string tagTtl = "5m";
+  std::string offlineAuth = "deny";
   bool noCache = false;
   std::string bundleFile;
   std::string bundleUrl;
@@ -199,8 +200,14 @@ Cli::Cli() : raw_(std::make_unique<Raw>()) {
       ->capture_default_str();
   serve_
       ->add_option("--tag-ttl", raw_->tagTtl,
-                   "Serve a manifest fetched by tag from the cache this long before fetching it "
-                   "again (duration)")
+                   "Serve a manifest fetched by tag from the cache this long before asking "
+                   "upstream whether it changed (duration)")
+      ->capture_default_str();
+  serve_
+      ->add_option("--offline-auth", raw_->offlineAuth,
+                   "Content only ever fetched with credentials, while upstream cannot check a "
+                   "client's: deny, or trust-cached (serve it to clients that send credentials)")
+      ->check(CLI::IsMember({"deny", "trust-cached"}))
       ->capture_default_str();
   serve_
       ->add_option("--cache-max-size", raw_->cacheMaxSize,
@@ -402,6 +409,8 @@ ParsedCommand Cli::parse(int argc, const char *const *argv) {
   o.cacheEnabled = !raw_->noCache;
   o.cacheMaxSize = raw_->cacheMaxSize == "auto" ? 0 : parseSize(raw_->cacheMaxSize);
   o.tagTtl = parseDuration(raw_->tagTtl);
+  o.offlineAuth = raw_->offlineAuth == "trust-cached" ? proxy::OfflineAuth::kTrustCached
+                                                      : proxy::OfflineAuth::kDeny;
   o.leafValidity =
       std::chrono::duration_cast<std::chrono::hours>(parseDuration(raw_->leafValidity));
   if (o.leafValidity.count() < 1)

@@ -43,6 +43,11 @@ CREATE TABLE counters (
   value INTEGER NOT NULL DEFAULT 0
 );
 )sql",
+    // 3: whether upstream served the blob under that repository without credentials. Rows from
+    // earlier versions were all anonymous: requests with credentials bypassed the cache then.
+    R"sql(
+ALTER TABLE blob_sources ADD COLUMN anonymous INTEGER NOT NULL DEFAULT 1;
+)sql",
 };
 
 std::int64_t toUnix(TimePoint t) {
@@ -166,13 +171,15 @@ Result<void> Index::migrate() {
 }
 
 Result<void> Index::putBlob(const BlobRecord &blob, const std::string &registry,
-                            const std::string &repository) {
+                            const std::string &repository, bool anonymous) {
   if (auto r = exec("BEGIN IMMEDIATE"); !r.ok()) return r;
   auto insert = prepare("INSERT INTO blobs (digest, size, media_type, manifest, created_at, "
                         "last_access, hits) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0) "
                         "ON CONFLICT(digest) DO NOTHING");
-  auto source = prepare("INSERT OR IGNORE INTO blob_sources (digest, registry, repository) "
-                        "VALUES (?1, ?2, ?3)");
+  // Once anonymous, always: a later fetch with credentials does not make public content private.
+  auto source = prepare("INSERT INTO blob_sources (digest, registry, repository, anonymous) "
+                        "VALUES (?1, ?2, ?3, ?4) ON CONFLICT(digest, registry, repository) "
+                        "DO UPDATE SET anonymous = MAX(anonymous, excluded.anonymous)");
   if (!insert.ok() || !source.ok()) {
     rollback();
     return insert.ok() ? source.failure() : insert.failure();
@@ -188,6 +195,7 @@ Result<void> Index::putBlob(const BlobRecord &blob, const std::string &registry,
   bind(t, 1, blob.digest);
   bind(t, 2, registry);
   bind(t, 3, repository);
+  bind(t, 4, std::int64_t{anonymous ? 1 : 0});
   if (sqlite3_step(s) != SQLITE_DONE || sqlite3_step(t) != SQLITE_DONE) {
     auto failure = sqliteFailure("putBlob");
     rollback();
@@ -208,13 +216,14 @@ Result<std::optional<BlobRecord>> Index::findBlob(const std::string &digest) {
 }
 
 Result<bool> Index::servedUnder(const std::string &digest, const std::string &registry,
-                                const std::string &repository) {
+                                const std::string &repository, bool anonymously) {
   auto stmt = prepare("SELECT 1 FROM blob_sources WHERE digest = ?1 AND registry = ?2 AND "
-                      "repository = ?3");
+                      "repository = ?3 AND anonymous >= ?4");
   if (!stmt.ok()) return stmt.failure();
   bind(stmt->get(), 1, digest);
   bind(stmt->get(), 2, registry);
   bind(stmt->get(), 3, repository);
+  bind(stmt->get(), 4, std::int64_t{anonymously ? 1 : 0});
   int rc = sqlite3_step(stmt->get());
   if (rc == SQLITE_ROW) return true;
   if (rc == SQLITE_DONE) return false;

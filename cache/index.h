@@ -58,7 +58,7 @@ struct CacheTotals {
 class Index {
 public:
   // The schema version this build writes; migrations bring older files up to it.
-  static constexpr int kSchemaVersion = 2;
+  static constexpr int kSchemaVersion = 3;
 
   // Opens (creating if needed) and migrates. kInvalidInput for a file written by a newer
   // regcache; kIo when SQLite fails.
@@ -66,13 +66,15 @@ public:
 
   int schemaVersion() const;
 
-  // Records a verified blob (or manifest) and that it was served under (registry, repository).
+  // Records a verified blob (or manifest) and that it was served under (registry, repository),
+  // to a client without credentials or not.
   Result<void> putBlob(const BlobRecord &blob, const std::string &registry,
-                       const std::string &repository);
+                       const std::string &repository, bool anonymous = true);
   Result<std::optional<BlobRecord>> findBlob(const std::string &digest);
-  // True if the digest was ever served under (registry, repository).
+  // True if the digest was ever served under (registry, repository); with `anonymously`, only
+  // counting fetches made without credentials.
   Result<bool> servedUnder(const std::string &digest, const std::string &registry,
-                           const std::string &repository);
+                           const std::string &repository, bool anonymously = false);
   Result<void> recordHit(const std::string &digest, TimePoint at);
   Result<void> removeBlob(const std::string &digest);
 

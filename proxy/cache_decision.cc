@@ -40,10 +40,47 @@ std::string acceptKey(const http::RequestHead &head) {
   return key;
 }
 
+struct Asker {
+  std::string credential; // AccessMemo::credentialKey of Authorization; empty without one
+  bool anonymous() const { return credential.empty(); }
+};
+
+// Cached content found for the request, and whether it may go out without asking upstream.
+struct Found {
+  cache::BlobRecord blob;
+  UniqueFd file;
+  std::optional<cache::TagRecord> tag;
+};
+
+// Decides between a hit and a check with upstream for content that is on disk.
+void serveOrConfirm(Worker &worker, const cache::RegistryRoute &route, const Asker &asker,
+                    Found found, bool fresh, CacheDecision &decision) {
+  cache::Index *index = worker.index();
+  const std::string &digest = found.blob.digest;
+  auto servedAnonymously = index->servedUnder(digest, decision.registry, route.repository, true);
+  bool publicHere = servedAnonymously.ok() && servedAnonymously.value();
+  bool accepted =
+      publicHere ||
+      (!asker.anonymous() &&
+       worker.shared().accessMemo.accepted(asker.credential, decision.registry, route.repository));
+  if (fresh && accepted) {
+    decision.hit = std::move(found.blob);
+    decision.file = std::move(found.file);
+    return;
+  }
+  // Public content may be served while upstream is unreachable; content only ever fetched with
+  // credentials only when the operator said so.
+  bool offline = publicHere || worker.options().offlineAuth == OfflineAuth::kTrustCached;
+  decision.candidate =
+      CacheCandidate{std::move(found.blob), std::make_shared<UniqueFd>(std::move(found.file)),
+                     std::move(found.tag),  offline,
+                     asker.credential,      route.repository};
+}
+
 // A manifest by tag: fresh within --tag-ttl is a hit; older, it is revalidated upstream with the
 // cached copy kept as the fallback when upstream fails.
 void decideTag(Worker &worker, const http::RequestHead &head, const cache::RegistryRoute &route,
-               CacheDecision &decision, const std::string &logPrefix) {
+               const Asker &asker, CacheDecision &decision, const std::string &logPrefix) {
   cache::Index *index = worker.index();
   std::string accept = acceptKey(head);
   auto tag = index->findTag(decision.registry, route.repository, route.reference, accept);
@@ -61,20 +98,17 @@ void decideTag(Worker &worker, const http::RequestHead &head, const cache::Regis
         cache::BlobRecord record = std::move(*blob.value());
         record.mediaType = tag.value()->mediaType;
         auto age = std::chrono::system_clock::now() - tag.value()->checkedAt;
-        if (age < worker.options().tagTtl) {
-          decision.hit = std::move(record);
-          decision.file.reset(fd.value());
-          return;
-        }
-        decision.stale =
-            StaleFallback{std::move(record), std::make_shared<UniqueFd>(fd.value()), *tag.value()};
+        serveOrConfirm(worker, route, asker,
+                       Found{std::move(record), UniqueFd(fd.value()), std::move(*tag.value())},
+                       age < worker.options().tagTtl, decision);
+        if (decision.hit) return;
       }
     }
   }
   if (head.method == "GET") {
-    decision.fill = CacheFill{
-        cache::Digest{}, decision.registry, route.repository, true, nullptr, route.reference,
-        accept};
+    decision.fill =
+        CacheFill{cache::Digest{}, {},     decision.registry, route.repository, true, nullptr,
+                  route.reference, accept, asker.credential};
   }
 }
 
@@ -87,14 +121,17 @@ CacheDecision decideCache(Worker &worker, const http::RequestHead &head, const R
   cache::FileBlobStore *store = worker.shared().blobs;
   if (index == nullptr || store == nullptr || route.kind != RouteKind::kForward) return decision;
   if (head.method != "GET" && head.method != "HEAD") return decision;
-  if (head.headers.has("Authorization")) return decision;
   std::string path = route.originTarget.substr(0, route.originTarget.find('?'));
   auto registryRoute = cache::parseRegistryPath(path);
   if (!registryRoute) return decision;
   decision.registry = http::formatAuthority(route.upstream, route.tls ? 443 : 80);
+  Asker asker;
+  if (auto authorization = head.headers.get("Authorization")) {
+    asker.credential = AccessMemo::credentialKey(*authorization);
+  }
   if (!registryRoute->byDigest()) {
     if (registryRoute->kind == cache::RegistryRoute::Kind::kManifest) {
-      decideTag(worker, head, *registryRoute, decision, logPrefix);
+      decideTag(worker, head, *registryRoute, asker, decision, logPrefix);
     }
     return decision;
   }
@@ -108,8 +145,9 @@ CacheDecision decideCache(Worker &worker, const http::RequestHead &head, const R
   if (found.value()) {
     auto fd = store->openForRead(digest);
     if (fd.ok()) {
-      decision.hit = std::move(*found.value());
-      decision.file.reset(fd.value());
+      serveOrConfirm(worker, *registryRoute, asker,
+                     Found{std::move(*found.value()), UniqueFd(fd.value()), std::nullopt}, true,
+                     decision);
       return decision;
     }
     // The index outlived the file (deleted by hand): forget it and fetch again.
@@ -120,9 +158,10 @@ CacheDecision decideCache(Worker &worker, const http::RequestHead &head, const R
     }
   }
   if (head.method == "GET") {
+    std::string fillKey = digest.toString() + (asker.anonymous() ? "" : " " + asker.credential);
     std::shared_ptr<cache::FillProgress> progress;
     if (cache::FillRegistry *fills = worker.shared().fills) {
-      auto [joined, leader] = fills->join(digest.toString());
+      auto [joined, leader] = fills->join(fillKey);
       if (!leader) {
         // Someone is fetching this digest already, on this thread or another: follow it.
         decision.follow = std::move(joined);
@@ -131,12 +170,14 @@ CacheDecision decideCache(Worker &worker, const http::RequestHead &head, const R
       progress = std::move(joined);
     }
     decision.fill = CacheFill{digest,
+                              fillKey,
                               decision.registry,
                               registryRoute->repository,
                               registryRoute->kind == cache::RegistryRoute::Kind::kManifest,
                               std::move(progress),
                               std::nullopt,
-                              {}};
+                              {},
+                              asker.credential};
   }
   return decision;
 }

@@ -1,9 +1,13 @@
 #pragma once
 // Whether a forwarded request can be answered from the cache, follow a fill in flight, or
-// should lead a fill. GET and HEAD of blobs and manifests qualify (manifests by digest, or by tag
-// within --tag-ttl), only without an Authorization header: content a client got with
-// credentials must not reach one that upstream would refuse, and the check that would allow it
-// (an upstream HEAD per credential) is not built yet.
+// should lead a fill. GET and HEAD of blobs and manifests qualify.
+//
+// Who may see cached content: what upstream served to a client without credentials under
+// (registry, repository) is served to anyone asking under that repository. Anything else (content
+// fetched with credentials, or asked for under another repository) is served only after upstream
+// accepts the client for the repository: an upstream HEAD with the client's own headers, whose
+// answer is remembered per credential for a minute (AccessMemo). Fills are shared only between
+// requests with the same credential (or none), so nobody follows a fill they could not start.
 #include <optional>
 
 #include "base/unique_fd.h"
@@ -22,7 +26,7 @@ struct CacheDecision {
   std::shared_ptr<cache::FillProgress> follow; // a miss being filled by another request
   std::string registry;                        // upstream host[:port], for logs
   std::string xCache = "HIT";                  // for a hit
-  std::optional<StaleFallback> stale;          // a tag's cached manifest, if refreshing it fails
+  std::optional<CacheCandidate> candidate;     // cached, to serve once upstream confirms it
 };
 
 CacheDecision decideCache(Worker &worker, const http::RequestHead &head, const Route &route,

@@ -301,7 +301,7 @@ void ClientSession::startRequest(http::RequestHead &&head) {
     net::Endpoint endpoint{route.upstream.host, route.upstream.port, route.tls};
     handler_ = std::make_unique<Exchange>(*this, std::move(head), std::move(endpoint),
                                           std::move(route.originTarget), std::move(cached.fill),
-                                          std::move(cached.stale));
+                                          std::move(cached.candidate));
   }
   handler_->start();
 }

@@ -41,7 +41,7 @@ void appendVia(http::Headers &headers) {
 
 Exchange::Exchange(ClientSide &client, http::RequestHead request, net::Endpoint endpoint,
                    std::string originTarget, std::optional<CacheFill> fill,
-                   std::optional<StaleFallback> stale)
+                   std::optional<CacheCandidate> candidate)
     : client_(&client), request_(std::move(request)),
       endpoint_(std::move(endpoint)), poolKey_{endpoint_.tls, lowercase(endpoint_.host),
                                                endpoint_.port},
@@ -54,7 +54,7 @@ Exchange::Exchange(ClientSide &client, http::RequestHead request, net::Endpoint 
                             endpoint_.tls ? 443 : 80),
       originTarget_);
   fill_ = std::move(fill);
-  stale_ = std::move(stale);
+  candidate_ = std::move(candidate);
 }
 
 Exchange::~Exchange() { endFill(cache::FillProgress::kFailed); }
@@ -62,7 +62,7 @@ Exchange::~Exchange() { endFill(cache::FillProgress::kFailed); }
 void Exchange::endFill(cache::FillProgress::State state) {
   if (!fill_ || !fill_->progress || fill_->progress->terminal()) return;
   if (cache::FillRegistry *fills = client_->worker().shared().fills) {
-    fills->finish(fill_->digest.toString(), fill_->progress, state);
+    fills->finish(fill_->fillKey, fill_->progress, state);
   } else {
     fill_->progress->state.store(state, std::memory_order_release);
   }
@@ -296,23 +296,29 @@ void Exchange::onResponseHead(http::ResponseHead &&head) {
   }
   if (head.status >= 500) metrics.countUpstreamError(UpstreamError::kStatus5xx);
   if (head.status == 429) metrics.countUpstreamError(UpstreamError::kStatus429);
-  if (stale_ && (head.status >= 500 || head.status == 429)) {
-    serveStale("upstream answered " + std::to_string(head.status));
+  if (candidate_ && (head.status >= 500 || head.status == 429) &&
+      serveStale("upstream answered " + std::to_string(head.status))) {
     return;
-  }
-  auto announced = head.headers.get("Docker-Content-Digest");
-  bool sameDigest = stale_ && head.status == 200 && announced && *announced == stale_->blob.digest;
-  if (revalidating()) {
-    tagUnchanged_ = sameDigest; // acted on at the end of the (bodiless) response
-    return;
-  }
-  if (sameDigest && request_.method == "HEAD") {
-    confirmTag();
-    head.headers.set("X-Cache", "REVALIDATED");
-    record_.cache = "REVALIDATED";
   }
   bool redirect = head.status == 301 || head.status == 302 || head.status == 303 ||
                   head.status == 307 || head.status == 308;
+  bool confirmed = false;
+  if (candidate_) {
+    auto announced = head.headers.get("Docker-Content-Digest");
+    bool sameDigest = announced && *announced == candidate_->blob.digest;
+    // A blob HEAD may be redirected to storage: upstream accepted the client either way.
+    confirmed = candidate_->tag ? head.status == 200 && sameDigest
+                                : (head.status == 200 && (!announced || sameDigest)) || redirect;
+  }
+  if (revalidating()) {
+    confirmed_ = confirmed; // acted on at the end of the (bodiless) response
+    return;
+  }
+  if (confirmed && request_.method == "HEAD") {
+    confirmCandidate();
+    head.headers.set("X-Cache", "REVALIDATED");
+    record_.cache = "REVALIDATED";
+  }
   if (fill_ && redirect && redirects_ < kMaxRedirects && head.headers.has("Location")) {
     // Registries send blob GETs to a CDN with a presigned URL. Follow it here, so the client gets
     // the blob and the cache keys it on the digest, never on the URL.
@@ -388,7 +394,7 @@ void Exchange::finishResponse() {
     followRedirect();
     return;
   }
-  if (tagUnchanged_) {
+  if (confirmed_) {
     finishRevalidation(!upstreamEof_ && upstream_ && responseKeepAlive_ &&
                        evbuffer_get_length(bufferevent_get_input(upstream_.get())) == 0);
     return;
@@ -528,7 +534,13 @@ bool Exchange::commitFill() {
     auto now = std::chrono::system_clock::now();
     cache::BlobRecord blob{
         fill_->digest.toString(), size, contentType_, fill_->manifest, now, now, 0};
-    if (auto put = client_->worker().index()->putBlob(blob, fill_->registry, fill_->repository);
+    if (!fill_->credential.empty()) {
+      // Upstream just served this client: it needs no HEAD to be served this repository again.
+      client_->worker().shared().accessMemo.remember(fill_->credential, fill_->registry,
+                                                     fill_->repository);
+    }
+    if (auto put = client_->worker().index()->putBlob(blob, fill_->registry, fill_->repository,
+                                                      fill_->credential.empty());
         !put.ok()) {
       log::cache().warn("{} cannot index {}: {}", client_->logPrefix(), blob.digest,
                         put.failure().detail);
@@ -552,7 +564,10 @@ bool Exchange::commitFill() {
 }
 
 bool Exchange::serveStale(const std::string &why) {
-  if (!stale_ || responseHeadSent_ || !stale_->file || !*stale_->file) return false;
+  if (!candidate_ || !candidate_->servableOffline || responseHeadSent_ || !candidate_->file ||
+      !*candidate_->file) {
+    return false;
+  }
   log::cache().warn("{} {} {}: {}; serving the cached manifest (stale)", client_->logPrefix(),
                     poolKey_.toString(), originTarget_, why);
   // The upstream connection is left for the destructor: this may run inside its read callback.
@@ -560,44 +575,56 @@ bool Exchange::serveStale(const std::string &why) {
   upstreamGate_.pause(net::ReadGate::kSinkFull);
   logged_ = true; // the cache handler writes the access line
   endFill(cache::FillProgress::kFailed);
-  client_->replaceHandler(std::make_unique<CacheHandler>(*client_, request_, stale_->blob,
-                                                         std::move(*stale_->file), record_.host,
+  client_->replaceHandler(std::make_unique<CacheHandler>(*client_, request_, candidate_->blob,
+                                                         std::move(*candidate_->file), record_.host,
                                                          "STALE", "cache STALE: " + why));
   return true;
 }
 
 bool Exchange::revalidating() const {
-  return stale_ && !stale_->digestChanged && request_.method == "GET";
+  return candidate_ && !candidate_->refused && request_.method == "GET";
 }
 
-void Exchange::confirmTag() {
-  cache::TagRecord tag = stale_->tag;
+void Exchange::confirmCandidate() {
+  Worker &worker = client_->worker();
+  std::string registry = record_.host;
+  if (!candidate_->credential.empty()) {
+    worker.shared().accessMemo.remember(candidate_->credential, registry, candidate_->repository);
+  } else if (auto put =
+                 worker.index()->putBlob(candidate_->blob, registry, candidate_->repository, true);
+             !put.ok()) {
+    // Upstream served it here without credentials: from now on anyone asking here gets it.
+    log::cache().warn("{} cannot record where {} was served: {}", client_->logPrefix(),
+                      candidate_->blob.digest, put.failure().detail);
+  }
+  if (!candidate_->tag) return;
+  cache::TagRecord tag = *candidate_->tag;
   tag.checkedAt = std::chrono::system_clock::now();
-  if (auto put = client_->worker().index()->putTag(tag); !put.ok()) {
+  if (auto put = worker.index()->putTag(tag); !put.ok()) {
     log::cache().warn("{} cannot record the revalidated tag {}: {}", client_->logPrefix(), tag.tag,
                       put.failure().detail);
   }
 }
 
 void Exchange::finishRevalidation(bool upstreamReusable) {
-  bool unchanged = *tagUnchanged_;
-  tagUnchanged_.reset();
+  bool confirmed = *confirmed_;
+  confirmed_.reset();
   state_ = State::kDone;
   logged_ = true; // the handler taking over writes the access line
   upstreamGate_.attach(nullptr);
   if (upstreamReusable) client_->worker().pool().give(poolKey_, std::move(upstream_));
-  if (unchanged) {
-    confirmTag();
+  if (confirmed) {
+    confirmCandidate();
     client_->replaceHandler(std::make_unique<CacheHandler>(
-        *client_, request_, stale_->blob, std::move(*stale_->file), record_.host, "REVALIDATED",
-        "cache REVALIDATED: upstream HEAD confirmed " + stale_->blob.digest));
+        *client_, request_, candidate_->blob, std::move(*candidate_->file), record_.host,
+        "REVALIDATED", "cache REVALIDATED: upstream HEAD confirmed " + candidate_->blob.digest));
     return;
   }
-  log::cache().debug("{} tag {} changed upstream; fetching the new manifest", client_->logPrefix(),
-                     stale_->tag.tag);
-  stale_->digestChanged = true;
+  log::cache().debug("{} upstream did not confirm the cached {} ({}); asking for it",
+                     client_->logPrefix(), candidate_->blob.digest, record_.status);
+  candidate_->refused = true;
   client_->replaceHandler(std::make_unique<Exchange>(*client_, request_, endpoint_, originTarget_,
-                                                     std::move(fill_), std::move(stale_)));
+                                                     std::move(fill_), std::move(candidate_)));
 }
 
 void Exchange::followRedirect() {

@@ -30,6 +30,7 @@ namespace regcache::proxy {
 // A blob or manifest by digest to store while it streams to the client.
 struct CacheFill {
   cache::Digest digest;
+  std::string fillKey;    // in the FillRegistry: the digest, plus the credential if any
   std::string registry;   // upstream host[:port]
   std::string repository; // "library/alpine"
   bool manifest = false;
@@ -37,16 +38,24 @@ struct CacheFill {
   // By tag: the digest comes from the response's Docker-Content-Digest, and the tag is recorded.
   std::optional<std::string> tag;
   std::string acceptKey;
+  // AccessMemo key of the client's Authorization; empty: fetched without credentials, so
+  // servable to anyone asking under this repository.
+  std::string credential;
 };
 
-// A tag past --tag-ttl with its manifest on disk. A client GET first asks upstream with a HEAD
-// (which Docker Hub does not count against the rate limit); the manifest is fetched again only
-// when the digest changed. When upstream fails (unreachable, 5xx, 429) the cached copy is served.
-struct StaleFallback {
+// Cached content that needs upstream's word first: a tag past --tag-ttl, or content the client
+// has not been shown to be allowed to see. A client GET first asks upstream with a HEAD carrying
+// the client's own headers (Docker Hub does not count HEADs against the rate limit); a yes (for a
+// tag: the same digest) serves the cached copy, anything else makes the GET. When upstream fails
+// (unreachable, 5xx, 429) the cached copy is served stale if `servableOffline`.
+struct CacheCandidate {
   cache::BlobRecord blob;
   std::shared_ptr<UniqueFd> file;
-  cache::TagRecord tag;
-  bool digestChanged = false; // the HEAD said so: go straight to the GET
+  std::optional<cache::TagRecord> tag; // by tag: confirmed means the same digest
+  bool servableOffline = false;
+  std::string credential; // AccessMemo key of the client's Authorization; empty: none
+  std::string repository;
+  bool refused = false; // the HEAD said no: go straight to the GET
 };
 
 class Exchange final : public RequestHandler, private http::ResponseSink {
@@ -59,7 +68,7 @@ public:
   // dropped before the last bytes, so no client ever gets a complete response with wrong bytes.
   Exchange(ClientSide &client, http::RequestHead request, net::Endpoint endpoint,
            std::string originTarget, std::optional<CacheFill> fill = std::nullopt,
-           std::optional<StaleFallback> stale = std::nullopt);
+           std::optional<CacheCandidate> candidate = std::nullopt);
   ~Exchange() override;
 
   void start() override;
@@ -90,8 +99,8 @@ private:
   bool revalidating() const;
   // After the revalidating HEAD: serve the cached manifest, or fetch the new one.
   void finishRevalidation(bool upstreamReusable);
-  // Records that upstream confirmed the tag still points at the cached digest.
-  void confirmTag();
+  // Records what upstream confirmed: the tag's digest, the client's access, the source.
+  void confirmCandidate();
   // Tells followers the fill is over (kCommitted or kFailed); idempotent.
   void endFill(cache::FillProgress::State state);
   static constexpr int kMaxRedirects = 5;
@@ -143,9 +152,9 @@ private:
   EvBufferPtr held_;           // the latest body bytes, released only once the fill is verified
   std::string contentType_;
   std::optional<std::string> redirectTo_;
-  std::optional<StaleFallback> stale_;
+  std::optional<CacheCandidate> candidate_;
   int redirects_ = 0;
-  std::optional<bool> tagUnchanged_; // the revalidating HEAD's verdict
+  std::optional<bool> confirmed_; // the revalidating HEAD's verdict
 };
 
 } // namespace regcache::proxy

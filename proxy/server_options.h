@@ -16,6 +16,10 @@ struct ListenAddress {
   uint16_t port = 0;
 };
 
+// Content only ever fetched with credentials, asked for while upstream cannot confirm the
+// client's access: refuse (the default), or serve it to any client that sent credentials.
+enum class OfflineAuth { kDeny, kTrustCached };
+
 struct ServerOptions {
   std::vector<ListenAddress> listen{{"127.0.0.1", 3128}};
   std::filesystem::path dataDir;
@@ -52,6 +56,7 @@ struct ServerOptions {
   // after that a HEAD asks upstream whether it changed (X-Cache: REVALIDATED when not), and the
   // cached copy is served stale if upstream fails.
   std::chrono::milliseconds tagTtl{std::chrono::minutes(5)};
+  OfflineAuth offlineAuth = OfflineAuth::kDeny;
 
   std::size_t leafCacheSize = 1024;
   std::chrono::hours leafValidity{24 * 7};

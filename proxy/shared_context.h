@@ -5,7 +5,9 @@
 #include <cstdint>
 #include <filesystem>
 
+#include "base/clock.h"
 #include "base/openssl_handles.h"
+#include "proxy/access_memo.h"
 #include "proxy/metrics.h"
 #include "proxy/policy.h"
 #include "proxy/server_options.h"
@@ -32,6 +34,9 @@ struct SharedContext {
   std::filesystem::path indexPath;
   std::atomic<std::uint64_t> nextConnectionId{1};
   Metrics metrics{};
+  // Upstream's yes to a credential for a repository, kept for a minute: shorter than any
+  // registry token lives (Docker Hub's: 5 minutes).
+  AccessMemo accessMemo{SystemClock::instance(), std::chrono::seconds(60)};
 };
 
 } // namespace regcache::proxy

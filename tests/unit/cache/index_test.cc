@@ -154,6 +154,7 @@ CREATE TABLE tags (registry TEXT NOT NULL, repository TEXT NOT NULL, tag TEXT NO
   accept TEXT NOT NULL, digest TEXT NOT NULL, media_type TEXT NOT NULL,
   checked_at INTEGER NOT NULL, PRIMARY KEY (registry, repository, tag, accept));
 INSERT INTO blobs VALUES ('sha256:aa', 5, 'x', 0, 1700000000, 1700000000, 3);
+INSERT INTO blob_sources VALUES ('sha256:aa', 'r', 'a');
 PRAGMA user_version=1;
 )sql";
     REQUIRE(sqlite3_exec(raw, v1, nullptr, nullptr, nullptr) == SQLITE_OK);
@@ -166,7 +167,11 @@ PRAGMA user_version=1;
   REQUIRE(kept.ok());
   REQUIRE(kept.value());
   CHECK(kept.value()->hits == 3);
+  CHECK(index.value()->servedUnder("sha256:aa", "r", "a", true).value());
   CHECK(index.value()->addCounters({{"cache_hits", 1}}).ok());
+  // Content cached before version 3 was fetched without credentials.
+  REQUIRE(index.value()->putBlob(blob("sha256:bb", 1, t(0)), "r", "a").ok());
+  CHECK(index.value()->servedUnder("sha256:bb", "r", "a", true).value());
 }
 
 TEST_CASE("counters add up across flushes and connections", "[cache][index]") {
@@ -206,4 +211,20 @@ TEST_CASE("forgetting a repository removes only blobs no other repository was se
   // v2 pointed at the removed manifest.
   CHECK(index.removeDanglingTags().value() == 1);
   CHECK(index.listTags().value().empty());
+}
+
+TEST_CASE("a blob fetched with credentials is not public until fetched without", "[cache][index]") {
+  TempDb db;
+  auto opened = Index::open(db.path);
+  REQUIRE(opened.ok());
+  Index &index = *opened.value();
+  REQUIRE(index.putBlob(blob("sha256:aa", 1, t(0)), "r.io", "team/private", false).ok());
+  CHECK(index.servedUnder("sha256:aa", "r.io", "team/private").value());
+  CHECK_FALSE(index.servedUnder("sha256:aa", "r.io", "team/private", true).value());
+  REQUIRE(index.putBlob(blob("sha256:aa", 1, t(0)), "r.io", "library/base", true).ok());
+  CHECK(index.servedUnder("sha256:aa", "r.io", "library/base", true).value());
+  CHECK_FALSE(index.servedUnder("sha256:aa", "r.io", "team/private", true).value());
+  // Fetched anonymously once, a later fetch with credentials does not take that back.
+  REQUIRE(index.putBlob(blob("sha256:aa", 1, t(0)), "r.io", "library/base", false).ok());
+  CHECK(index.servedUnder("sha256:aa", "r.io", "library/base", true).value());
 }
