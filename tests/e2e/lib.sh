@@ -7,6 +7,7 @@ REGCACHE="$(realpath "${1:?usage: test.sh PATH/TO/regcache}")"
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 WORK="$(mktemp -d -t regcache-e2e.XXXXXX)"
 PIDS=()
+EXIT_HOOKS=()
 export HOME="$WORK/home" XDG_RUNTIME_DIR="$WORK/run"
 mkdir -p "$HOME" "$XDG_RUNTIME_DIR"
 # nginx workers run as an unprivileged user and must reach the files they serve.
@@ -61,6 +62,8 @@ cleanup() {
     kill -9 "$pid" 2>/dev/null || true
     wait "$pid" 2>/dev/null || true
   done
+  # Hooks undo what is not a process (a mount), after every process is gone.
+  for hook in "${EXIT_HOOKS[@]}"; do eval "$hook" || true; done
   if [ $status -ne 0 ] && [ $status -ne 77 ]; then log "work dir kept for inspection: $WORK"; else rm -rf "$WORK"; fi
   exit $status
 }
