@@ -1,0 +1,27 @@
+// Feeds arbitrary bytes to the WWW-Authenticate parser: it must not crash, read out of bounds or
+// loop, and whatever it returns must be well-formed (lower-case schemes and names).
+#include <cctype>
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <string_view>
+
+#include "proxy/http/auth_challenge.h"
+
+using namespace regcache::proxy::http;
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+  std::string_view input(reinterpret_cast<const char *>(data), size);
+  auto challenges = parseAuthChallenges(input);
+  if (challenges.size() > size) std::abort(); // every challenge consumes input
+  for (const auto &challenge : challenges) {
+    if (challenge.scheme.empty()) std::abort();
+    for (char c : challenge.scheme) {
+      if (std::isupper(static_cast<unsigned char>(c))) std::abort();
+    }
+    for (const auto &[name, value] : challenge.params) {
+      if (name.empty() || value.size() > size) std::abort();
+    }
+  }
+  return 0;
+}
