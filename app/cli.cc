@@ -15,6 +15,7 @@ struct Cli::Raw {
   std::string cacheMaxSize = "auto";
   std::string tagTtl = "5m";
   std::string offlineAuth = "deny";
+  std::string upstreamAuth;
   bool noCache = false;
   std::string bundleFile;
   std::string bundleUrl;
@@ -209,6 +210,9 @@ Cli::Cli() : raw_(std::make_unique<Raw>()) {
                    "client's: deny, or trust-cached (serve it to clients that send credentials)")
       ->check(CLI::IsMember({"deny", "trust-cached"}))
       ->capture_default_str();
+  serve_->add_option("--upstream-auth", raw_->upstreamAuth,
+                     "TOML file of upstream accounts per registry host (mode 0600), used for "
+                     "clients that send no Authorization");
   serve_
       ->add_option("--cache-max-size", raw_->cacheMaxSize,
                    "Evict least recently used blobs past this size, e.g. 50GiB (auto: half of "
@@ -409,6 +413,7 @@ ParsedCommand Cli::parse(int argc, const char *const *argv) {
   o.cacheEnabled = !raw_->noCache;
   o.cacheMaxSize = raw_->cacheMaxSize == "auto" ? 0 : parseSize(raw_->cacheMaxSize);
   o.tagTtl = parseDuration(raw_->tagTtl);
+  o.upstreamAuthFile = raw_->upstreamAuth;
   o.offlineAuth = raw_->offlineAuth == "trust-cached" ? proxy::OfflineAuth::kTrustCached
                                                       : proxy::OfflineAuth::kDeny;
   o.leafValidity =

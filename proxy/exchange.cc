@@ -55,6 +55,17 @@ Exchange::Exchange(ClientSide &client, http::RequestHead request, net::Endpoint 
       originTarget_);
   fill_ = std::move(fill);
   candidate_ = std::move(candidate);
+  if (const auto *accounts = client_->worker().shared().upstreamCredentials;
+      accounts != nullptr && !request_.headers.has("Authorization")) {
+    // A client's own Authorization always wins; without one, the operator's account is used.
+    std::string withPort = poolKey_.host + ":" + std::to_string(endpoint_.port);
+    operatorAccount_ = accounts->find(withPort);
+    if (operatorAccount_ == nullptr && endpoint_.port == (endpoint_.tls ? 443 : 80)) {
+      operatorAccount_ = accounts->find(poolKey_.host);
+    }
+    operatorHost_ = withPort;
+    authScope_ = upstream_auth::scopeForPath(originTarget_);
+  }
 }
 
 Exchange::~Exchange() { endFill(cache::FillProgress::kFailed); }
@@ -140,6 +151,12 @@ void Exchange::sendRequestHead() {
                                       endpoint_.tls ? 443 : 80));
   }
   appendVia(head.headers);
+  if (usesOperatorAccount()) {
+    auto &tokens = client_->worker().shared().upstreamTokens;
+    auto authorization = tokens.find(operatorHost_, authScope_);
+    if (!authorization) authorization = tokens.find(operatorHost_, ""); // Basic: any scope
+    if (authorization) head.headers.set("Authorization", *authorization);
+  }
   chunkedToUpstream_ = request_.chunked;
   if (chunkedToUpstream_) head.headers.set("Transfer-Encoding", "chunked");
   std::string serialized = http::serializeRequestHead(head);
@@ -300,6 +317,15 @@ void Exchange::onResponseHead(http::ResponseHead &&head) {
       serveStale("upstream answered " + std::to_string(head.status))) {
     return;
   }
+  if (head.status == 401 && canRetryWithOperatorAccount()) {
+    for (auto &challenge :
+         http::parseAuthChallenges(head.headers.get("WWW-Authenticate").value_or(""))) {
+      bool usable = challenge.scheme == "basic" ||
+                    (challenge.scheme == "bearer" && challenge.param("realm").has_value());
+      if (usable && (!authChallenge_ || challenge.scheme == "bearer")) authChallenge_ = challenge;
+    }
+    if (authChallenge_) return; // answered at the end of this response, its body dropped
+  }
   bool redirect = head.status == 301 || head.status == 302 || head.status == 303 ||
                   head.status == 307 || head.status == 308;
   bool confirmed = false;
@@ -351,7 +377,7 @@ void Exchange::onResponseHead(http::ResponseHead &&head) {
 }
 
 void Exchange::onResponseBody(std::string_view data) {
-  if (redirectTo_) return; // the redirect's own body is not for the client
+  if (redirectTo_ || authChallenge_) return; // not for the client: the proxy acts on it
   evbuffer *out = client_->clientOutput();
   if (writer_) {
     if (auto written = writer_->write(data); !written.ok()) {
@@ -392,6 +418,10 @@ void Exchange::onClientDrained() {
 void Exchange::finishResponse() {
   if (redirectTo_) {
     followRedirect();
+    return;
+  }
+  if (authChallenge_) {
+    retryWithOperatorAccount();
     return;
   }
   if (confirmed_) {
@@ -470,6 +500,7 @@ void Exchange::onClientClosed() {
   upstreamGate_.attach(nullptr);
   upstream_.reset();
   if (connector_) client_->worker().deleteLater(std::move(connector_));
+  if (tokenFetcher_) client_->worker().deleteLater(std::move(tokenFetcher_));
 }
 
 void Exchange::startFill(const http::ResponseHead &head) {
@@ -627,18 +658,81 @@ void Exchange::finishRevalidation(bool upstreamReusable) {
                                                      std::move(fill_), std::move(candidate_)));
 }
 
-void Exchange::followRedirect() {
-  std::string location = std::move(*redirectTo_);
-  redirectTo_.reset();
-  ++redirects_;
-  bool reusable = !upstreamEof_ && upstream_ && responseKeepAlive_ &&
-                  evbuffer_get_length(bufferevent_get_input(upstream_.get())) == 0;
+void Exchange::releaseUpstream(bool reusable) {
   upstreamGate_.attach(nullptr);
   if (reusable) {
     client_->worker().pool().give(poolKey_, std::move(upstream_));
   } else {
     upstream_.reset();
   }
+}
+
+bool Exchange::usesOperatorAccount() const {
+  // Never toward a redirect target: the account is for the registry alone.
+  return operatorAccount_ != nullptr &&
+         poolKey_.host + ":" + std::to_string(endpoint_.port) == operatorHost_;
+}
+
+bool Exchange::canRetryWithOperatorAccount() const {
+  return usesOperatorAccount() && !authRetried_ && !requestBodyStarted_ &&
+         (request_.method == "GET" || request_.method == "HEAD");
+}
+
+void Exchange::retryWithOperatorAccount() {
+  http::AuthChallenge challenge = std::move(*authChallenge_);
+  authChallenge_.reset();
+  authRetried_ = true;
+  releaseUpstream(!upstreamEof_ && upstream_ && responseKeepAlive_ &&
+                  evbuffer_get_length(bufferevent_get_input(upstream_.get())) == 0);
+  upstreamEof_ = false;
+  responseKeepAlive_ = false;
+  state_ = State::kConnecting;
+  Worker &worker = client_->worker();
+  if (challenge.scheme == "basic") {
+    log::proxy().debug("{} upstream asks for Basic credentials; using the operator's account",
+                       client_->logPrefix());
+    worker.shared().upstreamTokens.put(operatorHost_, "",
+                                       upstream_auth::basicAuthorization(*operatorAccount_),
+                                       std::chrono::hours(1));
+    connect(true);
+    return;
+  }
+  auto url = upstream_auth::TokenFetcher::tokenUrl(challenge, authScope_);
+  if (!url.ok()) {
+    failUpstream(502, url.failure().detail, UpstreamError::kProtocol);
+    return;
+  }
+  log::proxy().debug("{} getting an upstream token from {} with the operator's account",
+                     client_->logPrefix(), http::formatAuthority(url->authority));
+  net::ConnectSettings settings{worker.shared().upstreamTls, worker.options().connectTimeout,
+                                worker.options().handshakeTimeout};
+  tokenFetcher_ = std::make_unique<upstream_auth::TokenFetcher>(
+      worker.base(), worker.resolver(), settings, worker.options().connectTimeout,
+      std::move(url.value()), upstream_auth::basicAuthorization(*operatorAccount_),
+      client_->logPrefix(),
+      [this](Result<upstream_auth::TokenResponse> token) { onOperatorToken(std::move(token)); });
+  tokenFetcher_->start();
+}
+
+void Exchange::onOperatorToken(Result<upstream_auth::TokenResponse> token) {
+  client_->worker().deleteLater(std::move(tokenFetcher_));
+  if (!token.ok()) {
+    failUpstream(
+        502, "cannot get an upstream token with the operator's account: " + token.failure().detail,
+        UpstreamError::kProtocol);
+    return;
+  }
+  client_->worker().shared().upstreamTokens.put(operatorHost_, authScope_, "Bearer " + token->token,
+                                                token->expiresIn);
+  connect(true);
+}
+
+void Exchange::followRedirect() {
+  std::string location = std::move(*redirectTo_);
+  redirectTo_.reset();
+  ++redirects_;
+  releaseUpstream(!upstreamEof_ && upstream_ && responseKeepAlive_ &&
+                  evbuffer_get_length(bufferevent_get_input(upstream_.get())) == 0);
   if (!location.empty() && location.front() == '/') {
     originTarget_ = location;
   } else {

@@ -23,6 +23,8 @@
 #include "proxy/net/connector.h"
 #include "proxy/net/read_gate.h"
 #include "proxy/request_handler.h"
+#include "proxy/upstream_auth/credentials.h"
+#include "proxy/upstream_auth/token_fetcher.h"
 #include "proxy/upstream_pool.h"
 
 namespace regcache::proxy {
@@ -94,6 +96,14 @@ private:
   // Answers a /v2/ ping when upstream is unreachable; false if this request is not one.
   bool answerPingOffline();
   void followRedirect();
+  // --upstream-auth: whether this request goes with the operator's account, and the retry after
+  // a 401 (a token from the challenge's realm for Bearer, the account itself for Basic).
+  bool usesOperatorAccount() const;
+  bool canRetryWithOperatorAccount() const;
+  void retryWithOperatorAccount();
+  void onOperatorToken(Result<upstream_auth::TokenResponse> token);
+  // Gives the upstream connection back to the pool if the response left it clean, else drops it.
+  void releaseUpstream(bool reusable);
   // Hands the client to the cached copy of a tag's manifest; true if there is one.
   bool serveStale(const std::string &why);
   bool revalidating() const;
@@ -155,6 +165,12 @@ private:
   std::optional<CacheCandidate> candidate_;
   int redirects_ = 0;
   std::optional<bool> confirmed_; // the revalidating HEAD's verdict
+  const upstream_auth::Credential *operatorAccount_ = nullptr;
+  std::string operatorHost_; // the registry the account is for; never sent elsewhere
+  std::string authScope_;
+  std::optional<http::AuthChallenge> authChallenge_; // a 401 to answer with the account
+  bool authRetried_ = false;
+  std::unique_ptr<upstream_auth::TokenFetcher> tokenFetcher_;
 };
 
 } // namespace regcache::proxy

@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <sys/stat.h>
 
+#include <optional>
 #include <stdexcept>
 #include <thread>
 
@@ -37,6 +38,7 @@ struct Server::Impl {
   SslCtxPtr upstreamTls;
   std::unique_ptr<SharedContext> shared;
   std::unique_ptr<StatsFlusher> statsFlusher;
+  std::optional<upstream_auth::Credentials> upstreamCredentials;
   std::vector<std::unique_ptr<Worker>> workers;
   std::vector<net::SocketAddress> bound;
   bool running = false;
@@ -88,12 +90,20 @@ void Server::start() {
       CaWatchOptions{o.caCheckInterval, o.caRotateEvery, o.caOverlap, o.leafValidity});
   impl_->interceptTls = makeInterceptContext(*impl_->leaves);
   impl_->upstreamTls = net::makeUpstreamContext(o.upstreamCaFiles);
+  if (!o.upstreamAuthFile.empty()) {
+    auto credentials = upstream_auth::Credentials::load(o.upstreamAuthFile);
+    if (!credentials.ok()) throw std::runtime_error(credentials.failure().detail);
+    log::proxy().info("upstream accounts for {} registr{} from {}", credentials->size(),
+                      credentials->size() == 1 ? "y" : "ies", o.upstreamAuthFile.string());
+    impl_->upstreamCredentials = std::move(credentials.value());
+  }
   if (o.cacheEnabled) openCache();
   // SharedContext holds an atomic, so it is built in place rather than moved.
   impl_->shared.reset(new SharedContext{o, *impl_->leaves, impl_->interceptTls.get(),
                                         impl_->upstreamTls.get(),
                                         InterceptPolicy(o.interceptPatterns, o.tunnelPatterns),
                                         impl_->blobs.get(), &impl_->fills, o.dataDir / "cache.db"});
+  if (impl_->upstreamCredentials) impl_->shared->upstreamCredentials = &*impl_->upstreamCredentials;
   if (impl_->blobs) {
     impl_->statsFlusher = std::make_unique<StatsFlusher>(
         impl_->shared->indexPath, impl_->shared->metrics, o.evictionInterval);

@@ -57,6 +57,9 @@ struct ServerOptions {
   // cached copy is served stale if upstream fails.
   std::chrono::milliseconds tagTtl{std::chrono::minutes(5)};
   OfflineAuth offlineAuth = OfflineAuth::kDeny;
+  // The operator's upstream accounts (TOML, mode 0600), used for clients that send no
+  // Authorization. Empty: none.
+  std::filesystem::path upstreamAuthFile;
 
   std::size_t leafCacheSize = 1024;
   std::chrono::hours leafValidity{24 * 7};

@@ -11,6 +11,8 @@
 #include "proxy/metrics.h"
 #include "proxy/policy.h"
 #include "proxy/server_options.h"
+#include "proxy/upstream_auth/credentials.h"
+#include "proxy/upstream_auth/token_cache.h"
 
 namespace regcache::ca {
 class LeafCache;
@@ -37,6 +39,9 @@ struct SharedContext {
   // Upstream's yes to a credential for a repository, kept for a minute: shorter than any
   // registry token lives (Docker Hub's: 5 minutes).
   AccessMemo accessMemo{SystemClock::instance(), std::chrono::seconds(60)};
+  // --upstream-auth: the operator's accounts (null without the flag) and the tokens they got.
+  const upstream_auth::Credentials *upstreamCredentials = nullptr;
+  upstream_auth::TokenCache upstreamTokens{SystemClock::instance()};
 };
 
 } // namespace regcache::proxy

@@ -5,8 +5,7 @@
 using namespace regcache;
 using namespace std::chrono_literals;
 
-TEST_CASE("an accepted credential is remembered per repository until the TTL",
-          "[access_memo]") {
+TEST_CASE("an accepted credential is remembered per repository until the TTL", "[access_memo]") {
   ManualClock clock(std::chrono::system_clock::time_point(1700000000s));
   proxy::AccessMemo memo(clock, 60s);
   std::string alice = proxy::AccessMemo::credentialKey("Basic YWxpY2U6c2VjcmV0");
