@@ -149,6 +149,13 @@ start_registry() {
       options:
         baseurl: $REDIRECT_BASEURL"
   fi
+  local auth=""
+  if [ -n "${REGISTRY_HTPASSWD:-}" ]; then
+    auth="auth:
+  htpasswd:
+    realm: regcache-e2e
+    path: $REGISTRY_HTPASSWD"
+  fi
   REG_PORT=$(free_port)
   REG_LOG="$WORK/$tag.log"
   mkdir -p "$WORK/$tag-data"
@@ -169,6 +176,7 @@ http:
     certificate: $pki/server.crt
     key: $pki/server.key
 $middleware
+$auth
 YAML
   # docker-registry reads any REGISTRY_* variable as configuration: give it a clean environment.
   spawn "$REG_LOG" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin docker-registry serve "$WORK/$tag.yml"
@@ -215,7 +223,9 @@ push_image() {
   local pki="$1" port="$2" ref="$3" certs="$WORK/push-certs"
   mkdir -p "$certs"
   cp "$pki/ca.crt" "$certs/ca.crt"
-  timeout 60 skopeo --insecure-policy copy --quiet --format v2s2 --dest-cert-dir "$certs" \
+  local creds=()
+  [ -n "${PUSH_CREDS:-}" ] && creds=(--dest-creds "$PUSH_CREDS")
+  timeout 60 skopeo --insecure-policy copy --quiet --format v2s2 --dest-cert-dir "$certs" "${creds[@]}" \
     "oci:$IMAGE_DIR:v1" "docker://127.0.0.1:$port/$ref" >"$WORK/push.log" 2>&1 ||
     fail "direct push of $ref failed"
 }
