@@ -16,6 +16,7 @@ struct Cli::Raw {
   std::string tagTtl = "5m";
   std::string offlineAuth = "deny";
   std::string upstreamAuth;
+  std::string user;
   bool noCache = false;
   std::string bundleFile;
   std::string bundleUrl;
@@ -210,6 +211,9 @@ Cli::Cli() : raw_(std::make_unique<Raw>()) {
                    "client's: deny, or trust-cached (serve it to clients that send credentials)")
       ->check(CLI::IsMember({"deny", "trust-cached"}))
       ->capture_default_str();
+  serve_->add_option("--user", raw_->user,
+                     "Started as root: become this user once the ports are bound (the data dir "
+                     "is handed to it)");
   serve_->add_option("--upstream-auth", raw_->upstreamAuth,
                      "TOML file of upstream accounts per registry host (mode 0600), used for "
                      "clients that send no Authorization");
@@ -414,6 +418,7 @@ ParsedCommand Cli::parse(int argc, const char *const *argv) {
   o.cacheMaxSize = raw_->cacheMaxSize == "auto" ? 0 : parseSize(raw_->cacheMaxSize);
   o.tagTtl = parseDuration(raw_->tagTtl);
   o.upstreamAuthFile = raw_->upstreamAuth;
+  o.runAsUser = raw_->user;
   o.offlineAuth = raw_->offlineAuth == "trust-cached" ? proxy::OfflineAuth::kTrustCached
                                                       : proxy::OfflineAuth::kDeny;
   o.leafValidity =

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "base/private_file.h"
 #include "base/unique_fd.h"
 #include "ca/ca_files.h"
 #include "ca/root_builder.h"

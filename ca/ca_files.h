@@ -15,8 +15,6 @@ Result<void> writeFileAtomically(const std::filesystem::path &path, const std::s
                                  mode_t mode);
 // kNotFound when the file cannot be read.
 Result<std::string> readFile(const std::filesystem::path &path);
-// kPolicy when the file is readable or writable by group or others.
-Result<void> checkPrivateMode(const std::filesystem::path &path);
 
 std::string toPem(X509 *cert);
 std::string keyToPem(EVP_PKEY *key);

@@ -11,6 +11,7 @@
 
 #include "base/clock.h"
 #include "base/log.h"
+#include "base/privileges.h"
 #include "ca/authority.h"
 #include "ca/leaf_cache.h"
 #include "cache/evictor.h"
@@ -123,6 +124,13 @@ void Server::start() {
       }
     }
     impl_->workers.push_back(std::move(worker));
+  }
+  if (!o.runAsUser.empty()) {
+    // Every socket is bound and no thread runs yet: the last moment that needs root.
+    if (auto dropped = dropPrivileges(o.runAsUser, o.dataDir); !dropped.ok()) {
+      throw std::runtime_error(dropped.failure().detail);
+    }
+    log::proxy().info("running as {}", o.runAsUser);
   }
   for (auto &worker : impl_->workers)
     worker->start();

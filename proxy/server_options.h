@@ -23,6 +23,8 @@ enum class OfflineAuth { kDeny, kTrustCached };
 struct ServerOptions {
   std::vector<ListenAddress> listen{{"127.0.0.1", 3128}};
   std::filesystem::path dataDir;
+  // Started as root to bind: become this user once listening (the data dir is handed over).
+  std::string runAsUser;
   unsigned workers = 0; // 0: one per core
 
   // Host patterns: "registry.example.com", "*.example.com" (any subdomain), or "*" (every host).

@@ -1,7 +1,8 @@
 #include "proxy/upstream_auth/credentials.h"
 
+#include "base/private_file.h"
+
 #include <openssl/evp.h>
-#include <sys/stat.h>
 
 #include <algorithm>
 #include <cctype>
@@ -133,16 +134,7 @@ Result<Credentials> Credentials::parse(std::string_view text,
 }
 
 Result<Credentials> Credentials::load(const std::filesystem::path &path) {
-  struct stat info {};
-  if (::stat(path.c_str(), &info) != 0) {
-    return fail(Error::kIo, "cannot read " + path.string());
-  }
-  if ((info.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
-    return fail(Error::kPolicy, path.string() +
-                                    " holds credentials but group or others may read it; run "
-                                    "chmod 600 " +
-                                    path.string());
-  }
+  if (auto mode = checkPrivateMode(path); !mode.ok()) return mode.failure();
   std::ifstream in(path);
   if (!in) return fail(Error::kIo, "cannot read " + path.string());
   std::stringstream text;

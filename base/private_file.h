@@ -1,0 +1,12 @@
+#pragma once
+// Secrets on disk (CA keys, upstream accounts) must be readable by their owner alone.
+#include <filesystem>
+
+#include "base/result.h"
+
+namespace regcache {
+
+// kPolicy, naming the mode and the fix, when group or others may access `path`.
+Result<void> checkPrivateMode(const std::filesystem::path &path);
+
+} // namespace regcache
