@@ -186,7 +186,9 @@ make_image() {
   local layer_digest layer_size
   layer_digest=$(sha256sum "$WORK/layer.tar.gz" | cut -d' ' -f1)
   layer_size=$(stat -c %s "$WORK/layer.tar.gz")
-  cp "$WORK/layer.tar.gz" "$dir/blobs/sha256/$layer_digest"
+  # Moved, and the sources removed: the large-layer tests would otherwise keep three copies.
+  mv "$WORK/layer.tar.gz" "$dir/blobs/sha256/$layer_digest"
+  rm -rf "$layer" "$WORK/layer.tar"
   printf '{"architecture":"%s","os":"linux","config":{"Cmd":["/hello.txt"]},"rootfs":{"type":"layers","diff_ids":["sha256:%s"]}}' \
     "$arch" "$diff_id" >"$WORK/config.json"
   local config_digest config_size
