@@ -49,6 +49,7 @@ mv "$PROXY_LOG" "$WORK/proxy-killed.log"
 start_proxy --dns-server "127.0.0.1:$DNS_PORT" --upstream-ca "$WORK/pki/ca.crt"
 leftovers=$(ls -A "$data/tmp")
 [ -z "$leftovers" ] || fail "tmp/ still holds unfinished fills after the restart: $leftovers"
+grep -q "removed 1 unfinished fill(s) from tmp/" "$PROXY_LOG" || fail "the restart did not report the unfinished fill"
 # Every blob file must hold exactly the bytes its name promises.
 while IFS= read -r file; do
   [ "$(sha256sum "$file" | cut -d' ' -f1)" = "$(basename "$file")" ] || fail "blob $file holds wrong bytes"
