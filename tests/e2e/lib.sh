@@ -197,7 +197,9 @@ make_image() {
   local layer_digest layer_size
   layer_digest=$(sha256sum "$WORK/layer.tar.gz" | cut -d' ' -f1)
   layer_size=$(stat -c %s "$WORK/layer.tar.gz")
-  cp "$WORK/layer.tar.gz" "$dir/blobs/sha256/$layer_digest"
+  # Moved, and the sources removed: the large-layer tests would otherwise keep three copies.
+  mv "$WORK/layer.tar.gz" "$dir/blobs/sha256/$layer_digest"
+  rm -rf "$layer" "$WORK/layer.tar"
   printf '{"architecture":"%s","os":"linux","config":{"Cmd":["/hello.txt"]},"rootfs":{"type":"layers","diff_ids":["sha256:%s"]}}' \
     "$arch" "$diff_id" >"$WORK/config.json"
   local config_digest config_size
@@ -299,4 +301,66 @@ CONF
     -g "daemon off; pid $prefix/nginx.pid; error_log $prefix/logs/error.log;"
   wait_port "$NGINX_TLS_PORT"
   wait_port "$NGINX_PLAIN_PORT"
+}
+
+# nginx as the test's child, a TLS reverse proxy (PKI_DIR's server cert) on NGINX_TLS_PORT in
+# front of the TLS upstream on 127.0.0.1:BACKEND_PORT. A test shapes the answers with
+# NGINX_HTTP_EXTRA (http-level directives, e.g. limit_req_zone) and NGINX_LOCATIONS (location
+# blocks, matched before the catch-all that forwards). Sets NGINX_PID and NGINX_PREFIX.
+# Usage: start_nginx_proxy PKI_DIR BACKEND_PORT [TAG]
+start_nginx_proxy() {
+  local pki="$1" backend="$2" tag="${3:-nginx}"
+  NGINX_TLS_PORT=$(free_port)
+  NGINX_PREFIX="$WORK/$tag"
+  NGINX_PKI="$pki"
+  NGINX_BACKEND_PORT="$backend"
+  mkdir -p "$NGINX_PREFIX/logs" "$NGINX_PREFIX/tmp"
+  write_nginx_proxy_conf
+  spawn "$WORK/$tag.log" nginx -p "$NGINX_PREFIX" -c "$NGINX_PREFIX/nginx.conf" \
+    -g "daemon off; pid $NGINX_PREFIX/nginx.pid; error_log $NGINX_PREFIX/logs/error.log;"
+  NGINX_PID=$LAST_PID
+  wait_port "$NGINX_TLS_PORT"
+}
+
+# Rewrites the configuration of start_nginx_proxy from the current NGINX_HTTP_EXTRA and
+# NGINX_LOCATIONS and has nginx reload it (same port). The reload is asynchronous: callers wait
+# for the new behaviour themselves.
+reload_nginx_proxy() {
+  write_nginx_proxy_conf
+  nginx -t -p "$NGINX_PREFIX" -c "$NGINX_PREFIX/nginx.conf" \
+    -g "pid $NGINX_PREFIX/nginx.pid; error_log $NGINX_PREFIX/logs/error.log;" \
+    >>"$NGINX_PREFIX/logs/test.log" 2>&1 || fail "the new nginx configuration is invalid"
+  kill -HUP "$NGINX_PID"
+}
+
+write_nginx_proxy_conf() {
+  local prefix="$NGINX_PREFIX"
+  cat >"$prefix/nginx.conf" <<CONF
+worker_processes 1;
+events { worker_connections 256; }
+http {
+  access_log $prefix/logs/access.log;
+  client_body_temp_path $prefix/tmp;
+  proxy_temp_path $prefix/tmp;
+  fastcgi_temp_path $prefix/tmp;
+  uwsgi_temp_path $prefix/tmp;
+  scgi_temp_path $prefix/tmp;
+  ${NGINX_HTTP_EXTRA:-}
+  server {
+    listen 127.0.0.1:$NGINX_TLS_PORT ssl;
+    ssl_certificate $NGINX_PKI/server.crt;
+    ssl_certificate_key $NGINX_PKI/server.key;
+    client_max_body_size 0;
+    # The hop under test is the proxy's, which verifies nginx; this one is the test's own
+    # loopback registry, left unverified.
+    proxy_ssl_verify off;
+    proxy_http_version 1.1;
+    proxy_set_header Host \$http_host;
+    proxy_buffering off;
+    proxy_request_buffering off;
+    ${NGINX_LOCATIONS:-}
+    location / { proxy_pass https://127.0.0.1:$NGINX_BACKEND_PORT; }
+  }
+}
+CONF
 }
