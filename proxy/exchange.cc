@@ -317,6 +317,14 @@ void Exchange::onResponseHead(http::ResponseHead &&head) {
       serveStale("upstream answered " + std::to_string(head.status))) {
     return;
   }
+  if ((head.status >= 500 || head.status == 429) && canAnswerPing()) {
+    // A registry that is down behind its front server, or rate-limiting, fails the ping that
+    // clients send before every pull: answering it here lets them reach the cached content.
+    state_ = State::kFailed; // the upstream connection is left for the destructor
+    upstreamGate_.pause(net::ReadGate::kSinkFull);
+    answerPingOffline("upstream answered " + std::to_string(head.status));
+    return;
+  }
   if (head.status == 401 && canRetryWithOperatorAccount()) {
     for (auto &challenge :
          http::parseAuthChallenges(head.headers.get("WWW-Authenticate").value_or(""))) {
@@ -468,7 +476,7 @@ void Exchange::failUpstream(int status, const std::string &reason, UpstreamError
     return;
   }
   if (serveStale(reason)) return;
-  if (answerPingOffline()) return;
+  if (answerPingOffline(reason)) return;
   record_.status = status;
   std::string response =
       http::simpleResponse(status, http::reasonPhrase(status), "regcache: " + reason + "\n");
@@ -758,16 +766,18 @@ void Exchange::followRedirect() {
   connect(true);
 }
 
-bool Exchange::answerPingOffline() {
+bool Exchange::canAnswerPing() const {
+  bool ping = originTarget_ == "/v2/" || originTarget_ == "/v2";
+  return ping && client_->worker().index() != nullptr &&
+         (request_.method == "GET" || request_.method == "HEAD");
+}
+
+bool Exchange::answerPingOffline(const std::string &why) {
   // Clients ping /v2/ before every pull. With the upstream unreachable, answering the ping
   // ourselves lets them go on to content the cache can serve.
-  bool ping = originTarget_ == "/v2/" || originTarget_ == "/v2";
-  if (!ping || client_->worker().index() == nullptr ||
-      (request_.method != "GET" && request_.method != "HEAD")) {
-    return false;
-  }
-  log::cache().warn("{} {} unreachable; answering the /v2/ ping so cached content can be served",
-                    client_->logPrefix(), poolKey_.toString());
+  if (!canAnswerPing()) return false;
+  log::cache().warn("{} {}: {}; answering the /v2/ ping so cached content can be served",
+                    client_->logPrefix(), poolKey_.toString(), why);
   http::ResponseHead head;
   head.status = 200;
   head.reason = "OK";

@@ -93,8 +93,9 @@ private:
   void connect(bool allowPooled);
   void finishResponse();
   void logOnce();
-  // Answers a /v2/ ping when upstream is unreachable; false if this request is not one.
-  bool answerPingOffline();
+  // Answers a /v2/ ping when upstream is unreachable or failing; false if this request is not one.
+  bool answerPingOffline(const std::string &why);
+  bool canAnswerPing() const;
   void followRedirect();
   // --upstream-auth: whether this request goes with the operator's account, and the retry after
   // a 401 (a token from the challenge's realm for Bearer, the account itself for Basic).

@@ -599,3 +599,27 @@ TEST_CASE("hits, misses and bytes by source are saved in the index at shutdown",
                                      {regcache::cache::kCounterBytesFromUpstream, kBlob.size()}});
   fs::remove_all(dir);
 }
+
+TEST_CASE("a 5xx or 429 to the /v2/ ping is answered by the proxy, other statuses pass",
+          "[cache][integration]") {
+  std::atomic<int> status{503};
+  ScriptedUpstream upstream([&](const RecordedRequest &, UpstreamReply &reply) {
+    reply.send("HTTP/1.1 " + std::to_string(status.load()) + " X\r\nContent-Length: 4\r\n\r\nnope");
+  });
+  ProxyFixture proxy;
+  for (int answer : {503, 429, 401}) {
+    status = answer;
+    auto client = RawSocket::connectTo(proxy.port());
+    client.sendAll("GET http://127.0.0.1:" + std::to_string(upstream.port()) +
+                   "/v2/ HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+    std::string response = client.readResponse();
+    INFO(answer);
+    if (answer == 401) {
+      CHECK(response.rfind("HTTP/1.1 401", 0) == 0);
+    } else {
+      CHECK(response.rfind("HTTP/1.1 200", 0) == 0);
+      CHECK(response.find("X-Cache: STALE") != std::string::npos);
+      CHECK(body(response) == "{}");
+    }
+  }
+}
