@@ -34,7 +34,8 @@ direct_manifest_status() {
     --resolve "$upstream:127.0.0.1" -H 'Accept: application/vnd.docker.distribution.manifest.v2+json' \
     "https://$upstream/v2/test/image/manifests/v1" || true
 }
-nginx_manifest_lines() { grep -c '"GET /v2/test/image/manifests/v1 ' "$NGINX_PREFIX/logs/access.log" || true; }
+# The proxy checks an expired tag with a HEAD; a GET follows only if the digest changed.
+nginx_manifest_lines() { grep -Ec '"(GET|HEAD) /v2/test/image/manifests/v1 ' "$NGINX_PREFIX/logs/access.log" || true; }
 blob_gets() { grep -c '"GET /v2/test/image/blobs/' "$REG_LOG" || true; }
 check_layer() { # NAME
   cmp -s "$WORK/out-$1/blobs/sha256/${LAYER_DIGEST#sha256:}" "$IMAGE_DIR/blobs/sha256/${LAYER_DIGEST#sha256:}" ||
@@ -51,12 +52,24 @@ stale_pull() { # NAME STATUS
   asked=$(($(nginx_manifest_lines) - asked_before))
   [ "$asked" -ge 1 ] || fail "the proxy did not ask upstream for the tag after --tag-ttl"
   # The proxy passes the client's User-Agent on: this is nginx refusing the proxy, not curl.
-  grep -q "\"GET /v2/test/image/manifests/v1 HTTP/1.1\" $status .*\"skopeo/" "$NGINX_PREFIX/logs/access.log" ||
+  grep -Eq "\"(GET|HEAD) /v2/test/image/manifests/v1 HTTP/1.1\" $status .*\"skopeo/" "$NGINX_PREFIX/logs/access.log" ||
     fail "nginx never answered $status to the proxy"
   grep -q "path=\"/v2/test/image/manifests/v1\" status=200 .*note=\"cache STALE: upstream answered $status\"" "$ACCESS_LOG" ||
     fail "the proxy did not serve the tag as STALE after a $status"
   [ "$(blob_gets)" = "$blobs_before" ] || fail "the pull with upstream answering $status fetched blobs upstream"
   log "upstream answered $status: $asked manifest GET(s) reached nginx, tag served STALE, no blob fetched"
+}
+
+# After a reload, nginx's old workers finish what they hold: wait until three answers in a row
+# come from the new configuration.
+wait_for_503() {
+  local streak=0
+  for _ in $(seq 1 100); do
+    if [ "$(direct_manifest_status)" = 503 ]; then streak=$((streak + 1)); else streak=0; fi
+    [ "$streak" -ge 3 ] && return 0
+    sleep 0.1
+  done
+  fail "nginx did not switch to 503"
 }
 
 pull warm || fail "the first pull failed"
@@ -75,10 +88,17 @@ stale_pull limited 429
 # Second phase: the manifest route fails outright.
 NGINX_LOCATIONS=$(manifest_location "return 503;")
 reload_nginx_proxy
-for _ in $(seq 1 50); do
-  [ "$(direct_manifest_status)" = 503 ] && break
-  sleep 0.1
-done
-[ "$(direct_manifest_status)" = 503 ] || fail "nginx did not switch to 503"
+wait_for_503
 stale_pull failing 503
+
+# Third phase: the registry is down behind its front server, which answers 503 to everything,
+# the clients' /v2/ ping included. The proxy answers the ping itself and serves from the cache.
+NGINX_LOCATIONS='location ~ ^/ { return 503; }'
+reload_nginx_proxy
+wait_for_503
+sleep 1.5 # past --tag-ttl
+pull down || fail "the pull with every upstream path answering 503 failed"
+check_layer down
+grep -q 'path="/v2/" status=200 .*(ping answered by the proxy)' "$ACCESS_LOG" ||
+  fail "the proxy did not answer the /v2/ ping itself"
 log "PASS"
