@@ -1,14 +1,16 @@
-// Feeds arbitrary bytes to the request parser, split at a point the input chooses, and checks
-// the parser's promises: it never consumes more than it was given, a split feed sees the same
-// heads as a whole feed, and the targets it reports parse (or fail) without crashing.
+// Feeds arbitrary bytes to the request parser and router, split at a point the input chooses, and
+// checks the parser's promises: it never consumes more than it was given, a split feed sees the
+// same heads as a whole feed, and the targets it reports parse (or fail) without crashing.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
 #include <string>
 #include <vector>
 
+#include "cache/registry_route.h"
 #include "proxy/http/parser.h"
 #include "proxy/http/target.h"
+#include "proxy/route.h"
 
 using namespace regcache::proxy::http;
 
@@ -20,6 +22,15 @@ struct Recorder : RequestSink {
     heads.push_back(head.method + " " + head.target);
     (void)parseConnectTarget(head.target);
     (void)parseAbsoluteUrl(head.target);
+    // The router, outside and inside an intercepted session, and the registry route parser on
+    // whatever path it picks.
+    for (const auto &intercepted :
+         {std::optional<HostPort>{},
+          std::optional<HostPort>{HostPort{"registry.test", 443, false}}}) {
+      auto route = regcache::proxy::routeRequest(head, intercepted);
+      std::string_view path = route.originTarget;
+      (void)regcache::cache::parseRegistryPath(path.substr(0, path.find('?')));
+    }
     Headers copy = head.headers;
     stripHopByHop(copy);
     (void)serializeRequestHead(head);
