@@ -53,7 +53,7 @@ bytes=$(blob_bytes)
 log "blobs on disk after eviction: $bytes bytes ($((bytes >> 20)) MiB)"
 [ "$bytes" -le $((limit_mib << 20)) ] || fail "blobs on disk ($bytes bytes) exceed the limit"
 "$REGCACHE" cache stats --data-dir "$data" >"$WORK/stats.txt" 2>&1 || fail "cache stats failed"
-indexed=$(awk '/^bytes:/ {print $2}' "$WORK/stats.txt")
+indexed=$(awk '/^bytes stored:/ {print $3}' "$WORK/stats.txt")
 log "the index counts $indexed bytes"
 [ "${indexed:-0}" -gt 0 ] || fail "cache stats said: $(cat "$WORK/stats.txt")"
 [ "$indexed" -le $((limit_mib << 20)) ] || fail "the index counts $indexed bytes, over the limit"
