@@ -7,6 +7,8 @@
 #include <stdexcept>
 
 #include "app/units.h"
+#include "proxy/net/cidr.h"
+#include "proxy/target_policy.h"
 
 namespace regcache::app {
 
@@ -38,6 +40,10 @@ struct Cli::Raw {
   unsigned workers = 0;
   std::vector<std::string> intercept{"*"};
   std::vector<std::string> tunnel;
+  std::vector<std::string> allowClient = proxy::ServerOptions{}.allowClients;
+  std::vector<std::string> allowTarget;
+  std::vector<std::string> denyTarget;
+  bool readOnly = false;
   std::vector<std::string> dnsServers;
   std::vector<std::string> upstreamCa;
   std::string logLevel = "info";
@@ -158,6 +164,18 @@ Cli::Cli() : raw_(std::make_unique<Raw>()) {
       ->capture_default_str();
   serve_->add_option("--tunnel", raw_->tunnel,
                      "Hosts passed through as raw TCP (wins over --intercept); repeatable");
+  serve_
+      ->add_option("--allow-client", raw_->allowClient,
+                   "Client address ranges that may use the proxy (others get 403); repeatable, "
+                   "replaces the default")
+      ->capture_default_str();
+  serve_->add_option("--allow-target", raw_->allowTarget,
+                     "Also reach this CIDR, IP, HOST or *.DOMAIN (optionally :PORT), though "
+                     "loopback, private or a port below 1024; repeatable");
+  serve_->add_option("--deny-target", raw_->denyTarget,
+                     "Never reach this CIDR, IP, HOST or *.DOMAIN (optionally :PORT); repeatable");
+  serve_->add_flag("--read-only", raw_->readOnly,
+                   "Answer POST, PUT, PATCH and DELETE under /v2/ with 405 UNSUPPORTED");
   serve_->add_option("--dns-server", raw_->dnsServers,
                      "DNS server for upstream names, IP[:PORT] or [IPv6]:PORT; repeatable "
                      "(default: the system's)");
@@ -398,6 +416,16 @@ ParsedCommand Cli::parse(int argc, const char *const *argv) {
   o.dataDir = out.dataDir;
   o.workers = raw_->workers;
   o.interceptPatterns = raw_->intercept;
+  o.allowClients = raw_->allowClient;
+  o.allowTargets = raw_->allowTarget;
+  o.denyTargets = raw_->denyTarget;
+  o.readOnly = raw_->readOnly;
+  // Bad values stop `serve` here, with the flag named, rather than at start-up.
+  for (const auto &text : o.allowClients) {
+    if (!proxy::net::Cidr::parse(text)) throw std::invalid_argument("bad --allow-client " + text);
+  }
+  (void)proxy::parseTargetRules(o.allowTargets);
+  (void)proxy::parseTargetRules(o.denyTargets);
   o.tunnelPatterns = raw_->tunnel;
   for (const auto &server : raw_->dnsServers)
     validateDnsServer(server);

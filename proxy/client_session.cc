@@ -14,6 +14,7 @@
 #include "proxy/cache_follower.h"
 #include "proxy/cache_handler.h"
 #include "proxy/exchange.h"
+#include "proxy/fixed_response.h"
 #include "proxy/intercept_tls.h"
 #include "proxy/net/tls_contexts.h"
 #include "proxy/route.h"
@@ -72,6 +73,10 @@ void ClientSession::start() {
   BufferEventPtr bev = std::move(bev_);
   installClientBev(std::move(bev));
   transitionTo(State::kReadingRequest);
+  if (!net::anyContains(worker_.shared().allowedClients, peer_)) {
+    log::proxy().warn("{} refused client {}: not in --allow-client", prefix_, peer_.toString());
+    respondAndClose(403, "regcache: " + peer_.ipString() + " may not use this proxy");
+  }
 }
 
 void ClientSession::installClientBev(BufferEventPtr bev) {
@@ -285,6 +290,17 @@ void ClientSession::startRequest(http::RequestHead &&head) {
     handler_->start();
     return;
   }
+  if (worker_.options().readOnly && isRegistryWrite(head, route)) {
+    http::Headers headers;
+    headers.add("Content-Type", "application/json; charset=utf-8");
+    headers.add("Docker-Distribution-API-Version", "registry/2.0");
+    handler_ = std::make_unique<FixedResponse>(
+        *this, head, http::formatAuthority(route.upstream, route.tls ? 443 : 80), 405,
+        std::move(headers), ociErrorJson("UNSUPPORTED", "regcache is read-only"),
+        "refused: --read-only");
+    handler_->start();
+    return;
+  }
   // The registry cache: a hit is answered from disk; a miss by digest fills it on the way.
   CacheDecision cached = decideCache(worker_, head, route, prefix_);
   if (cached.hit) {
@@ -388,26 +404,78 @@ void ClientSession::startConnect() {
   }
   connectStarted_ = std::chrono::steady_clock::now();
   evtimer_del(timer_.get());
+  if (auto refused =
+          worker_.shared().targets->refuseName(connectTarget_->host, connectTarget_->port)) {
+    refuseConnect(*refused);
+    return;
+  }
   // A host outside the CA's name constraints could get no valid leaf: tunnel it instead.
   bool intercept = worker_.shared().policy.shouldIntercept(connectTarget_->host) &&
                    worker_.shared().leaves.authority()->permits(connectTarget_->host);
   if (intercept) {
-    log::proxy().debug("{} CONNECT {}:{} intercepted", prefix_, connectTarget_->host,
-                       connectTarget_->port);
-    gate_.pause(net::ReadGate::kHandshake);
-    evbuffer_add(bufferevent_get_output(bev_.get()), kConnectEstablished.data(),
-                 kConnectEstablished.size());
-    // Fire the write callback only once the reply is fully sent.
-    bufferevent_setwatermark(bev_.get(), EV_WRITE, 0, 0);
-    transitionTo(State::kSendingConnectReply);
+    // Judge the target before answering: a refused one gets its 403 now, not inside TLS. The
+    // connections made later judge the addresses they get again.
+    gate_.pause(net::ReadGate::kAwaitingUpstream);
+    transitionTo(State::kConnectingTunnel);
+    targetLookup_ = worker_.resolver().resolve(connectTarget_->host, connectTarget_->port,
+                                               [this](Result<net::Resolver::Addresses> addresses) {
+                                                 onTargetResolved(std::move(addresses));
+                                               });
     return;
   }
+  openTunnel();
+}
+
+void ClientSession::onTargetResolved(Result<net::Resolver::Addresses> addresses) {
+  targetLookup_.reset();
+  if (addresses.ok()) {
+    std::optional<std::string> refusal;
+    bool admitted = false;
+    for (const auto &address : addresses.value()) {
+      auto reason = worker_.shared().targets->refuseAddress(connectTarget_->host, address);
+      admitted = admitted || !reason;
+      if (reason && !refusal) refusal = reason;
+    }
+    if (!admitted && refusal) {
+      refuseConnect(*refusal);
+      return;
+    }
+  } // a lookup failure is reported by the first request's own connection attempt
+  gate_.resume(net::ReadGate::kAwaitingUpstream);
+  interceptConnect();
+}
+
+void ClientSession::refuseConnect(const std::string &reason) {
+  log::proxy().warn("{} CONNECT {}:{} refused: {}", prefix_, connectTarget_->host,
+                    connectTarget_->port, reason);
+  AccessRecord record = startAccessRecord(prefix_, peer_.toString(), "CONNECT",
+                                          http::formatAuthority(*connectTarget_), "-");
+  record.started = connectStarted_;
+  record.status = 403;
+  record.note = reason;
+  completeRequest(worker_.shared().metrics, record);
+  respondAndClose(403, "regcache: " + reason);
+}
+
+void ClientSession::interceptConnect() {
+  log::proxy().debug("{} CONNECT {}:{} intercepted", prefix_, connectTarget_->host,
+                     connectTarget_->port);
+  gate_.pause(net::ReadGate::kHandshake);
+  evbuffer_add(bufferevent_get_output(bev_.get()), kConnectEstablished.data(),
+               kConnectEstablished.size());
+  // Fire the write callback only once the reply is fully sent.
+  bufferevent_setwatermark(bev_.get(), EV_WRITE, 0, 0);
+  transitionTo(State::kSendingConnectReply);
+}
+
+void ClientSession::openTunnel() {
   log::proxy().debug("{} CONNECT {}:{} tunnelled", prefix_, connectTarget_->host,
                      connectTarget_->port);
   gate_.pause(net::ReadGate::kAwaitingUpstream);
   transitionTo(State::kConnectingTunnel);
   net::ConnectSettings settings{nullptr, worker_.options().connectTimeout,
-                                worker_.options().handshakeTimeout};
+                                worker_.options().handshakeTimeout,
+                                admitter(worker_.shared().targets, connectTarget_->host)};
   tunnelConnector_ = std::make_unique<net::Connector>(
       worker_.base(), worker_.resolver(), settings,
       net::Endpoint{connectTarget_->host, connectTarget_->port, false}, prefix_,
@@ -421,6 +489,10 @@ void ClientSession::onTunnelConnected(Result<net::Connector::Connection> connect
                                           http::formatAuthority(*connectTarget_), "-");
   record.started = connectStarted_;
   record.note = "tunnel";
+  if (!connection.ok() && connection.failure().code == Error::kPolicy) {
+    refuseConnect(connection.failure().detail);
+    return;
+  }
   if (!connection.ok()) {
     log::proxy().warn("{} tunnel to {}:{} failed: {}", prefix_, connectTarget_->host,
                       connectTarget_->port, connection.failure().detail);
@@ -534,6 +606,7 @@ void ClientSession::releaseHandler() {
 void ClientSession::close() {
   if (state_ == State::kClosed) return;
   transitionTo(State::kClosed);
+  targetLookup_.reset();
   releaseHandler();
   worker_.deleteLater(std::move(tunnelConnector_));
   worker_.deleteLater(std::move(relay_));

@@ -86,6 +86,10 @@ private:
   void feedParser();
   void startRequest(http::RequestHead &&head);
   void startConnect();
+  void onTargetResolved(Result<net::Resolver::Addresses> addresses);
+  void refuseConnect(const std::string &reason);
+  void interceptConnect();
+  void openTunnel();
   void onTunnelConnected(Result<net::Connector::Connection> connection);
   void startTlsHandshake();
   void onHandshakeDone();
@@ -123,6 +127,7 @@ private:
   bool keepAlive_ = true;
 
   std::unique_ptr<net::Connector> tunnelConnector_;
+  std::shared_ptr<net::Resolver::Lookup> targetLookup_; // judging an intercepted CONNECT's target
   std::unique_ptr<net::Relay> relay_;
   std::chrono::steady_clock::time_point connectStarted_;
 };

@@ -96,7 +96,8 @@ void Exchange::connect(bool allowPooled) {
   }
   reusedConnection_ = false;
   net::ConnectSettings settings{worker.shared().upstreamTls, worker.options().connectTimeout,
-                                worker.options().handshakeTimeout};
+                                worker.options().handshakeTimeout,
+                                admitter(worker.shared().targets, endpoint_.host)};
   connector_ = std::make_unique<net::Connector>(
       worker.base(), worker.resolver(), settings, endpoint_, client_->logPrefix(),
       [this](Result<net::Connector::Connection> c) { onConnected(std::move(c)); });
@@ -105,6 +106,10 @@ void Exchange::connect(bool allowPooled) {
 
 void Exchange::onConnected(Result<net::Connector::Connection> connection) {
   client_->worker().deleteLater(std::move(connector_));
+  if (!connection.ok() && connection.failure().code == Error::kPolicy) {
+    failUpstream(403, connection.failure().detail, UpstreamError::kRefused);
+    return;
+  }
   if (!connection.ok()) {
     Error code = connection.failure().code;
     failUpstream(502, connection.failure().detail,
@@ -712,8 +717,10 @@ void Exchange::retryWithOperatorAccount() {
   }
   log::proxy().debug("{} getting an upstream token from {} with the operator's account",
                      client_->logPrefix(), http::formatAuthority(url->authority));
+  // The realm comes from upstream's answer: it is judged like any other target.
   net::ConnectSettings settings{worker.shared().upstreamTls, worker.options().connectTimeout,
-                                worker.options().handshakeTimeout};
+                                worker.options().handshakeTimeout,
+                                admitter(worker.shared().targets, url->authority.host)};
   tokenFetcher_ = std::make_unique<upstream_auth::TokenFetcher>(
       worker.base(), worker.resolver(), settings, worker.options().connectTimeout,
       std::move(url.value()), upstream_auth::basicAuthorization(*operatorAccount_),

@@ -42,6 +42,7 @@ std::string_view labelOf(UpstreamError kind) {
   case UpstreamError::kStatus5xx: return "status_5xx";
   case UpstreamError::kStatus429: return "status_429";
   case UpstreamError::kDigestMismatch: return "digest_mismatch";
+  case UpstreamError::kRefused: return "refused";
   case UpstreamError::kCount: break;
   }
   return "?";

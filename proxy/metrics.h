@@ -23,6 +23,7 @@ enum class UpstreamError {
   kStatus5xx,
   kStatus429,
   kDigestMismatch,
+  kRefused, // the target policy refused the address
   kCount
 };
 

@@ -53,4 +53,11 @@ Route routeRequest(const http::RequestHead &head,
   return route;
 }
 
+bool isRegistryWrite(const http::RequestHead &head, const Route &route) {
+  if (route.kind != RouteKind::kForward) return false;
+  bool write = head.method == "POST" || head.method == "PUT" || head.method == "PATCH" ||
+               head.method == "DELETE";
+  return write && route.originTarget.rfind("/v2/", 0) == 0;
+}
+
 } // namespace regcache::proxy

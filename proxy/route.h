@@ -28,4 +28,8 @@ struct Route {
 // connection, empty on the plain listener.
 Route routeRequest(const http::RequestHead &head, const std::optional<http::HostPort> &intercepted);
 
+// A push or delete of the registry API (POST, PUT, PATCH, DELETE under /v2/): what --read-only
+// refuses.
+bool isRegistryWrite(const http::RequestHead &head, const Route &route);
+
 } // namespace regcache::proxy

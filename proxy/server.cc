@@ -125,6 +125,13 @@ void Server::start() {
     }
     impl_->workers.push_back(std::move(worker));
   }
+  for (const auto &text : o.allowClients) {
+    auto range = net::Cidr::parse(text);
+    if (!range) throw std::runtime_error("bad --allow-client range '" + text + "'");
+    impl_->shared->allowedClients.push_back(*range);
+  }
+  impl_->shared->targets = std::make_shared<TargetPolicy>(
+      parseTargetRules(o.allowTargets), parseTargetRules(o.denyTargets), impl_->bound);
   if (!o.runAsUser.empty()) {
     // Every socket is bound and no thread runs yet: the last moment that needs root.
     if (auto dropped = dropPrivileges(o.runAsUser, o.dataDir); !dropped.ok()) {

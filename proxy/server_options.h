@@ -27,6 +27,16 @@ struct ServerOptions {
   std::string runAsUser;
   unsigned workers = 0; // 0: one per core
 
+  // Who may use the proxy: client addresses in these ranges; anyone else gets a 403.
+  std::vector<std::string> allowClients{
+      "127.0.0.0/8",    "::1",           "10.0.0.0/8", "172.16.0.0/12",
+      "192.168.0.0/16", "100.64.0.0/10", "fc00::/7"};
+  // What it may reach (see proxy/target_policy.h): CIDR, IP, HOST or *.DOMAIN, with :PORT.
+  std::vector<std::string> allowTargets;
+  std::vector<std::string> denyTargets;
+  // Refuse pushes and deletes under /v2/ with 405 UNSUPPORTED.
+  bool readOnly = false;
+
   // Host patterns: "registry.example.com", "*.example.com" (any subdomain), or "*" (every host).
   // A host matching a tunnel pattern is tunnelled; otherwise one matching an intercept pattern
   // is intercepted; otherwise it is tunnelled. The default intercepts everything.

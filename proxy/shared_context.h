@@ -4,13 +4,17 @@
 #include <atomic>
 #include <cstdint>
 #include <filesystem>
+#include <memory>
+#include <vector>
 
 #include "base/clock.h"
 #include "base/openssl_handles.h"
 #include "proxy/access_memo.h"
 #include "proxy/metrics.h"
+#include "proxy/net/cidr.h"
 #include "proxy/policy.h"
 #include "proxy/server_options.h"
+#include "proxy/target_policy.h"
 #include "proxy/upstream_auth/credentials.h"
 #include "proxy/upstream_auth/token_cache.h"
 
@@ -36,6 +40,9 @@ struct SharedContext {
   std::filesystem::path indexPath;
   std::atomic<std::uint64_t> nextConnectionId{1};
   Metrics metrics{};
+  std::vector<net::Cidr> allowedClients{};
+  // Set before the workers start (it needs the bound addresses); never null while they run.
+  std::shared_ptr<const TargetPolicy> targets{};
   // Upstream's yes to a credential for a repository, kept for a minute: shorter than any
   // registry token lives (Docker Hub's: 5 minutes).
   AccessMemo accessMemo{SystemClock::instance(), std::chrono::seconds(60)};

@@ -46,6 +46,20 @@ void Connector::onResolved(Result<Resolver::Addresses> addresses) {
     return;
   }
   addresses_ = std::move(addresses.value());
+  if (settings_.admit) {
+    std::string refusal;
+    std::erase_if(addresses_, [&](const SocketAddress &address) {
+      auto reason = settings_.admit(address);
+      if (reason && refusal.empty()) refusal = *reason;
+      return reason.has_value();
+    });
+    if (addresses_.empty()) {
+      log::proxy().warn("{} refused {}:{}: {}", logPrefix_, endpoint_.host, endpoint_.port,
+                        refusal);
+      finish(fail(Error::kPolicy, refusal));
+      return;
+    }
+  }
   tryNextAddress();
 }
 

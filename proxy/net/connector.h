@@ -5,6 +5,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -26,6 +27,9 @@ struct ConnectSettings {
   SSL_CTX *tlsContext = nullptr; // required when the endpoint is TLS
   std::chrono::milliseconds connectTimeout{10000};
   std::chrono::milliseconds handshakeTimeout{10000};
+  // Judges each resolved address (port set): a reason to refuse it, or nothing. Only admitted
+  // addresses are connected to; none admitted fails with Error::kPolicy and no connection made.
+  std::function<std::optional<std::string>(const SocketAddress &)> admit;
 };
 
 class Connector {

@@ -247,8 +247,10 @@ start_proxy() {
   PROXY_PORT=$(free_port)
   PROXY_LOG="$WORK/proxy.log"
   ACCESS_LOG="$WORK/access.log"
+  # Every test upstream listens on loopback, which the proxy refuses to reach by default.
   spawn "$PROXY_LOG" "$REGCACHE" serve --listen "127.0.0.1:$PROXY_PORT" --data-dir "$WORK/proxy-data" \
-    --workers 2 --log-level debug --access-log "$ACCESS_LOG" "$@"
+    --workers 2 --log-level debug --access-log "$ACCESS_LOG" --allow-target 127.0.0.0/8 \
+    --allow-target ::1 "$@"
   PROXY_PID=$LAST_PID
   wait_port "$PROXY_PORT"
   PROXY_BUNDLE="$WORK/proxy-roots.pem"

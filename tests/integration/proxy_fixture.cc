@@ -20,6 +20,8 @@ ProxyFixture::ProxyFixture(const std::function<void(proxy::ServerOptions &)> &co
   options.listen = {{"127.0.0.1", 0}};
   options.dataDir = dataDir_;
   options.workers = 2;
+  // Every test upstream listens on loopback, which the proxy refuses to reach by default.
+  options.allowTargets = {"127.0.0.0/8", "::1"};
   if (configure) configure(options);
   server_ = std::make_unique<proxy::Server>(options);
   server_->start();

@@ -1,6 +1,7 @@
 #pragma once
 // Runs a real regcache Server in-process on 127.0.0.1 port 0, with its data dir in a fresh
-// temp directory that is removed afterwards.
+// temp directory that is removed afterwards. Loopback targets are allowed (every test upstream
+// is there); a test's `configure` may change that.
 #include <filesystem>
 #include <functional>
 #include <memory>

@@ -64,3 +64,22 @@ TEST_CASE("other schemes and garbage targets are bad requests", "[route]") {
   CHECK(routeRequest(head("GET", "*"), std::nullopt).kind == RouteKind::kBadRequest);
   CHECK(routeRequest(head("GET", "http://u:p@host/"), std::nullopt).kind == RouteKind::kBadRequest);
 }
+
+TEST_CASE("registry writes are POST, PUT, PATCH and DELETE under /v2/", "[route]") {
+  http::HostPort target{"r.test", 443, false};
+  for (const char *method : {"POST", "PUT", "PATCH", "DELETE"}) {
+    INFO(method);
+    auto request = head(method, "/v2/team/app/blobs/uploads/");
+    CHECK(isRegistryWrite(request, routeRequest(request, target)));
+  }
+  for (const char *method : {"GET", "HEAD", "OPTIONS"}) {
+    auto request = head(method, "/v2/team/app/manifests/v1");
+    CHECK_FALSE(isRegistryWrite(request, routeRequest(request, target)));
+  }
+  auto other = head("POST", "/api/login");
+  CHECK_FALSE(isRegistryWrite(other, routeRequest(other, target)));
+  auto absolute = head("PUT", "http://r.test:5000/v2/a/manifests/v1");
+  CHECK(isRegistryWrite(absolute, routeRequest(absolute, std::nullopt)));
+  auto admin = head("DELETE", "/v2/_catalog");
+  CHECK_FALSE(isRegistryWrite(admin, routeRequest(admin, std::nullopt)));
+}
