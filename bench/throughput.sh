@@ -51,6 +51,7 @@ pids+=($!)
 
 proxy_port=$(free_port)
 "$bin" serve --listen "127.0.0.1:$proxy_port" --data-dir "$work/data" --upstream-ca "$work/ca.crt" \
+  --allow-target 127.0.0.0/8 \
   --workers 2 --log-level warn --access-log "$work/access.log" 2>"$work/proxy.log" &
 proxy_pid=$!; pids+=($proxy_pid)
 wait_port "$nginx_port"; wait_port "$proxy_port"

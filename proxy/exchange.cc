@@ -480,8 +480,9 @@ void Exchange::failUpstream(int status, const std::string &reason, UpstreamError
     client_->abortClient(reason);
     return;
   }
-  if (serveStale(reason)) return;
-  if (answerPingOffline(reason)) return;
+  // A target the policy refuses is not "upstream down": nothing cached stands in for it.
+  if (kind != UpstreamError::kRefused && serveStale(reason)) return;
+  if (kind != UpstreamError::kRefused && answerPingOffline(reason)) return;
   record_.status = status;
   std::string response =
       http::simpleResponse(status, http::reasonPhrase(status), "regcache: " + reason + "\n");

@@ -29,8 +29,17 @@ void RawSocket::close() {
   fd_ = -1;
 }
 
-RawSocket RawSocket::connectTo(uint16_t port) {
+RawSocket RawSocket::connectTo(uint16_t port, const char *from) {
   int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (from != nullptr) {
+    sockaddr_in local{};
+    local.sin_family = AF_INET;
+    ::inet_pton(AF_INET, from, &local.sin_addr);
+    if (::bind(fd, reinterpret_cast<sockaddr *>(&local), sizeof local) != 0) {
+      ::close(fd);
+      throw std::runtime_error(std::string("bind: ") + std::strerror(errno));
+    }
+  }
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_port = htons(port);

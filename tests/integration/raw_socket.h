@@ -17,8 +17,9 @@ public:
   RawSocket(RawSocket &&other) noexcept;
   RawSocket &operator=(RawSocket &&other) noexcept;
 
-  // Connects to 127.0.0.1:port; throws on failure.
-  static RawSocket connectTo(uint16_t port);
+  // Connects to 127.0.0.1:port, from `from` (another loopback address) if given; throws on
+  // failure.
+  static RawSocket connectTo(uint16_t port, const char *from = nullptr);
   int fd() const { return fd_; }
   void sendAll(const std::string &data);
   // Reads until `done(received)` is true, the peer closes, or the timeout passes.
