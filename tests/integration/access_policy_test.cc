@@ -92,8 +92,7 @@ TEST_CASE("a name that resolves to loopback is refused too", "[policy][integrati
   CHECK(upstream.connectionsAccepted() == 0);
 }
 
-TEST_CASE("--allow-target opens a range again, --deny-target closes it for good",
-          "[policy][integration]") {
+TEST_CASE("allow rules open a range again, deny rules close it for good", "[policy][integration]") {
   auto upstream = okUpstream();
   std::string target = "127.0.0.1:" + std::to_string(upstream.port());
   std::string request = "GET http://" + target + "/v2/ HTTP/1.1\r\nHost: " + target + "\r\n\r\n";
@@ -122,7 +121,7 @@ TEST_CASE("ports below 1024 other than 80 and 443 are refused", "[policy][integr
   CHECK(response.find("port 25") != std::string::npos);
 }
 
-TEST_CASE("--read-only answers registry writes with 405 UNSUPPORTED", "[policy][integration]") {
+TEST_CASE("read-only mode answers registry writes with 405 UNSUPPORTED", "[policy][integration]") {
   auto upstream = okUpstream();
   std::string base = "http://127.0.0.1:" + std::to_string(upstream.port());
   ProxyFixture proxy([](auto &o) { o.readOnly = true; });
