@@ -44,6 +44,8 @@ struct Cli::Raw {
   std::vector<std::string> allowTarget;
   std::vector<std::string> denyTarget;
   bool readOnly = false;
+  std::string proxyAuthFile;
+  bool hashToken = false;
   std::vector<std::string> dnsServers;
   std::vector<std::string> upstreamCa;
   std::string logLevel = "info";
@@ -174,6 +176,9 @@ Cli::Cli() : raw_(std::make_unique<Raw>()) {
                      "loopback, private or a port below 1024; repeatable");
   serve_->add_option("--deny-target", raw_->denyTarget,
                      "Never reach this CIDR, IP, HOST or *.DOMAIN (optionally :PORT); repeatable");
+  serve_->add_option("--proxy-auth-file", raw_->proxyAuthFile,
+                     "Users who may use the proxy (mode 0600; lines user:verifier from "
+                     "`regcache proxy-auth hash`); without it no proxy credentials are asked");
   serve_->add_flag("--read-only", raw_->readOnly,
                    "Answer POST, PUT, PATCH and DELETE under /v2/ with 405 UNSUPPORTED");
   serve_->add_option("--dns-server", raw_->dnsServers,
@@ -334,6 +339,13 @@ Cli::Cli() : raw_(std::make_unique<Raw>()) {
                         cacheVerify_, cacheRemove_, cacheGc_}) {
     sub->add_option("--data-dir", raw_->dataDir, dataDirHelp);
   }
+  CLI::App *proxyAuth = app_.add_subcommand("proxy-auth", "Proxy credentials");
+  proxyAuth->require_subcommand(1);
+  proxyAuthHash_ = proxyAuth->add_subcommand(
+      "hash", "Read a password (or with --token a token) on stdin; print the verifier for a "
+              "--proxy-auth-file line user:VERIFIER");
+  proxyAuthHash_->add_flag("--token", raw_->hashToken,
+                           "The secret is a long random token: a fast SHA-256 verifier");
   version_ = app_.add_subcommand("version", "Print the version of regcache and its libraries");
 }
 
@@ -387,6 +399,8 @@ ParsedCommand Cli::parse(int argc, const char *const *argv) {
     out.command = Command::kCacheGc;
   else if (version_->parsed())
     out.command = Command::kVersion;
+  else if (proxyAuthHash_->parsed())
+    out.command = Command::kProxyAuthHash;
   else if (serve_->parsed())
     out.command = Command::kServe;
   out.permitDns = raw_->permitDns;
@@ -399,6 +413,7 @@ ParsedCommand Cli::parse(int argc, const char *const *argv) {
   out.noProxy = raw_->noProxy;
   out.overlap = parseDuration(raw_->rotateOverlap);
   out.cacheRef = raw_->cacheRef;
+  out.hashToken = raw_->hashToken;
   if (!raw_->gcOlderThan.empty()) out.gcOlderThan = parseDuration(raw_->gcOlderThan);
   out.rotateNow = raw_->rotateNow;
   out.leafValidity =
@@ -420,6 +435,7 @@ ParsedCommand Cli::parse(int argc, const char *const *argv) {
   o.allowTargets = raw_->allowTarget;
   o.denyTargets = raw_->denyTarget;
   o.readOnly = raw_->readOnly;
+  o.proxyAuthFile = raw_->proxyAuthFile;
   // Bad values stop `serve` here, with the flag named, rather than at start-up.
   for (const auto &text : o.allowClients) {
     if (!proxy::net::Cidr::parse(text)) throw std::invalid_argument("bad --allow-client " + text);

@@ -27,6 +27,7 @@ enum class Command {
   kCacheVerify,
   kCacheRemove,
   kCacheGc,
+  kProxyAuthHash,
   kVersion
 };
 
@@ -46,6 +47,7 @@ struct ParsedCommand {
   std::string proxyUrl;                     // client-config
   std::string noProxy;                      // client-config
   std::string cacheRef;                     // cache rm
+  bool hashToken = false;                   // proxy-auth hash
   std::chrono::milliseconds gcOlderThan{0}; // cache gc: 0 keeps every blob in use
 };
 
@@ -87,6 +89,7 @@ private:
   CLI::App *cacheVerify_ = nullptr;
   CLI::App *cacheRemove_ = nullptr;
   CLI::App *cacheGc_ = nullptr;
+  CLI::App *proxyAuthHash_ = nullptr;
   CLI::App *version_ = nullptr;
 };
 

@@ -16,6 +16,7 @@ int runCacheStats(const ParsedCommand &command);
 int runCacheVerify(const ParsedCommand &command);
 int runCacheRemove(const ParsedCommand &command);
 int runCacheGc(const ParsedCommand &command);
+int runProxyAuthHash(const ParsedCommand &command);
 int runVersion();
 
 } // namespace regcache::app

@@ -23,6 +23,7 @@ int main(int argc, char **argv) {
     case Command::kCacheVerify: return runCacheVerify(command);
     case Command::kCacheRemove: return runCacheRemove(command);
     case Command::kCacheGc: return runCacheGc(command);
+    case Command::kProxyAuthHash: return runProxyAuthHash(command);
     case Command::kVersion: return runVersion();
     case Command::kNone: std::cout << cli.help(); return 0;
     }

@@ -9,6 +9,7 @@ namespace regcache::proxy {
 struct AccessRecord {
   std::string connection; // "[c42]"
   std::string client;     // peer address
+  std::string user = "-"; // proxy credentials' user
   std::string method;
   std::string host; // upstream host[:port], or "-" for the proxy's own endpoints
   std::string path;
@@ -22,9 +23,12 @@ struct AccessRecord {
 
 class Metrics;
 
-// A record for a request starting now; status, bytes and note are filled in as it goes.
-AccessRecord startAccessRecord(std::string connection, std::string client, std::string method,
-                               std::string host, std::string path);
+class ClientSide;
+
+// A record for a request of `client` starting now; status, bytes and note are filled in as it
+// goes.
+AccessRecord startAccessRecord(const ClientSide &client, std::string method, std::string host,
+                               std::string path);
 
 // Writes the request's access line and counts it in the metrics.
 void completeRequest(Metrics &metrics, const AccessRecord &record);

@@ -77,8 +77,7 @@ std::string AdminEndpoint::metricsText() {
 
 AdminEndpoint::AdminEndpoint(ClientSide &client, http::RequestHead request)
     : client_(client), request_(std::move(request)) {
-  record_ = startAccessRecord(client_.logPrefix(), client_.peer().toString(), request_.method, "-",
-                              request_.target);
+  record_ = startAccessRecord(client_, request_.method, "-", request_.target);
 }
 
 void AdminEndpoint::start() {

@@ -21,8 +21,7 @@ CacheFollower::CacheFollower(ClientSide &client, const http::RequestHead &reques
                              std::string upstreamName)
     : client_(client), keepAlive_(request.keepAlive), digest_(std::move(digest)),
       progress_(std::move(progress)) {
-  record_ = startAccessRecord(client_.logPrefix(), client_.peer().toString(), request.method,
-                              std::move(upstreamName), request.target);
+  record_ = startAccessRecord(client_, request.method, std::move(upstreamName), request.target);
   record_.note = "cache MISS, joined a fill in flight";
   record_.cache = "COALESCED";
   record_.fromCache = true;

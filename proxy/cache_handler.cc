@@ -19,8 +19,7 @@ CacheHandler::CacheHandler(ClientSide &client, http::RequestHead request, cache:
                            std::string note)
     : client_(client), request_(std::move(request)), blob_(std::move(blob)), fd_(std::move(fd)),
       xCache_(std::move(xCache)) {
-  record_ = startAccessRecord(client_.logPrefix(), client_.peer().toString(), request_.method,
-                              std::move(upstreamName), request_.target);
+  record_ = startAccessRecord(client_, request_.method, std::move(upstreamName), request_.target);
   record_.note = std::move(note);
   record_.cache = xCache_;
   record_.fromCache = true;

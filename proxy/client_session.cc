@@ -5,6 +5,7 @@
 #include <netinet/tcp.h>
 #include <openssl/err.h>
 
+#include "base/clock.h"
 #include "base/log.h"
 #include "ca/authority.h"
 #include "ca/leaf_cache.h"
@@ -277,6 +278,14 @@ void ClientSession::startRequest(http::RequestHead &&head) {
     respondAndClose(400, route.error);
     return;
   }
+  bool proxied = route.kind == RouteKind::kConnect || route.kind == RouteKind::kForward;
+  if (proxied && !intercepted_ && !authenticate(head)) {
+    log::proxy().warn("{} {} {} from {}: no valid proxy credentials", prefix_, head.method,
+                      head.target, peer_.toString());
+    respondAndClose(407, "regcache: proxy credentials required",
+                    "Proxy-Authenticate: Basic realm=\"regcache\"\r\n");
+    return;
+  }
   if (route.kind == RouteKind::kConnect) {
     connectTarget_ = route.upstream;
     return; // the parser reports kUpgrade next
@@ -448,8 +457,8 @@ void ClientSession::onTargetResolved(Result<net::Resolver::Addresses> addresses)
 void ClientSession::refuseConnect(const std::string &reason) {
   log::proxy().warn("{} CONNECT {}:{} refused: {}", prefix_, connectTarget_->host,
                     connectTarget_->port, reason);
-  AccessRecord record = startAccessRecord(prefix_, peer_.toString(), "CONNECT",
-                                          http::formatAuthority(*connectTarget_), "-");
+  AccessRecord record =
+      startAccessRecord(*this, "CONNECT", http::formatAuthority(*connectTarget_), "-");
   record.started = connectStarted_;
   record.status = 403;
   record.note = reason;
@@ -485,8 +494,8 @@ void ClientSession::openTunnel() {
 
 void ClientSession::onTunnelConnected(Result<net::Connector::Connection> connection) {
   worker_.deleteLater(std::move(tunnelConnector_));
-  AccessRecord record = startAccessRecord(prefix_, peer_.toString(), "CONNECT",
-                                          http::formatAuthority(*connectTarget_), "-");
+  AccessRecord record =
+      startAccessRecord(*this, "CONNECT", http::formatAuthority(*connectTarget_), "-");
   record.started = connectStarted_;
   record.note = "tunnel";
   if (!connection.ok() && connection.failure().code == Error::kPolicy) {
@@ -569,7 +578,19 @@ void ClientSession::onHandshakeDone() {
 
 // ---- closing ----
 
-void ClientSession::respondAndClose(int status, const std::string &message) {
+bool ClientSession::authenticate(const http::RequestHead &head) {
+  const auto &users = worker_.shared().proxyUsers;
+  if (!users) return true;
+  auto header = head.headers.get("Proxy-Authorization");
+  auto user = header ? users->authenticate(*header, SystemClock::instance()) : std::nullopt;
+  if (!user) return false;
+  if (user_ != *user) log::proxy().debug("{} proxy user {}", prefix_, *user);
+  user_ = *user;
+  return true;
+}
+
+void ClientSession::respondAndClose(int status, const std::string &message,
+                                    const std::string &extraHeaders) {
   releaseHandler();
   if (!bev_) {
     close();
@@ -577,6 +598,7 @@ void ClientSession::respondAndClose(int status, const std::string &message) {
   }
   std::string response =
       http::simpleResponse(status, http::reasonPhrase(status), message + "\n", true);
+  if (!extraHeaders.empty()) response.insert(response.find("\r\n") + 2, extraHeaders);
   evbuffer_add(bufferevent_get_output(bev_.get()), response.data(), response.size());
   closeAfterFlush();
 }

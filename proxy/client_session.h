@@ -53,6 +53,7 @@ public:
   Worker &worker() override { return worker_; }
   const std::string &logPrefix() const override { return prefix_; }
   const net::SocketAddress &peer() const override { return peer_; }
+  const std::string &user() const override { return user_; }
   evbuffer *clientOutput() override;
   bool clientOutputFull() const override;
   void pauseClientReads(bool paused) override;
@@ -94,7 +95,10 @@ private:
   void startTlsHandshake();
   void onHandshakeDone();
   void continueAfterResponse();
-  void respondAndClose(int status, const std::string &message);
+  void respondAndClose(int status, const std::string &message,
+                       const std::string &extraHeaders = "");
+  // With --proxy-auth-file: whether the request proves a user (who is then this session's).
+  bool authenticate(const http::RequestHead &head);
   void closeAfterFlush();
   // Tells the handler the client is gone; it is freed, or adopted by the worker if it has work
   // to finish (a fill).
@@ -105,6 +109,7 @@ private:
   std::uint64_t id_;
   std::string prefix_;
   net::SocketAddress peer_;
+  std::string user_ = "-"; // proven with Proxy-Authorization; kept for the intercepted session
   State state_ = State::kReadingRequest;
 
   BufferEventPtr bev_;

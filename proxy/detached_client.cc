@@ -5,10 +5,9 @@
 
 namespace regcache::proxy {
 
-DetachedClient::DetachedClient(Worker &worker, RequestHandler &owner, std::string logPrefix,
-                               net::SocketAddress peer)
-    : worker_(worker), owner_(owner), prefix_(std::move(logPrefix)), peer_(std::move(peer)),
-      sink_(evbuffer_new()) {}
+DetachedClient::DetachedClient(Worker &worker, RequestHandler &owner, const ClientSide &leaving)
+    : worker_(worker), owner_(owner), prefix_(leaving.logPrefix()), peer_(leaving.peer()),
+      user_(leaving.user()), sink_(evbuffer_new()) {}
 
 evbuffer *DetachedClient::clientOutput() {
   // Whatever was written since the last call is dropped: nobody is there to read it.

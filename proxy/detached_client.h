@@ -12,12 +12,12 @@ namespace regcache::proxy {
 class DetachedClient final : public ClientSide {
 public:
   // `owner` is the handler adopted by `worker` (Worker::adopt).
-  DetachedClient(Worker &worker, RequestHandler &owner, std::string logPrefix,
-                 net::SocketAddress peer);
+  DetachedClient(Worker &worker, RequestHandler &owner, const ClientSide &leaving);
 
   Worker &worker() override { return worker_; }
   const std::string &logPrefix() const override { return prefix_; }
   const net::SocketAddress &peer() const override { return peer_; }
+  const std::string &user() const override { return user_; }
   evbuffer *clientOutput() override;
   bool clientOutputFull() const override { return false; }
   void pauseClientReads(bool) override {}
@@ -33,6 +33,7 @@ private:
   RequestHandler &owner_;
   std::string prefix_;
   net::SocketAddress peer_;
+  std::string user_;
   EvBufferPtr sink_;
   bool done_ = false;
 };

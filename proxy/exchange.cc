@@ -48,7 +48,7 @@ Exchange::Exchange(ClientSide &client, http::RequestHead request, net::Endpoint 
       originTarget_(std::move(originTarget)), pendingBody_(evbuffer_new()) {
   clientKeepAlive_ = request_.keepAlive;
   record_ = startAccessRecord(
-      client_->logPrefix(), client_->peer().toString(), request_.method,
+      *client_, request_.method,
       http::formatAuthority(http::HostPort{endpoint_.host, endpoint_.port,
                                            endpoint_.host.find(':') != std::string::npos},
                             endpoint_.tls ? 443 : 80),
@@ -494,8 +494,7 @@ void Exchange::failUpstream(int status, const std::string &reason, UpstreamError
 void Exchange::onClientClosed() {
   if (writer_ && state_ == State::kStreamingResponse) {
     // Finish the fill for the followers reading it and for the next pull, without a client.
-    detached_ = std::make_unique<DetachedClient>(client_->worker(), *this, client_->logPrefix(),
-                                                 client_->peer());
+    detached_ = std::make_unique<DetachedClient>(client_->worker(), *this, *client_);
     client_ = detached_.get();
     record_.note = record_.note.empty() ? "client closed; fill continued"
                                         : record_.note + "; client closed; fill continued";

@@ -8,8 +8,7 @@ FixedResponse::FixedResponse(ClientSide &client, const http::RequestHead &reques
                              int status, http::Headers headers, std::string body, std::string note)
     : client_(client), status_(status), headers_(std::move(headers)), body_(std::move(body)),
       head_(request.method == "HEAD") {
-  record_ = startAccessRecord(client_.logPrefix(), client_.peer().toString(), request.method,
-                              std::move(host), request.target);
+  record_ = startAccessRecord(client_, request.method, std::move(host), request.target);
   record_.note = std::move(note);
 }
 

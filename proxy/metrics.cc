@@ -77,6 +77,11 @@ void Metrics::countRequest(RouteLabel route, Outcome outcome, std::uint64_t byte
   (fromCache ? bytesFromCache_ : bytesFromUpstream_).fetch_add(bytes, std::memory_order_relaxed);
 }
 
+void Metrics::countUser(const std::string &user) {
+  std::lock_guard lock(usersMutex_);
+  ++requestsByUser_[user];
+}
+
 void Metrics::countUpstreamError(UpstreamError kind) {
   upstreamErrors_[static_cast<std::size_t>(kind)].fetch_add(1, std::memory_order_relaxed);
 }
@@ -162,6 +167,15 @@ std::string Metrics::renderPrometheus() const {
     out += "regcache_upstream_errors_total{kind=\"" +
            std::string(labelOf(static_cast<UpstreamError>(k))) + "\"} " +
            std::to_string(upstreamErrors_[k].load(std::memory_order_relaxed)) + "\n";
+  }
+  header(out, "regcache_client_requests_total", "counter",
+         "Requests by proxy user (\"-\": no proxy credentials).");
+  {
+    std::lock_guard lock(usersMutex_);
+    for (const auto &[user, count] : requestsByUser_) {
+      out += "regcache_client_requests_total{user=\"" + escapeLabel(user) + "\"} " +
+             std::to_string(count) + "\n";
+    }
   }
   header(out, "regcache_upstream_ratelimit_remaining", "gauge",
          "The last RateLimit-Remaining each registry sent.");

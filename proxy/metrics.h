@@ -43,6 +43,9 @@ class Metrics {
 public:
   void countRequest(RouteLabel route, Outcome outcome, std::uint64_t bytes, bool fromCache);
   void countUpstreamError(UpstreamError kind);
+  // Requests per proxy user ("-" without credentials). Users come from the auth file, so the
+  // series stay few.
+  void countUser(const std::string &user);
   // From a response's RateLimit-Remaining ("76;w=21600"); ignored when it is not a number.
   void noteRateLimit(const std::string &registry, std::string_view headerValue);
 
@@ -82,6 +85,8 @@ private:
   std::atomic<std::int64_t> fillsInFlight_{0};
   mutable std::mutex rateLimitMutex_;
   std::map<std::string, long> rateLimitRemaining_;
+  mutable std::mutex usersMutex_;
+  std::map<std::string, std::uint64_t> requestsByUser_;
 };
 
 // The route label of a request: blob and manifest routes of the registry API, the proxy's own

@@ -23,6 +23,8 @@ public:
   virtual Worker &worker() = 0;
   virtual const std::string &logPrefix() const = 0; // "[c42]"
   virtual const net::SocketAddress &peer() const = 0;
+  // Who the client proved to be with proxy credentials; "-" without.
+  virtual const std::string &user() const = 0;
   // Where the response goes. Bytes added here are sent to the client.
   virtual evbuffer *clientOutput() = 0;
   // True when the client's output is past the high watermark: stop producing until

@@ -130,6 +130,13 @@ void Server::start() {
     if (!range) throw std::runtime_error("bad --allow-client range '" + text + "'");
     impl_->shared->allowedClients.push_back(*range);
   }
+  if (!o.proxyAuthFile.empty()) {
+    auto users = ProxyUsers::load(o.proxyAuthFile);
+    if (!users.ok()) throw std::runtime_error(users.failure().detail);
+    log::proxy().info("proxy credentials required: {} user(s) in {}", users->size(),
+                      o.proxyAuthFile.string());
+    impl_->shared->proxyUsers = std::make_shared<const ProxyUsers>(std::move(users.value()));
+  }
   impl_->shared->targets = std::make_shared<TargetPolicy>(
       parseTargetRules(o.allowTargets), parseTargetRules(o.denyTargets), impl_->bound);
   if (!o.runAsUser.empty()) {

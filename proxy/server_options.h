@@ -36,6 +36,8 @@ struct ServerOptions {
   std::vector<std::string> denyTargets;
   // Refuse pushes and deletes under /v2/ with 405 UNSUPPORTED.
   bool readOnly = false;
+  // Users who may use the proxy (see proxy/proxy_users.h); empty: no proxy credentials needed.
+  std::filesystem::path proxyAuthFile;
 
   // Host patterns: "registry.example.com", "*.example.com" (any subdomain), or "*" (every host).
   // A host matching a tunnel pattern is tunnelled; otherwise one matching an intercept pattern

@@ -13,6 +13,7 @@
 #include "proxy/metrics.h"
 #include "proxy/net/cidr.h"
 #include "proxy/policy.h"
+#include "proxy/proxy_users.h"
 #include "proxy/server_options.h"
 #include "proxy/target_policy.h"
 #include "proxy/upstream_auth/credentials.h"
@@ -41,6 +42,7 @@ struct SharedContext {
   std::atomic<std::uint64_t> nextConnectionId{1};
   Metrics metrics{};
   std::vector<net::Cidr> allowedClients{};
+  std::shared_ptr<const ProxyUsers> proxyUsers{}; // null: no proxy credentials asked
   // Set before the workers start (it needs the bound addresses); never null while they run.
   std::shared_ptr<const TargetPolicy> targets{};
   // Upstream's yes to a credential for a repository, kept for a minute: shorter than any

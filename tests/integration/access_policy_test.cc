@@ -2,6 +2,14 @@
 // --read-only. Refused targets get a 403 before any connection: the upstreams here count accepts.
 #include <catch2/catch.hpp>
 
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "proxy/proxy_users.h"
+
 #include "proxy_fixture.h"
 #include "raw_socket.h"
 #include "scripted_upstream.h"
@@ -137,4 +145,58 @@ TEST_CASE("read-only mode answers registry writes with 405 UNSUPPORTED", "[polic
   auto reader = RawSocket::connectTo(proxy.port());
   reader.sendAll("GET " + base + "/v2/ HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
   CHECK(status(reader.readResponse()) == "HTTP/1.1 200");
+}
+
+namespace {
+
+const std::string kRunnerToken = "runner-token-0123456789abcdef";
+const std::string kRunnerAuth = // runners:runner-token-0123456789abcdef
+    "Proxy-Authorization: Basic cnVubmVyczpydW5uZXItdG9rZW4tMDEyMzQ1Njc4OWFiY2RlZg==\r\n";
+
+struct UsersFile {
+  std::filesystem::path path = std::filesystem::temp_directory_path() /
+                               ("regcache-proxy-users-" + std::to_string(::getpid()));
+  UsersFile() {
+    std::ofstream(path) << "runners:" << regcache::proxy::hashProxySecret(kRunnerToken, true)
+                        << "\n";
+    ::chmod(path.c_str(), 0600);
+  }
+  ~UsersFile() { std::filesystem::remove(path); }
+};
+
+} // namespace
+
+TEST_CASE("with a proxy users file, CONNECT and forwarding need credentials",
+          "[policy][integration]") {
+  auto upstream = okUpstream();
+  UsersFile users;
+  ProxyFixture proxy([&](auto &o) { o.proxyAuthFile = users.path; });
+  std::string target = "127.0.0.1:" + std::to_string(upstream.port());
+  std::string forward = "GET http://" + target + "/v2/ HTTP/1.1\r\nHost: " + target + "\r\n";
+  const std::string wrong = "Proxy-Authorization: Basic cnVubmVyczp3cm9uZw==\r\n"; // runners:wrong
+  for (const std::string &credentials : {std::string(), wrong}) {
+    for (const std::string &request :
+         {connectTo(target).substr(0, connectTo(target).size() - 2) + credentials + "\r\n",
+          forward + credentials + "\r\n"}) {
+      auto client = RawSocket::connectTo(proxy.port());
+      client.sendAll(request);
+      std::string response = client.readAll();
+      INFO(request);
+      CHECK(status(response) == "HTTP/1.1 407");
+      CHECK(response.find("Proxy-Authenticate: Basic realm=\"regcache\"") != std::string::npos);
+    }
+  }
+  CHECK(upstream.connectionsAccepted() == 0);
+
+  auto client = RawSocket::connectTo(proxy.port());
+  client.sendAll(forward + kRunnerAuth + "\r\n");
+  CHECK(status(client.readResponse()) == "HTTP/1.1 200");
+  // The proxy's own endpoints stay open: VMs fetch /ca.crt before they are configured.
+  client.sendAll("GET /metrics HTTP/1.1\r\nHost: proxy\r\n\r\n");
+  std::string metrics = client.readResponse();
+  CHECK(status(metrics) == "HTTP/1.1 200");
+  CHECK(metrics.find("regcache_client_requests_total{user=\"runners\"} 1\n") != std::string::npos);
+  // Credentials are for the proxy: upstream never sees them.
+  REQUIRE(upstream.requests().size() == 1);
+  CHECK(upstream.requests()[0].head.find("Proxy-Authorization") == std::string::npos);
 }

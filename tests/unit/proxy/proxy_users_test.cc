@@ -1,0 +1,105 @@
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <random>
+
+#include <sys/stat.h>
+
+#include "proxy/proxy_users.h"
+
+using namespace regcache;
+using namespace regcache::proxy;
+using namespace std::chrono_literals;
+
+namespace {
+const std::string kToken = "tok-0123456789abcdefghij";
+std::string basic(const std::string &userAndSecret) {
+  // Small enough to spell out: the encoder under test is OpenSSL's, used by the proxy.
+  static const char *table = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  std::size_t i = 0;
+  for (; i + 2 < userAndSecret.size(); i += 3) {
+    unsigned v = (static_cast<unsigned char>(userAndSecret[i]) << 16) |
+                 (static_cast<unsigned char>(userAndSecret[i + 1]) << 8) |
+                 static_cast<unsigned char>(userAndSecret[i + 2]);
+    for (int s = 18; s >= 0; s -= 6)
+      out += table[(v >> s) & 63];
+  }
+  std::size_t rest = userAndSecret.size() - i;
+  if (rest > 0) {
+    unsigned v = static_cast<unsigned char>(userAndSecret[i]) << 16;
+    if (rest == 2) v |= static_cast<unsigned char>(userAndSecret[i + 1]) << 8;
+    out += table[(v >> 18) & 63];
+    out += table[(v >> 12) & 63];
+    out += rest == 2 ? table[(v >> 6) & 63] : '=';
+    out += '=';
+  }
+  return "Basic " + out;
+}
+} // namespace
+
+TEST_CASE("base64 decoding of Basic credentials", "[proxy_users]") {
+  CHECK(decodeBase64("YWxpY2U6czNjcmV0") == "alice:s3cret");
+  CHECK(decodeBase64("YQ==") == "a");
+  CHECK(decodeBase64("YWI=") == "ab");
+  CHECK_FALSE(decodeBase64(""));
+  CHECK_FALSE(decodeBase64("YWJ"));
+  CHECK_FALSE(decodeBase64("Y===")); // three pad characters
+  CHECK_FALSE(decodeBase64("@@@@"));
+}
+
+TEST_CASE("users with passwords and tokens authenticate; nobody else does", "[proxy_users]") {
+  ManualClock clock(std::chrono::system_clock::time_point(1700000000s));
+  std::string file = "# proxy users\nalice:" + hashProxySecret("s3cret", false) +
+                     "\n\nrunners:" + hashProxySecret(kToken, true) + "\n";
+  auto users = ProxyUsers::parse(file);
+  REQUIRE(users.ok());
+  CHECK(users->size() == 2);
+  CHECK(users->authenticate(basic("alice:s3cret"), clock) == "alice");
+  CHECK(users->authenticate(basic("runners:" + kToken), clock) == "runners");
+  CHECK(users->authenticate("basic " + basic("runners:" + kToken).substr(6), clock) == "runners");
+  CHECK_FALSE(users->authenticate(basic("alice:wrong"), clock));
+  CHECK_FALSE(users->authenticate(basic("runners:" + kToken + "x"), clock));
+  CHECK_FALSE(users->authenticate(basic("mallory:s3cret"), clock));
+  CHECK_FALSE(users->authenticate(basic("alice"), clock));
+  CHECK_FALSE(users->authenticate("Bearer abc", clock));
+  CHECK_FALSE(users->authenticate("Basic !!!!", clock));
+  CHECK_FALSE(users->authenticate("", clock));
+}
+
+TEST_CASE("two hashes of one password differ (salted) and both verify", "[proxy_users]") {
+  std::string first = hashProxySecret("pw", false);
+  std::string second = hashProxySecret("pw", false);
+  CHECK(first != second);
+  CHECK(first.rfind("pbkdf2-sha256$600000$", 0) == 0);
+  ManualClock clock(std::chrono::system_clock::time_point(1700000000s));
+  auto users = ProxyUsers::parse("a:" + first + "\nb:" + second + "\n");
+  REQUIRE(users.ok());
+  CHECK(users->authenticate(basic("a:pw"), clock) == "a");
+  CHECK(users->authenticate(basic("b:pw"), clock) == "b");
+}
+
+TEST_CASE("malformed proxy user files are refused with the line", "[proxy_users]") {
+  for (const char *text : {"alice\n", ":token-sha256$00\n", "alice:s3cret\n",
+                           "alice:token-sha256$abc\n", "alice:pbkdf2-sha256$1$x\n"}) {
+    INFO(text);
+    auto users = ProxyUsers::parse(text);
+    REQUIRE_FALSE(users.ok());
+    CHECK(users.failure().detail.find("line 1") != std::string::npos);
+  }
+  std::string twice = "a:" + hashProxySecret(kToken, true) + "\na:" + hashProxySecret(kToken, true);
+  CHECK_FALSE(ProxyUsers::parse(twice).ok());
+}
+
+TEST_CASE("a proxy user file others can read is refused", "[proxy_users]") {
+  std::random_device random;
+  auto path =
+      std::filesystem::temp_directory_path() / ("regcache-users-" + std::to_string(random()));
+  std::ofstream(path) << "runners:" << hashProxySecret(kToken, true) << "\n";
+  ::chmod(path.c_str(), 0640);
+  CHECK_FALSE(ProxyUsers::load(path).ok());
+  ::chmod(path.c_str(), 0600);
+  CHECK(ProxyUsers::load(path).ok());
+  std::filesystem::remove(path);
+}
