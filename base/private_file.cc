@@ -3,6 +3,8 @@
 #include <sys/stat.h>
 
 #include <cstdio>
+#include <fstream>
+#include <sstream>
 
 namespace regcache {
 
@@ -16,6 +18,15 @@ Result<void> checkPrivateMode(const std::filesystem::path &path) {
                                     "); run chmod 600 on it");
   }
   return {};
+}
+
+Result<std::string> readPrivateFile(const std::filesystem::path &path) {
+  if (auto mode = checkPrivateMode(path); !mode.ok()) return mode.failure();
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return fail(Error::kIo, "cannot read " + path.string());
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
 }
 
 } // namespace regcache

@@ -7,8 +7,6 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
-#include <fstream>
-#include <sstream>
 #include <vector>
 
 #include "base/private_file.h"
@@ -102,12 +100,9 @@ Result<ProxyUsers> ProxyUsers::parse(std::string_view text) {
 }
 
 Result<ProxyUsers> ProxyUsers::load(const std::filesystem::path &path) {
-  if (auto mode = checkPrivateMode(path); !mode.ok()) return mode.failure();
-  std::ifstream in(path);
-  if (!in) return fail(Error::kIo, "cannot read " + path.string());
-  std::stringstream text;
-  text << in.rdbuf();
-  return parse(text.str());
+  auto text = readPrivateFile(path);
+  if (!text.ok()) return text.failure();
+  return parse(text.value());
 }
 
 ProxyUsers::ProxyUsers(ProxyUsers &&other) noexcept : verifiers_(std::move(other.verifiers_)) {}

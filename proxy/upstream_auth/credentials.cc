@@ -6,8 +6,6 @@
 
 #include <algorithm>
 #include <cctype>
-#include <fstream>
-#include <sstream>
 #include <vector>
 
 namespace regcache::proxy::upstream_auth {
@@ -119,10 +117,10 @@ Result<Credentials> Credentials::parse(std::string_view text,
     if (!entry.tokenFile.empty()) {
       std::filesystem::path path = entry.tokenFile;
       if (path.is_relative()) path = baseDir / path;
-      std::ifstream in(path);
-      if (!in) return lineError(entry.line, "cannot read token_file " + path.string());
-      std::getline(in, credential.secret);
-      credential.secret = std::string(trim(credential.secret));
+      auto content = readPrivateFile(path);
+      if (!content.ok()) return lineError(entry.line, "token_file: " + content.failure().detail);
+      std::string_view first = content.value();
+      credential.secret = std::string(trim(first.substr(0, first.find('\n'))));
       if (credential.secret.empty()) {
         return lineError(entry.line, "token_file " + path.string() + " is empty");
       }
@@ -134,12 +132,9 @@ Result<Credentials> Credentials::parse(std::string_view text,
 }
 
 Result<Credentials> Credentials::load(const std::filesystem::path &path) {
-  if (auto mode = checkPrivateMode(path); !mode.ok()) return mode.failure();
-  std::ifstream in(path);
-  if (!in) return fail(Error::kIo, "cannot read " + path.string());
-  std::stringstream text;
-  text << in.rdbuf();
-  return parse(text.str(), path.parent_path());
+  auto text = readPrivateFile(path);
+  if (!text.ok()) return text.failure();
+  return parse(text.value(), path.parent_path());
 }
 
 const Credential *Credentials::find(std::string_view host) const {

@@ -272,6 +272,22 @@ peak_rss_kib() { awk '/VmHWM/ {print $2}' "/proc/$1/status"; }
 
 # nginx as the test's child, serving ROOT over TLS (PKI_DIR's server cert) on NGINX_TLS_PORT and
 # over plain HTTP on NGINX_PLAIN_PORT. Usage: start_nginx PKI_DIR ROOT [TAG]
+# The start of an nginx.conf whose logs and temp files stay under PREFIX (its http block is left
+# open for the caller). Usage: nginx_preamble PREFIX
+nginx_preamble() {
+  cat <<CONF
+worker_processes 1;
+events { worker_connections 256; }
+http {
+  access_log $1/logs/access.log;
+  client_body_temp_path $1/tmp;
+  proxy_temp_path $1/tmp;
+  fastcgi_temp_path $1/tmp;
+  uwsgi_temp_path $1/tmp;
+  scgi_temp_path $1/tmp;
+CONF
+}
+
 start_nginx() {
   local pki="$1" root="$2" tag="${3:-nginx}"
   NGINX_TLS_PORT=$(free_port)
@@ -279,15 +295,7 @@ start_nginx() {
   local prefix="$WORK/$tag"
   mkdir -p "$prefix/logs" "$prefix/tmp"
   cat >"$prefix/nginx.conf" <<CONF
-worker_processes 1;
-events { worker_connections 256; }
-http {
-  access_log $prefix/logs/access.log;
-  client_body_temp_path $prefix/tmp;
-  proxy_temp_path $prefix/tmp;
-  fastcgi_temp_path $prefix/tmp;
-  uwsgi_temp_path $prefix/tmp;
-  scgi_temp_path $prefix/tmp;
+$(nginx_preamble "$prefix")
   sendfile on;
   server {
     listen 127.0.0.1:$NGINX_TLS_PORT ssl;
@@ -338,15 +346,7 @@ reload_nginx_proxy() {
 write_nginx_proxy_conf() {
   local prefix="$NGINX_PREFIX"
   cat >"$prefix/nginx.conf" <<CONF
-worker_processes 1;
-events { worker_connections 256; }
-http {
-  access_log $prefix/logs/access.log;
-  client_body_temp_path $prefix/tmp;
-  proxy_temp_path $prefix/tmp;
-  fastcgi_temp_path $prefix/tmp;
-  uwsgi_temp_path $prefix/tmp;
-  scgi_temp_path $prefix/tmp;
+$(nginx_preamble "$prefix")
   ${NGINX_HTTP_EXTRA:-}
   server {
     listen 127.0.0.1:$NGINX_TLS_PORT ssl;
