@@ -26,6 +26,9 @@ lie_location() {
   }"
 }
 NGINX_LOCATIONS=$(lie_location)
+# No keep-alive: after the reload, the proxy's next connection must reach the honest workers,
+# not an old one it kept open.
+NGINX_HTTP_EXTRA='keepalive_timeout 0;'
 start_nginx_proxy "$WORK/pki" "$REG_PORT"
 upstream="registry.test:$NGINX_TLS_PORT"
 start_proxy --dns-server "127.0.0.1:$DNS_PORT" --upstream-ca "$WORK/pki/ca.crt"

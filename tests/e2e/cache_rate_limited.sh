@@ -14,7 +14,8 @@ push_image "$WORK/pki" "$REG_PORT" test/image:v1
 # Only manifest GETs are limited, as on Docker Hub; /v2/ and blobs pass. The burst lets the
 # first pull through whatever number of manifest GETs it makes; the test spends the rest itself.
 # shellcheck disable=SC2016 # nginx variables, expanded by nginx
-NGINX_HTTP_EXTRA='limit_req_zone $binary_remote_addr zone=manifests:1m rate=1r/m; limit_req_status 429;'
+# No keep-alive: after a reload the proxy must meet the new configuration, not an old worker.
+NGINX_HTTP_EXTRA='limit_req_zone $binary_remote_addr zone=manifests:1m rate=1r/m; limit_req_status 429; keepalive_timeout 0;'
 manifest_location() { # DIRECTIVES
   echo "location ~ ^/v2/.+/manifests/ { $1 }"
 }
