@@ -57,11 +57,15 @@ void serveOrConfirm(Worker &worker, const cache::RegistryRoute &route, const Ask
                     Found found, bool fresh, CacheDecision &decision) {
   cache::Index *index = worker.index();
   const std::string &digest = found.blob.digest;
+  // Upstream's yes for a repository covers only what it served under that repository: a digest
+  // stored from another one may not be in this one at all.
+  auto served = index->servedUnder(digest, decision.registry, route.repository, false);
+  bool servedHere = served.ok() && served.value();
   auto servedAnonymously = index->servedUnder(digest, decision.registry, route.repository, true);
-  bool publicHere = servedAnonymously.ok() && servedAnonymously.value();
+  bool publicHere = servedHere && servedAnonymously.ok() && servedAnonymously.value();
   bool accepted =
       publicHere ||
-      (!asker.anonymous() &&
+      (servedHere && !asker.anonymous() &&
        worker.shared().accessMemo.accepted(asker.credential, decision.registry, route.repository));
   if (fresh && accepted) {
     decision.hit = std::move(found.blob);

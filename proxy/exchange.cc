@@ -634,10 +634,12 @@ void Exchange::confirmCandidate() {
   std::string registry = record_.host;
   if (!candidate_->credential.empty()) {
     worker.shared().accessMemo.remember(candidate_->credential, registry, candidate_->repository);
-  } else if (auto put =
-                 worker.index()->putBlob(candidate_->blob, registry, candidate_->repository, true);
-             !put.ok()) {
-    // Upstream served it here without credentials: from now on anyone asking here gets it.
+  }
+  // Upstream has it under this repository (for anyone, without credentials): later requests here
+  // need no HEAD.
+  if (auto put = worker.index()->putBlob(candidate_->blob, registry, candidate_->repository,
+                                         candidate_->credential.empty());
+      !put.ok()) {
     log::cache().warn("{} cannot record where {} was served: {}", client_->logPrefix(),
                       candidate_->blob.digest, put.failure().detail);
   }

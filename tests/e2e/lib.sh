@@ -219,15 +219,14 @@ make_image() {
   LAYER_DIGEST="sha256:$layer_digest"
 }
 
-# Pushes IMAGE_DIR to the registry directly (no proxy), as Docker schema 2 so dockerd can pull it.
-# Usage: push_image PKI_DIR REGISTRY_PORT REPO:TAG
+# Pushes IMAGE_DIR to the registry directly (no proxy), as Docker schema 2 so dockerd can pull it,
+# with USER:PASSWORD when given. Usage: push_image PKI_DIR REGISTRY_PORT REPO:TAG [USER:PASSWORD]
 push_image() {
-  local pki="$1" port="$2" ref="$3" certs="$WORK/push-certs"
+  local pki="$1" port="$2" ref="$3" creds="${4:-}" certs="$WORK/push-certs"
   mkdir -p "$certs"
   cp "$pki/ca.crt" "$certs/ca.crt"
-  local creds=()
-  [ -n "${PUSH_CREDS:-}" ] && creds=(--dest-creds "$PUSH_CREDS")
-  timeout 60 skopeo --insecure-policy copy --quiet --format v2s2 --dest-cert-dir "$certs" "${creds[@]}" \
+  timeout 60 skopeo --insecure-policy copy --quiet --format v2s2 --dest-cert-dir "$certs" \
+    ${creds:+--dest-creds "$creds"} \
     "oci:$IMAGE_DIR:v1" "docker://127.0.0.1:$port/$ref" >"$WORK/push.log" 2>&1 ||
     fail "direct push of $ref failed"
 }
@@ -365,4 +364,63 @@ $(nginx_preamble "$prefix")
   }
 }
 CONF
+}
+
+# An htpasswd file (apr1 hashes, which nginx checks itself) for USER:PASSWORD pairs.
+# Usage: make_htpasswd FILE USER:PASSWORD...
+make_htpasswd() {
+  local file="$1" entry; shift
+  : >"$file"
+  for entry in "$@"; do
+    printf '%s:%s\n' "${entry%%:*}" "$(openssl passwd -apr1 "${entry#*:}")" >>"$file"
+  done
+}
+
+# nginx over TLS (PKI_DIR's server cert) on NGINX_TLS_PORT in front of the TLS registry on
+# UPSTREAM_PORT, asking for HTTP Basic credentials from HTPASSWD for the /v2/ ping and for every
+# PREFIX given (e.g. /v2/private/); other paths pass without credentials. Its access log
+# (NGINX_ACCESS_LOG) names the user: 127.0.0.1 - alice [...] "GET /v2/... HTTP/1.1" 200 SIZE ...
+# Usage: start_nginx_basic_auth PKI_DIR UPSTREAM_PORT HTPASSWD PREFIX...
+start_nginx_basic_auth() {
+  local pki="$1" upstream="$2" htpasswd="$3" tag="nginx-auth" prefix_path guarded=""
+  shift 3
+  NGINX_TLS_PORT=$(free_port)
+  local prefix="$WORK/$tag"
+  mkdir -p "$prefix/logs" "$prefix/tmp"
+  NGINX_ACCESS_LOG="$prefix/logs/access.log"
+  for prefix_path in "$@"; do
+    guarded+="    location ^~ $prefix_path {
+      auth_basic \"regcache test\";
+      auth_basic_user_file $htpasswd;
+      proxy_pass https://127.0.0.1:$upstream;
+    }
+"
+  done
+  cat >"$prefix/nginx.conf" <<CONF
+$(nginx_preamble "$prefix")
+  server {
+    listen 127.0.0.1:$NGINX_TLS_PORT ssl;
+    ssl_certificate $pki/server.crt;
+    ssl_certificate_key $pki/server.key;
+    client_max_body_size 0;
+    proxy_http_version 1.1;
+    proxy_request_buffering off;
+    proxy_buffering off;
+    proxy_set_header Host \$http_host;
+    proxy_set_header X-Forwarded-Proto https;
+    location = /v2/ {
+      auth_basic "regcache test";
+      auth_basic_user_file $htpasswd;
+      proxy_pass https://127.0.0.1:$upstream;
+    }
+$guarded
+    location / {
+      proxy_pass https://127.0.0.1:$upstream;
+    }
+  }
+}
+CONF
+  spawn "$WORK/$tag.log" nginx -p "$prefix" -c "$prefix/nginx.conf" \
+    -g "daemon off; pid $prefix/nginx.pid; error_log $prefix/logs/error.log;"
+  wait_port "$NGINX_TLS_PORT"
 }

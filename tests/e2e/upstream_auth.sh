@@ -12,7 +12,7 @@ make_pki "$WORK/pki" registry.test
 start_dns registry.test
 REGISTRY_HTPASSWD="$WORK/htpasswd" start_registry "$WORK/pki"
 make_image 256
-PUSH_CREDS="ci:$password" push_image "$WORK/pki" "$REG_PORT" private/app:v1
+push_image "$WORK/pki" "$REG_PORT" private/app:v1 "ci:$password"
 
 accounts="$WORK/accounts.toml"
 printf '["registry.test:%s"]\nusername = "ci"\npassword = "%s"\n' "$REG_PORT" "$password" >"$accounts"

@@ -13,6 +13,8 @@ namespace {
 
 const std::string kLayer = std::string(200000, 'l') + "end";
 const std::string kLayerDigest = "sha256:" + regcache::cache::sha256Hex(kLayer);
+const std::string kOther = "another blob of the public repository";
+const std::string kOtherDigest = "sha256:" + regcache::cache::sha256Hex(kOther);
 const std::string kGood = "Authorization: Basic Z29vZDp0b2tlbg==\r\n";
 const std::string kOtherGood = "Authorization: Basic b3RoZXI6dG9rZW4=\r\n";
 const std::string kWrong = "Authorization: Basic YmFkOmd1ZXNz\r\n";
@@ -38,9 +40,11 @@ ScriptedUpstream registry() {
                  "Content-Length: 12\r\n\r\nunauthorized");
       return;
     }
-    std::string response = okResponse(
-        kLayer, "Content-Type: application/octet-stream\r\nDocker-Content-Digest: " + kLayerDigest +
-                    "\r\n");
+    bool other = request.requestLine().find(kOtherDigest) != std::string::npos;
+    std::string response =
+        okResponse(other ? kOther : kLayer,
+                   "Content-Type: application/octet-stream\r\nDocker-Content-Digest: " +
+                       (other ? kOtherDigest : kLayerDigest) + "\r\n");
     if (request.requestLine().rfind("HEAD ", 0) == 0) {
       response.resize(response.find("\r\n\r\n") + 4);
     }
@@ -146,4 +150,24 @@ TEST_CASE("with upstream unreachable, private content follows --offline-auth", "
       CHECK(response.rfind("HTTP/1.1 502", 0) == 0);
     }
   }
+}
+
+TEST_CASE("upstream's yes for a repository covers only what was served under it",
+          "[cache][access]") {
+  auto upstream = registry();
+  ProxyFixture proxy;
+  auto client = RawSocket::connectTo(proxy.port());
+  client.sendAll(layerGet(upstream.port(), "private/app", kGood));
+  REQUIRE(body(client.readResponse()) == kLayer);
+  // The credential is now known good for library/base too (a fill there)...
+  client.sendAll("GET http://127.0.0.1:" + std::to_string(upstream.port()) +
+                 "/v2/library/base/blobs/" + kOtherDigest + " HTTP/1.1\r\nHost: 127.0.0.1\r\n" +
+                 kGood + "\r\n");
+  REQUIRE(body(client.readResponse()) == kOther);
+  // ...which says nothing about private/app's layer under library/base: upstream is asked.
+  client.sendAll(layerGet(upstream.port(), "library/base", kGood));
+  std::string asked = client.readResponse();
+  CHECK(asked.find("X-Cache: REVALIDATED") != std::string::npos);
+  CHECK(requestLines(upstream) ==
+        std::vector<std::string>{"GET private", "GET public", "HEAD public"});
 }
