@@ -51,7 +51,8 @@ pull "test/image@$digest" offline-digest || fail "pull by digest with upstream s
 pull "test/image:v1" offline-tag || fail "pull by tag with upstream stopped failed"
 
 # A blob damaged on disk is found, named and removed by cache verify.
-victim=$(find "$WORK/proxy-data/blobs/sha256" -type f | head -n 1)
+# The layer, so that the image's manifest survives for cache rm below.
+victim="$WORK/proxy-data/blobs/sha256/${LAYER_DIGEST:7:2}/${LAYER_DIGEST#sha256:}"
 printf 'garbage' >>"$victim"
 "$REGCACHE" cache verify --data-dir "$WORK/proxy-data" >"$WORK/verify2.txt" 2>&1 && fail "cache verify missed a damaged blob"
 grep -q "corrupt: sha256:$(basename "$victim")" "$WORK/verify2.txt" || fail "cache verify did not name the damaged blob"
