@@ -1,5 +1,7 @@
 #include "proxy/net/resolver.h"
 
+#include <cctype>
+
 #include <netdb.h>
 
 #include <stdexcept>
@@ -55,6 +57,17 @@ Resolver::~Resolver() {
   sockets_.clear();
 }
 
+bool isLocalhostName(std::string_view host) {
+  std::string name(host);
+  if (!name.empty() && name.back() == '.') name.pop_back();
+  for (char &c : name)
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  constexpr std::string_view kSuffix = ".localhost";
+  return name == "localhost" ||
+         (name.size() > kSuffix.size() &&
+          name.compare(name.size() - kSuffix.size(), kSuffix.size(), kSuffix) == 0);
+}
+
 std::shared_ptr<Resolver::Lookup> Resolver::resolve(const std::string &host, uint16_t port,
                                                     Callback callback) {
   auto lookup = std::make_shared<Lookup>();
@@ -62,6 +75,15 @@ std::shared_ptr<Resolver::Lookup> Resolver::resolve(const std::string &host, uin
   lookup->host_ = host;
   lookup->port_ = port;
 
+  if (isLocalhostName(host)) {
+    // RFC 6761: localhost names are loopback, never asked of DNS (and c-ares 1.18 leaks on its
+    // own localhost path).
+    lookup->v6_.push_back(*SocketAddress::fromIp("::1", port));
+    lookup->v4_.push_back(*SocketAddress::fromIp("127.0.0.1", port));
+    auto *query = new Query{this, lookup, AF_UNSPEC};
+    event_base_once(base_, -1, EV_TIMEOUT, &Resolver::onLiteral, query, nullptr);
+    return lookup;
+  }
   if (auto literal = SocketAddress::fromIp(host, port)) {
     (literal->family() == AF_INET6 ? lookup->v6_ : lookup->v4_).push_back(*literal);
     // Deliver on the next loop turn so callers never see a callback from inside resolve().

@@ -9,6 +9,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "base/event_handles.h"
@@ -17,6 +18,9 @@
 #include "proxy/net/socket_address.h"
 
 namespace regcache::proxy::net {
+
+// "localhost" and names under .localhost (RFC 6761), case-insensitive, trailing dot allowed.
+bool isLocalhostName(std::string_view host);
 
 using AresChannelPtr = Handle<ares_channeldata, ares_destroy>;
 

@@ -352,7 +352,7 @@ TEST_CASE("an expired tag is revalidated with a HEAD, and served stale when upst
   CHECK(revalidated.find("Docker-Content-Digest: " + kManifestDigest) != std::string::npos);
   CHECK(body(revalidated) == kManifest);
   CHECK(upstream.methods() == std::vector<std::string>{"GET", "HEAD"});
-  const auto &revalidation = upstream.server.requests().back();
+  const auto revalidation = upstream.server.requests().back();
   CHECK(revalidation.hasHeaderLine("Accept: " + kManifestType));
 
   for (int status : {503, 429}) {

@@ -2,6 +2,7 @@
 
 #include <sys/socket.h>
 
+#include "proxy/net/resolver.h"
 #include "proxy/net/socket_address.h"
 
 using regcache::proxy::net::isIpLiteral;
@@ -24,4 +25,14 @@ TEST_CASE("names are not IP literals", "[net]") {
   CHECK_FALSE(isIpLiteral("[::1]"));
   CHECK(isIpLiteral("10.0.0.1"));
   CHECK(isIpLiteral("fe80::1"));
+}
+
+TEST_CASE("localhost names are recognised without DNS", "[resolver]") {
+  using regcache::proxy::net::isLocalhostName;
+  CHECK(isLocalhostName("localhost"));
+  CHECK(isLocalhostName("LocalHost."));
+  CHECK(isLocalhostName("registry.localhost"));
+  CHECK_FALSE(isLocalhostName("localhost.example"));
+  CHECK_FALSE(isLocalhostName("notlocalhost"));
+  CHECK_FALSE(isLocalhostName(".localhost"));
 }
