@@ -60,9 +60,13 @@ int runCacheList(const ParsedCommand &command) {
   if (!tags.ok()) throw std::runtime_error(tags.failure().detail);
   for (const auto &tag : tags.value()) {
     auto blob = index->findBlob(tag.digest);
-    std::string size = blob.ok() && blob.value() ? std::to_string(blob.value()->size) : "?";
+    bool known = blob.ok() && blob.value();
+    std::string size = known ? std::to_string(blob.value()->size) : "?";
+    // The manifest's last use is the image's last pull; the check is the last word from upstream.
+    std::string pulled =
+        known ? formatUtcTime(blob.value()->lastAccess, "%Y-%m-%dT%H:%M:%SZ") : std::string("?");
     std::cout << tag.registry << "/" << tag.repository << ":" << tag.tag << "  " << tag.digest
-              << "  " << size << " bytes  checked "
+              << "  " << size << " bytes  last pull " << pulled << "  checked "
               << formatUtcTime(tag.checkedAt, "%Y-%m-%dT%H:%M:%SZ") << "\n";
   }
   return 0;

@@ -320,8 +320,9 @@ Cli::Cli() : raw_(std::make_unique<Raw>()) {
       ->capture_default_str();
   CLI::App *cacheCommand = app_.add_subcommand("cache", "Inspect the registry cache");
   cacheCommand->require_subcommand(1);
-  cacheList_ = cacheCommand->add_subcommand("ls", "List cached tags: registry/repository:tag, "
-                                                  "digest, size, last check with upstream");
+  cacheList_ =
+      cacheCommand->add_subcommand("ls", "List cached tags: registry/repository:tag, "
+                                         "digest, size, last pull, last check with upstream");
   cacheStats_ = cacheCommand->add_subcommand("stats", "Entries, bytes and hits in the cache");
   cacheVerify_ = cacheCommand->add_subcommand(
       "verify", "Re-hash every cached blob; report and remove the corrupt ones");
