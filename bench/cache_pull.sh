@@ -14,7 +14,7 @@ start_dns registry.test
 start_registry "$WORK/pki"
 make_image $((layer_mib * 1024))
 push_image "$WORK/pki" "$REG_PORT" bench/image:v1
-start_proxy --dns-server "127.0.0.1:$DNS_PORT" --upstream-ca "$WORK/pki/ca.crt" --log-level warn
+start_proxy --dns-server "127.0.0.1:$DNS_PORT" --upstream-ca "$WORK/pki/ca.crt"
 mkdir -p "$WORK/direct-certs" && cp "$WORK/pki/ca.crt" "$WORK/direct-certs/"
 
 seconds() { # COMMAND...: prints how long it took
