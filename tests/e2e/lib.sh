@@ -332,14 +332,23 @@ start_nginx_proxy() {
 }
 
 # Rewrites the configuration of start_nginx_proxy from the current NGINX_HTTP_EXTRA and
-# NGINX_LOCATIONS and has nginx reload it (same port). The reload is asynchronous: callers wait
-# for the new behaviour themselves.
+# NGINX_LOCATIONS and has nginx reload it (same port). Returns once every worker of the old
+# configuration has exited: until then old and new workers accept side by side.
 reload_nginx_proxy() {
+  local old_workers pid
   write_nginx_proxy_conf
   nginx -t -p "$NGINX_PREFIX" -c "$NGINX_PREFIX/nginx.conf" \
     -g "pid $NGINX_PREFIX/nginx.pid; error_log $NGINX_PREFIX/logs/error.log;" \
     >>"$NGINX_PREFIX/logs/test.log" 2>&1 || fail "the new nginx configuration is invalid"
+  old_workers=$(ps -o pid= --ppid "$NGINX_PID" || true)
   kill -HUP "$NGINX_PID"
+  for pid in $old_workers; do
+    for _ in $(seq 1 100); do
+      kill -0 "$pid" 2>/dev/null || break
+      sleep 0.1
+    done
+    ! kill -0 "$pid" 2>/dev/null || fail "nginx worker $pid of the old configuration did not exit"
+  done
 }
 
 write_nginx_proxy_conf() {
