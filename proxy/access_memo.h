@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <tuple>
@@ -16,17 +17,24 @@
 
 namespace regcache::proxy {
 
+// A client's Authorization as the memo knows it: a hash, never the value itself, and when the
+// credential stops being valid if it says so (a JWT bearer token's "exp").
+struct Credential {
+  std::string key; // empty: the client sent no Authorization
+  std::optional<Clock::TimePoint> expires;
+
+  static Credential of(std::string_view authorization);
+  bool empty() const { return key.empty(); }
+};
+
 class AccessMemo {
 public:
-  // `ttl` must not outlive the tokens clients present (Docker Hub's last 300 s).
+  // An answer is kept for `ttl`, and never past the credential's own expiry.
   AccessMemo(const Clock &clock, std::chrono::seconds ttl, std::size_t maxEntries = 10000);
 
-  // What identifies a credential: a hash of the Authorization value, never the value itself.
-  static std::string credentialKey(std::string_view authorization);
-
-  bool accepted(const std::string &credential, const std::string &registry,
+  bool accepted(const std::string &credentialKey, const std::string &registry,
                 const std::string &repository) const;
-  void remember(const std::string &credential, const std::string &registry,
+  void remember(const Credential &credential, const std::string &registry,
                 const std::string &repository);
 
 private:

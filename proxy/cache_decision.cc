@@ -41,7 +41,7 @@ std::string acceptKey(const http::RequestHead &head) {
 }
 
 struct Asker {
-  std::string credential; // AccessMemo::credentialKey of Authorization; empty without one
+  Credential credential; // empty without Authorization
   bool anonymous() const { return credential.empty(); }
 };
 
@@ -63,10 +63,9 @@ void serveOrConfirm(Worker &worker, const cache::RegistryRoute &route, const Ask
   bool servedHere = served.ok() && served.value();
   auto servedAnonymously = index->servedUnder(digest, decision.registry, route.repository, true);
   bool publicHere = servedHere && servedAnonymously.ok() && servedAnonymously.value();
-  bool accepted =
-      publicHere ||
-      (servedHere && !asker.anonymous() &&
-       worker.shared().accessMemo.accepted(asker.credential, decision.registry, route.repository));
+  bool accepted = publicHere || (servedHere && !asker.anonymous() &&
+                                 worker.shared().accessMemo.accepted(
+                                     asker.credential.key, decision.registry, route.repository));
   if (fresh && accepted) {
     decision.hit = std::move(found.blob);
     decision.file = std::move(found.file);
@@ -131,7 +130,7 @@ CacheDecision decideCache(Worker &worker, const http::RequestHead &head, const R
   decision.registry = http::formatAuthority(route.upstream, route.tls ? 443 : 80);
   Asker asker;
   if (auto authorization = head.headers.get("Authorization")) {
-    asker.credential = AccessMemo::credentialKey(*authorization);
+    asker.credential = Credential::of(*authorization);
   }
   if (!registryRoute->byDigest()) {
     if (registryRoute->kind == cache::RegistryRoute::Kind::kManifest) {
@@ -162,7 +161,7 @@ CacheDecision decideCache(Worker &worker, const http::RequestHead &head, const R
     }
   }
   if (head.method == "GET") {
-    std::string fillKey = digest.toString() + (asker.anonymous() ? "" : " " + asker.credential);
+    std::string fillKey = digest.toString() + (asker.anonymous() ? "" : " " + asker.credential.key);
     std::shared_ptr<cache::FillProgress> progress;
     if (cache::FillRegistry *fills = worker.shared().fills) {
       auto [joined, leader] = fills->join(fillKey);

@@ -16,6 +16,7 @@
 #include "cache/fill_registry.h"
 #include "cache/index.h"
 #include "proxy/access_log.h"
+#include "proxy/access_memo.h"
 #include "proxy/detached_client.h"
 #include "proxy/http/message.h"
 #include "proxy/http/parser.h"
@@ -40,9 +41,9 @@ struct CacheFill {
   // By tag: the digest comes from the response's Docker-Content-Digest, and the tag is recorded.
   std::optional<std::string> tag;
   std::string acceptKey;
-  // AccessMemo key of the client's Authorization; empty: fetched without credentials, so
-  // servable to anyone asking under this repository.
-  std::string credential;
+  // The client's Authorization; empty: fetched without credentials, so servable to anyone
+  // asking under this repository.
+  Credential credential;
 };
 
 // Cached content that needs upstream's word first: a tag past --tag-ttl, or content the client
@@ -55,7 +56,7 @@ struct CacheCandidate {
   std::shared_ptr<UniqueFd> file;
   std::optional<cache::TagRecord> tag; // by tag: confirmed means the same digest
   bool servableOffline = false;
-  std::string credential; // AccessMemo key of the client's Authorization; empty: none
+  Credential credential; // the client's Authorization; empty: none
   std::string repository;
   bool refused = false; // the HEAD said no: go straight to the GET
 };

@@ -45,8 +45,8 @@ struct SharedContext {
   std::shared_ptr<const ProxyUsers> proxyUsers{}; // null: no proxy credentials asked
   // Set before the workers start (it needs the bound addresses); never null while they run.
   std::shared_ptr<const TargetPolicy> targets{};
-  // Upstream's yes to a credential for a repository, kept for a minute: shorter than any
-  // registry token lives (Docker Hub's: 5 minutes).
+  // Upstream's yes to a credential for a repository, kept for a minute at most, and never past a
+  // bearer token's own expiry.
   AccessMemo accessMemo{SystemClock::instance(), std::chrono::seconds(60)};
   // --upstream-auth: the operator's accounts (null without the flag) and the tokens they got.
   const upstream_auth::Credentials *upstreamCredentials = nullptr;

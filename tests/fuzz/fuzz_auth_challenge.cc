@@ -1,5 +1,7 @@
-// Feeds arbitrary bytes to the WWW-Authenticate parser: it must not crash, read out of bounds or
-// loop, and whatever it returns must be well-formed (lower-case schemes and names).
+// Feeds arbitrary bytes to the parsers of authentication headers: the WWW-Authenticate parser
+// (upstream's) must not crash, read out of bounds or loop, and whatever it returns must be
+// well-formed (lower-case schemes and names); the same bytes as a client's Authorization go
+// through the bearer token's expiry reader.
 #include <cctype>
 #include <cstddef>
 #include <cstdint>
@@ -7,6 +9,7 @@
 #include <string_view>
 
 #include "proxy/http/auth_challenge.h"
+#include "proxy/http/bearer_token.h"
 
 using namespace regcache::proxy::http;
 
@@ -23,5 +26,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       if (name.empty() || value.size() > size) std::abort();
     }
   }
+  (void)bearerTokenExpiry(input);
   return 0;
 }

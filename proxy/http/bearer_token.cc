@@ -1,0 +1,69 @@
+#include "proxy/http/bearer_token.h"
+
+#include <string>
+
+#include "base/json_fields.h"
+#include "proxy/http/headers.h"
+
+namespace regcache::proxy::http {
+namespace {
+
+// Claims are a few hundred bytes; anything far larger is not a registry token.
+constexpr std::size_t kMaxPayload = 16 * 1024;
+
+int base64UrlValue(char c) {
+  if (c >= 'A' && c <= 'Z') return c - 'A';
+  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+  if (c >= '0' && c <= '9') return c - '0' + 52;
+  if (c == '-') return 62;
+  if (c == '_') return 63;
+  return -1;
+}
+
+// RFC 4648 section 5 without padding, as JWS uses it (RFC 7515 section 2).
+std::optional<std::string> decodeBase64Url(std::string_view text) {
+  if (text.size() % 4 == 1) return std::nullopt;
+  std::string out;
+  out.reserve(text.size() * 3 / 4);
+  unsigned bits = 0;
+  int count = 0;
+  for (char c : text) {
+    int value = base64UrlValue(c);
+    if (value < 0) return std::nullopt;
+    bits = (bits << 6) | static_cast<unsigned>(value);
+    count += 6;
+    if (count >= 8) {
+      count -= 8;
+      out += static_cast<char>((bits >> count) & 0xff);
+    }
+  }
+  return out;
+}
+
+} // namespace
+
+std::optional<std::chrono::system_clock::time_point>
+bearerTokenExpiry(std::string_view authorization) {
+  constexpr std::string_view kScheme = "Bearer ";
+  if (authorization.size() <= kScheme.size() ||
+      !equalsIgnoreCase(authorization.substr(0, kScheme.size()), kScheme)) {
+    return std::nullopt;
+  }
+  std::string_view token = authorization.substr(kScheme.size());
+  while (!token.empty() && token.front() == ' ')
+    token.remove_prefix(1);
+  auto firstDot = token.find('.');
+  if (firstDot == std::string_view::npos) return std::nullopt;
+  auto secondDot = token.find('.', firstDot + 1);
+  if (secondDot == std::string_view::npos) return std::nullopt;
+  std::string_view payload = token.substr(firstDot + 1, secondDot - firstDot - 1);
+  if (payload.size() > kMaxPayload) return std::nullopt;
+  auto claims = decodeBase64Url(payload);
+  if (!claims) return std::nullopt;
+  auto exp = jsonIntegerField(*claims, "exp");
+  // Beyond year 9999 or before 1970 is not a time a registry means.
+  if (!exp || *exp < 0 || *exp > 253402300799LL) return std::nullopt;
+  return std::chrono::system_clock::time_point(std::chrono::seconds(*exp));
+}
+
+} // namespace regcache::proxy::http
