@@ -112,6 +112,9 @@ void decideTag(Worker &worker, const http::RequestHead &head, const cache::Regis
     decision.fill =
         CacheFill{cache::Digest{}, {},     decision.registry, route.repository, true, nullptr,
                   route.reference, accept, asker.credential};
+  } else {
+    decision.tagToLearn =
+        cache::TagRecord{decision.registry, route.repository, route.reference, accept, {}, {}, {}};
   }
 }
 

@@ -28,6 +28,9 @@ struct CacheDecision {
   std::string registry;                        // upstream host[:port], for logs
   std::string xCache = "HIT";                  // for a hit
   std::optional<CacheCandidate> candidate;     // cached, to serve once upstream confirms it
+  // A HEAD by tag going upstream: record the digest upstream names (digest, media type and time
+  // filled in from its answer).
+  std::optional<cache::TagRecord> tagToLearn;
 };
 
 CacheDecision decideCache(Worker &worker, const http::RequestHead &head, const Route &route,

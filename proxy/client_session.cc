@@ -324,9 +324,9 @@ void ClientSession::startRequest(http::RequestHead &&head) {
     fallbackRoute_ = std::move(route);
   } else {
     net::Endpoint endpoint{route.upstream.host, route.upstream.port, route.tls};
-    handler_ = std::make_unique<Exchange>(*this, std::move(head), std::move(endpoint),
-                                          std::move(route.originTarget), std::move(cached.fill),
-                                          std::move(cached.candidate));
+    handler_ = std::make_unique<Exchange>(
+        *this, std::move(head), std::move(endpoint), std::move(route.originTarget),
+        std::move(cached.fill), std::move(cached.candidate), std::move(cached.tagToLearn));
   }
   handler_->start();
 }

@@ -41,7 +41,8 @@ void appendVia(http::Headers &headers) {
 
 Exchange::Exchange(ClientSide &client, http::RequestHead request, net::Endpoint endpoint,
                    std::string originTarget, std::optional<CacheFill> fill,
-                   std::optional<CacheCandidate> candidate)
+                   std::optional<CacheCandidate> candidate,
+                   std::optional<cache::TagRecord> tagToLearn)
     : client_(&client), request_(std::move(request)),
       endpoint_(std::move(endpoint)), poolKey_{endpoint_.tls, lowercase(endpoint_.host),
                                                endpoint_.port},
@@ -55,6 +56,7 @@ Exchange::Exchange(ClientSide &client, http::RequestHead request, net::Endpoint 
       originTarget_);
   fill_ = std::move(fill);
   candidate_ = std::move(candidate);
+  tagToLearn_ = std::move(tagToLearn);
   if (const auto *accounts = client_->worker().shared().upstreamCredentials;
       accounts != nullptr && !request_.headers.has("Authorization")) {
     // A client's own Authorization always wins; without one, the operator's account is used.
@@ -357,6 +359,8 @@ void Exchange::onResponseHead(http::ResponseHead &&head) {
     confirmCandidate();
     head.headers.set("X-Cache", "REVALIDATED");
     record_.cache = "REVALIDATED";
+  } else if (tagToLearn_ && request_.method == "HEAD" && head.status == 200) {
+    learnTag(head);
   }
   if (fill_ && redirect && redirects_ < kMaxRedirects && head.headers.has("Location")) {
     // Registries send blob GETs to a CDN with a presigned URL. Follow it here, so the client gets
@@ -650,6 +654,25 @@ void Exchange::confirmCandidate() {
     log::cache().warn("{} cannot record the revalidated tag {}: {}", client_->logPrefix(), tag.tag,
                       put.failure().detail);
   }
+}
+
+void Exchange::learnTag(const http::ResponseHead &head) {
+  auto announced = head.headers.get("Docker-Content-Digest");
+  auto digest = announced ? cache::parseDigest(*announced) : std::nullopt;
+  auto mediaType = head.headers.get("Content-Type");
+  if (!digest || !mediaType) return;
+  cache::TagRecord tag = std::move(*tagToLearn_);
+  tagToLearn_.reset();
+  tag.digest = digest->toString();
+  tag.mediaType = std::string(*mediaType);
+  tag.checkedAt = std::chrono::system_clock::now();
+  if (auto put = client_->worker().index()->putTag(tag); !put.ok()) {
+    log::cache().warn("{} cannot record tag {}: {}", client_->logPrefix(), tag.tag,
+                      put.failure().detail);
+    return;
+  }
+  log::cache().debug("{} learned {}:{} -> {} from upstream's HEAD", client_->logPrefix(),
+                     tag.repository, tag.tag, tag.digest);
 }
 
 void Exchange::finishRevalidation(bool upstreamReusable) {

@@ -71,7 +71,8 @@ public:
   // dropped before the last bytes, so no client ever gets a complete response with wrong bytes.
   Exchange(ClientSide &client, http::RequestHead request, net::Endpoint endpoint,
            std::string originTarget, std::optional<CacheFill> fill = std::nullopt,
-           std::optional<CacheCandidate> candidate = std::nullopt);
+           std::optional<CacheCandidate> candidate = std::nullopt,
+           std::optional<cache::TagRecord> tagToLearn = std::nullopt);
   ~Exchange() override;
 
   void start() override;
@@ -113,6 +114,7 @@ private:
   void finishRevalidation(bool upstreamReusable);
   // Records what upstream confirmed: the tag's digest, the client's access, the source.
   void confirmCandidate();
+  void learnTag(const http::ResponseHead &head);
   // Tells followers the fill is over (kCommitted or kFailed); idempotent.
   void endFill(cache::FillProgress::State state);
   static constexpr int kMaxRedirects = 5;
@@ -165,6 +167,10 @@ private:
   std::string contentType_;
   std::optional<std::string> redirectTo_;
   std::optional<CacheCandidate> candidate_;
+  // A client HEAD of a manifest by tag: the tag whose digest upstream's 200 names. Clients such
+  // as dockerd pull by HEAD on the tag, then GET by digest; without this the tag would never be
+  // in the cache, and such a pull would fail while upstream is down.
+  std::optional<cache::TagRecord> tagToLearn_;
   int redirects_ = 0;
   std::optional<bool> confirmed_; // the revalidating HEAD's verdict
   const upstream_auth::Credential *operatorAccount_ = nullptr;

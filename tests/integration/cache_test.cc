@@ -427,6 +427,33 @@ TEST_CASE("a tag is served stale when upstream is unreachable", "[cache][tags]")
   CHECK(head.find("Docker-Content-Digest: " + kManifestDigest) != std::string::npos);
 }
 
+TEST_CASE("a tag learned from a HEAD, with the manifest pulled by digest, survives an outage",
+          "[cache][tags]") {
+  // dockerd's way: HEAD the tag for its digest, then GET the manifest by digest.
+  TagUpstream upstream;
+  ProxyFixture proxy([](auto &o) { o.tagTtl = std::chrono::milliseconds(0); });
+  auto client = RawSocket::connectTo(proxy.port());
+  auto headOnly = [](const std::string &s) { return s.find("\r\n\r\n") != std::string::npos; };
+  client.sendAll(tagGet(upstream.server.port(), "HEAD"));
+  REQUIRE(client.readUntil(headOnly).rfind("HTTP/1.1 200", 0) == 0);
+  client.sendAll("GET http://127.0.0.1:" + std::to_string(upstream.server.port()) +
+                 "/v2/library/test/manifests/" + kManifestDigest +
+                 " HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: " + kManifestType + "\r\n\r\n");
+  REQUIRE(body(client.readResponse()) == kManifest);
+
+  upstream.failWith = 503;
+  client.sendAll(tagGet(upstream.server.port(), "HEAD"));
+  std::string head = client.readUntil(headOnly);
+  CHECK(head.rfind("HTTP/1.1 200", 0) == 0);
+  CHECK(head.find("X-Cache: STALE") != std::string::npos);
+  CHECK(head.find("Docker-Content-Digest: " + kManifestDigest) != std::string::npos);
+  CHECK(head.find("Content-Type: " + kManifestType) != std::string::npos);
+  client.sendAll(tagGet(upstream.server.port()));
+  std::string stale = client.readResponse();
+  CHECK(stale.find("X-Cache: STALE") != std::string::npos);
+  CHECK(body(stale) == kManifest);
+}
+
 TEST_CASE("a tag whose body does not match its announced digest is not cached", "[cache][tags]") {
   ScriptedUpstream liar([](const RecordedRequest &, UpstreamReply &reply) {
     reply.send(okResponse(kManifest + " ", "Content-Type: " + kManifestType +
