@@ -215,6 +215,17 @@ Result<std::optional<BlobRecord>> Index::findBlob(const std::string &digest) {
   return sqliteFailure("findBlob");
 }
 
+Result<void> Index::markRepositoryPublic(const std::string &registry,
+                                         const std::string &repository) {
+  auto stmt = prepare("UPDATE blob_sources SET anonymous = 1 WHERE registry = ?1 AND "
+                      "repository = ?2");
+  if (!stmt.ok()) return stmt.failure();
+  bind(stmt->get(), 1, registry);
+  bind(stmt->get(), 2, repository);
+  if (sqlite3_step(stmt->get()) != SQLITE_DONE) return sqliteFailure("markRepositoryPublic");
+  return {};
+}
+
 Result<bool> Index::servedUnder(const std::string &digest, const std::string &registry,
                                 const std::string &repository, bool anonymously) {
   auto stmt = prepare("SELECT 1 FROM blob_sources WHERE digest = ?1 AND registry = ?2 AND "

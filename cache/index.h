@@ -73,6 +73,9 @@ public:
   Result<std::optional<BlobRecord>> findBlob(const std::string &digest);
   // True if the digest was ever served under (registry, repository); with `anonymously`, only
   // counting fetches made without credentials.
+  // Upstream lets anyone read the repository: everything served under it counts as served
+  // without credentials from now on.
+  Result<void> markRepositoryPublic(const std::string &registry, const std::string &repository);
   Result<bool> servedUnder(const std::string &digest, const std::string &registry,
                            const std::string &repository, bool anonymously = false);
   Result<void> recordHit(const std::string &digest, TimePoint at);

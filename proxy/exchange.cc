@@ -10,6 +10,7 @@
 #include "proxy/http/headers.h"
 #include "proxy/http/target.h"
 #include "proxy/net/tls_contexts.h"
+#include "proxy/public_probe.h"
 #include "proxy/worker.h"
 
 namespace regcache::proxy {
@@ -594,6 +595,10 @@ bool Exchange::commitFill() {
                         put.failure().detail);
     } else {
       log::cache().debug("{} cached {} ({} bytes)", client_->logPrefix(), blob.digest, size);
+      if (!fill_->credential.empty()) {
+        noteCredentialedFetch(client_->worker(), endpoint_, fill_->registry, fill_->repository,
+                              blob);
+      }
       if (fill_->tag) {
         cache::TagRecord tag{fill_->registry, fill_->repository, *fill_->tag, fill_->acceptKey,
                              blob.digest,     contentType_,      now};
@@ -646,6 +651,8 @@ void Exchange::confirmCandidate() {
       !put.ok()) {
     log::cache().warn("{} cannot record where {} was served: {}", client_->logPrefix(),
                       candidate_->blob.digest, put.failure().detail);
+  } else if (!candidate_->credential.empty()) {
+    noteCredentialedFetch(worker, endpoint_, registry, candidate_->repository, candidate_->blob);
   }
   if (!candidate_->tag) return;
   cache::TagRecord tag = *candidate_->tag;

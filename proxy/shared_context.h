@@ -14,6 +14,7 @@
 #include "proxy/net/cidr.h"
 #include "proxy/policy.h"
 #include "proxy/proxy_users.h"
+#include "proxy/public_repositories.h"
 #include "proxy/server_options.h"
 #include "proxy/target_policy.h"
 #include "proxy/upstream_auth/credentials.h"
@@ -48,6 +49,8 @@ struct SharedContext {
   // Upstream's yes to a credential for a repository, kept for a minute at most, and never past a
   // bearer token's own expiry.
   AccessMemo accessMemo{SystemClock::instance(), std::chrono::seconds(60)};
+  // Repositories upstream lets anyone read (PublicProbe), re-asked after 10 minutes.
+  PublicRepositories publicRepositories{SystemClock::instance(), std::chrono::minutes(10)};
   // --upstream-auth: the operator's accounts (null without the flag) and the tokens they got.
   const upstream_auth::Credentials *upstreamCredentials = nullptr;
   upstream_auth::TokenCache upstreamTokens{SystemClock::instance()};

@@ -4,6 +4,7 @@
 
 #include "base/log.h"
 #include "proxy/client_session.h"
+#include "proxy/public_probe.h"
 
 namespace regcache::proxy {
 
@@ -28,6 +29,7 @@ Worker::~Worker() {
   // Sessions first: they hold bufferevents and lookups that refer to the pool and resolver.
   sessions_.clear();
   adopted_.clear();
+  probes_.clear();
   graveyard_.clear();
   listeners_.clear();
 }
@@ -90,6 +92,19 @@ void Worker::release(RequestHandler *handler) {
   if (it == adopted_.end()) return;
   deleteLater(std::move(it->second));
   adopted_.erase(it);
+}
+
+void Worker::startProbe(std::unique_ptr<PublicProbe> probe) {
+  PublicProbe *key = probe.get();
+  probes_.emplace(key, std::move(probe));
+  key->start();
+}
+
+void Worker::endProbe(PublicProbe *probe) {
+  auto it = probes_.find(probe);
+  if (it == probes_.end()) return;
+  deleteLater(std::move(it->second));
+  probes_.erase(it);
 }
 
 void Worker::onReap(evutil_socket_t, short, void *arg) noexcept {

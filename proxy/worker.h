@@ -18,6 +18,7 @@
 namespace regcache::proxy {
 
 class ClientSession;
+class PublicProbe;
 
 class Worker {
 public:
@@ -58,6 +59,9 @@ public:
   void adopt(std::unique_ptr<RequestHandler> handler);
   void release(RequestHandler *handler);
   std::size_t adoptedCount() const { return adopted_.size(); }
+  // Keeps a probe of upstream running until it calls endProbe(); freed with the worker if not.
+  void startProbe(std::unique_ptr<PublicProbe> probe);
+  void endProbe(PublicProbe *probe);
 
 private:
   void onAccept(int fd, const net::SocketAddress &peer);
@@ -73,6 +77,7 @@ private:
   std::vector<std::unique_ptr<net::Listener>> listeners_;
   std::unordered_map<ClientSession *, std::unique_ptr<ClientSession>> sessions_;
   std::unordered_map<RequestHandler *, std::unique_ptr<RequestHandler>> adopted_;
+  std::unordered_map<PublicProbe *, std::unique_ptr<PublicProbe>> probes_;
   std::vector<std::shared_ptr<void>> graveyard_;
   std::thread thread_;
 };

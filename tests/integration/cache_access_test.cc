@@ -52,12 +52,19 @@ ScriptedUpstream registry() {
   });
 }
 
+// The proxy's own questions to upstream (PublicProbe) run in the background after a fetch with
+// credentials; the tests that are not about them leave them out.
+bool isProbe(const RecordedRequest &request) {
+  return request.hasHeaderLine("User-Agent: regcache (public probe)");
+}
+
 std::vector<std::string> requestLines(const ScriptedUpstream &upstream) {
   std::vector<std::string> lines;
   for (const auto &r : upstream.requests())
-    lines.push_back(
-        r.requestLine().substr(0, r.requestLine().find(' ')) +
-        (r.requestLine().find("/private/") != std::string::npos ? " private" : " public"));
+    if (!isProbe(r))
+      lines.push_back(
+          r.requestLine().substr(0, r.requestLine().find(' ')) +
+          (r.requestLine().find("/private/") != std::string::npos ? " private" : " public"));
   return lines;
 }
 
@@ -78,7 +85,7 @@ TEST_CASE("content fetched with credentials reaches only clients upstream accept
   std::string again = client.readResponse();
   CHECK(again.find("X-Cache: HIT") != std::string::npos);
   CHECK(body(again) == kLayer);
-  CHECK(upstream.requests().size() == 1);
+  CHECK(requestLines(upstream).size() == 1);
 
   // No credentials, or wrong ones: upstream's refusal, never the cached bytes.
   for (const std::string &who : {std::string(), kWrong}) {

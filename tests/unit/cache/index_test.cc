@@ -71,6 +71,20 @@ TEST_CASE("blobs record where they were served from", "[cache][index]") {
         std::vector<std::string>{"r.test/library/alpine", "r.test/team/private"});
 }
 
+TEST_CASE("a repository found public makes what was served under it anonymous", "[cache][index]") {
+  TempDb db;
+  auto index = std::move(Index::open(db.path).value());
+  REQUIRE(index->putBlob(blob("sha256:aa", 1, t(0)), "r", "library/alpine", false).ok());
+  REQUIRE(index->putBlob(blob("sha256:bb", 1, t(0)), "r", "library/alpine", false).ok());
+  REQUIRE(index->putBlob(blob("sha256:aa", 1, t(0)), "r", "team/private", false).ok());
+  CHECK_FALSE(index->servedUnder("sha256:aa", "r", "library/alpine", true).value());
+  REQUIRE(index->markRepositoryPublic("r", "library/alpine").ok());
+  CHECK(index->servedUnder("sha256:aa", "r", "library/alpine", true).value());
+  CHECK(index->servedUnder("sha256:bb", "r", "library/alpine", true).value());
+  // Only that repository: the same digest under a private one stays private.
+  CHECK_FALSE(index->servedUnder("sha256:aa", "r", "team/private", true).value());
+}
+
 TEST_CASE("hits move a blob to the back of the eviction order", "[cache][index]") {
   TempDb db;
   auto index = std::move(Index::open(db.path).value());

@@ -1,0 +1,140 @@
+#include "proxy/public_probe.h"
+
+#include "base/log.h"
+#include "proxy/http/auth_challenge.h"
+#include "proxy/target_policy.h"
+#include "proxy/worker.h"
+
+namespace regcache::proxy {
+
+namespace {
+
+// What registries serve manifests as; a HEAD by digest must accept the stored one.
+constexpr const char *kManifestTypes =
+    "application/vnd.oci.image.index.v1+json, application/vnd.oci.image.manifest.v1+json, "
+    "application/vnd.docker.distribution.manifest.list.v2+json, "
+    "application/vnd.docker.distribution.manifest.v2+json";
+
+} // namespace
+
+PublicProbe::PublicProbe(Worker &worker, net::Endpoint endpoint, std::string registry,
+                         std::string repository, cache::BlobRecord blob)
+    : worker_(worker), endpoint_(std::move(endpoint)), registry_(std::move(registry)),
+      repository_(std::move(repository)), blob_(std::move(blob)) {}
+
+PublicProbe::~PublicProbe() = default;
+
+net::ConnectSettings PublicProbe::settingsFor(const std::string &host) const {
+  return net::ConnectSettings{worker_.shared().upstreamTls, worker_.options().connectTimeout,
+                              worker_.options().handshakeTimeout,
+                              admitter(worker_.shared().targets, host)};
+}
+
+void PublicProbe::start() { head(""); }
+
+void PublicProbe::head(const std::string &authorization) {
+  http::AbsoluteUrl url{
+      endpoint_.tls ? "https" : "http",
+      http::HostPort{endpoint_.host, endpoint_.port, endpoint_.host.find(':') != std::string::npos},
+      "/v2/" + repository_ + (blob_.manifest ? "/manifests/" : "/blobs/") + blob_.digest};
+  http::Headers headers;
+  if (blob_.manifest) {
+    headers.add("Accept", blob_.mediaType.empty() ? std::string(kManifestTypes)
+                                                  : blob_.mediaType + ", " + kManifestTypes);
+  }
+  if (!authorization.empty()) headers.add("Authorization", authorization);
+  headers.add("User-Agent", "regcache (public probe)");
+  if (request_) worker_.deleteLater(std::move(request_));
+  request_ = std::make_unique<OneShotRequest>(
+      worker_.base(), worker_.resolver(), settingsFor(endpoint_.host),
+      worker_.options().connectTimeout, "HEAD", std::move(url), std::move(headers), "registry",
+      [this](Result<OneShotResponse> answer) { onHead(std::move(answer)); });
+  request_->start();
+}
+
+void PublicProbe::onHead(Result<OneShotResponse> answer) {
+  if (!answer.ok()) {
+    finish(std::nullopt, answer.failure().detail);
+    return;
+  }
+  int status = answer->head.status;
+  bool redirect = status == 301 || status == 302 || status == 303 || status == 307 || status == 308;
+  if (status == 200 || (redirect && !blob_.manifest)) {
+    finish(true, withToken_ ? "readable with an anonymous token" : "readable without credentials");
+    return;
+  }
+  if (status != 401 || withToken_) {
+    finish(false,
+           "upstream answered " + std::to_string(status) + " without the client's credentials");
+    return;
+  }
+  std::optional<http::AuthChallenge> bearer;
+  for (auto &challenge :
+       http::parseAuthChallenges(answer->head.headers.get("WWW-Authenticate").value_or(""))) {
+    if (challenge.scheme == "bearer" && challenge.param("realm")) bearer = std::move(challenge);
+  }
+  if (!bearer) {
+    finish(false, "upstream wants credentials");
+    return;
+  }
+  auto url = upstream_auth::TokenFetcher::tokenUrl(*bearer, "repository:" + repository_ + ":pull");
+  if (!url.ok()) {
+    finish(std::nullopt, url.failure().detail);
+    return;
+  }
+  withToken_ = true;
+  std::string host = url->authority.host;
+  tokenFetcher_ = std::make_unique<upstream_auth::TokenFetcher>(
+      worker_.base(), worker_.resolver(), settingsFor(host), worker_.options().connectTimeout,
+      std::move(url.value()), "", "public probe of " + registry_ + "/" + repository_ + ":",
+      [this](Result<upstream_auth::TokenResponse> token) { onToken(std::move(token)); });
+  tokenFetcher_->start();
+}
+
+void PublicProbe::onToken(Result<upstream_auth::TokenResponse> token) {
+  worker_.deleteLater(std::move(tokenFetcher_));
+  if (!token.ok()) {
+    // A realm that gives no anonymous token is how some registries say "private".
+    finish(false, token.failure().detail);
+    return;
+  }
+  head("Bearer " + token->token);
+}
+
+void PublicProbe::finish(std::optional<bool> isPublic, const std::string &why) {
+  if (finished_) return;
+  finished_ = true;
+  worker_.shared().publicRepositories.endProbe(registry_, repository_, isPublic);
+  if (isPublic == true) {
+    if (cache::Index *index = worker_.index()) {
+      if (auto marked = index->markRepositoryPublic(registry_, repository_); !marked.ok()) {
+        log::cache().warn("cannot record {}/{} as public: {}", registry_, repository_,
+                          marked.failure().detail);
+      }
+    }
+    log::cache().info("{}/{} is public ({}): its cached content is served to anyone", registry_,
+                      repository_, why);
+  } else {
+    log::cache().debug("{}/{} is {} ({})", registry_, repository_,
+                       isPublic ? "private" : "of unknown access", why);
+  }
+  worker_.endProbe(this); // frees this later
+}
+
+void noteCredentialedFetch(Worker &worker, const net::Endpoint &endpoint,
+                           const std::string &registry, const std::string &repository,
+                           const cache::BlobRecord &blob) {
+  auto &repositories = worker.shared().publicRepositories;
+  if (repositories.known(registry, repository) == true) {
+    if (cache::Index *index = worker.index()) {
+      if (auto put = index->putBlob(blob, registry, repository, true); !put.ok()) {
+        log::cache().warn("cannot record {} as public: {}", blob.digest, put.failure().detail);
+      }
+    }
+    return;
+  }
+  if (!repositories.beginProbe(registry, repository)) return;
+  worker.startProbe(std::make_unique<PublicProbe>(worker, endpoint, registry, repository, blob));
+}
+
+} // namespace regcache::proxy

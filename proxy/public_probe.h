@@ -1,0 +1,59 @@
+#pragma once
+// Finds out whether anyone may read a repository. Token registries give every client a bearer
+// token, anonymous pulls included, so the cache cannot tell public content from private by the
+// client's Authorization alone. After content is fetched with credentials, the proxy asks
+// upstream itself: a HEAD of that content without Authorization and, when upstream answers with a
+// Bearer challenge, again with an anonymous token from the challenge's realm. A 200 (for a blob,
+// also a redirect to storage) means public: everything cached under the repository may then be
+// served to anyone, also while upstream is down. Anything else leaves it private.
+// Docker Hub counts neither HEADs nor token requests against the pull limit.
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "cache/index.h"
+#include "proxy/net/connector.h"
+#include "proxy/one_shot_request.h"
+#include "proxy/upstream_auth/token_fetcher.h"
+
+namespace regcache::proxy {
+
+class Worker;
+
+class PublicProbe {
+public:
+  // `endpoint` is the registry's; `registry` its key in the index ("host[:port]").
+  PublicProbe(Worker &worker, net::Endpoint endpoint, std::string registry, std::string repository,
+              cache::BlobRecord blob);
+  ~PublicProbe();
+  PublicProbe(const PublicProbe &) = delete;
+  PublicProbe &operator=(const PublicProbe &) = delete;
+
+  void start();
+
+private:
+  void head(const std::string &authorization);
+  void onHead(Result<OneShotResponse> answer);
+  void onToken(Result<upstream_auth::TokenResponse> token);
+  void finish(std::optional<bool> isPublic, const std::string &why);
+  net::ConnectSettings settingsFor(const std::string &host) const;
+
+  Worker &worker_;
+  net::Endpoint endpoint_;
+  std::string registry_;
+  std::string repository_;
+  cache::BlobRecord blob_;
+  std::unique_ptr<OneShotRequest> request_;
+  std::unique_ptr<upstream_auth::TokenFetcher> tokenFetcher_;
+  bool withToken_ = false;
+  bool finished_ = false;
+};
+
+// Content just fetched from upstream with a client's credentials, and recorded as such: marks it
+// public at once if the repository is known to be, or starts a probe if nobody knows.
+void noteCredentialedFetch(Worker &worker, const net::Endpoint &endpoint,
+                           const std::string &registry, const std::string &repository,
+                           const cache::BlobRecord &blob);
+
+} // namespace regcache::proxy
