@@ -31,6 +31,7 @@ TokenFetcher::TokenFetcher(event_base *base, net::Resolver &resolver, net::Conne
   http::Headers headers;
   if (!authorization.empty()) headers.add("Authorization", std::move(authorization));
   headers.add("Accept", "application/json");
+  headers.add("User-Agent", "regcache");
   request_ = std::make_unique<OneShotRequest>(
       base, resolver, std::move(settings), timeout, "GET", std::move(url), std::move(headers),
       "token endpoint", [this](Result<OneShotResponse> answer) { onAnswer(std::move(answer)); });
