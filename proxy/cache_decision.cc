@@ -164,7 +164,11 @@ CacheDecision decideCache(Worker &worker, const http::RequestHead &head, const R
     }
   }
   if (head.method == "GET") {
-    std::string fillKey = digest.toString() + (asker.anonymous() ? "" : " " + asker.credential.key);
+    // A repository upstream lets anyone read needs no credential to follow its fills: on Docker
+    // Hub, where every client has a token of its own, concurrent pulls then share one fetch.
+    bool openToAll = asker.anonymous() || worker.shared().publicRepositories.known(
+                                              decision.registry, registryRoute->repository) == true;
+    std::string fillKey = digest.toString() + (openToAll ? "" : " " + asker.credential.key);
     std::shared_ptr<cache::FillProgress> progress;
     if (cache::FillRegistry *fills = worker.shared().fills) {
       auto [joined, leader] = fills->join(fillKey);

@@ -7,8 +7,8 @@
 // fetched with credentials, or asked for under another repository) is served only after upstream
 // accepts the client for the repository: an upstream HEAD with the client's own headers, whose
 // answer is remembered per credential for a minute at most (AccessMemo). Fills are shared only
-// between requests with the same credential (or none), so nobody follows a fill they could not
-// start.
+// between requests with the same credential (or none), or in a repository found public
+// (PublicRepositories), so nobody follows a fill they could not start.
 #include <optional>
 
 #include "base/unique_fd.h"

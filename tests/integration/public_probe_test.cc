@@ -6,6 +6,7 @@
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <thread>
+#include <vector>
 
 #include "cache/digest.h"
 #include "cache/index.h"
@@ -21,6 +22,9 @@ namespace {
 const std::string kLayer = std::string(100000, 'p') + "end";
 const std::string kLayerDigest = "sha256:" + regcache::cache::sha256Hex(kLayer);
 const std::string kAnonymousToken = "anonymous-token";
+// Sent slowly (about 0.3 s), so that concurrent requests overlap.
+const std::string kSlow = std::string(300000, 's') + "end";
+const std::string kSlowDigest = "sha256:" + regcache::cache::sha256Hex(kSlow);
 const std::string kPrivateToken = "Bearer token-for-private";
 
 // library/* is public, private/* needs kPrivateToken; the token endpoint is /token on the same
@@ -49,6 +53,18 @@ struct TokenRegistry {
                  repository + ":pull\"\r\nContent-Length: 0\r\n\r\n");
       return;
     }
+    if (line.rfind("GET ", 0) == 0 && line.find(kSlowDigest) != std::string::npos) {
+      if (!reply.send("HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\n"
+                      "Content-Length: " +
+                      std::to_string(kSlow.size()) + "\r\n\r\n")) {
+        return;
+      }
+      for (std::size_t offset = 0; offset < kSlow.size(); offset += 50000) {
+        std::this_thread::sleep_for(40ms);
+        if (!reply.send(kSlow.substr(offset, 50000))) return;
+      }
+      return;
+    }
     std::string response = okResponse(
         kLayer, "Content-Type: application/octet-stream\r\nDocker-Content-Digest: " + kLayerDigest +
                     "\r\n");
@@ -66,9 +82,10 @@ struct TokenRegistry {
   }
 };
 
-std::string layerGet(uint16_t port, const std::string &repository, const std::string &extra) {
-  return "GET http://127.0.0.1:" + std::to_string(port) + "/v2/" + repository + "/blobs/" +
-         kLayerDigest + " HTTP/1.1\r\nHost: 127.0.0.1\r\n" + extra + "\r\n";
+std::string layerGet(uint16_t port, const std::string &repository, const std::string &extra,
+                     const std::string &digest = kLayerDigest) {
+  return "GET http://127.0.0.1:" + std::to_string(port) + "/v2/" + repository + "/blobs/" + digest +
+         " HTTP/1.1\r\nHost: 127.0.0.1\r\n" + extra + "\r\n";
 }
 
 std::string body(const std::string &response) {
@@ -143,4 +160,44 @@ TEST_CASE("content the anonymous token cannot read stays private", "[cache][acce
   std::string refused = anonymous.readResponse();
   CHECK(refused.rfind("HTTP/1.1 200", 0) != 0);
   CHECK(refused.find(kLayer.substr(0, 100)) == std::string::npos);
+}
+
+TEST_CASE("in a repository found public, clients with tokens of their own share one fill",
+          "[cache][access][probe]") {
+  TokenRegistry upstream;
+  ProxyFixture proxy([](auto &o) { o.workers = 2; });
+  const std::string registry = "127.0.0.1:" + std::to_string(upstream.port.load());
+  {
+    auto client = RawSocket::connectTo(proxy.port());
+    client.sendAll(layerGet(upstream.port, "library/base", "Authorization: Bearer first\r\n"));
+    REQUIRE(body(client.readResponse()) == kLayer);
+  }
+  bool isPublic = false;
+  for (int attempt = 0; attempt < 50 && !isPublic; ++attempt) {
+    std::this_thread::sleep_for(100ms);
+    isPublic = servedAnonymously(proxy, registry, "library/base");
+  }
+  REQUIRE(isPublic);
+
+  // Docker Hub's way: every client has its own token.
+  std::vector<std::string> bodies(4);
+  std::vector<std::thread> clients;
+  for (std::size_t i = 0; i < bodies.size(); ++i) {
+    clients.emplace_back([&, i] {
+      std::this_thread::sleep_for(std::chrono::milliseconds(30 * i));
+      auto client = RawSocket::connectTo(proxy.port());
+      client.sendAll(layerGet(upstream.port, "library/base",
+                              "Authorization: Bearer client-" + std::to_string(i) + "\r\n",
+                              kSlowDigest));
+      bodies[i] = body(client.readResponse(10000ms));
+    });
+  }
+  for (auto &c : clients)
+    c.join();
+  for (const auto &b : bodies)
+    CHECK(b == kSlow);
+  int gets = 0;
+  for (const auto &r : upstream.server.requests())
+    if (r.requestLine().rfind("GET /v2/library/base/blobs/" + kSlowDigest, 0) == 0) ++gets;
+  CHECK(gets == 1);
 }
