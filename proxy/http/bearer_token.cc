@@ -61,8 +61,12 @@ bearerTokenExpiry(std::string_view authorization) {
   auto claims = decodeBase64Url(payload);
   if (!claims) return std::nullopt;
   auto exp = jsonIntegerField(*claims, "exp");
-  // Beyond year 9999 or before 1970 is not a time a registry means.
-  if (!exp || *exp < 0 || *exp > 253402300799LL) return std::nullopt;
+  // Before 1970, or past what the clock can hold (year 2262 with nanosecond ticks), is not a time
+  // a registry means; taken as no expiry, so the memo's own TTL applies.
+  constexpr auto kLatest = std::chrono::duration_cast<std::chrono::seconds>(
+                               std::chrono::system_clock::time_point::max().time_since_epoch())
+                               .count();
+  if (!exp || *exp < 0 || *exp >= kLatest) return std::nullopt;
   return std::chrono::system_clock::time_point(std::chrono::seconds(*exp));
 }
 

@@ -28,6 +28,8 @@ TEST_CASE("tokens without a readable exp have no expiry", "[bearer_token]") {
   CHECK_FALSE(bearerTokenExpiry("Bearer h.eyJleHAiOjE3MDAwMDAwMjB9a.s"));
   // {"iat":1700000000}: no exp.
   CHECK_FALSE(bearerTokenExpiry("Bearer h.eyJpYXQiOjE3MDAwMDAwMDB9.s"));
+  // {"exp":17638003000}: past what system_clock holds; found by fuzz_auth_challenge (UBSan).
+  CHECK_FALSE(bearerTokenExpiry("Bearer h.eyJleHAiOjE3NjM4MDAzMDAwfQ.s"));
   // {"exp":"soon"} and {"exp":-5}.
   CHECK_FALSE(bearerTokenExpiry("Bearer h.eyJleHAiOiJzb29uIn0.s"));
   CHECK_FALSE(bearerTokenExpiry("Bearer h.eyJleHAiOi01fQ.s"));
