@@ -482,11 +482,9 @@ void ClientSession::openTunnel() {
                      connectTarget_->port);
   gate_.pause(net::ReadGate::kAwaitingUpstream);
   transitionTo(State::kConnectingTunnel);
-  net::ConnectSettings settings{nullptr, worker_.options().connectTimeout,
-                                worker_.options().handshakeTimeout,
-                                admitter(worker_.shared().targets, connectTarget_->host)};
+  // A plain TCP endpoint: the TLS context in the settings goes unused.
   tunnelConnector_ = std::make_unique<net::Connector>(
-      worker_.base(), worker_.resolver(), settings,
+      worker_.base(), worker_.resolver(), worker_.upstreamConnectSettings(connectTarget_->host),
       net::Endpoint{connectTarget_->host, connectTarget_->port, false}, prefix_,
       [this](Result<net::Connector::Connection> c) { onTunnelConnected(std::move(c)); });
   tunnelConnector_->start();

@@ -98,11 +98,9 @@ void Exchange::connect(bool allowPooled) {
     }
   }
   reusedConnection_ = false;
-  net::ConnectSettings settings{worker.shared().upstreamTls, worker.options().connectTimeout,
-                                worker.options().handshakeTimeout,
-                                admitter(worker.shared().targets, endpoint_.host)};
   connector_ = std::make_unique<net::Connector>(
-      worker.base(), worker.resolver(), settings, endpoint_, client_->logPrefix(),
+      worker.base(), worker.resolver(), worker.upstreamConnectSettings(endpoint_.host), endpoint_,
+      client_->logPrefix(),
       [this](Result<net::Connector::Connection> c) { onConnected(std::move(c)); });
   connector_->start();
 }
@@ -750,13 +748,10 @@ void Exchange::retryWithOperatorAccount() {
   log::proxy().debug("{} getting an upstream token from {} with the operator's account",
                      client_->logPrefix(), http::formatAuthority(url->authority));
   // The realm comes from upstream's answer: it is judged like any other target.
-  net::ConnectSettings settings{worker.shared().upstreamTls, worker.options().connectTimeout,
-                                worker.options().handshakeTimeout,
-                                admitter(worker.shared().targets, url->authority.host)};
   tokenFetcher_ = std::make_unique<upstream_auth::TokenFetcher>(
-      worker.base(), worker.resolver(), settings, worker.options().connectTimeout,
-      std::move(url.value()), upstream_auth::basicAuthorization(*operatorAccount_),
-      client_->logPrefix(),
+      worker.base(), worker.resolver(), worker.upstreamConnectSettings(url->authority.host),
+      worker.options().connectTimeout, std::move(url.value()),
+      upstream_auth::basicAuthorization(*operatorAccount_), client_->logPrefix(),
       [this](Result<upstream_auth::TokenResponse> token) { onOperatorToken(std::move(token)); });
   tokenFetcher_->start();
 }

@@ -9,6 +9,7 @@
 #include <charconv>
 #include <vector>
 
+#include "base/base64.h"
 #include "base/private_file.h"
 #include "cache/digest.h"
 
@@ -18,12 +19,6 @@ namespace {
 constexpr int kIterations = 600000; // OWASP's 2023 figure for PBKDF2-HMAC-SHA256
 constexpr std::size_t kMaxRemembered = 10000;
 constexpr std::chrono::minutes kRemember{5};
-
-std::string encodeBase64(const unsigned char *data, std::size_t size) {
-  std::vector<unsigned char> out(4 * ((size + 2) / 3) + 1);
-  int length = EVP_EncodeBlock(out.data(), data, static_cast<int>(size));
-  return std::string(reinterpret_cast<const char *>(out.data()), static_cast<std::size_t>(length));
-}
 
 std::optional<std::vector<unsigned char>> pbkdf2(std::string_view secret, std::string_view salt,
                                                  int iterations) {
@@ -43,28 +38,14 @@ bool equalConstantTime(std::string_view a, std::string_view b) {
 
 } // namespace
 
-std::optional<std::string> decodeBase64(std::string_view text) {
-  if (text.empty() || text.size() % 4 != 0 || text.size() > 8192) return std::nullopt;
-  std::vector<unsigned char> out(text.size() / 4 * 3 + 1);
-  int length = EVP_DecodeBlock(out.data(), reinterpret_cast<const unsigned char *>(text.data()),
-                               static_cast<int>(text.size()));
-  if (length < 0) return std::nullopt;
-  std::size_t padding = 0;
-  for (std::size_t i = text.size(); i > 0 && text[i - 1] == '='; --i)
-    ++padding;
-  if (padding > 2) return std::nullopt;
-  return std::string(reinterpret_cast<const char *>(out.data()),
-                     static_cast<std::size_t>(length) - padding);
-}
-
 std::string hashProxySecret(std::string_view secret, bool token) {
   if (token) return "token-sha256$" + cache::sha256Hex(secret);
   unsigned char salt[16];
   RAND_bytes(salt, sizeof salt);
   std::string saltText(reinterpret_cast<const char *>(salt), sizeof salt);
   auto key = pbkdf2(secret, saltText, kIterations);
-  return "pbkdf2-sha256$" + std::to_string(kIterations) + "$" + encodeBase64(salt, sizeof salt) +
-         "$" + encodeBase64(key->data(), key->size());
+  return "pbkdf2-sha256$" + std::to_string(kIterations) + "$" + encodeBase64(saltText) + "$" +
+         encodeBase64({reinterpret_cast<const char *>(key->data()), key->size()});
 }
 
 Result<ProxyUsers> ProxyUsers::parse(std::string_view text) {

@@ -47,7 +47,4 @@ private:
 // The verifier for a secret: a salted PBKDF2 hash for a password, SHA-256 for a token.
 std::string hashProxySecret(std::string_view secret, bool token);
 
-// Base64 decoding of a Basic credential; nothing for invalid input.
-std::optional<std::string> decodeBase64(std::string_view text);
-
 } // namespace regcache::proxy

@@ -2,7 +2,6 @@
 
 #include "base/log.h"
 #include "proxy/http/auth_challenge.h"
-#include "proxy/target_policy.h"
 #include "proxy/worker.h"
 
 namespace regcache::proxy {
@@ -24,12 +23,6 @@ PublicProbe::PublicProbe(Worker &worker, net::Endpoint endpoint, std::string reg
 
 PublicProbe::~PublicProbe() = default;
 
-net::ConnectSettings PublicProbe::settingsFor(const std::string &host) const {
-  return net::ConnectSettings{worker_.shared().upstreamTls, worker_.options().connectTimeout,
-                              worker_.options().handshakeTimeout,
-                              admitter(worker_.shared().targets, host)};
-}
-
 void PublicProbe::start() { head(""); }
 
 void PublicProbe::head(const std::string &authorization) {
@@ -46,7 +39,7 @@ void PublicProbe::head(const std::string &authorization) {
   headers.add("User-Agent", "regcache (public probe)");
   if (request_) worker_.deleteLater(std::move(request_));
   request_ = std::make_unique<OneShotRequest>(
-      worker_.base(), worker_.resolver(), settingsFor(endpoint_.host),
+      worker_.base(), worker_.resolver(), worker_.upstreamConnectSettings(endpoint_.host),
       worker_.options().connectTimeout, "HEAD", std::move(url), std::move(headers), "registry",
       [this](Result<OneShotResponse> answer) { onHead(std::move(answer)); });
   request_->start();
@@ -85,8 +78,9 @@ void PublicProbe::onHead(Result<OneShotResponse> answer) {
   withToken_ = true;
   std::string host = url->authority.host;
   tokenFetcher_ = std::make_unique<upstream_auth::TokenFetcher>(
-      worker_.base(), worker_.resolver(), settingsFor(host), worker_.options().connectTimeout,
-      std::move(url.value()), "", "public probe of " + registry_ + "/" + repository_ + ":",
+      worker_.base(), worker_.resolver(), worker_.upstreamConnectSettings(host),
+      worker_.options().connectTimeout, std::move(url.value()), "",
+      "public probe of " + registry_ + "/" + repository_ + ":",
       [this](Result<upstream_auth::TokenResponse> token) { onToken(std::move(token)); });
   tokenFetcher_->start();
 }

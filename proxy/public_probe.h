@@ -37,7 +37,6 @@ private:
   void onHead(Result<OneShotResponse> answer);
   void onToken(Result<upstream_auth::TokenResponse> token);
   void finish(std::optional<bool> isPublic, const std::string &why);
-  net::ConnectSettings settingsFor(const std::string &host) const;
 
   Worker &worker_;
   net::Endpoint endpoint_;

@@ -5,6 +5,7 @@
 #include "base/log.h"
 #include "proxy/client_session.h"
 #include "proxy/public_probe.h"
+#include "proxy/target_policy.h"
 
 namespace regcache::proxy {
 
@@ -87,12 +88,7 @@ void Worker::adopt(std::unique_ptr<RequestHandler> handler) {
   adopted_.emplace(key, std::move(handler));
 }
 
-void Worker::release(RequestHandler *handler) {
-  auto it = adopted_.find(handler);
-  if (it == adopted_.end()) return;
-  deleteLater(std::move(it->second));
-  adopted_.erase(it);
-}
+void Worker::release(RequestHandler *handler) { releaseFrom(adopted_, handler); }
 
 void Worker::startProbe(std::unique_ptr<PublicProbe> probe) {
   PublicProbe *key = probe.get();
@@ -100,11 +96,11 @@ void Worker::startProbe(std::unique_ptr<PublicProbe> probe) {
   key->start();
 }
 
-void Worker::endProbe(PublicProbe *probe) {
-  auto it = probes_.find(probe);
-  if (it == probes_.end()) return;
-  deleteLater(std::move(it->second));
-  probes_.erase(it);
+void Worker::endProbe(PublicProbe *probe) { releaseFrom(probes_, probe); }
+
+net::ConnectSettings Worker::upstreamConnectSettings(const std::string &host) const {
+  return net::ConnectSettings{shared_.upstreamTls, options().connectTimeout,
+                              options().handshakeTimeout, admitter(shared_.targets, host)};
 }
 
 void Worker::onReap(evutil_socket_t, short, void *arg) noexcept {

@@ -9,6 +9,7 @@
 #include "base/event_handles.h"
 #include "base/result.h"
 #include "cache/index.h"
+#include "proxy/net/connector.h"
 #include "proxy/net/listener.h"
 #include "proxy/net/resolver.h"
 #include "proxy/request_handler.h"
@@ -45,6 +46,9 @@ public:
   std::vector<net::SocketAddress> boundAddresses() const;
   // This thread's connection to the cache index, or null when the cache is off or broken.
   cache::Index *index() { return cacheIndex_.get(); }
+  // How to connect to `host` upstream: the options' timeouts, the target policy judging every
+  // resolved address, and the upstream TLS context.
+  net::ConnectSettings upstreamConnectSettings(const std::string &host) const;
 
   // Frees `object` on the next loop turn, so code on the stack that belongs to it can unwind.
   template <class T> void deleteLater(std::unique_ptr<T> object) {
@@ -64,6 +68,14 @@ public:
   void endProbe(PublicProbe *probe);
 
 private:
+  // Frees, on the next loop turn, an object kept in `kept` until it said it was done.
+  template <class T>
+  void releaseFrom(std::unordered_map<T *, std::unique_ptr<T>> &kept, T *object) {
+    auto it = kept.find(object);
+    if (it == kept.end()) return;
+    deleteLater(std::move(it->second));
+    kept.erase(it);
+  }
   void onAccept(int fd, const net::SocketAddress &peer);
   static void onReap(evutil_socket_t, short, void *arg) noexcept;
 

@@ -2,6 +2,7 @@
 
 #include <string>
 
+#include "base/base64.h"
 #include "base/json_fields.h"
 #include "proxy/http/headers.h"
 
@@ -10,35 +11,6 @@ namespace {
 
 // Claims are a few hundred bytes; anything far larger is not a registry token.
 constexpr std::size_t kMaxPayload = 16 * 1024;
-
-int base64UrlValue(char c) {
-  if (c >= 'A' && c <= 'Z') return c - 'A';
-  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-  if (c >= '0' && c <= '9') return c - '0' + 52;
-  if (c == '-') return 62;
-  if (c == '_') return 63;
-  return -1;
-}
-
-// RFC 4648 section 5 without padding, as JWS uses it (RFC 7515 section 2).
-std::optional<std::string> decodeBase64Url(std::string_view text) {
-  if (text.size() % 4 == 1) return std::nullopt;
-  std::string out;
-  out.reserve(text.size() * 3 / 4);
-  unsigned bits = 0;
-  int count = 0;
-  for (char c : text) {
-    int value = base64UrlValue(c);
-    if (value < 0) return std::nullopt;
-    bits = (bits << 6) | static_cast<unsigned>(value);
-    count += 6;
-    if (count >= 8) {
-      count -= 8;
-      out += static_cast<char>((bits >> count) & 0xff);
-    }
-  }
-  return out;
-}
 
 } // namespace
 
@@ -57,8 +29,7 @@ bearerTokenExpiry(std::string_view authorization) {
   auto secondDot = token.find('.', firstDot + 1);
   if (secondDot == std::string_view::npos) return std::nullopt;
   std::string_view payload = token.substr(firstDot + 1, secondDot - firstDot - 1);
-  if (payload.size() > kMaxPayload) return std::nullopt;
-  auto claims = decodeBase64Url(payload);
+  auto claims = decodeBase64Url(payload, kMaxPayload);
   if (!claims) return std::nullopt;
   auto exp = jsonIntegerField(*claims, "exp");
   // Before 1970, or past what the clock can hold (year 2262 with nanosecond ticks), is not a time

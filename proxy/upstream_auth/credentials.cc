@@ -1,12 +1,10 @@
 #include "proxy/upstream_auth/credentials.h"
 
-#include "base/private_file.h"
-
-#include <openssl/evp.h>
-
 #include <algorithm>
 #include <cctype>
-#include <vector>
+
+#include "base/base64.h"
+#include "base/private_file.h"
 
 namespace regcache::proxy::upstream_auth {
 namespace {
@@ -143,13 +141,7 @@ const Credential *Credentials::find(std::string_view host) const {
 }
 
 std::string basicAuthorization(const Credential &credential) {
-  std::string plain = credential.username + ":" + credential.secret;
-  std::vector<unsigned char> encoded(4 * ((plain.size() + 2) / 3) + 1);
-  int length =
-      EVP_EncodeBlock(encoded.data(), reinterpret_cast<const unsigned char *>(plain.data()),
-                      static_cast<int>(plain.size()));
-  return "Basic " + std::string(reinterpret_cast<const char *>(encoded.data()),
-                                static_cast<std::size_t>(length));
+  return "Basic " + encodeBase64(credential.username + ":" + credential.secret);
 }
 
 } // namespace regcache::proxy::upstream_auth

@@ -18,11 +18,7 @@ start_proxy --dns-server "127.0.0.1:$DNS_PORT" --upstream-ca "$WORK/pki/ca.crt" 
   --cache-max-size "${limit_mib}MiB"
 data="$WORK/proxy-data"
 
-pull() { # IMAGE_NUMBER NAME
-  rm -rf "$WORK/out-$2"
-  through_proxy timeout 60 skopeo --insecure-policy copy --quiet --src-cert-dir "$PROXY_CERT_DIR" \
-    "docker://registry.test:$REG_PORT/test/image$1:v1" "oci:$WORK/out-$2:v1" >>"$WORK/skopeo.log" 2>&1
-}
+pull() { skopeo_pull "registry.test:$REG_PORT" "test/image$1:v1" "$2"; } # IMAGE_NUMBER NAME
 blob_file() { local hex=${1#sha256:}; echo "$data/blobs/sha256/${hex:0:2}/$hex"; }
 layer_gets() { grep -c "\"GET /v2/test/image$1/blobs/${layers[$(($1 - 1))]} " "$REG_LOG" || true; }
 blob_bytes() { find "$data/blobs" -type f -printf '%s\n' | awk '{s += $1} END {print s + 0}'; }

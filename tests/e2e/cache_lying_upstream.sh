@@ -30,11 +30,7 @@ start_nginx_proxy "$WORK/pki" "$REG_PORT"
 upstream="registry.test:$NGINX_TLS_PORT"
 start_proxy --dns-server "127.0.0.1:$DNS_PORT" --upstream-ca "$WORK/pki/ca.crt"
 
-pull() { # NAME
-  rm -rf "$WORK/out-$1"
-  through_proxy timeout 60 skopeo --insecure-policy copy --quiet --src-cert-dir "$PROXY_CERT_DIR" \
-    "docker://$upstream/test/image:v1" "oci:$WORK/out-$1:v1" >>"$WORK/skopeo-$1.log" 2>&1
-}
+pull() { skopeo_pull "$upstream" test/image:v1 "$1"; } # NAME
 cached_layer="$WORK/proxy-data/blobs/sha256/${LAYER_DIGEST:7:2}/${LAYER_DIGEST#sha256:}"
 
 pull lied && fail "the pull succeeded although upstream sent wrong bytes"

@@ -24,11 +24,7 @@ start_nginx_proxy "$WORK/pki" "$REG_PORT"
 upstream="registry.test:$NGINX_TLS_PORT"
 start_proxy --dns-server "127.0.0.1:$DNS_PORT" --upstream-ca "$WORK/pki/ca.crt" --tag-ttl 1s
 
-pull() { # NAME
-  rm -rf "$WORK/out-$1"
-  through_proxy timeout 60 skopeo --insecure-policy copy --quiet --src-cert-dir "$PROXY_CERT_DIR" \
-    "docker://$upstream/test/image:v1" "oci:$WORK/out-$1:v1" >>"$WORK/skopeo.log" 2>&1
-}
+pull() { skopeo_pull "$upstream" test/image:v1 "$1"; } # NAME
 # A manifest GET straight to nginx, without the proxy: prints the status.
 direct_manifest_status() {
   curl -sS -o /dev/null -w '%{http_code}' --max-time 10 --cacert "$WORK/pki/ca.crt" \

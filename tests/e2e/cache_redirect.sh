@@ -14,11 +14,7 @@ push_image "$WORK/pki" "$REG_PORT" test/image:v1
 digest="sha256:$(direct_digest "$WORK/pki" "$REG_PORT" test/image:v1)"
 start_proxy --dns-server "127.0.0.1:$DNS_PORT" --upstream-ca "$WORK/pki/ca.crt"
 
-pull() {
-  rm -rf "$WORK/out-$2"
-  through_proxy timeout 60 skopeo --insecure-policy copy --quiet --src-cert-dir "$PROXY_CERT_DIR" \
-    "docker://registry.test:$REG_PORT/$1" "oci:$WORK/out-$2:v1" >>"$WORK/skopeo.log" 2>&1
-}
+pull() { skopeo_pull "registry.test:$REG_PORT" "$1" "$2"; } # REF NAME
 cdn_gets() { grep -c 'GET /docker/registry/v2/blobs/' "$WORK/cdn/logs/access.log" || true; }
 
 pull "test/image@$digest" cold || fail "cold pull through a redirecting registry failed"

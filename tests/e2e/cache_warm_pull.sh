@@ -13,11 +13,7 @@ push_image "$WORK/pki" "$REG_PORT" test/image:v1
 digest="sha256:$(direct_digest "$WORK/pki" "$REG_PORT" test/image:v1)"
 start_proxy --dns-server "127.0.0.1:$DNS_PORT" --upstream-ca "$WORK/pki/ca.crt"
 
-pull() { # REF NAME
-  rm -rf "$WORK/out-$2"
-  through_proxy timeout 60 skopeo --insecure-policy copy --quiet --src-cert-dir "$PROXY_CERT_DIR" \
-    "docker://registry.test:$REG_PORT/$1" "oci:$WORK/out-$2:v1" >>"$WORK/skopeo.log" 2>&1
-}
+pull() { skopeo_pull "registry.test:$REG_PORT" "$1" "$2"; } # REF NAME
 blob_gets() { grep -c '"GET /v2/test/image/blobs/sha256:' "$REG_LOG" || true; }
 manifest_gets() { grep -c '"GET /v2/test/image/manifests/' "$REG_LOG" || true; }
 

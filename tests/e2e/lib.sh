@@ -266,6 +266,17 @@ through_proxy() {
     NO_PROXY= SSL_CERT_FILE="$PROXY_BUNDLE" SSL_CERT_DIR="$WORK/no-such-dir" "$@"
 }
 
+# skopeo copies REGISTRY/REF through the proxy into the OCI layout $WORK/out-NAME (tag v1),
+# replacing an earlier one; its output goes to $WORK/skopeo.log.
+# Usage: skopeo_pull REGISTRY REF NAME [SKOPEO ARGS...]
+skopeo_pull() {
+  local registry="$1" ref="$2" name="$3"
+  shift 3
+  rm -rf "$WORK/out-$name"
+  through_proxy timeout 60 skopeo --insecure-policy copy --quiet --src-cert-dir "$PROXY_CERT_DIR" "$@" \
+    "docker://$registry/$ref" "oci:$WORK/out-$name:v1" >>"$WORK/skopeo.log" 2>&1
+}
+
 # Peak resident memory of a process, in KiB.
 peak_rss_kib() { awk '/VmHWM/ {print $2}' "/proc/$1/status"; }
 

@@ -52,11 +52,8 @@ direct() { # PATH [CURL ARGS...] -> HTTP status of a HEAD straight to nginx
 start_proxy --dns-server "127.0.0.1:$DNS_PORT" --upstream-ca "$WORK/pki/ca.crt"
 
 pull() { # REF NAME [SKOPEO ARGS...]
-  local ref="$1" name="$2"; shift 2
-  rm -rf "$WORK/out-$name"
-  log "pull $ref ($name)"
-  through_proxy timeout 60 skopeo --insecure-policy copy --quiet --src-cert-dir "$PROXY_CERT_DIR" "$@" \
-    "docker://registry.test:$UP_PORT/$ref" "oci:$WORK/out-$name:v1" >>"$WORK/skopeo.log" 2>&1
+  log "pull $1 ($2)"
+  skopeo_pull "registry.test:$UP_PORT" "$@"
 }
 # A GET (or HEAD with -I) through the proxy: prints "STATUS BYTES".
 get() { # PATH [CURL ARGS...]

@@ -53,11 +53,8 @@ direct_status() { # PATH [CURL ARGS...]
 start_proxy --dns-server "127.0.0.1:$DNS_PORT" --upstream-ca "$WORK/pki/ca.crt"
 
 pull() { # REF NAME [SKOPEO ARGS...]
-  local ref="$1" name="$2"; shift 2
-  rm -rf "$WORK/out-$name"
-  log "pull $ref ($name)"
-  through_proxy timeout 60 skopeo --insecure-policy copy --quiet --src-cert-dir "$PROXY_CERT_DIR" "$@" \
-    "docker://$upstream/$ref" "oci:$WORK/out-$name:v1" >>"$WORK/skopeo-$name.log" 2>&1
+  log "pull $1 ($2)"
+  skopeo_pull "$upstream" "$@"
 }
 
 pull test/image:v1 first || fail "the first pull of test/image failed"
