@@ -241,6 +241,17 @@ Result<bool> Index::servedUnder(const std::string &digest, const std::string &re
   return sqliteFailure("servedUnder");
 }
 
+Result<bool> Index::servedAtRegistry(const std::string &digest, const std::string &registry) {
+  auto stmt = prepare("SELECT 1 FROM blob_sources WHERE digest = ?1 AND registry = ?2 LIMIT 1");
+  if (!stmt.ok()) return stmt.failure();
+  bind(stmt->get(), 1, digest);
+  bind(stmt->get(), 2, registry);
+  int rc = sqlite3_step(stmt->get());
+  if (rc == SQLITE_ROW) return true;
+  if (rc == SQLITE_DONE) return false;
+  return sqliteFailure("servedAtRegistry");
+}
+
 Result<void> Index::recordHit(const std::string &digest, TimePoint at) {
   auto stmt = prepare("UPDATE blobs SET hits = hits + 1, last_access = ?2 WHERE digest = ?1");
   if (!stmt.ok()) return stmt.failure();

@@ -78,6 +78,9 @@ public:
   Result<void> markRepositoryPublic(const std::string &registry, const std::string &repository);
   Result<bool> servedUnder(const std::string &digest, const std::string &registry,
                            const std::string &repository, bool anonymously = false);
+  // True if the digest was served under any repository of `registry`. Only such a registry has
+  // shown it holds these bytes, so only its HEAD may confirm a client's access to them.
+  Result<bool> servedAtRegistry(const std::string &digest, const std::string &registry);
   Result<void> recordHit(const std::string &digest, TimePoint at);
   Result<void> removeBlob(const std::string &digest);
 

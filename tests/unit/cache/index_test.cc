@@ -71,6 +71,15 @@ TEST_CASE("blobs record where they were served from", "[cache][index]") {
         std::vector<std::string>{"r.test/library/alpine", "r.test/team/private"});
 }
 
+TEST_CASE("a digest is served at a registry if under any of its repositories", "[cache][index]") {
+  TempDb db;
+  auto index = std::move(Index::open(db.path).value());
+  REQUIRE(index->putBlob(blob("sha256:aa", 1, t(0)), "r.test", "team/private", false).ok());
+  CHECK(index->servedAtRegistry("sha256:aa", "r.test").value());
+  CHECK_FALSE(index->servedAtRegistry("sha256:aa", "other.test").value());
+  CHECK_FALSE(index->servedAtRegistry("sha256:bb", "r.test").value());
+}
+
 TEST_CASE("a repository found public makes what was served under it anonymous", "[cache][index]") {
   TempDb db;
   auto index = std::move(Index::open(db.path).value());
