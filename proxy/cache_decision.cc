@@ -1,11 +1,14 @@
 #include "proxy/cache_decision.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <vector>
 
 #include "base/log.h"
 #include "cache/file_blob_store.h"
 #include "cache/fill_registry.h"
+#include "cache/manifest_media_type.h"
 #include "cache/registry_route.h"
 #include "proxy/worker.h"
 
@@ -52,11 +55,17 @@ struct Found {
   std::optional<cache::TagRecord> tag;
 };
 
-// Decides between a hit and a check with upstream for content that is on disk.
-void serveOrConfirm(Worker &worker, const cache::RegistryRoute &route, const Asker &asker,
+// Decides between a hit and a check with upstream for content that is on disk; false when it is
+// a miss at this registry, to be fetched and verified like any other.
+bool serveOrConfirm(Worker &worker, const cache::RegistryRoute &route, const Asker &asker,
                     Found found, bool fresh, CacheDecision &decision) {
   cache::Index *index = worker.index();
   const std::string &digest = found.blob.digest;
+  // A HEAD proves nothing about bytes: only a registry that served this digest before may
+  // confirm a client's access to it. Any other (a client may name its own server) must send the
+  // bytes, which are verified like any fill.
+  auto atRegistry = index->servedAtRegistry(digest, decision.registry);
+  if (!atRegistry.ok() || !atRegistry.value()) return false;
   // Upstream's yes for a repository covers only what it served under that repository: a digest
   // stored from another one may not be in this one at all.
   auto served = index->servedUnder(digest, decision.registry, route.repository, false);
@@ -69,15 +78,42 @@ void serveOrConfirm(Worker &worker, const cache::RegistryRoute &route, const Ask
   if (fresh && accepted) {
     decision.hit = std::move(found.blob);
     decision.file = std::move(found.file);
-    return;
+    return true;
   }
-  // Public content may be served while upstream is unreachable; content only ever fetched with
-  // credentials only when the operator said so.
-  bool offline = publicHere || worker.options().offlineAuth == OfflineAuth::kTrustCached;
+  // Public content may be served while upstream is unreachable. Content only ever fetched with
+  // credentials only when the operator said so, to clients that send credentials, and only where
+  // upstream served it.
+  bool trustCached =
+      worker.options().offlineAuth == OfflineAuth::kTrustCached && !asker.anonymous() && servedHere;
+  bool offline = publicHere || trustCached;
   decision.candidate =
       CacheCandidate{std::move(found.blob), std::make_shared<UniqueFd>(std::move(found.file)),
                      std::move(found.tag),  offline,
                      asker.credential,      route.repository};
+  return true;
+}
+
+// A manifest asked for by digest goes out with a manifest media type, whatever its bytes were
+// first cached as (a blob is application/octet-stream): the type its own JSON names, else the one
+// upstream sent when it was fetched under /manifests/. False if neither is known.
+bool typeAsManifest(Found &found) {
+  cache::BlobRecord &blob = found.blob;
+  std::optional<std::string> type;
+  if (blob.size <= cache::kMaxManifestBytes) {
+    std::string json(static_cast<std::size_t>(blob.size), '\0');
+    std::size_t got = 0;
+    while (got < json.size()) {
+      ssize_t n =
+          ::pread(found.file.get(), json.data() + got, json.size() - got, static_cast<off_t>(got));
+      if (n <= 0) break;
+      got += static_cast<std::size_t>(n);
+    }
+    if (got == json.size()) type = cache::manifestMediaType(json);
+  }
+  if (!type && blob.manifest && !blob.mediaType.empty()) type = blob.mediaType;
+  if (!type) return false;
+  blob.mediaType = std::move(*type);
+  return true;
 }
 
 // A manifest by tag: fresh within --tag-ttl is a hit; older, it is revalidated upstream with the
@@ -100,11 +136,13 @@ void decideTag(Worker &worker, const http::RequestHead &head, const cache::Regis
       if (fd.ok()) {
         cache::BlobRecord record = std::move(*blob.value());
         record.mediaType = tag.value()->mediaType;
+        record.manifest = true;
         auto age = std::chrono::system_clock::now() - tag.value()->checkedAt;
-        serveOrConfirm(worker, route, asker,
-                       Found{std::move(record), UniqueFd(fd.value()), std::move(*tag.value())},
-                       age < worker.options().tagTtl, decision);
-        if (decision.hit) return;
+        bool cached =
+            serveOrConfirm(worker, route, asker,
+                           Found{std::move(record), UniqueFd(fd.value()), std::move(*tag.value())},
+                           age < worker.options().tagTtl, decision);
+        if (cached && decision.hit) return;
       }
     }
   }
@@ -148,19 +186,24 @@ CacheDecision decideCache(Worker &worker, const http::RequestHead &head, const R
                       found.failure().detail);
     return decision;
   }
+  bool manifest = registryRoute->kind == cache::RegistryRoute::Kind::kManifest;
   if (found.value()) {
     auto fd = store->openForRead(digest);
     if (fd.ok()) {
-      serveOrConfirm(worker, *registryRoute, asker,
-                     Found{std::move(*found.value()), UniqueFd(fd.value()), std::nullopt}, true,
-                     decision);
-      return decision;
-    }
-    // The index outlived the file (deleted by hand): forget it and fetch again.
-    log::cache().warn("{} {} is indexed but unreadable ({}); refetching", logPrefix,
-                      digest.toString(), fd.failure().detail);
-    if (auto removed = index->removeBlob(digest.toString()); !removed.ok()) {
-      log::cache().warn("{} {}", logPrefix, removed.failure().detail);
+      Found cached{std::move(*found.value()), UniqueFd(fd.value()), std::nullopt};
+      cached.blob.manifest = manifest; // asked for as: the public probe asks the same way
+      if ((!manifest || typeAsManifest(cached)) &&
+          serveOrConfirm(worker, *registryRoute, asker, std::move(cached), true, decision)) {
+        return decision;
+      }
+      // Not to be served from here without upstream's bytes: a miss.
+    } else {
+      // The index outlived the file (deleted by hand): forget it and fetch again.
+      log::cache().warn("{} {} is indexed but unreadable ({}); refetching", logPrefix,
+                        digest.toString(), fd.failure().detail);
+      if (auto removed = index->removeBlob(digest.toString()); !removed.ok()) {
+        log::cache().warn("{} {}", logPrefix, removed.failure().detail);
+      }
     }
   }
   if (head.method == "GET") {
@@ -168,7 +211,12 @@ CacheDecision decideCache(Worker &worker, const http::RequestHead &head, const R
     // Hub, where every client has a token of its own, concurrent pulls then share one fetch.
     bool openToAll = asker.anonymous() || worker.shared().publicRepositories.known(
                                               decision.registry, registryRoute->repository) == true;
-    std::string fillKey = digest.toString() + (openToAll ? "" : " " + asker.credential.key);
+    // A fill is followed only by clients of its own registry (another registry's upstream, maybe
+    // a client's own slow or lying server, must not hold them up), asking the same way (a
+    // manifest's follower needs upstream's manifest type, not a blob's), with the same credential
+    // unless the repository is open to all.
+    std::string fillKey = decision.registry + (manifest ? " manifest " : " blob ") +
+                          digest.toString() + (openToAll ? "" : " " + asker.credential.key);
     std::shared_ptr<cache::FillProgress> progress;
     if (cache::FillRegistry *fills = worker.shared().fills) {
       auto [joined, leader] = fills->join(fillKey);
@@ -183,7 +231,7 @@ CacheDecision decideCache(Worker &worker, const http::RequestHead &head, const R
                               fillKey,
                               decision.registry,
                               registryRoute->repository,
-                              registryRoute->kind == cache::RegistryRoute::Kind::kManifest,
+                              manifest,
                               std::move(progress),
                               std::nullopt,
                               {},

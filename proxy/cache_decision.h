@@ -6,9 +6,11 @@
 // (registry, repository) is served to anyone asking under that repository. Anything else (content
 // fetched with credentials, or asked for under another repository) is served only after upstream
 // accepts the client for the repository: an upstream HEAD with the client's own headers, whose
-// answer is remembered per credential for a minute at most (AccessMemo). Fills are shared only
-// between requests with the same credential (or none), or in a repository found public
-// (PublicRepositories), so nobody follows a fill they could not start.
+// answer is remembered per credential for a minute at most (AccessMemo). Only a registry that
+// served the digest before may confirm it so; at any other the request is a miss, whose bytes are
+// fetched and verified. Fills are shared only within one registry, between requests with the same
+// credential (or none) or in a repository found public (PublicRepositories), so nobody follows a
+// fill they could not start.
 #include <optional>
 
 #include "base/unique_fd.h"

@@ -469,6 +469,76 @@ TEST_CASE("a tag whose body does not match its announced digest is not cached", 
   CHECK(liar.requests().size() == 2);
 }
 
+TEST_CASE("bytes first fetched as a blob are served as a manifest with a manifest media type",
+          "[cache][tags]") {
+  // A registry serves anything under /blobs/ as octet-stream, manifests included.
+  ScriptedUpstream upstream([](const RecordedRequest &request, UpstreamReply &reply) {
+    bool manifest = request.requestLine().find("/manifests/") != std::string::npos;
+    std::string response = okResponse(
+        kManifest,
+        "Content-Type: " + (manifest ? kManifestType : std::string("application/octet-stream")) +
+            "\r\nDocker-Content-Digest: " + kManifestDigest + "\r\n");
+    if (request.requestLine().rfind("HEAD ", 0) == 0) {
+      response.resize(response.find("\r\n\r\n") + 4);
+    }
+    reply.send(response);
+  });
+  ProxyFixture proxy;
+  auto client = RawSocket::connectTo(proxy.port());
+  const std::string base =
+      "http://127.0.0.1:" + std::to_string(upstream.port()) + "/v2/library/test/";
+  client.sendAll("GET " + base + "blobs/" + kManifestDigest +
+                 " HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+  std::string asBlob = client.readResponse();
+  REQUIRE(body(asBlob) == kManifest);
+  CHECK(asBlob.find("Content-Type: application/octet-stream") != std::string::npos);
+
+  for (const std::string method : {"GET", "HEAD"}) {
+    INFO(method);
+    client.sendAll(method + " " + base + "manifests/" + kManifestDigest +
+                   " HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: " + kManifestType + "\r\n\r\n");
+    std::string asManifest =
+        method == "GET" ? client.readResponse() : client.readUntil([](const std::string &s) {
+          return s.find("\r\n\r\n") != std::string::npos;
+        });
+    CHECK(asManifest.rfind("HTTP/1.1 200", 0) == 0);
+    CHECK(asManifest.find("Content-Type: " + kManifestType + "\r\n") != std::string::npos);
+    CHECK(asManifest.find("Docker-Content-Digest: " + kManifestDigest) != std::string::npos);
+    if (method == "GET") CHECK(body(asManifest) == kManifest);
+  }
+}
+
+TEST_CASE("a fill led at a stalling registry does not hold up clients of another registry",
+          "[cache][integration][isolation]") {
+  std::atomic<bool> release{false};
+  // Sends the head and a first slice, then nothing until the test ends.
+  ScriptedUpstream staller([&release](const RecordedRequest &, UpstreamReply &reply) {
+    if (!reply.send("HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\n"
+                    "Content-Length: " +
+                    std::to_string(kBlob.size()) + "\r\n\r\n" + kBlob.substr(0, 1000))) {
+      return;
+    }
+    for (int i = 0; i < 1000 && !release; ++i)
+      std::this_thread::sleep_for(10ms);
+  });
+  auto registry = blobUpstream(kBlob);
+  ProxyFixture proxy([](auto &o) { o.workers = 2; });
+  auto leader = RawSocket::connectTo(proxy.port());
+  leader.sendAll(blobGet(staller.port()));
+  REQUIRE(
+      leader.readUntil([](const std::string &s) { return s.find("\r\n\r\n") != std::string::npos; })
+          .rfind("HTTP/1.1 200", 0) == 0);
+
+  auto other = RawSocket::connectTo(proxy.port());
+  other.sendAll(blobGet(registry.port()));
+  std::string response = other.readResponse(3000ms);
+  bool complete = body(response) == kBlob; // not hung on the other registry's fill
+  CHECK(complete);
+  CHECK(response.find("X-Cache: MISS") != std::string::npos);
+  CHECK(registry.requests().size() == 1); // its own fetch
+  release = true;
+}
+
 TEST_CASE("GET /v2/_catalog on the proxy lists cached repositories", "[cache][integration]") {
   auto upstream = blobUpstream(kBlob);
   ProxyFixture proxy;
