@@ -57,6 +57,7 @@ Exchange::Exchange(ClientSide &client, http::RequestHead request, net::Endpoint 
       originTarget_);
   fill_ = std::move(fill);
   candidate_ = std::move(candidate);
+  registryEndpoint_ = endpoint_;
   tagToLearn_ = std::move(tagToLearn);
   if (const auto *accounts = client_->worker().shared().upstreamCredentials;
       accounts != nullptr && !request_.headers.has("Authorization")) {
@@ -346,9 +347,22 @@ void Exchange::onResponseHead(http::ResponseHead &&head) {
   if (candidate_) {
     auto announced = head.headers.get("Docker-Content-Digest");
     bool sameDigest = announced && *announced == candidate_->blob.digest;
-    // A blob HEAD may be redirected to storage: upstream accepted the client either way.
-    confirmed = candidate_->tag ? head.status == 200 && sameDigest
-                                : (head.status == 200 && (!announced || sameDigest)) || redirect;
+    // Only a 200 is a yes (a 3xx may be an SSO gateway's way to a login page), naming this digest
+    // if it names one (for a tag it must). Storage a registry sent the HEAD to names no digest:
+    // there the length must be the blob's.
+    confirmed = head.status == 200 && (candidate_->tag ? sameDigest : !announced || sameDigest) &&
+                (redirects_ == 0 || head.contentLength == candidate_->blob.size);
+  }
+  if (revalidating() && redirect && !candidate_->tag && !candidate_->blob.manifest &&
+      redirects_ < kMaxRedirects && head.headers.has("Location")) {
+    // A registry may send a blob's HEAD on to storage: the proxy follows it, and the storage's
+    // answer decides.
+    if (!registryRequest_) {
+      registryRequest_ = request_;
+      registryTarget_ = originTarget_;
+    }
+    redirectTo_ = std::string(*head.headers.get("Location"));
+    return;
   }
   if (revalidating()) {
     confirmed_ = confirmed; // acted on at the end of the (bodiless) response
@@ -594,8 +608,8 @@ bool Exchange::commitFill() {
     } else {
       log::cache().debug("{} cached {} ({} bytes)", client_->logPrefix(), blob.digest, size);
       if (!fill_->credential.empty()) {
-        noteCredentialedFetch(client_->worker(), endpoint_, fill_->registry, fill_->repository,
-                              blob);
+        noteCredentialedFetch(client_->worker(), registryEndpoint_, fill_->registry,
+                              fill_->repository, blob);
       }
       if (fill_->tag) {
         cache::TagRecord tag{fill_->registry, fill_->repository, *fill_->tag, fill_->acceptKey,
@@ -650,7 +664,8 @@ void Exchange::confirmCandidate() {
     log::cache().warn("{} cannot record where {} was served: {}", client_->logPrefix(),
                       candidate_->blob.digest, put.failure().detail);
   } else if (!candidate_->credential.empty()) {
-    noteCredentialedFetch(worker, endpoint_, registry, candidate_->repository, candidate_->blob);
+    noteCredentialedFetch(worker, registryEndpoint_, registry, candidate_->repository,
+                          candidate_->blob);
   }
   if (!candidate_->tag) return;
   cache::TagRecord tag = *candidate_->tag;
@@ -687,17 +702,22 @@ void Exchange::finishRevalidation(bool upstreamReusable) {
   logged_ = true; // the handler taking over writes the access line
   upstreamGate_.attach(nullptr);
   if (upstreamReusable) client_->worker().pool().give(poolKey_, std::move(upstream_));
+  // What follows serves the client's own request, as it was before any redirect to storage.
+  bool redirected = registryRequest_.has_value();
+  http::RequestHead request = redirected ? std::move(*registryRequest_) : request_;
+  std::string target = redirected ? registryTarget_ : originTarget_;
   if (confirmed) {
     confirmCandidate();
     client_->replaceHandler(std::make_unique<CacheHandler>(
-        *client_, request_, candidate_->blob, std::move(*candidate_->file), record_.host,
+        *client_, std::move(request), candidate_->blob, std::move(*candidate_->file), record_.host,
         "REVALIDATED", "cache REVALIDATED: upstream HEAD confirmed " + candidate_->blob.digest));
     return;
   }
   log::cache().debug("{} upstream did not confirm the cached {} ({}); asking for it",
                      client_->logPrefix(), candidate_->blob.digest, record_.status);
   candidate_->refused = true;
-  client_->replaceHandler(std::make_unique<Exchange>(*client_, request_, endpoint_, originTarget_,
+  client_->replaceHandler(std::make_unique<Exchange>(*client_, std::move(request),
+                                                     registryEndpoint_, std::move(target),
                                                      std::move(fill_), std::move(candidate_)));
 }
 

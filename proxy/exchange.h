@@ -33,7 +33,7 @@ namespace regcache::proxy {
 // A blob or manifest by digest to store while it streams to the client.
 struct CacheFill {
   cache::Digest digest;
-  std::string fillKey;    // in the FillRegistry: the digest, plus the credential if any
+  std::string fillKey;    // in the FillRegistry: registry, kind, digest, and credential if any
   std::string registry;   // upstream host[:port]
   std::string repository; // "library/alpine"
   bool manifest = false;
@@ -167,6 +167,13 @@ private:
   std::string contentType_;
   std::optional<std::string> redirectTo_;
   std::optional<CacheCandidate> candidate_;
+  // The registry the client named. A followed redirect points endpoint_ at storage, but the
+  // public probe and everything decided about a repository belong to the registry.
+  net::Endpoint registryEndpoint_;
+  // The client's request and target as they were before a revalidating HEAD followed a redirect
+  // to storage: a refused confirmation sends them to the registry again.
+  std::optional<http::RequestHead> registryRequest_;
+  std::string registryTarget_;
   // A client HEAD of a manifest by tag: the tag whose digest upstream's 200 names. Clients such
   // as dockerd pull by HEAD on the tag, then GET by digest; without this the tag would never be
   // in the cache, and such a pull would fail while upstream is down.

@@ -13,6 +13,7 @@ constexpr const char *kManifestTypes =
     "application/vnd.oci.image.index.v1+json, application/vnd.oci.image.manifest.v1+json, "
     "application/vnd.docker.distribution.manifest.list.v2+json, "
     "application/vnd.docker.distribution.manifest.v2+json";
+constexpr int kMaxRedirects = 5; // as for the proxy's own fetches
 
 } // namespace
 
@@ -23,24 +24,34 @@ PublicProbe::PublicProbe(Worker &worker, net::Endpoint endpoint, std::string reg
 
 PublicProbe::~PublicProbe() = default;
 
-void PublicProbe::start() { head(""); }
+void PublicProbe::start() { ask(""); }
 
-void PublicProbe::head(const std::string &authorization) {
-  http::AbsoluteUrl url{
+void PublicProbe::ask(const std::string &authorization) {
+  authorization_ = authorization;
+  redirects_ = 0;
+  head(http::AbsoluteUrl{
       endpoint_.tls ? "https" : "http",
       http::HostPort{endpoint_.host, endpoint_.port, endpoint_.host.find(':') != std::string::npos},
-      "/v2/" + repository_ + (blob_.manifest ? "/manifests/" : "/blobs/") + blob_.digest};
+      "/v2/" + repository_ + (blob_.manifest ? "/manifests/" : "/blobs/") + blob_.digest});
+}
+
+void PublicProbe::head(http::AbsoluteUrl url) {
   http::Headers headers;
   if (blob_.manifest) {
     headers.add("Accept", blob_.mediaType.empty() ? std::string(kManifestTypes)
                                                   : blob_.mediaType + ", " + kManifestTypes);
   }
-  if (!authorization.empty()) headers.add("Authorization", authorization);
+  bool atRegistry = url.authority.host == endpoint_.host && url.authority.port == endpoint_.port &&
+                    (url.scheme == "https") == endpoint_.tls;
+  if (!authorization_.empty() && atRegistry) headers.add("Authorization", authorization_);
   headers.add("User-Agent", "regcache (public probe)");
+  asked_ = url;
   if (request_) worker_.deleteLater(std::move(request_));
+  std::string host = url.authority.host;
   request_ = std::make_unique<OneShotRequest>(
-      worker_.base(), worker_.resolver(), worker_.upstreamConnectSettings(endpoint_.host),
-      worker_.options().connectTimeout, "HEAD", std::move(url), std::move(headers), "registry",
+      worker_.base(), worker_.resolver(), worker_.upstreamConnectSettings(host),
+      worker_.options().connectTimeout, "HEAD", std::move(url), std::move(headers),
+      atRegistry ? "registry" : "storage",
       [this](Result<OneShotResponse> answer) { onHead(std::move(answer)); });
   request_->start();
 }
@@ -52,11 +63,19 @@ void PublicProbe::onHead(Result<OneShotResponse> answer) {
   }
   int status = answer->head.status;
   bool redirect = status == 301 || status == 302 || status == 303 || status == 307 || status == 308;
-  if (status == 200 || (redirect && !blob_.manifest)) {
+  auto announced = answer->head.headers.get("Docker-Content-Digest");
+  bool namesAnother = announced && *announced != blob_.digest;
+  // Storage names no digest: the length it announces must be the blob's.
+  bool rightLength = redirects_ == 0 || answer->head.contentLength == blob_.size;
+  if (status == 200 && !namesAnother && rightLength) {
     finish(true, withToken_ ? "readable with an anonymous token" : "readable without credentials");
     return;
   }
-  if (status != 401 || withToken_) {
+  if (redirect && !blob_.manifest) {
+    followRedirect(answer.value());
+    return;
+  }
+  if (status != 401 || withToken_ || redirects_ > 0) {
     finish(false,
            "upstream answered " + std::to_string(status) + " without the client's credentials");
     return;
@@ -85,6 +104,27 @@ void PublicProbe::onHead(Result<OneShotResponse> answer) {
   tokenFetcher_->start();
 }
 
+void PublicProbe::followRedirect(const OneShotResponse &answer) {
+  auto location = answer.head.headers.get("Location");
+  if (redirects_ >= kMaxRedirects || !location || location->empty()) {
+    finish(false, "upstream redirected the blob without a usable end");
+    return;
+  }
+  http::AbsoluteUrl next = asked_;
+  if (location->front() == '/') {
+    next.pathAndQuery = std::string(*location);
+  } else {
+    auto url = http::parseAbsoluteUrl(*location);
+    if (!url.ok() || (url->scheme != "http" && url->scheme != "https")) {
+      finish(false, "upstream redirected the blob to an unusable location");
+      return;
+    }
+    next = std::move(url.value());
+  }
+  ++redirects_;
+  head(std::move(next));
+}
+
 void PublicProbe::onToken(Result<upstream_auth::TokenResponse> token) {
   worker_.deleteLater(std::move(tokenFetcher_));
   if (!token.ok()) {
@@ -92,7 +132,7 @@ void PublicProbe::onToken(Result<upstream_auth::TokenResponse> token) {
     finish(false, token.failure().detail);
     return;
   }
-  head("Bearer " + token->token);
+  ask("Bearer " + token->token);
 }
 
 void PublicProbe::finish(std::optional<bool> isPublic, const std::string &why) {

@@ -201,3 +201,51 @@ TEST_CASE("in a repository found public, clients with tokens of their own share 
     if (r.requestLine().rfind("GET /v2/library/base/blobs/" + kSlowDigest, 0) == 0) ++gets;
   CHECK(gets == 1);
 }
+
+TEST_CASE("the public probe asks the registry, not the storage a blob was redirected to",
+          "[cache][access][probe]") {
+  // Storage that answers anything: it knows nothing of who may read the registry's repositories.
+  ScriptedUpstream storage([](const RecordedRequest &request, UpstreamReply &reply) {
+    std::string response = okResponse(kLayer, "Content-Type: application/octet-stream\r\n");
+    if (request.requestLine().rfind("HEAD ", 0) == 0) {
+      response.resize(response.find("\r\n\r\n") + 4);
+    }
+    reply.send(response);
+  });
+  uint16_t storagePort = storage.port();
+  ScriptedUpstream registry([storagePort](const RecordedRequest &request, UpstreamReply &reply) {
+    if (!request.hasHeaderLine("Authorization: " + kPrivateToken)) {
+      reply.send("HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Basic realm=\"test\"\r\n"
+                 "Content-Length: 0\r\n\r\n");
+      return;
+    }
+    reply.send("HTTP/1.1 307 Temporary Redirect\r\nLocation: http://127.0.0.1:" +
+               std::to_string(storagePort) + "/presigned?sig=abc\r\nContent-Length: 0\r\n\r\n");
+  });
+  ProxyFixture proxy;
+  const std::string registryName = "127.0.0.1:" + std::to_string(registry.port());
+  {
+    auto client = RawSocket::connectTo(proxy.port());
+    client.sendAll(
+        layerGet(registry.port(), "private/app", "Authorization: " + kPrivateToken + "\r\n"));
+    REQUIRE(body(client.readResponse()) == kLayer);
+  }
+  auto probes = [](const ScriptedUpstream &server) {
+    int count = 0;
+    for (const auto &r : server.requests())
+      if (r.hasHeaderLine("User-Agent: regcache (public probe)")) ++count;
+    return count;
+  };
+  for (int attempt = 0; attempt < 50 && probes(registry) + probes(storage) == 0; ++attempt)
+    std::this_thread::sleep_for(100ms);
+  std::this_thread::sleep_for(200ms); // the probe's verdict, were it wrong, would be recorded now
+  CHECK(probes(registry) == 1);
+  CHECK(probes(storage) == 0);
+  CHECK_FALSE(servedAnonymously(proxy, registryName, "private/app"));
+
+  auto anonymous = RawSocket::connectTo(proxy.port());
+  anonymous.sendAll(layerGet(registry.port(), "private/app", ""));
+  std::string refused = anonymous.readResponse();
+  CHECK(refused.rfind("HTTP/1.1 401", 0) == 0);
+  CHECK(refused.find(kLayer.substr(0, 100)) == std::string::npos);
+}
