@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -16,7 +17,20 @@ std::filesystem::path lockPath(const std::filesystem::path &dataDir) { return da
 Result<UniqueFd> openLockFile(const std::filesystem::path &dataDir) {
   auto path = lockPath(dataDir);
   // O_NOFOLLOW: a symlink planted as `lock` must not make root create or truncate its target.
-  UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644));
+  constexpr int kFlags = O_CLOEXEC | O_NOFOLLOW;
+  UniqueFd fd(::open(path.c_str(), O_RDWR | kFlags));
+  // flock needs no write access: a lock file someone else owns (root ran `cache gc` first) is
+  // still lockable read-only; only the PID cannot be written then.
+  if (!fd && errno == EACCES) fd.reset(::open(path.c_str(), O_RDONLY | kFlags));
+  if (!fd && errno == ENOENT) {
+    fd.reset(::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | kFlags, 0644));
+    if (!fd && errno == EEXIST) fd.reset(::open(path.c_str(), O_RDWR | kFlags)); // a racing creator
+    // Created by root next to a server that runs as the data dir's owner: hand it over.
+    struct stat dir {};
+    if (fd && ::geteuid() == 0 && ::stat(dataDir.c_str(), &dir) == 0) {
+      (void)::fchown(fd.get(), dir.st_uid, dir.st_gid);
+    }
+  }
   if (!fd) return fail(Error::kIo, "open " + path.string() + ": " + std::strerror(errno));
   return fd;
 }
@@ -59,11 +73,9 @@ Result<DataDirLock> DataDirLock::lockForServer(const std::filesystem::path &data
                                     " (it holds " + lockPath(dataDir).string() + ")");
   }
   // Only the holder writes the file, so a reader never sees another server's PID half-written.
+  // Best effort: the lock, not the PID, is what keeps a second server out.
   std::string pid = std::to_string(::getpid()) + "\n";
-  if (::ftruncate(raw, 0) != 0 ||
-      ::pwrite(raw, pid.data(), pid.size(), 0) != static_cast<ssize_t>(pid.size())) {
-    return fail(Error::kIo, "write " + lockPath(dataDir).string() + ": " + std::strerror(errno));
-  }
+  if (::ftruncate(raw, 0) == 0) (void)::pwrite(raw, pid.data(), pid.size(), 0);
   return DataDirLock(std::move(fd.value()));
 }
 

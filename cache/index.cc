@@ -99,9 +99,10 @@ Failure Index::sqliteFailure(const std::string &what) const {
 
 Result<std::unique_ptr<Index>> Index::open(const std::filesystem::path &path) {
   sqlite3 *raw = nullptr;
-  int rc =
-      sqlite3_open_v2(path.c_str(), &raw,
-                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
+  int rc = sqlite3_open_v2(path.c_str(), &raw,
+                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX |
+                               SQLITE_OPEN_NOFOLLOW, // a planted link names itself, not a target
+                           nullptr);
   DbPtr db(raw); // sqlite3_open_v2 returns a handle to close even on failure
   if (rc != SQLITE_OK) {
     return fail(Error::kIo, "cannot open " + path.string() + ": " +
