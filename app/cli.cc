@@ -25,6 +25,8 @@ struct Cli::Raw {
   std::vector<std::string> targets{"all"};
   std::string installRoot = "/";
   std::vector<std::string> registries;
+  std::vector<std::string> fingerprints;
+  std::string bundleCaFile;
   std::string proxyUrl;
   std::string noProxy = "localhost,127.0.0.1,::1";
   std::vector<std::string> permitDns;
@@ -310,6 +312,17 @@ Cli::Cli() : raw_(std::make_unique<Raw>()) {
                    "repeatable (default: docker.io, ghcr.io, quay.io, gcr.io, "
                    "registry.k8s.io and other public ones)")
       ->delimiter(',');
+  // Trusting what --bundle-url answered: pin the roots, and verify an https:// server.
+  caInstall_
+      ->add_option("--fingerprint", raw_->fingerprints,
+                   "Install only the CA certificates with this SHA-256 (as `regcache ca show` "
+                   "prints it; colons and case optional), refusing a bundle without one; "
+                   "repeatable, e.g. for both roots during a rotation")
+      ->delimiter(',');
+  caInstall_
+      ->add_option("--ca-file", raw_->bundleCaFile,
+                   "PEM roots trusted, besides the system ones, for an https:// --bundle-url")
+      ->check(CLI::ExistingFile);
   clientConfig_ = app_.add_subcommand(
       "client-config", "Print the proxy settings for dockerd, containerd, buildkitd and kind");
   clientConfig_
@@ -337,7 +350,7 @@ Cli::Cli() : raw_(std::make_unique<Raw>()) {
             "and with --older-than blobs unused for that long");
   cacheGc_->add_option("--older-than", raw_->gcOlderThan, "e.g. 30d; default: keep every blob");
   for (CLI::App *sub : {caInit_, caBundle_, caShow_, caRotate_, caInstall_, cacheList_, cacheStats_,
-                        cacheVerify_, cacheRemove_, cacheGc_}) {
+                        cacheVerify_, cacheRemove_, cacheGc_, clientConfig_}) {
     sub->add_option("--data-dir", raw_->dataDir, dataDirHelp);
   }
   CLI::App *proxyAuth = app_.add_subcommand("proxy-auth", "Proxy credentials");
@@ -410,6 +423,8 @@ ParsedCommand Cli::parse(int argc, const char *const *argv) {
   out.targets = raw_->targets;
   out.installRoot = raw_->installRoot;
   out.registries = raw_->registries;
+  out.fingerprints = raw_->fingerprints;
+  out.bundleCaFile = raw_->bundleCaFile;
   out.proxyUrl = raw_->proxyUrl;
   out.noProxy = raw_->noProxy;
   out.overlap = parseDuration(raw_->rotateOverlap);

@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "base/clock.h"
+#include "base/data_dir_lock.h"
 #include "base/log.h"
 #include "base/privileges.h"
 #include "ca/authority.h"
@@ -29,6 +30,7 @@ namespace regcache::proxy {
 
 struct Server::Impl {
   ServerOptions options;
+  std::optional<DataDirLock> dataDirLock; // held from start() to destruction
   std::shared_ptr<const ca::Authority> authority;
   std::unique_ptr<ca::LeafCache> leaves;
   std::unique_ptr<CaWatcher> caWatcher;
@@ -75,6 +77,11 @@ void Server::start() {
   std::error_code ec;
   std::filesystem::create_directories(o.dataDir, ec);
   if (ec) throw std::runtime_error("cannot create " + o.dataDir.string() + ": " + ec.message());
+  // Before anything in the data dir is touched: a second server must not sweep the first one's
+  // live fills (see base/data_dir_lock.h).
+  auto locked = DataDirLock::lockForServer(o.dataDir);
+  if (!locked.ok()) throw std::runtime_error(locked.failure().detail);
+  impl_->dataDirLock.emplace(std::move(locked.value()));
 
   auto authority = ca::Authority::loadOrCreate(o.dataDir / "ca", SystemClock::instance());
   if (!authority.ok()) {
@@ -98,17 +105,12 @@ void Server::start() {
                       credentials->size() == 1 ? "y" : "ies", o.upstreamAuthFile.string());
     impl_->upstreamCredentials = std::move(credentials.value());
   }
-  if (o.cacheEnabled) openCache();
   // SharedContext holds an atomic, so it is built in place rather than moved.
   impl_->shared.reset(new SharedContext{o, *impl_->leaves, impl_->interceptTls.get(),
                                         impl_->upstreamTls.get(),
                                         InterceptPolicy(o.interceptPatterns, o.tunnelPatterns),
-                                        impl_->blobs.get(), &impl_->fills, o.dataDir / "cache.db"});
+                                        nullptr, &impl_->fills, o.dataDir / "cache.db"});
   if (impl_->upstreamCredentials) impl_->shared->upstreamCredentials = &*impl_->upstreamCredentials;
-  if (impl_->blobs) {
-    impl_->statsFlusher = std::make_unique<StatsFlusher>(
-        impl_->shared->indexPath, impl_->shared->metrics, o.evictionInterval);
-  }
 
   unsigned count = o.workers != 0 ? o.workers : std::max(1u, std::thread::hardware_concurrency());
   for (unsigned i = 0; i < count; ++i) {
@@ -145,6 +147,14 @@ void Server::start() {
       throw std::runtime_error(dropped.failure().detail);
     }
     log::proxy().info("running as {}", o.runAsUser);
+  }
+  // With the privileges the server keeps: as root, the tmp/ sweep and the index would act on
+  // whatever the (unprivileged) owner of the data dir had planted there.
+  if (o.cacheEnabled) openCache();
+  impl_->shared->blobs = impl_->blobs.get();
+  if (impl_->blobs) {
+    impl_->statsFlusher = std::make_unique<StatsFlusher>(
+        impl_->shared->indexPath, impl_->shared->metrics, o.evictionInterval);
   }
   for (auto &worker : impl_->workers)
     worker->start();

@@ -15,15 +15,21 @@ Worker::Worker(unsigned index, SharedContext &shared)
   if (!base_) throw std::runtime_error("event_base_new failed");
   reaper_.reset(event_new(base_.get(), -1, 0, &Worker::onReap, this));
   resolver_ = std::make_unique<net::Resolver>(base_.get(), shared.options.dnsServers);
-  if (shared.blobs != nullptr) {
-    auto opened = cache::Index::open(shared.indexPath);
-    if (opened.ok()) {
-      cacheIndex_ = std::move(opened.value());
-    } else {
-      log::cache().warn("worker {}: cache index unavailable, passing through: {}", index,
-                        opened.failure().detail);
-    }
+}
+
+void Worker::openCacheIndex() {
+  if (shared_.blobs == nullptr) return;
+  auto opened = cache::Index::open(shared_.indexPath);
+  if (!opened.ok()) {
+    log::cache().warn("worker {}: cache index unavailable, passing through: {}", index_,
+                      opened.failure().detail);
+    return;
   }
+  cacheIndex_ = std::move(opened.value());
+  // This connection is used on the loop: waiting seconds for another writer would stall every
+  // connection on it. Past this, the write is skipped (logged by the caller) and the request
+  // goes on; a read never waits in WAL mode.
+  cacheIndex_->setBusyTimeout(kLoopBusyTimeout);
 }
 
 Worker::~Worker() {
@@ -56,6 +62,7 @@ std::vector<net::SocketAddress> Worker::boundAddresses() const {
 }
 
 void Worker::start() {
+  openCacheIndex();
   thread_ = std::thread([this] {
     event_base_dispatch(base_.get());
     log::proxy().debug("worker {} stopped", index_);

@@ -1,6 +1,7 @@
 #pragma once
 // One worker thread: its own event loop, listeners (SO_REUSEPORT), resolver, upstream pool and
 // client sessions. Nothing in a worker is touched by another thread except stop().
+#include <chrono>
 #include <memory>
 #include <thread>
 #include <unordered_map>
@@ -29,8 +30,13 @@ public:
   Worker(const Worker &) = delete;
   Worker &operator=(const Worker &) = delete;
 
+  // How long the loop's index connection waits for another connection's write lock.
+  static constexpr std::chrono::milliseconds kLoopBusyTimeout{5};
+
   // Binds every listen address. Call before start().
   Result<void> listen();
+  // Opens this worker's index connection (with the privileges the process has now: after
+  // --user is applied), then runs the loop on its own thread.
   void start();
   // Thread-safe: asks the loop to exit; join() waits for it.
   void stop();
@@ -78,6 +84,8 @@ private:
   }
   void onAccept(int fd, const net::SocketAddress &peer);
   static void onReap(evutil_socket_t, short, void *arg) noexcept;
+
+  void openCacheIndex();
 
   unsigned index_;
   SharedContext &shared_;
