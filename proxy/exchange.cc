@@ -7,6 +7,7 @@
 #include "cache/file_blob_store.h"
 #include "cache/index.h"
 #include "proxy/cache_handler.h"
+#include "proxy/http/forwarding.h"
 #include "proxy/http/headers.h"
 #include "proxy/http/target.h"
 #include "proxy/net/tls_contexts.h"
@@ -16,7 +17,6 @@
 namespace regcache::proxy {
 namespace {
 
-constexpr std::string_view kVia = "1.1 regcache";
 constexpr std::size_t kMaxSingleRead = 256 * 1024;
 
 timeval toTimeval(std::chrono::milliseconds ms) {
@@ -28,14 +28,6 @@ std::string lowercase(std::string s) {
   for (char &c : s)
     c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return s;
-}
-
-void appendVia(http::Headers &headers) {
-  if (auto existing = headers.get("Via")) {
-    headers.set("Via", std::string(*existing) + ", " + std::string(kVia));
-  } else {
-    headers.add("Via", std::string(kVia));
-  }
 }
 
 } // namespace
@@ -144,27 +136,23 @@ void Exchange::attachUpstream(BufferEventPtr bev) {
 }
 
 void Exchange::sendRequestHead() {
-  http::RequestHead head = request_;
-  head.target = originTarget_;
-  if (revalidating()) head.method = "HEAD";
-  head.versionMajor = 1;
-  head.versionMinor = 1;
-  http::stripHopByHop(head.headers);
-  if (!head.headers.has("Host")) {
-    head.headers.set(
-        "Host", http::formatAuthority(http::HostPort{endpoint_.host, endpoint_.port,
-                                                     endpoint_.host.find(':') != std::string::npos},
-                                      endpoint_.tls ? 443 : 80));
-  }
-  appendVia(head.headers);
+  // Framed by the proxy alone: Host names the upstream it connects to, and the body's length
+  // is what the client's request parsed to, so nothing in the client's fields can make
+  // upstream read a different request than the one the proxy judged.
+  http::RequestHead head = http::upstreamRequestHead(
+      request_,
+      http::UpstreamTarget{
+          revalidating() ? "HEAD" : request_.method, originTarget_,
+          http::formatAuthority(http::HostPort{endpoint_.host, endpoint_.port,
+                                               endpoint_.host.find(':') != std::string::npos},
+                                endpoint_.tls ? 443 : 80)});
   if (usesOperatorAccount()) {
     auto &tokens = client_->worker().shared().upstreamTokens;
     auto authorization = tokens.find(operatorHost_, authScope_);
     if (!authorization) authorization = tokens.find(operatorHost_, ""); // Basic: any scope
     if (authorization) head.headers.set("Authorization", *authorization);
   }
-  chunkedToUpstream_ = request_.chunked;
-  if (chunkedToUpstream_) head.headers.set("Transfer-Encoding", "chunked");
+  chunkedToUpstream_ = head.chunked;
   std::string serialized = http::serializeRequestHead(head);
   evbuffer *out = bufferevent_get_output(upstream_.get());
   evbuffer_add(out, serialized.data(), serialized.size());
@@ -304,7 +292,7 @@ void Exchange::onResponseHead(http::ResponseHead &&head) {
   if (head.status < 200) {
     if (head.status == 101) return; // reported as kUpgrade by the parser, refused there
     if (request_.versionMinor >= 1) {
-      http::stripHopByHop(head.headers);
+      (void)http::frameResponseForClient(head, true, true);
       std::string interim = http::serializeResponseHead(head);
       evbuffer_add(client_->clientOutput(), interim.data(), interim.size());
     }
@@ -369,17 +357,15 @@ void Exchange::onResponseHead(http::ResponseHead &&head) {
   }
   bool noBody = request_.method == "HEAD" || head.status == 204 || head.status == 304;
   http::ResponseHead out = std::move(head);
-  out.versionMajor = 1;
-  out.versionMinor = 1;
-  http::stripHopByHop(out.headers);
-  appendVia(out.headers);
-  if (!noBody && !out.contentLength) {
-    if (request_.versionMinor >= 1) {
-      out.headers.set("Transfer-Encoding", "chunked");
-      chunkedToClient_ = true;
-    } else {
-      clientKeepAlive_ = false; // an HTTP/1.0 client learns the end from the close
-    }
+  // Framed from what the parser read, never from upstream's fields: a response that names
+  // Content-Length in Connection still reaches the client with its length.
+  switch (http::frameResponseForClient(out, noBody, request_.versionMinor >= 1)) {
+  case http::ClientFraming::kChunked: chunkedToClient_ = true; break;
+  case http::ClientFraming::kClose:
+    clientKeepAlive_ = false; // an HTTP/1.0 client learns the end from the close
+    break;
+  case http::ClientFraming::kNone:
+  case http::ClientFraming::kLength: break;
   }
   if (fill_ && request_.method == "GET" && out.status == 200) {
     out.headers.set("X-Cache", "MISS");
@@ -784,10 +770,9 @@ void Exchange::followRedirect() {
       return;
     }
     if (url->authority.host != endpoint_.host || url->authority.port != endpoint_.port) {
-      // Credentials are for the registry, never for wherever it points us.
+      // Credentials are for the registry, never for wherever it points us. (Host follows
+      // endpoint_: sendRequestHead names the new target.)
       request_.headers.remove("Authorization");
-      request_.headers.set(
-          "Host", http::formatAuthority(url->authority, url->scheme == "https" ? 443 : 80));
     }
     endpoint_ = net::Endpoint{url->authority.host, url->authority.port, url->scheme == "https"};
     poolKey_ = PoolKey{endpoint_.tls, lowercase(endpoint_.host), endpoint_.port};
