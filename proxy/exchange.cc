@@ -30,6 +30,12 @@ std::string lowercase(std::string s) {
   return s;
 }
 
+// A request that carries a body: it cannot be sent again on another connection (a redirect,
+// a retry), since its bytes stream through once.
+bool hasBody(const http::RequestHead &request) {
+  return request.chunked || request.contentLength.value_or(0) > 0;
+}
+
 } // namespace
 
 Exchange::Exchange(ClientSide &client, http::RequestHead request, net::Endpoint endpoint,
@@ -130,6 +136,7 @@ void Exchange::attachUpstream(BufferEventPtr bev) {
   bufferevent_set_timeouts(upstream_.get(), &timeout, &timeout);
   bufferevent_enable(upstream_.get(), EV_WRITE);
   upstreamGate_.attach(upstream_.get());
+  responseEnded_ = false;
   parser_.emplace(options.limits, static_cast<http::ResponseSink &>(*this));
   parser_->expectResponseTo(revalidating() ? "HEAD" : request_.method);
   state_ = State::kAwaitingResponse;
@@ -349,7 +356,8 @@ void Exchange::onResponseHead(http::ResponseHead &&head) {
   } else if (tagToLearn_ && request_.method == "HEAD" && head.status == 200) {
     learnTag(head);
   }
-  if (fill_ && redirect && redirects_ < kMaxRedirects && head.headers.has("Location")) {
+  if (fill_ && redirect && redirects_ < kMaxRedirects && head.headers.has("Location") &&
+      !hasBody(request_)) {
     // Registries send blob GETs to a CDN with a presigned URL. Follow it here, so the client gets
     // the blob and the cache keys it on the digest, never on the URL.
     redirectTo_ = std::string(*head.headers.get("Location"));
@@ -427,30 +435,20 @@ void Exchange::finishResponse() {
     return;
   }
   if (confirmed_) {
-    finishRevalidation(!upstreamEof_ && upstream_ && responseKeepAlive_ &&
-                       evbuffer_get_length(bufferevent_get_input(upstream_.get())) == 0);
+    finishRevalidation();
     return;
   }
   if (writer_ && !commitFill()) return;
   if (chunkedToClient_) {
     evbuffer_add(client_->clientOutput(), http::kLastChunk.data(), http::kLastChunk.size());
   }
-  bool reusable = !upstreamEof_ && requestComplete_ && upstream_ &&
-                  evbuffer_get_length(bufferevent_get_input(upstream_.get())) == 0 &&
-                  evbuffer_get_length(bufferevent_get_output(upstream_.get())) == 0 &&
-                  responseKeepAlive_;
-  finish(reusable);
+  finish();
 }
 
-void Exchange::finish(bool upstreamReusable) {
+void Exchange::finish() {
   state_ = State::kDone;
   endFill(cache::FillProgress::kFailed); // nothing was stored (a 404, say): followers fetch
-  upstreamGate_.attach(nullptr);
-  if (upstreamReusable) {
-    client_->worker().pool().give(poolKey_, std::move(upstream_));
-  } else {
-    upstream_.reset();
-  }
+  releaseUpstream();
   logOnce();
   client_->onResponseComplete(clientKeepAlive_);
 }
@@ -666,13 +664,12 @@ void Exchange::learnTag(const http::ResponseHead &head) {
                      tag.repository, tag.tag, tag.digest);
 }
 
-void Exchange::finishRevalidation(bool upstreamReusable) {
+void Exchange::finishRevalidation() {
   bool confirmed = *confirmed_;
   confirmed_.reset();
   state_ = State::kDone;
   logged_ = true; // the handler taking over writes the access line
-  upstreamGate_.attach(nullptr);
-  if (upstreamReusable) client_->worker().pool().give(poolKey_, std::move(upstream_));
+  releaseUpstream();
   if (confirmed) {
     confirmCandidate();
     client_->replaceHandler(std::make_unique<CacheHandler>(
@@ -687,9 +684,19 @@ void Exchange::finishRevalidation(bool upstreamReusable) {
                                                      std::move(fill_), std::move(candidate_)));
 }
 
-void Exchange::releaseUpstream(bool reusable) {
+bool Exchange::upstreamIsClean() const {
+  // Anything less and the next request on this connection would be read as the rest of this
+  // one (a body upstream still waits for), or be answered with this one's leftovers.
+  return upstream_ && !upstreamEof_ && responseKeepAlive_ && requestComplete_ && responseEnded_ &&
+         parser_ && !parser_->midMessage() && parser_->error() == http::ParseError::kNone &&
+         evbuffer_get_length(pendingBody_.get()) == 0 &&
+         evbuffer_get_length(bufferevent_get_output(upstream_.get())) == 0 &&
+         evbuffer_get_length(bufferevent_get_input(upstream_.get())) == 0;
+}
+
+void Exchange::releaseUpstream() {
   upstreamGate_.attach(nullptr);
-  if (reusable) {
+  if (upstreamIsClean()) {
     client_->worker().pool().give(poolKey_, std::move(upstream_));
   } else {
     upstream_.reset();
@@ -703,7 +710,7 @@ bool Exchange::usesOperatorAccount() const {
 }
 
 bool Exchange::canRetryWithOperatorAccount() const {
-  return usesOperatorAccount() && !authRetried_ && !requestBodyStarted_ &&
+  return usesOperatorAccount() && !authRetried_ && !hasBody(request_) &&
          (request_.method == "GET" || request_.method == "HEAD");
 }
 
@@ -711,8 +718,7 @@ void Exchange::retryWithOperatorAccount() {
   http::AuthChallenge challenge = std::move(*authChallenge_);
   authChallenge_.reset();
   authRetried_ = true;
-  releaseUpstream(!upstreamEof_ && upstream_ && responseKeepAlive_ &&
-                  evbuffer_get_length(bufferevent_get_input(upstream_.get())) == 0);
+  releaseUpstream();
   upstreamEof_ = false;
   responseKeepAlive_ = false;
   state_ = State::kConnecting;
@@ -759,8 +765,7 @@ void Exchange::followRedirect() {
   std::string location = std::move(*redirectTo_);
   redirectTo_.reset();
   ++redirects_;
-  releaseUpstream(!upstreamEof_ && upstream_ && responseKeepAlive_ &&
-                  evbuffer_get_length(bufferevent_get_input(upstream_.get())) == 0);
+  releaseUpstream();
   if (!location.empty() && location.front() == '/') {
     originTarget_ = location;
   } else {

@@ -2,6 +2,14 @@
 // second request inside a body nor send a request to one host under another's name.
 #include <catch2/catch.hpp>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <mutex>
 #include <thread>
 
 #include "proxy_fixture.h"
@@ -22,6 +30,101 @@ std::vector<RecordedRequest> settle(const ScriptedUpstream &upstream, std::size_
   std::this_thread::sleep_for(200ms);
   return upstream.requests();
 }
+
+// An upstream that answers a blob request as soon as it has read the head, before the body (a
+// registry redirecting to storage, or refusing, does that), and only then reads the body its
+// Content-Length announces, as a keep-alive server must. Other paths get a 200 naming them.
+// It records every request line it parses, so a connection reused while a body was still owed
+// shows up as a garbled request.
+class EarlyAnswerUpstream {
+public:
+  EarlyAnswerUpstream() {
+    listen_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t length = sizeof addr;
+    if (::bind(listen_, reinterpret_cast<sockaddr *>(&addr), sizeof addr) != 0 ||
+        ::listen(listen_, 16) != 0 ||
+        ::getsockname(listen_, reinterpret_cast<sockaddr *>(&addr), &length) != 0) {
+      throw std::runtime_error("cannot listen");
+    }
+    port_ = ntohs(addr.sin_port);
+    acceptor_ = std::thread([this] { acceptLoop(); });
+  }
+  ~EarlyAnswerUpstream() {
+    stopping_ = true;
+    acceptor_.join();
+    for (auto &t : threads_)
+      t.join();
+    ::close(listen_);
+  }
+  uint16_t port() const { return port_; }
+  std::vector<std::string> lines() const {
+    std::lock_guard lock(mutex_);
+    return lines_;
+  }
+
+private:
+  void acceptLoop() {
+    while (!stopping_) {
+      pollfd p{listen_, POLLIN, 0};
+      if (::poll(&p, 1, 50) <= 0) continue;
+      int fd = ::accept4(listen_, nullptr, nullptr, SOCK_CLOEXEC);
+      if (fd >= 0) threads_.emplace_back([this, fd] { serve(fd); });
+    }
+  }
+  // Reads until `buffer` holds `need` bytes or a "\r\n\r\n" (need 0); false on EOF or stop.
+  bool fill(int fd, std::string &buffer, std::size_t need) {
+    char chunk[4096];
+    while (need == 0 ? buffer.find("\r\n\r\n") == std::string::npos : buffer.size() < need) {
+      if (stopping_) return false;
+      pollfd p{fd, POLLIN, 0};
+      if (::poll(&p, 1, 50) <= 0) continue;
+      ssize_t n = ::recv(fd, chunk, sizeof chunk, 0);
+      if (n <= 0) return false;
+      buffer.append(chunk, static_cast<std::size_t>(n));
+    }
+    return true;
+  }
+  void reply(int fd, const std::string &bytes) {
+    (void)::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+  }
+  void serve(int fd) {
+    std::string buffer;
+    while (fill(fd, buffer, 0)) {
+      std::size_t end = buffer.find("\r\n\r\n");
+      std::string head = buffer.substr(0, end);
+      buffer.erase(0, end + 4);
+      std::string line = head.substr(0, head.find("\r\n"));
+      {
+        std::lock_guard lock(mutex_);
+        lines_.push_back(line);
+      }
+      std::size_t length = 0;
+      if (auto pos = head.find("Content-Length: "); pos != std::string::npos) {
+        length = std::stoul(head.substr(pos + 16));
+      }
+      bool blob = line.find("/blobs/") != std::string::npos;
+      if (blob)
+        reply(fd, "HTTP/1.1 307 Temporary Redirect\r\nLocation: /cdn/blob\r\n"
+                  "Content-Length: 0\r\n\r\n");
+      if (length > 0 && !fill(fd, buffer, length)) break;
+      buffer.erase(0, length);
+      std::string path = line.substr(4, line.rfind(' ') - 4);
+      if (!blob) reply(fd, okResponse("ok:" + path));
+    }
+    ::close(fd);
+  }
+
+  int listen_ = -1;
+  uint16_t port_ = 0;
+  std::atomic<bool> stopping_{false};
+  std::thread acceptor_;
+  std::vector<std::thread> threads_;
+  mutable std::mutex mutex_;
+  std::vector<std::string> lines_;
+};
 
 } // namespace
 
@@ -122,4 +225,32 @@ TEST_CASE("a Host that disagrees with the absolute-form URI is refused with 400"
                 authority(upstream.port()) + "\r\nHost: b.test\r\n\r\n");
   CHECK(twice.readResponse().rfind("HTTP/1.1 400", 0) == 0);
   CHECK(settle(upstream, 0).empty());
+}
+
+TEST_CASE("a connection whose request body was never sent does not go back to the pool",
+          "[framing][pool]") {
+  EarlyAnswerUpstream upstream;
+  ProxyFixture proxy([](auto &o) { o.workers = 1; });
+  std::string blob = "/v2/library/test/blobs/sha256:" + std::string(64, 'b');
+  auto client = RawSocket::connectTo(proxy.port());
+  // A GET with a body it has not sent yet: upstream answers 307 before reading it.
+  client.sendAll("GET http://" + authority(upstream.port()) + blob + " HTTP/1.1\r\nHost: " +
+                 authority(upstream.port()) + "\r\nContent-Length: 10\r\n\r\n");
+  std::this_thread::sleep_for(300ms);
+  client.sendAll("0123456789");
+  CHECK(client.readResponse(3000ms).rfind("HTTP/1.1 307", 0) == 0); // not followed: a body
+  client.sendAll("GET http://" + authority(upstream.port()) +
+                 "/v2/next HTTP/1.1\r\nHost: " + authority(upstream.port()) + "\r\n\r\n");
+  std::string next = client.readResponse(3000ms);
+  CHECK(next.rfind("HTTP/1.1 200", 0) == 0);
+  CHECK(next.find("ok:/v2/next") != std::string::npos);
+  // Upstream read exactly the requests the client sent, each whole: none of them became the
+  // body another was still owed.
+  auto lines = upstream.lines();
+  for (const auto &line : lines) {
+    bool expected = line == "GET " + blob + " HTTP/1.1" || line == "GET /v2/next HTTP/1.1";
+    CHECK(expected);
+    if (!expected) INFO(line);
+  }
+  CHECK(lines.size() == 2);
 }
