@@ -302,6 +302,9 @@ void Exchange::onResponseHead(http::ResponseHead &&head) {
       (void)http::frameResponseForClient(head, true, true);
       std::string interim = http::serializeResponseHead(head);
       evbuffer_add(client_->clientOutput(), interim.data(), interim.size());
+      // Interim heads are bytes for the client like any other (the parser bounds their count):
+      // a client that does not read stalls upstream reads.
+      if (client_->clientOutputFull()) upstreamGate_.pause(net::ReadGate::kSinkFull);
     }
     return;
   }

@@ -254,3 +254,38 @@ TEST_CASE("a connection whose request body was never sent does not go back to th
   }
   CHECK(lines.size() == 2);
 }
+
+TEST_CASE("an upstream flooding 100 Continue to a client that does not read gets cut off",
+          "[framing][interim]") {
+  std::string batch;
+  while (batch.size() < 64 * 1024)
+    batch += "HTTP/1.1 100 Continue\r\n\r\n";
+  ScriptedUpstream upstream([&](const RecordedRequest &, UpstreamReply &reply) {
+    for (int i = 0; i < 4096 && reply.send(batch); ++i) { // 256 MiB at most
+    }
+    reply.closeAfter = true;
+  });
+  ProxyFixture proxy;
+  auto client = RawSocket::connectTo(proxy.port());
+  client.sendAll("GET http://" + authority(upstream.port()) +
+                 "/v2/library/x/tags/list HTTP/1.1\r\nHost: " + authority(upstream.port()) +
+                 "\r\n\r\n");
+  // The client reads nothing for a while; the proxy must neither buffer the flood nor keep
+  // reading it.
+  std::uint64_t before = 0;
+  for (int i = 0; i < 20; ++i) { // at most 2 s
+    std::this_thread::sleep_for(100ms);
+    std::uint64_t now = upstream.bytesSent();
+    if (now == before && now > 0) break;
+    before = now;
+  }
+  CHECK(upstream.bytesSent() < 16ull << 20); // socket buffers, not the proxy's memory
+  std::string received = client.readAll(3000ms);
+  std::size_t interims = 0;
+  for (auto pos = received.find(" 100 Continue"); pos != std::string::npos;
+       pos = received.find(" 100 Continue", pos + 1))
+    ++interims;
+  CHECK(interims <= 10);
+  CHECK(received.find("HTTP/1.1 502") != std::string::npos);
+  CHECK(received.find("interim") != std::string::npos);
+}
