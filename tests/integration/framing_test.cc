@@ -12,6 +12,7 @@
 #include <mutex>
 #include <thread>
 
+#include "cache/digest.h"
 #include "proxy_fixture.h"
 #include "raw_socket.h"
 #include "scripted_upstream.h"
@@ -31,9 +32,19 @@ std::vector<RecordedRequest> settle(const ScriptedUpstream &upstream, std::size_
   return upstream.requests();
 }
 
-// An upstream that answers a blob request as soon as it has read the head, before the body (a
-// registry redirecting to storage, or refusing, does that), and only then reads the body its
-// Content-Length announces, as a keep-alive server must. Other paths get a 200 naming them.
+const std::string kManifest = R"({"schemaVersion":2})";
+const std::string kManifestType = "application/vnd.oci.image.manifest.v1+json";
+
+std::string manifestHead() {
+  return "HTTP/1.1 200 OK\r\nContent-Type: " + kManifestType +
+         "\r\nDocker-Content-Digest: sha256:" + regcache::cache::sha256Hex(kManifest) +
+         "\r\nContent-Length: " + std::to_string(kManifest.size()) + "\r\n\r\n";
+}
+
+// An upstream that answers a blob GET (with a 307) or a manifest HEAD as soon as it has read
+// the head, before the body (a registry redirecting to storage, or answering a HEAD, does that),
+// and only then reads the body its Content-Length announces, as a keep-alive server must. A
+// manifest GET gets kManifest, other paths a 200 naming them.
 // It records every request line it parses, so a connection reused while a body was still owed
 // shows up as a garbled request.
 class EarlyAnswerUpstream {
@@ -106,13 +117,22 @@ private:
         length = std::stoul(head.substr(pos + 16));
       }
       bool blob = line.find("/blobs/") != std::string::npos;
-      if (blob)
+      bool manifest = line.find("/manifests/") != std::string::npos;
+      bool early = blob || (manifest && line.rfind("HEAD ", 0) == 0);
+      if (blob) {
         reply(fd, "HTTP/1.1 307 Temporary Redirect\r\nLocation: /cdn/blob\r\n"
                   "Content-Length: 0\r\n\r\n");
+      } else if (early) {
+        reply(fd, manifestHead());
+      }
       if (length > 0 && !fill(fd, buffer, length)) break;
       buffer.erase(0, length);
       std::string path = line.substr(4, line.rfind(' ') - 4);
-      if (!blob) reply(fd, okResponse("ok:" + path));
+      if (manifest && !early) {
+        reply(fd, manifestHead() + kManifest);
+      } else if (!early) {
+        reply(fd, okResponse("ok:" + path));
+      }
     }
     ::close(fd);
   }
@@ -288,4 +308,36 @@ TEST_CASE("an upstream flooding 100 Continue to a client that does not read gets
   CHECK(interims <= 10);
   CHECK(received.find("HTTP/1.1 502") != std::string::npos);
   CHECK(received.find("interim") != std::string::npos);
+}
+
+TEST_CASE("a revalidation answered before the request body was sent does not pool its connection",
+          "[framing][pool]") {
+  EarlyAnswerUpstream upstream;
+  ProxyFixture proxy([](auto &o) {
+    o.workers = 1;
+    o.tagTtl = std::chrono::milliseconds(0);
+  });
+  std::string tag =
+      "GET http://" + authority(upstream.port()) +
+      "/v2/library/test/manifests/v1 HTTP/1.1\r\nHost: " + authority(upstream.port()) +
+      "\r\nAccept: " + kManifestType + "\r\n";
+  auto client = RawSocket::connectTo(proxy.port());
+  client.sendAll(tag + "\r\n");
+  REQUIRE(client.readResponse().find(kManifest) != std::string::npos);
+  // Expired: revalidated with a HEAD that carries the GET's framing; upstream answers it before
+  // the body, which the client has not sent yet.
+  client.sendAll(tag + "Content-Length: 10\r\n\r\n");
+  std::this_thread::sleep_for(300ms);
+  client.sendAll("0123456789");
+  CHECK(client.readResponse(3000ms).find(kManifest) != std::string::npos);
+  client.sendAll("GET http://" + authority(upstream.port()) +
+                 "/v2/next HTTP/1.1\r\nHost: " + authority(upstream.port()) + "\r\n\r\n");
+  CHECK(client.readResponse(3000ms).find("ok:/v2/next") != std::string::npos);
+  for (const auto &line : upstream.lines()) {
+    bool expected = line.rfind("GET /v2/library/test/manifests/v1 ", 0) == 0 ||
+                    line.rfind("HEAD /v2/library/test/manifests/v1 ", 0) == 0 ||
+                    line == "GET /v2/next HTTP/1.1";
+    INFO(line);
+    CHECK(expected);
+  }
 }
