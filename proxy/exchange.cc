@@ -7,6 +7,7 @@
 #include "cache/file_blob_store.h"
 #include "cache/index.h"
 #include "proxy/cache_handler.h"
+#include "proxy/http/forwarding.h"
 #include "proxy/http/headers.h"
 #include "proxy/http/target.h"
 #include "proxy/net/tls_contexts.h"
@@ -16,7 +17,6 @@
 namespace regcache::proxy {
 namespace {
 
-constexpr std::string_view kVia = "1.1 regcache";
 constexpr std::size_t kMaxSingleRead = 256 * 1024;
 
 timeval toTimeval(std::chrono::milliseconds ms) {
@@ -30,12 +30,10 @@ std::string lowercase(std::string s) {
   return s;
 }
 
-void appendVia(http::Headers &headers) {
-  if (auto existing = headers.get("Via")) {
-    headers.set("Via", std::string(*existing) + ", " + std::string(kVia));
-  } else {
-    headers.add("Via", std::string(kVia));
-  }
+// A request that carries a body: it cannot be sent again on another connection (a redirect,
+// a retry), since its bytes stream through once.
+bool hasBody(const http::RequestHead &request) {
+  return request.chunked || request.contentLength.value_or(0) > 0;
 }
 
 } // namespace
@@ -139,33 +137,30 @@ void Exchange::attachUpstream(BufferEventPtr bev) {
   bufferevent_set_timeouts(upstream_.get(), &timeout, &timeout);
   bufferevent_enable(upstream_.get(), EV_WRITE);
   upstreamGate_.attach(upstream_.get());
+  responseEnded_ = false;
   parser_.emplace(options.limits, static_cast<http::ResponseSink &>(*this));
   parser_->expectResponseTo(revalidating() ? "HEAD" : request_.method);
   state_ = State::kAwaitingResponse;
 }
 
 void Exchange::sendRequestHead() {
-  http::RequestHead head = request_;
-  head.target = originTarget_;
-  if (revalidating()) head.method = "HEAD";
-  head.versionMajor = 1;
-  head.versionMinor = 1;
-  http::stripHopByHop(head.headers);
-  if (!head.headers.has("Host")) {
-    head.headers.set(
-        "Host", http::formatAuthority(http::HostPort{endpoint_.host, endpoint_.port,
-                                                     endpoint_.host.find(':') != std::string::npos},
-                                      endpoint_.tls ? 443 : 80));
-  }
-  appendVia(head.headers);
+  // Framed by the proxy alone: Host names the upstream it connects to, and the body's length
+  // is what the client's request parsed to, so nothing in the client's fields can make
+  // upstream read a different request than the one the proxy judged.
+  http::RequestHead head = http::upstreamRequestHead(
+      request_,
+      http::UpstreamTarget{
+          revalidating() ? "HEAD" : request_.method, originTarget_,
+          http::formatAuthority(http::HostPort{endpoint_.host, endpoint_.port,
+                                               endpoint_.host.find(':') != std::string::npos},
+                                endpoint_.tls ? 443 : 80)});
   if (usesOperatorAccount()) {
     auto &tokens = client_->worker().shared().upstreamTokens;
     auto authorization = tokens.find(operatorHost_, authScope_);
     if (!authorization) authorization = tokens.find(operatorHost_, ""); // Basic: any scope
     if (authorization) head.headers.set("Authorization", *authorization);
   }
-  chunkedToUpstream_ = request_.chunked;
-  if (chunkedToUpstream_) head.headers.set("Transfer-Encoding", "chunked");
+  chunkedToUpstream_ = head.chunked;
   std::string serialized = http::serializeRequestHead(head);
   evbuffer *out = bufferevent_get_output(upstream_.get());
   evbuffer_add(out, serialized.data(), serialized.size());
@@ -305,9 +300,12 @@ void Exchange::onResponseHead(http::ResponseHead &&head) {
   if (head.status < 200) {
     if (head.status == 101) return; // reported as kUpgrade by the parser, refused there
     if (request_.versionMinor >= 1) {
-      http::stripHopByHop(head.headers);
+      (void)http::frameResponseForClient(head, true, true);
       std::string interim = http::serializeResponseHead(head);
       evbuffer_add(client_->clientOutput(), interim.data(), interim.size());
+      // Interim heads are bytes for the client like any other (the parser bounds their count):
+      // a client that does not read stalls upstream reads.
+      if (client_->clientOutputFull()) upstreamGate_.pause(net::ReadGate::kSinkFull);
     }
     return;
   }
@@ -375,7 +373,8 @@ void Exchange::onResponseHead(http::ResponseHead &&head) {
   } else if (tagToLearn_ && request_.method == "HEAD" && head.status == 200) {
     learnTag(head);
   }
-  if (fill_ && redirect && redirects_ < kMaxRedirects && head.headers.has("Location")) {
+  if (fill_ && redirect && redirects_ < kMaxRedirects && head.headers.has("Location") &&
+      !hasBody(request_)) {
     // Registries send blob GETs to a CDN with a presigned URL. Follow it here, so the client gets
     // the blob and the cache keys it on the digest, never on the URL.
     redirectTo_ = std::string(*head.headers.get("Location"));
@@ -383,17 +382,15 @@ void Exchange::onResponseHead(http::ResponseHead &&head) {
   }
   bool noBody = request_.method == "HEAD" || head.status == 204 || head.status == 304;
   http::ResponseHead out = std::move(head);
-  out.versionMajor = 1;
-  out.versionMinor = 1;
-  http::stripHopByHop(out.headers);
-  appendVia(out.headers);
-  if (!noBody && !out.contentLength) {
-    if (request_.versionMinor >= 1) {
-      out.headers.set("Transfer-Encoding", "chunked");
-      chunkedToClient_ = true;
-    } else {
-      clientKeepAlive_ = false; // an HTTP/1.0 client learns the end from the close
-    }
+  // Framed from what the parser read, never from upstream's fields: a response that names
+  // Content-Length in Connection still reaches the client with its length.
+  switch (http::frameResponseForClient(out, noBody, request_.versionMinor >= 1)) {
+  case http::ClientFraming::kChunked: chunkedToClient_ = true; break;
+  case http::ClientFraming::kClose:
+    clientKeepAlive_ = false; // an HTTP/1.0 client learns the end from the close
+    break;
+  case http::ClientFraming::kNone:
+  case http::ClientFraming::kLength: break;
   }
   if (fill_ && request_.method == "GET" && out.status == 200) {
     out.headers.set("X-Cache", "MISS");
@@ -455,30 +452,20 @@ void Exchange::finishResponse() {
     return;
   }
   if (confirmed_) {
-    finishRevalidation(!upstreamEof_ && upstream_ && responseKeepAlive_ &&
-                       evbuffer_get_length(bufferevent_get_input(upstream_.get())) == 0);
+    finishRevalidation();
     return;
   }
   if (writer_ && !commitFill()) return;
   if (chunkedToClient_) {
     evbuffer_add(client_->clientOutput(), http::kLastChunk.data(), http::kLastChunk.size());
   }
-  bool reusable = !upstreamEof_ && requestComplete_ && upstream_ &&
-                  evbuffer_get_length(bufferevent_get_input(upstream_.get())) == 0 &&
-                  evbuffer_get_length(bufferevent_get_output(upstream_.get())) == 0 &&
-                  responseKeepAlive_;
-  finish(reusable);
+  finish();
 }
 
-void Exchange::finish(bool upstreamReusable) {
+void Exchange::finish() {
   state_ = State::kDone;
   endFill(cache::FillProgress::kFailed); // nothing was stored (a 404, say): followers fetch
-  upstreamGate_.attach(nullptr);
-  if (upstreamReusable) {
-    client_->worker().pool().give(poolKey_, std::move(upstream_));
-  } else {
-    upstream_.reset();
-  }
+  releaseUpstream();
   logOnce();
   client_->onResponseComplete(clientKeepAlive_);
 }
@@ -695,13 +682,12 @@ void Exchange::learnTag(const http::ResponseHead &head) {
                      tag.repository, tag.tag, tag.digest);
 }
 
-void Exchange::finishRevalidation(bool upstreamReusable) {
+void Exchange::finishRevalidation() {
   bool confirmed = *confirmed_;
   confirmed_.reset();
   state_ = State::kDone;
   logged_ = true; // the handler taking over writes the access line
-  upstreamGate_.attach(nullptr);
-  if (upstreamReusable) client_->worker().pool().give(poolKey_, std::move(upstream_));
+  releaseUpstream();
   // What follows serves the client's own request, as it was before any redirect to storage.
   bool redirected = registryRequest_.has_value();
   http::RequestHead request = redirected ? std::move(*registryRequest_) : request_;
@@ -721,9 +707,19 @@ void Exchange::finishRevalidation(bool upstreamReusable) {
                                                      std::move(fill_), std::move(candidate_)));
 }
 
-void Exchange::releaseUpstream(bool reusable) {
+bool Exchange::upstreamIsClean() const {
+  // Anything less and the next request on this connection would be read as the rest of this
+  // one (a body upstream still waits for), or be answered with this one's leftovers.
+  return upstream_ && !upstreamEof_ && responseKeepAlive_ && requestComplete_ && responseEnded_ &&
+         parser_ && !parser_->midMessage() && parser_->error() == http::ParseError::kNone &&
+         evbuffer_get_length(pendingBody_.get()) == 0 &&
+         evbuffer_get_length(bufferevent_get_output(upstream_.get())) == 0 &&
+         evbuffer_get_length(bufferevent_get_input(upstream_.get())) == 0;
+}
+
+void Exchange::releaseUpstream() {
   upstreamGate_.attach(nullptr);
-  if (reusable) {
+  if (upstreamIsClean()) {
     client_->worker().pool().give(poolKey_, std::move(upstream_));
   } else {
     upstream_.reset();
@@ -737,7 +733,7 @@ bool Exchange::usesOperatorAccount() const {
 }
 
 bool Exchange::canRetryWithOperatorAccount() const {
-  return usesOperatorAccount() && !authRetried_ && !requestBodyStarted_ &&
+  return usesOperatorAccount() && !authRetried_ && !hasBody(request_) &&
          (request_.method == "GET" || request_.method == "HEAD");
 }
 
@@ -745,8 +741,7 @@ void Exchange::retryWithOperatorAccount() {
   http::AuthChallenge challenge = std::move(*authChallenge_);
   authChallenge_.reset();
   authRetried_ = true;
-  releaseUpstream(!upstreamEof_ && upstream_ && responseKeepAlive_ &&
-                  evbuffer_get_length(bufferevent_get_input(upstream_.get())) == 0);
+  releaseUpstream();
   upstreamEof_ = false;
   responseKeepAlive_ = false;
   state_ = State::kConnecting;
@@ -793,8 +788,7 @@ void Exchange::followRedirect() {
   std::string location = std::move(*redirectTo_);
   redirectTo_.reset();
   ++redirects_;
-  releaseUpstream(!upstreamEof_ && upstream_ && responseKeepAlive_ &&
-                  evbuffer_get_length(bufferevent_get_input(upstream_.get())) == 0);
+  releaseUpstream();
   if (!location.empty() && location.front() == '/') {
     originTarget_ = location;
   } else {
@@ -804,10 +798,9 @@ void Exchange::followRedirect() {
       return;
     }
     if (url->authority.host != endpoint_.host || url->authority.port != endpoint_.port) {
-      // Credentials are for the registry, never for wherever it points us.
+      // Credentials are for the registry, never for wherever it points us. (Host follows
+      // endpoint_: sendRequestHead names the new target.)
       request_.headers.remove("Authorization");
-      request_.headers.set(
-          "Host", http::formatAuthority(url->authority, url->scheme == "https" ? 443 : 80));
     }
     endpoint_ = net::Endpoint{url->authority.host, url->authority.port, url->scheme == "https"};
     poolKey_ = PoolKey{endpoint_.tls, lowercase(endpoint_.host), endpoint_.port};

@@ -105,13 +105,18 @@ private:
   bool canRetryWithOperatorAccount() const;
   void retryWithOperatorAccount();
   void onOperatorToken(Result<upstream_auth::TokenResponse> token);
-  // Gives the upstream connection back to the pool if the response left it clean, else drops it.
-  void releaseUpstream(bool reusable);
+  // Whether the upstream connection can serve another request: this request was sent whole
+  // (the client's body read to its end, nothing left to write), the response parsed to its end
+  // with no byte after it, and upstream keeps the connection alive. The one test every path
+  // that gives a connection back to the pool goes through.
+  bool upstreamIsClean() const;
+  // Detaches the upstream connection: back to the pool if upstreamIsClean(), else closed.
+  void releaseUpstream();
   // Hands the client to the cached copy of a tag's manifest; true if there is one.
   bool serveStale(const std::string &why);
   bool revalidating() const;
   // After the revalidating HEAD: serve the cached manifest, or fetch the new one.
-  void finishRevalidation(bool upstreamReusable);
+  void finishRevalidation();
   // Records what upstream confirmed: the tag's digest, the client's access, the source.
   void confirmCandidate();
   void learnTag(const http::ResponseHead &head);
@@ -129,7 +134,7 @@ private:
   void feedResponse();
   void handleUpstreamEvent(short what);
   void failUpstream(int status, const std::string &reason, UpstreamError kind);
-  void finish(bool upstreamReusable);
+  void finish();
   bool retryable() const;
 
   ClientSide *client_; // the session, or detached_ once a fill outlives it

@@ -23,6 +23,7 @@ const char *describe(ParseError error) {
   case ParseError::kRequestLineTooLong: return "request line too long";
   case ParseError::kHeadersTooLarge: return "header section too large";
   case ParseError::kTooManyHeaders: return "too many header fields";
+  case ParseError::kTooManyInterimResponses: return "too many interim (1xx) responses";
   case ParseError::kUnexpectedEof: return "connection closed mid-message";
   }
   return "unknown error";
@@ -68,6 +69,10 @@ public:
     default:
       if (error_ == ParseError::kNone) error_ = ParseError::kMalformed;
       reason_ = llhttp_get_error_reason(&parser_) ? llhttp_get_error_reason(&parser_) : "";
+      // A limit failed in on_headers_complete: llhttp reports only "User callback error".
+      if (rc == HPE_CB_HEADERS_COMPLETE && error_ != ParseError::kMalformed) {
+        reason_ = describe(error_);
+      }
       if (reason_.empty()) reason_ = llhttp_errno_name(rc);
       return {consumedUpToPause(), ParseStatus::kError};
     }
@@ -224,6 +229,10 @@ private:
     common(head);
     int status = head.status;
     s.interim_ = status >= 100 && status < 200 && status != 101;
+    if (s.interim_ && ++s.interimHeads_ > s.limits_.maxInterimResponses) {
+      return s.fail(ParseError::kTooManyInterimResponses, "too many interim (1xx) responses");
+    }
+    if (!s.interim_) s.interimHeads_ = 0; // the final head: the next response starts afresh
     s.responses_->onResponseHead(std::move(head));
     if (s.interim_) return 0;
     if (s.requestWasConnect_ && status >= 200 && status < 300) return 2; // a tunnel follows
@@ -267,6 +276,7 @@ private:
 
   bool inMessage_ = false;
   bool interim_ = false;
+  std::size_t interimHeads_ = 0; // 1xx heads seen before the current response's final one
   bool requestWasHead_ = false;
   bool requestWasConnect_ = false;
   ParseError error_ = ParseError::kNone;

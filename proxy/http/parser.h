@@ -24,6 +24,7 @@ enum class ParseError {
   kRequestLineTooLong,
   kHeadersTooLarge,
   kTooManyHeaders,
+  kTooManyInterimResponses, // more 1xx heads than Limits::maxInterimResponses
   kUnexpectedEof,
 };
 
@@ -48,7 +49,8 @@ public:
 class ResponseSink {
 public:
   virtual ~ResponseSink() = default;
-  // Also called for interim 1xx heads, each followed by another head.
+  // Also called for interim 1xx heads, each followed by another head; at most
+  // Limits::maxInterimResponses of them per response, after which the parser fails.
   virtual void onResponseHead(ResponseHead &&head) = 0;
   virtual void onResponseBody(std::string_view data) = 0;
   virtual void onResponseEnd() = 0;

@@ -24,6 +24,10 @@ struct AbsoluteUrl {
   std::string pathAndQuery; // "/" when the URL has no path
 };
 
+// A Host field's value: "host", "host:port", "[v6]" or "[v6]:port", surrounding blanks
+// ignored. port is 0 when the value names none. Rejects userinfo, paths and invalid hosts.
+Result<HostPort> parseHostField(std::string_view value);
+
 // "http://host[:port][/path][?query]". A fragment is dropped.
 Result<AbsoluteUrl> parseAbsoluteUrl(std::string_view target);
 

@@ -609,7 +609,7 @@ TEST_CASE("past --cache-max-size the least recently used blobs are evicted",
   auto get = [&](const std::string &digest) {
     auto client = RawSocket::connectTo(proxy.port());
     client.sendAll("GET http://127.0.0.1:" + std::to_string(upstream.port()) +
-                   "/v2/library/test/blobs/" + digest + " HTTP/1.1\r\nHost: a\r\n\r\n");
+                   "/v2/library/test/blobs/" + digest + " HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
     return client.readResponse();
   };
   std::vector<std::string> order;
