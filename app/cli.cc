@@ -48,6 +48,9 @@ struct Cli::Raw {
   bool readOnly = false;
   std::string proxyAuthFile;
   bool hashToken = false;
+  bool hashAdmin = false;
+  std::vector<std::string> adminAllow = proxy::ServerOptions{}.adminAllow;
+  bool publicCatalog = false;
   std::vector<std::string> dnsServers;
   std::vector<std::string> upstreamCa;
   std::string logLevel = "info";
@@ -183,6 +186,15 @@ Cli::Cli() : raw_(std::make_unique<Raw>()) {
                      "`regcache proxy-auth hash`); without it no proxy credentials are asked");
   serve_->add_flag("--read-only", raw_->readOnly,
                    "Answer POST, PUT, PATCH and DELETE under /v2/ with 405 UNSUPPORTED");
+  // Issue 9: the admin endpoints answer admins only.
+  serve_
+      ->add_option("--admin-allow", raw_->adminAllow,
+                   "Client ranges that may read /metrics and /v2/_catalog (besides proxy users "
+                   "marked admin); repeatable, replaces the default")
+      ->capture_default_str();
+  serve_->add_flag("--public-catalog", raw_->publicCatalog,
+                   "Answer /v2/_catalog to every allowed client, listing only repositories with "
+                   "public content");
   serve_->add_option("--dns-server", raw_->dnsServers,
                      "DNS server for upstream names, IP[:PORT] or [IPv6]:PORT; repeatable "
                      "(default: the system's)");
@@ -360,6 +372,8 @@ Cli::Cli() : raw_(std::make_unique<Raw>()) {
               "--proxy-auth-file line user:VERIFIER");
   proxyAuthHash_->add_flag("--token", raw_->hashToken,
                            "The secret is a long random token: a fast SHA-256 verifier");
+  proxyAuthHash_->add_flag("--admin", raw_->hashAdmin,
+                           "Mark the user an admin (may read /metrics and /v2/_catalog)");
   version_ = app_.add_subcommand("version", "Print the version of regcache and its libraries");
 }
 
@@ -430,6 +444,7 @@ ParsedCommand Cli::parse(int argc, const char *const *argv) {
   out.overlap = parseDuration(raw_->rotateOverlap);
   out.cacheRef = raw_->cacheRef;
   out.hashToken = raw_->hashToken;
+  out.hashAdmin = raw_->hashAdmin;
   if (!raw_->gcOlderThan.empty()) out.gcOlderThan = parseDuration(raw_->gcOlderThan);
   out.rotateNow = raw_->rotateNow;
   out.leafValidity =
@@ -452,6 +467,11 @@ ParsedCommand Cli::parse(int argc, const char *const *argv) {
   o.denyTargets = raw_->denyTarget;
   o.readOnly = raw_->readOnly;
   o.proxyAuthFile = raw_->proxyAuthFile;
+  o.adminAllow = raw_->adminAllow;
+  o.publicCatalog = raw_->publicCatalog;
+  for (const auto &text : o.adminAllow) {
+    if (!proxy::net::Cidr::parse(text)) throw std::invalid_argument("bad --admin-allow " + text);
+  }
   // Bad values stop `serve` here, with the flag named, rather than at start-up.
   for (const auto &text : o.allowClients) {
     if (!proxy::net::Cidr::parse(text)) throw std::invalid_argument("bad --allow-client " + text);

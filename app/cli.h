@@ -51,6 +51,7 @@ struct ParsedCommand {
   std::string noProxy;                // client-config
   std::string cacheRef;               // cache rm
   bool hashToken = false;             // proxy-auth hash
+  bool hashAdmin = false;             // proxy-auth hash --admin
   std::chrono::milliseconds gcOlderThan{0}; // cache gc: 0 keeps every blob in use
 };
 

@@ -332,10 +332,11 @@ Result<std::vector<TagRecord>> Index::listTags() {
   return tags;
 }
 
-Result<std::vector<std::string>> Index::listRepositories() {
+Result<std::vector<std::string>> Index::listRepositories(bool publicOnly) {
   auto stmt = prepare("SELECT DISTINCT registry || '/' || repository AS name FROM blob_sources "
-                      "ORDER BY name");
+                      "WHERE anonymous >= ?1 ORDER BY name");
   if (!stmt.ok()) return stmt.failure();
+  bind(stmt->get(), 1, std::int64_t{publicOnly ? 1 : 0});
   std::vector<std::string> names;
   int rc;
   while ((rc = sqlite3_step(stmt->get())) == SQLITE_ROW)

@@ -96,8 +96,9 @@ public:
                                            const std::string &repository, const std::string &tag,
                                            const std::string &accept);
   Result<std::vector<TagRecord>> listTags();
-  // "registry/repository" pairs with cached content, sorted.
-  Result<std::vector<std::string>> listRepositories();
+  // "registry/repository" pairs with cached content, sorted. With `publicOnly`, only those with
+  // content served without credentials (or found public by the probe).
+  Result<std::vector<std::string>> listRepositories(bool publicOnly = false);
 
   // Least recently used first, at most `limit`.
   Result<std::vector<BlobRecord>> leastRecentlyUsed(std::size_t limit);

@@ -8,6 +8,7 @@
 //        │  └────────────────────── next request (keep-alive) ◀──────────────────┘
 //        └──request head──▶ Handling ──response complete──▶ ReadingRequest | Closing
 //   any state ──error──▶ Closing (flush what is queued) ──▶ Closed
+//   ReadingRequest ──a password to hash──▶ Authenticating ──result──▶ as above (off-loop PBKDF2)
 #include <chrono>
 #include <memory>
 #include <optional>
@@ -36,6 +37,9 @@ public:
     kTunnelling,
     kSendingConnectReply,
     kTlsHandshake,
+    // A request head waits for its proxy password to be hashed on the ProxyAuthPool. The parser
+    // holds after the head and reads are paused; the header timeout bounds the wait.
+    kAuthenticating,
     kClosing,
     kClosed,
   };
@@ -97,8 +101,25 @@ private:
   void continueAfterResponse();
   void respondAndClose(int status, const std::string &message,
                        const std::string &extraHeaders = "");
-  // With --proxy-auth-file: whether the request proves a user (who is then this session's).
-  bool authenticate(const http::RequestHead &head);
+  // What a request's credentials are checked for: the proxy itself (407 without), or an admin
+  // endpoint (an admin user; 403 without, from the endpoint).
+  enum class CredentialUse { kProxy, kAdmin };
+  struct PendingCredentials {
+    http::RequestHead head;
+    Route route;
+    CredentialUse use;
+    std::string user; // who the header claims to be
+  };
+  // With --proxy-auth-file: checks the request's credentials, at once or (a password) on the
+  // ProxyAuthPool, then goes on with onCredentialsChecked.
+  void checkCredentials(http::RequestHead &&head, Route &&route, CredentialUse use);
+  // On the loop, with the pool's answer; ignored once the session closed (the weak handle).
+  void onPasswordChecked(std::shared_ptr<PendingCredentials> pending, bool verified);
+  // `user`: who the credentials proved, or nothing.
+  void onCredentialsChecked(http::RequestHead &&head, Route &&route, CredentialUse use,
+                            std::optional<std::string> user);
+  // Routing once the client is known: `admin` says whether it may read admin endpoints.
+  void dispatchRequest(http::RequestHead &&head, Route &&route, bool admin);
   void closeAfterFlush();
   // Tells the handler the client is gone; it is freed, or adopted by the worker if it has work
   // to finish (a fill).
@@ -123,6 +144,9 @@ private:
   std::optional<http::HostPort> intercepted_;
   std::optional<http::HostPort> connectTarget_;
 
+  // The request waiting in kAuthenticating. The pool's callback holds only a weak_ptr to it, so
+  // a session closed (or freed) meanwhile is never touched.
+  std::shared_ptr<PendingCredentials> pendingCredentials_;
   std::unique_ptr<RequestHandler> handler_;
   // A cache follower's request, kept so it can still be forwarded on its own.
   std::optional<http::RequestHead> fallbackHead_;

@@ -58,11 +58,12 @@ Exchange::Exchange(ClientSide &client, http::RequestHead request, net::Endpoint 
   registryEndpoint_ = endpoint_;
   tagToLearn_ = std::move(tagToLearn);
   if (const auto *accounts = client_->worker().shared().upstreamCredentials;
-      accounts != nullptr && !request_.headers.has("Authorization")) {
-    // A client's own Authorization always wins; without one, the operator's account is used.
+      accounts != nullptr && endpoint_.tls && !request_.headers.has("Authorization")) {
+    // A client's own Authorization always wins; without one, the operator's account is used, but
+    // only over verified TLS: never to http://registry:80, which anyone on the path can read.
     std::string withPort = poolKey_.host + ":" + std::to_string(endpoint_.port);
     operatorAccount_ = accounts->find(withPort);
-    if (operatorAccount_ == nullptr && endpoint_.port == (endpoint_.tls ? 443 : 80)) {
+    if (operatorAccount_ == nullptr && endpoint_.port == 443) {
       operatorAccount_ = accounts->find(poolKey_.host);
     }
     operatorHost_ = withPort;
@@ -334,7 +335,7 @@ void Exchange::onResponseHead(http::ResponseHead &&head) {
     for (auto &challenge :
          http::parseAuthChallenges(head.headers.get("WWW-Authenticate").value_or(""))) {
       bool usable = challenge.scheme == "basic" ||
-                    (challenge.scheme == "bearer" && challenge.param("realm").has_value());
+                    (challenge.scheme == "bearer" && operatorMaySendTo(challenge));
       if (usable && (!authChallenge_ || challenge.scheme == "bearer")) authChallenge_ = challenge;
     }
     if (authChallenge_) return; // answered at the end of this response, its body dropped
@@ -727,9 +728,24 @@ void Exchange::releaseUpstream() {
 }
 
 bool Exchange::usesOperatorAccount() const {
-  // Never toward a redirect target: the account is for the registry alone.
-  return operatorAccount_ != nullptr &&
+  // Never toward a redirect target, nor after a redirect to plain HTTP on the same host and port:
+  // the account is for the registry alone, over TLS.
+  return operatorAccount_ != nullptr && endpoint_.tls &&
          poolKey_.host + ":" + std::to_string(endpoint_.port) == operatorHost_;
+}
+
+bool Exchange::operatorMaySendTo(const http::AuthChallenge &bearer) const {
+  auto realm = bearer.param("realm");
+  if (!realm) return false;
+  auto url = http::parseAbsoluteUrl(*realm);
+  if (url.ok() && url->scheme == "https") return true;
+  if (url.ok() && url->scheme == "http" && operatorAccount_->allowHttpRealm) return true;
+  // The realm comes from upstream: an http:// one would get the account in the clear. The
+  // registry's 401 goes to the client instead.
+  log::proxy().warn("{} not sending the operator's account to the token realm {}: not https "
+                    "(allow_http_realm = true allows it for this registry)",
+                    client_->logPrefix(), *realm);
+  return false;
 }
 
 bool Exchange::canRetryWithOperatorAccount() const {

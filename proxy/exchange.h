@@ -103,6 +103,9 @@ private:
   // a 401 (a token from the challenge's realm for Bearer, the account itself for Basic).
   bool usesOperatorAccount() const;
   bool canRetryWithOperatorAccount() const;
+  // Whether a Bearer challenge's realm may get the account: https, or http where the account
+  // allows it (allow_http_realm). Logs a refusal.
+  bool operatorMaySendTo(const http::AuthChallenge &bearer) const;
   void retryWithOperatorAccount();
   void onOperatorToken(Result<upstream_auth::TokenResponse> token);
   // Whether the upstream connection can serve another request: this request was sent whole

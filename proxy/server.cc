@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <optional>
 #include <stdexcept>
 #include <thread>
@@ -23,6 +24,7 @@
 #include "proxy/ca_watcher.h"
 #include "proxy/intercept_tls.h"
 #include "proxy/net/tls_contexts.h"
+#include "proxy/proxy_auth_pool.h"
 #include "proxy/stats_flusher.h"
 #include "proxy/worker.h"
 
@@ -40,6 +42,7 @@ struct Server::Impl {
   SslCtxPtr interceptTls;
   SslCtxPtr upstreamTls;
   std::unique_ptr<SharedContext> shared;
+  std::unique_ptr<ProxyAuthPool> proxyAuthPool; // refers to shared->proxyUsers: freed first
   std::unique_ptr<StatsFlusher> statsFlusher;
   std::optional<upstream_auth::Credentials> upstreamCredentials;
   std::vector<std::unique_ptr<Worker>> workers;
@@ -132,6 +135,12 @@ void Server::start() {
     if (!range) throw std::runtime_error("bad --allow-client range '" + text + "'");
     impl_->shared->allowedClients.push_back(*range);
   }
+  for (const auto &text : o.adminAllow) {
+    auto range = net::Cidr::parse(text);
+    if (!range) throw std::runtime_error("bad --admin-allow range '" + text + "'");
+    impl_->shared->adminClients.push_back(*range);
+  }
+  impl_->shared->metrics.limitLabelValues(o.metricsMaxLabelValues);
   if (!o.proxyAuthFile.empty()) {
     auto users = ProxyUsers::load(o.proxyAuthFile);
     if (!users.ok()) throw std::runtime_error(users.failure().detail);
@@ -155,6 +164,14 @@ void Server::start() {
   if (impl_->blobs) {
     impl_->statsFlusher = std::make_unique<StatsFlusher>(
         impl_->shared->indexPath, impl_->shared->metrics, o.evictionInterval);
+  }
+  if (impl_->shared->proxyUsers) {
+    // A few threads, so even a flood of logins leaves cores to the event loops.
+    ProxyAuthPool::Limits limits;
+    limits.threads = std::clamp(std::thread::hardware_concurrency() / 4, 1u, 4u);
+    impl_->proxyAuthPool = std::make_unique<ProxyAuthPool>(*impl_->shared->proxyUsers,
+                                                           SystemClock::instance(), limits);
+    impl_->shared->proxyAuthPool = impl_->proxyAuthPool.get();
   }
   for (auto &worker : impl_->workers)
     worker->start();
@@ -213,6 +230,7 @@ void Server::stop() {
   for (auto &worker : impl_->workers)
     worker->join();
   impl_->workers.clear();
+  impl_->proxyAuthPool.reset();                         // its results have no loop left to go to
   if (impl_->statsFlusher) impl_->statsFlusher->stop(); // after the workers: nothing is lost
 }
 

@@ -38,6 +38,15 @@ struct ServerOptions {
   bool readOnly = false;
   // Users who may use the proxy (see proxy/proxy_users.h); empty: no proxy credentials needed.
   std::filesystem::path proxyAuthFile;
+  // Who may read the admin endpoints other than /ca.crt and /healthz (/metrics, /v2/_catalog):
+  // clients in these ranges, and proxy users marked admin in proxyAuthFile. Others get 403.
+  std::vector<std::string> adminAllow{"127.0.0.0/8", "::1"};
+  // Answer /v2/_catalog to every allowed client, listing only repositories with public content
+  // (admins still see every repository). Off: the catalog is for admins alone.
+  bool publicCatalog = false;
+  // Distinct label values per metrics family (registries, users) before the rest fold into
+  // "other": the names come from clients and upstreams, so /metrics stays bounded. Not a flag.
+  std::size_t metricsMaxLabelValues = 100;
 
   // Host patterns: "registry.example.com", "*.example.com" (any subdomain), or "*" (every host).
   // A host matching a tunnel pattern is tunnelled; otherwise one matching an intercept pattern

@@ -27,6 +27,9 @@ namespace regcache::cache {
 class FileBlobStore;
 class FillRegistry;
 } // namespace regcache::cache
+namespace regcache::proxy {
+class ProxyAuthPool;
+}
 
 namespace regcache::proxy {
 
@@ -44,6 +47,10 @@ struct SharedContext {
   Metrics metrics{};
   std::vector<net::Cidr> allowedClients{};
   std::shared_ptr<const ProxyUsers> proxyUsers{}; // null: no proxy credentials asked
+  // Checks proxy passwords off the loops; set whenever proxyUsers is.
+  ProxyAuthPool *proxyAuthPool = nullptr;
+  // --admin-allow: clients that are admins by address (/metrics, /v2/_catalog).
+  std::vector<net::Cidr> adminClients{};
   // Set before the workers start (it needs the bound addresses); never null while they run.
   std::shared_ptr<const TargetPolicy> targets{};
   // Upstream's yes to a credential for a repository, kept for a minute at most, and never past a

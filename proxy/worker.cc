@@ -15,6 +15,7 @@ Worker::Worker(unsigned index, SharedContext &shared)
   if (!base_) throw std::runtime_error("event_base_new failed");
   reaper_.reset(event_new(base_.get(), -1, 0, &Worker::onReap, this));
   resolver_ = std::make_unique<net::Resolver>(base_.get(), shared.options.dnsServers);
+  mailbox_ = std::make_shared<net::LoopMailbox>(base_.get());
 }
 
 void Worker::openCacheIndex() {
@@ -33,6 +34,7 @@ void Worker::openCacheIndex() {
 }
 
 Worker::~Worker() {
+  mailbox_->close(); // a pool thread's late result must not wake a loop that is going away
   // Sessions first: they hold bufferevents and lookups that refer to the pool and resolver.
   sessions_.clear();
   adopted_.clear();

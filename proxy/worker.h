@@ -12,6 +12,7 @@
 #include "cache/index.h"
 #include "proxy/net/connector.h"
 #include "proxy/net/listener.h"
+#include "proxy/net/loop_mailbox.h"
 #include "proxy/net/resolver.h"
 #include "proxy/request_handler.h"
 #include "proxy/shared_context.h"
@@ -55,6 +56,9 @@ public:
   // How to connect to `host` upstream: the options' timeouts, the target policy judging every
   // resolved address, and the upstream TLS context.
   net::ConnectSettings upstreamConnectSettings(const std::string &host) const;
+  // Where other threads hand work back to this loop (ProxyAuthPool's results). Closed when the
+  // worker goes, so a late result is dropped.
+  const std::shared_ptr<net::LoopMailbox> &mailbox() const { return mailbox_; }
 
   // Frees `object` on the next loop turn, so code on the stack that belongs to it can unwind.
   template <class T> void deleteLater(std::unique_ptr<T> object) {
@@ -92,6 +96,7 @@ private:
   EventBasePtr base_;
   EventPtr reaper_;
   std::unique_ptr<net::Resolver> resolver_;
+  std::shared_ptr<net::LoopMailbox> mailbox_;
   UpstreamPool pool_;
   std::unique_ptr<cache::Index> cacheIndex_;
   std::vector<std::unique_ptr<net::Listener>> listeners_;

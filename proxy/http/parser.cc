@@ -56,11 +56,16 @@ public:
 
   FeedResult feed(std::string_view bytes) {
     if (error_ != ParseError::kNone) return {0, ParseStatus::kError};
-    if (bytes.empty()) return {0, ParseStatus::kNeedMore};
-    llhttp_errno_t rc = llhttp_execute(&parser_, bytes.data(), bytes.size());
+    // After a hold, llhttp still has to finish the message's head (its end, for a bodiless
+    // request, or the upgrade): that takes a call even with no byte to give.
+    if (bytes.empty() && !held_) return {0, ParseStatus::kNeedMore};
+    held_ = false;
+    static constexpr char kNothing = 0;
+    const char *data = bytes.empty() ? &kNothing : bytes.data();
+    llhttp_errno_t rc = llhttp_execute(&parser_, data, bytes.size());
     auto consumedUpToPause = [&] {
       const char *pos = llhttp_get_error_pos(&parser_);
-      return pos != nullptr ? static_cast<std::size_t>(pos - bytes.data()) : bytes.size();
+      return pos != nullptr ? static_cast<std::size_t>(pos - data) : bytes.size();
     };
     switch (rc) {
     case HPE_OK: return {bytes.size(), ParseStatus::kNeedMore};
@@ -96,6 +101,9 @@ public:
     }
     return true;
   }
+
+  void holdAfterHead() { holdAfterHead_ = true; }
+  bool holding() const { return held_; }
 
   void expectResponseTo(std::string_view method) {
     requestWasHead_ = method == "HEAD";
@@ -221,6 +229,11 @@ private:
       common(head);
       head.expectContinue = head.headers.hasToken("Expect", "100-continue");
       s.requests_->onRequestHead(std::move(head));
+      if (s.holdAfterHead_) {
+        s.holdAfterHead_ = false;
+        s.held_ = true;
+        return HPE_PAUSED; // llhttp resumes after the head: body, message end or upgrade
+      }
       return 0;
     }
     ResponseHead head;
@@ -279,6 +292,8 @@ private:
   std::size_t interimHeads_ = 0; // 1xx heads seen before the current response's final one
   bool requestWasHead_ = false;
   bool requestWasConnect_ = false;
+  bool holdAfterHead_ = false;
+  bool held_ = false; // stopped after a head by a hold; the next feed() goes on even if empty
   ParseError error_ = ParseError::kNone;
   std::string reason_; // error reason, or the response's reason phrase while parsing it
   std::string method_;
@@ -297,6 +312,8 @@ RequestParser::RequestParser(const Limits &limits, RequestSink &sink)
 RequestParser::~RequestParser() = default;
 FeedResult RequestParser::feed(std::string_view bytes) { return core_->feed(bytes); }
 void RequestParser::resume() { core_->resume(); }
+void RequestParser::holdAfterHead() { core_->holdAfterHead(); }
+bool RequestParser::holding() const { return core_->holding(); }
 ParseError RequestParser::error() const { return core_->error(); }
 std::string_view RequestParser::errorReason() const { return core_->errorReason(); }
 bool RequestParser::midMessage() const { return core_->midMessage(); }

@@ -80,6 +80,19 @@ TEST_CASE("a digest is served at a registry if under any of its repositories", "
   CHECK_FALSE(index->servedAtRegistry("sha256:bb", "r.test").value());
 }
 
+TEST_CASE("the public catalog lists only repositories with content served anonymously",
+          "[cache][index]") {
+  TempDb db;
+  auto index = std::move(Index::open(db.path).value());
+  REQUIRE(index->putBlob(blob("sha256:aa", 1, t(0)), "r", "library/alpine", true).ok());
+  REQUIRE(index->putBlob(blob("sha256:aa", 1, t(0)), "r", "team/private", false).ok());
+  CHECK(index->listRepositories(true).value() == std::vector<std::string>{"r/library/alpine"});
+  CHECK(index->listRepositories().value() ==
+        std::vector<std::string>{"r/library/alpine", "r/team/private"});
+  REQUIRE(index->markRepositoryPublic("r", "team/private").ok());
+  CHECK(index->listRepositories(true).value().size() == 2);
+}
+
 TEST_CASE("a repository found public makes what was served under it anonymous", "[cache][index]") {
   TempDb db;
   auto index = std::move(Index::open(db.path).value());

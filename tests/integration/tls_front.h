@@ -1,0 +1,45 @@
+#pragma once
+// A TLS front for a plain test upstream: it listens on 127.0.0.1, terminates TLS with a
+// self-signed certificate for IP 127.0.0.1 (written to caFile(), for the proxy's upstreamCaFiles)
+// and relays the bytes to 127.0.0.1:backendPort. Tests reach a ScriptedUpstream over verified
+// TLS this way, with `GET https://127.0.0.1:PORT/...` through the proxy. One thread per
+// connection; every wait is bounded and everything stops in the destructor.
+#include <atomic>
+#include <cstdint>
+#include <filesystem>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "base/openssl_handles.h"
+
+namespace regcache::test {
+
+class TlsFront {
+public:
+  explicit TlsFront(uint16_t backendPort);
+  ~TlsFront();
+  TlsFront(const TlsFront &) = delete;
+  TlsFront &operator=(const TlsFront &) = delete;
+
+  uint16_t port() const { return port_; }
+  // The PEM of the certificate the front presents: trust it as an upstream CA.
+  const std::filesystem::path &caFile() const { return caFile_; }
+
+private:
+  void acceptLoop();
+  void relay(int clientFd);
+
+  uint16_t backendPort_;
+  std::filesystem::path caFile_;
+  SslCtxPtr ctx_;
+  int listenFd_ = -1;
+  uint16_t port_ = 0;
+  std::atomic<bool> stopping_{false};
+  std::mutex mutex_;
+  std::vector<int> connections_;
+  std::vector<std::thread> threads_;
+  std::thread acceptThread_;
+};
+
+} // namespace regcache::test
