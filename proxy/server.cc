@@ -15,6 +15,7 @@
 #include "base/privileges.h"
 #include "ca/authority.h"
 #include "ca/leaf_cache.h"
+#include "ca/mint_limiter.h"
 #include "cache/evictor.h"
 #include "cache/file_blob_store.h"
 #include "cache/fill_registry.h"
@@ -33,6 +34,7 @@ struct Server::Impl {
   std::optional<DataDirLock> dataDirLock; // held from start() to destruction
   std::shared_ptr<const ca::Authority> authority;
   std::unique_ptr<ca::LeafCache> leaves;
+  std::unique_ptr<ca::MintLimiter> mints;
   std::unique_ptr<CaWatcher> caWatcher;
   std::unique_ptr<cache::FileBlobStore> blobs;
   std::unique_ptr<cache::Evictor> evictor;
@@ -96,7 +98,9 @@ void Server::start() {
   impl_->caWatcher = std::make_unique<CaWatcher>(
       o.dataDir / "ca", *impl_->leaves, SystemClock::instance(),
       CaWatchOptions{o.caCheckInterval, o.caRotateEvery, o.caOverlap, o.leafValidity});
-  impl_->interceptTls = makeInterceptContext(*impl_->leaves);
+  impl_->mints =
+      std::make_unique<ca::MintLimiter>(SystemClock::instance(), o.mintsPerClientPerMinute);
+  impl_->interceptTls = makeInterceptContext(*impl_->leaves, impl_->mints.get());
   impl_->upstreamTls = net::makeUpstreamContext(o.upstreamCaFiles);
   if (!o.upstreamAuthFile.empty()) {
     auto credentials = upstream_auth::Credentials::load(o.upstreamAuthFile);

@@ -10,6 +10,7 @@
 #include "base/clock.h"
 #include "base/openssl_handles.h"
 #include "proxy/access_memo.h"
+#include "proxy/client_connections.h"
 #include "proxy/metrics.h"
 #include "proxy/net/cidr.h"
 #include "proxy/policy.h"
@@ -54,6 +55,8 @@ struct SharedContext {
   // --upstream-auth: the operator's accounts (null without the flag) and the tokens they got.
   const upstream_auth::Credentials *upstreamCredentials = nullptr;
   upstream_auth::TokenCache upstreamTokens{SystemClock::instance()};
+  // Open connections per client address, across the workers (--max-connections-per-client).
+  ClientConnections clientConnections{options.maxConnectionsPerClient};
 };
 
 } // namespace regcache::proxy
