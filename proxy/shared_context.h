@@ -26,6 +26,7 @@ class LeafCache;
 }
 namespace regcache::cache {
 class FileBlobStore;
+class FillBudget;
 class FillRegistry;
 } // namespace regcache::cache
 
@@ -55,6 +56,8 @@ struct SharedContext {
   // --upstream-auth: the operator's accounts (null without the flag) and the tokens they got.
   const upstream_auth::Credentials *upstreamCredentials = nullptr;
   upstream_auth::TokenCache upstreamTokens{SystemClock::instance()};
+  // Bytes announced by fills in flight, against --cache-max-size; null when the cache is off.
+  cache::FillBudget *fillBudget = nullptr;
   // Open connections per client address, across the workers (--max-connections-per-client).
   ClientConnections clientConnections{options.maxConnectionsPerClient};
 };

@@ -119,7 +119,10 @@ TEST_CASE("past --max-connections-per-client an address gets a 503 or a close, o
 
 TEST_CASE("far past --max-connections-per-client a connection is closed before it is read",
           "[limits][integration]") {
-  ProxyFixture proxy([](auto &o) { o.maxConnectionsPerClient = 1; });
+  ProxyFixture proxy([](auto &o) {
+    o.maxConnectionsPerClient = 1;
+    o.workers = 1; // one accept queue: connections are counted in the order they were made
+  });
   auto first = RawSocket::connectTo(proxy.port());
   CHECK(healthz(first).rfind("HTTP/1.1 200", 0) == 0);
   auto over = RawSocket::connectTo(proxy.port()); // answered 503 once it asks
