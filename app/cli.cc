@@ -64,6 +64,12 @@ struct Cli::Raw {
   std::string connectTimeout = "10s";
   std::string upstreamTimeout = "300s";
   std::size_t leafCacheSize = 1024;
+  // Bounds a hostile peer can push on (issue #9 item 13, 14).
+  std::string tunnelIdleTimeout = "300s";
+  std::size_t maxConnectionsPerClient = 256;
+  std::size_t mintsPerClientPerMinute = 30;
+  std::string fillStallTimeout = "60s";
+  std::string maxBlobSize = "64GiB";
 };
 
 std::filesystem::path defaultDataDir() {
@@ -273,6 +279,30 @@ Cli::Cli() : raw_(std::make_unique<Raw>()) {
       ->add_option("--ca-overlap", raw_->caOverlap,
                    "With --ca-rotate-every: how long a new root is published before it signs "
                    "(must outlast daemons that loaded the old bundle)")
+      ->capture_default_str();
+  // Bounds a hostile peer can push on.
+  serve_
+      ->add_option("--tunnel-idle-timeout", raw_->tunnelIdleTimeout,
+                   "Close a CONNECT tunnel when no byte moved either way this long (duration; "
+                   "0: never)")
+      ->capture_default_str();
+  serve_
+      ->add_option("--max-connections-per-client", raw_->maxConnectionsPerClient,
+                   "Open connections per client IP address; past it HTTP gets a 503 and CONNECT "
+                   "is closed (0: unlimited)")
+      ->capture_default_str();
+  serve_
+      ->add_option("--mints-per-client-per-minute", raw_->mintsPerClientPerMinute,
+                   "New leaf certificates minted per client IP address per minute, as a burst; "
+                   "past it a handshake for an uncached name is refused (0: unlimited)")
+      ->capture_default_str();
+  serve_
+      ->add_option("--fill-stall-timeout", raw_->fillStallTimeout,
+                   "Abandon a cache fill that gets no byte from upstream this long (duration)")
+      ->capture_default_str();
+  serve_
+      ->add_option("--max-blob-size", raw_->maxBlobSize,
+                   "Pass through, without storing, a blob announced larger than this (size)")
       ->capture_default_str();
 
   CLI::App *ca = app_.add_subcommand("ca", "Manage the proxy's certificate authority");
@@ -507,6 +537,14 @@ ParsedCommand Cli::parse(int argc, const char *const *argv) {
     throw std::invalid_argument("--leaf-validity must be at least 1h");
   o.caRotateEvery = parseDuration(raw_->caRotateEvery);
   o.caOverlap = parseDuration(raw_->caOverlap);
+  o.tunnelIdleTimeout = parseDuration(raw_->tunnelIdleTimeout);
+  o.maxConnectionsPerClient = raw_->maxConnectionsPerClient;
+  o.mintsPerClientPerMinute = raw_->mintsPerClientPerMinute;
+  o.fillStallTimeout = parseDuration(raw_->fillStallTimeout);
+  if (o.fillStallTimeout.count() <= 0) {
+    throw std::invalid_argument("--fill-stall-timeout must be positive");
+  }
+  o.maxBlobSize = parseSize(raw_->maxBlobSize);
   if (o.listen.empty()) throw std::invalid_argument("at least one --listen address is needed");
   return out;
 }

@@ -55,8 +55,9 @@ std::string opensslErrors(bufferevent *bev) {
 } // namespace
 
 ClientSession::ClientSession(Worker &worker, std::uint64_t id, int fd,
-                             const net::SocketAddress &peer)
-    : worker_(worker), id_(id), prefix_("[c" + std::to_string(id) + "]"), peer_(peer) {
+                             const net::SocketAddress &peer, ClientConnections::Ticket ticket)
+    : worker_(worker), id_(id), prefix_("[c" + std::to_string(id) + "]"), peer_(peer),
+      ticket_(std::move(ticket)) {
   int one = 1;
   setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   // BEV_OPT_CLOSE_ON_FREE: the bufferevent owns the accepted socket from here on.
@@ -268,7 +269,23 @@ void ClientSession::feedParser() {
   }
 }
 
-void ClientSession::onRequestHead(http::RequestHead &&head) { startRequest(std::move(head)); }
+void ClientSession::onRequestHead(http::RequestHead &&head) {
+  // Past --max-connections-per-client, only the first request shows what the client wanted:
+  // plain HTTP can read a 503, while a CONNECT client expects a tunnel and is closed (in
+  // startConnect, once the parser is done with the input).
+  if (overConnectionLimit() && head.method != "CONNECT") {
+    log::proxy().warn("{} {} {} from {}: past --max-connections-per-client {}", prefix_,
+                      head.method, head.target, peer_.toString(),
+                      worker_.options().maxConnectionsPerClient);
+    respondAndClose(503, "regcache: too many connections from " + peer_.ipString());
+    return;
+  }
+  startRequest(std::move(head));
+}
+
+bool ClientSession::overConnectionLimit() const {
+  return ticket_.standing() == ClientConnections::Standing::kOver;
+}
 
 void ClientSession::onRequestBody(std::string_view data) {
   if (handler_) handler_->onRequestBody(data);
@@ -509,6 +526,12 @@ void ClientSession::abortClient(const std::string &reason) {
 // ---- CONNECT ----
 
 void ClientSession::startConnect() {
+  if (overConnectionLimit()) {
+    log::proxy().warn("{} CONNECT from {}: past --max-connections-per-client {}; closing", prefix_,
+                      peer_.toString(), worker_.options().maxConnectionsPerClient);
+    close();
+    return;
+  }
   if (!connectTarget_) {
     respondAndClose(400, "bad CONNECT");
     return;
@@ -624,6 +647,7 @@ void ClientSession::onTunnelConnected(Result<net::Connector::Connection> connect
         completeRequest(worker_.shared().metrics, record);
         close();
       });
+  relay_->setIdleTimeout(worker_.options().tunnelIdleTimeout);
   transitionTo(State::kTunnelling);
   relay_->start();
 }
@@ -642,7 +666,8 @@ void ClientSession::startTlsHandshake() {
   bev_.reset();
 
   ERR_clear_error();
-  auto ssl = newInterceptSsl(worker_.shared().interceptTls, connectTarget_->host);
+  auto ssl = newInterceptSsl(worker_.shared().interceptTls, connectTarget_->host, peer_.ipString(),
+                             prefix_);
   if (!ssl.ok()) {
     evutil_closesocket(fd);
     log::tls().error("{} {}", prefix_, ssl.failure().detail);

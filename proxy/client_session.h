@@ -15,6 +15,7 @@
 #include <string>
 
 #include "base/event_handles.h"
+#include "proxy/client_connections.h"
 #include "proxy/http/message.h"
 #include "proxy/http/parser.h"
 #include "proxy/http/target.h"
@@ -44,8 +45,10 @@ public:
     kClosed,
   };
 
-  // Takes ownership of the accepted socket fd.
-  ClientSession(Worker &worker, std::uint64_t id, int fd, const net::SocketAddress &peer);
+  // Takes ownership of the accepted socket fd, and of `ticket`, which counts this connection
+  // against --max-connections-per-client until the session is freed.
+  ClientSession(Worker &worker, std::uint64_t id, int fd, const net::SocketAddress &peer,
+                ClientConnections::Ticket ticket = {});
   ~ClientSession() override;
   ClientSession(const ClientSession &) = delete;
   ClientSession &operator=(const ClientSession &) = delete;
@@ -91,6 +94,7 @@ private:
   void feedParser();
   void startRequest(http::RequestHead &&head);
   void startConnect();
+  bool overConnectionLimit() const;
   void onTargetResolved(Result<net::Resolver::Addresses> addresses);
   void refuseConnect(const std::string &reason);
   void interceptConnect();
@@ -130,6 +134,7 @@ private:
   std::uint64_t id_;
   std::string prefix_;
   net::SocketAddress peer_;
+  ClientConnections::Ticket ticket_;
   std::string user_ = "-"; // proven with Proxy-Authorization; kept for the intercepted session
   State state_ = State::kReadingRequest;
 

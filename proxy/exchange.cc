@@ -136,6 +136,7 @@ void Exchange::attachUpstream(BufferEventPtr bev) {
   bufferevent_set_max_single_read(upstream_.get(), kMaxSingleRead);
   timeval timeout = toTimeval(options.upstreamTimeout);
   bufferevent_set_timeouts(upstream_.get(), &timeout, &timeout);
+  if (fill_) applyFillStallTimeout();
   bufferevent_enable(upstream_.get(), EV_WRITE);
   upstreamGate_.attach(upstream_.get());
   responseEnded_ = false;
@@ -265,6 +266,16 @@ void Exchange::handleUpstreamEvent(short what) {
     return;
   }
   if (what & BEV_EVENT_TIMEOUT) {
+    if (fill_ && client_->worker().options().fillStallTimeout <
+                     client_->worker().options().upstreamTimeout) {
+      // Followers are told at once (kFailed): those not answered yet fetch on their own.
+      stopFillQuietly();
+      failUpstream(504,
+                   "fill stalled: no byte from upstream " + poolKey_.toString() +
+                       " within --fill-stall-timeout; abandoned",
+                   UpstreamError::kTimeout);
+      return;
+    }
     failUpstream(504, "upstream " + poolKey_.toString() + " timed out", UpstreamError::kTimeout);
     return;
   }
@@ -530,6 +541,24 @@ void Exchange::startFill(const http::ResponseHead &head) {
     if (!announced) return;
     fill_->digest = *announced;
   }
+  std::uint64_t announced = *head.contentLength;
+  if (announced > client_->worker().options().maxBlobSize) {
+    declineFill(std::to_string(announced) + " bytes announced, past --max-blob-size " +
+                std::to_string(client_->worker().options().maxBlobSize));
+    return;
+  }
+  cache::FillBudget::Reservation reservation;
+  if (cache::FillBudget *budget = client_->worker().shared().fillBudget) {
+    auto reserved = budget->reserve(announced);
+    if (!reserved) {
+      declineFill(std::to_string(announced) + " bytes do not fit beside the " +
+                  std::to_string(budget->reserved()) +
+                  " bytes of fills in flight under --cache-max-size " +
+                  std::to_string(budget->limit()));
+      return;
+    }
+    reservation = std::move(*reserved);
+  }
   auto writer = store->create();
   if (!writer.ok()) {
     log::cache().warn("{} cannot start a fill for {}: {}; passing through", client_->logPrefix(),
@@ -537,6 +566,7 @@ void Exchange::startFill(const http::ResponseHead &head) {
     return;
   }
   writer_ = std::move(writer.value());
+  fillReservation_ = std::move(reservation);
   fillHold_ = client_->worker().shared().metrics.holdFill();
   held_.reset(evbuffer_new());
   contentType_ = std::string(head.headers.get("Content-Type").value_or(""));
@@ -548,11 +578,34 @@ void Exchange::startFill(const http::ResponseHead &head) {
   }
 }
 
+void Exchange::declineFill(const std::string &why) {
+  log::cache().warn("{} not caching {}: {}; passing through", client_->logPrefix(),
+                    fill_->digest.toString(), why);
+  record_.note =
+      record_.note.empty() ? "not cached: " + why : record_.note + "; not cached: " + why;
+  endFill(cache::FillProgress::kFailed); // followers fetch on their own instead of waiting
+}
+
+void Exchange::applyFillStallTimeout() {
+  const ServerOptions &options = client_->worker().options();
+  if (!upstream_ || options.fillStallTimeout >= options.upstreamTimeout) return;
+  timeval stall = toTimeval(options.fillStallTimeout);
+  bufferevent_set_timeouts(upstream_.get(), &stall, &stall);
+}
+
+void Exchange::stopFillQuietly() {
+  writer_.reset(); // removes the temp file
+  fillHold_.release();
+  fillReservation_.release();
+  endFill(cache::FillProgress::kFailed);
+}
+
 void Exchange::stopFill(const std::string &why) {
   log::cache().warn("{} fill of {} abandoned, passing through: {}", client_->logPrefix(),
                     fill_->digest.toString(), why);
   writer_.reset(); // removes the temp file
   fillHold_.release();
+  fillReservation_.release();
   endFill(cache::FillProgress::kFailed);
   evbuffer_add_buffer(client_->clientOutput(), held_.get());
 }
@@ -562,6 +615,7 @@ bool Exchange::commitFill() {
   std::uint64_t size = writer_->written();
   writer_.reset();
   fillHold_.release();
+  fillReservation_.release(); // committed bytes are counted by the index from here on
   if (!committed.ok() && committed.failure().code == Error::kUpstream) {
     // Wrong bytes: keep nothing, and cut the client off before the held-back tail.
     endFill(cache::FillProgress::kFailed);

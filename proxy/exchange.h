@@ -13,6 +13,7 @@
 #include "base/unique_fd.h"
 #include "cache/blob_store.h"
 #include "cache/digest.h"
+#include "cache/fill_budget.h"
 #include "cache/fill_registry.h"
 #include "cache/index.h"
 #include "proxy/access_log.h"
@@ -126,7 +127,19 @@ private:
   // Tells followers the fill is over (kCommitted or kFailed); idempotent.
   void endFill(cache::FillProgress::State state);
   static constexpr int kMaxRedirects = 5;
+  // Starts writing a 200 to the store, unless it is announced past --max-blob-size or does not
+  // fit beside the fills in flight (FillBudget): then it passes through, and followers are
+  // told at once so they fetch on their own.
   void startFill(const http::ResponseHead &head);
+  void declineFill(const std::string &why);
+  // A fill's upstream gets --fill-stall-timeout (if shorter than --upstream-timeout) as its
+  // read and write timeout. libevent counts it only while reads are enabled, so "no progress"
+  // means no byte from upstream while the proxy is asking for bytes: time paused by the
+  // client's backpressure does not count (a client that stops reading is cut by
+  // --idle-timeout, and the fill then goes on without it).
+  void applyFillStallTimeout();
+  // Drops the fill without handing the held-back bytes to the client (it is about to be cut).
+  void stopFillQuietly();
   void stopFill(const std::string &why);
   // Verifies and commits the fill; false when the bytes were wrong (the client is aborted).
   bool commitFill();
@@ -170,8 +183,9 @@ private:
   AccessRecord record_;
   std::optional<CacheFill> fill_;
   std::unique_ptr<cache::BlobWriter> writer_;
-  Metrics::FillHold fillHold_; // held while writer_ is
-  EvBufferPtr held_;           // the latest body bytes, released only once the fill is verified
+  Metrics::FillHold fillHold_;                     // held while writer_ is
+  cache::FillBudget::Reservation fillReservation_; // the announced bytes, held while writer_ is
+  EvBufferPtr held_; // the latest body bytes, released only once the fill is verified
   std::string contentType_;
   std::optional<std::string> redirectTo_;
   std::optional<CacheCandidate> candidate_;

@@ -16,8 +16,10 @@
 #include "base/privileges.h"
 #include "ca/authority.h"
 #include "ca/leaf_cache.h"
+#include "ca/mint_limiter.h"
 #include "cache/evictor.h"
 #include "cache/file_blob_store.h"
+#include "cache/fill_budget.h"
 #include "cache/fill_registry.h"
 #include "cache/index.h"
 #include "cache/reconcile.h"
@@ -35,8 +37,10 @@ struct Server::Impl {
   std::optional<DataDirLock> dataDirLock; // held from start() to destruction
   std::shared_ptr<const ca::Authority> authority;
   std::unique_ptr<ca::LeafCache> leaves;
+  std::unique_ptr<ca::MintLimiter> mints;
   std::unique_ptr<CaWatcher> caWatcher;
   std::unique_ptr<cache::FileBlobStore> blobs;
+  std::unique_ptr<cache::FillBudget> fillBudget; // before the evictor, which reads it
   std::unique_ptr<cache::Evictor> evictor;
   cache::FillRegistry fills;
   SslCtxPtr interceptTls;
@@ -99,7 +103,9 @@ void Server::start() {
   impl_->caWatcher = std::make_unique<CaWatcher>(
       o.dataDir / "ca", *impl_->leaves, SystemClock::instance(),
       CaWatchOptions{o.caCheckInterval, o.caRotateEvery, o.caOverlap, o.leafValidity});
-  impl_->interceptTls = makeInterceptContext(*impl_->leaves);
+  impl_->mints =
+      std::make_unique<ca::MintLimiter>(SystemClock::instance(), o.mintsPerClientPerMinute);
+  impl_->interceptTls = makeInterceptContext(*impl_->leaves, impl_->mints.get());
   impl_->upstreamTls = net::makeUpstreamContext(o.upstreamCaFiles);
   if (!o.upstreamAuthFile.empty()) {
     auto credentials = upstream_auth::Credentials::load(o.upstreamAuthFile);
@@ -161,6 +167,7 @@ void Server::start() {
   // whatever the (unprivileged) owner of the data dir had planted there.
   if (o.cacheEnabled) openCache();
   impl_->shared->blobs = impl_->blobs.get();
+  impl_->shared->fillBudget = impl_->fillBudget.get();
   if (impl_->blobs) {
     impl_->statsFlusher = std::make_unique<StatsFlusher>(
         impl_->shared->indexPath, impl_->shared->metrics, o.evictionInterval);
@@ -200,9 +207,10 @@ void Server::openCache() {
     std::uint64_t limit = impl_->options.cacheMaxSize != 0
                               ? impl_->options.cacheMaxSize
                               : cache::defaultCacheLimit(impl_->options.dataDir);
+    impl_->fillBudget = std::make_unique<cache::FillBudget>(limit);
     impl_->evictor = std::make_unique<cache::Evictor>(
         impl_->options.dataDir / "cache.db", *impl_->blobs,
-        cache::EvictionOptions{limit, impl_->options.evictionInterval});
+        cache::EvictionOptions{limit, impl_->options.evictionInterval, impl_->fillBudget.get()});
     log::cache().info("cache limit {} bytes", limit);
     auto totals = index.value()->totals();
     if (totals.ok()) {
@@ -212,6 +220,7 @@ void Server::openCache() {
   } catch (const std::exception &e) {
     log::cache().warn("the cache is unavailable, passing everything through: {}", e.what());
     impl_->evictor.reset();
+    impl_->fillBudget.reset();
     impl_->blobs.reset();
   }
 }

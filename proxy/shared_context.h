@@ -10,6 +10,7 @@
 #include "base/clock.h"
 #include "base/openssl_handles.h"
 #include "proxy/access_memo.h"
+#include "proxy/client_connections.h"
 #include "proxy/metrics.h"
 #include "proxy/net/cidr.h"
 #include "proxy/policy.h"
@@ -25,6 +26,7 @@ class LeafCache;
 }
 namespace regcache::cache {
 class FileBlobStore;
+class FillBudget;
 class FillRegistry;
 } // namespace regcache::cache
 namespace regcache::proxy {
@@ -61,6 +63,10 @@ struct SharedContext {
   // --upstream-auth: the operator's accounts (null without the flag) and the tokens they got.
   const upstream_auth::Credentials *upstreamCredentials = nullptr;
   upstream_auth::TokenCache upstreamTokens{SystemClock::instance()};
+  // Bytes announced by fills in flight, against --cache-max-size; null when the cache is off.
+  cache::FillBudget *fillBudget = nullptr;
+  // Open connections per client address, across the workers (--max-connections-per-client).
+  ClientConnections clientConnections{options.maxConnectionsPerClient};
 };
 
 } // namespace regcache::proxy

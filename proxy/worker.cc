@@ -79,7 +79,15 @@ void Worker::join() {
 
 void Worker::onAccept(int fd, const net::SocketAddress &peer) {
   auto id = shared_.nextConnectionId.fetch_add(1);
-  auto session = std::make_unique<ClientSession>(*this, id, fd, peer);
+  auto ticket = shared_.clientConnections.admit(peer);
+  if (ticket.standing() == ClientConnections::Standing::kExcess) {
+    // Far past the limit: not even a 503, which would cost a session per connection.
+    log::proxy().warn("[c{}] refused {}: far past --max-connections-per-client {}", id,
+                      peer.toString(), options().maxConnectionsPerClient);
+    evutil_closesocket(fd);
+    return;
+  }
+  auto session = std::make_unique<ClientSession>(*this, id, fd, peer, std::move(ticket));
   ClientSession *raw = session.get();
   sessions_.emplace(raw, std::move(session));
   raw->start();
