@@ -867,9 +867,12 @@ void Exchange::followRedirect() {
       failUpstream(502, "upstream redirected to an unusable location", UpstreamError::kProtocol);
       return;
     }
-    if (url->authority.host != endpoint_.host || url->authority.port != endpoint_.port) {
-      // Credentials are for the registry, never for wherever it points us. (Host follows
-      // endpoint_: sendRequestHead names the new target.)
+    bool downgrade = endpoint_.tls && url->scheme != "https";
+    if (downgrade || url->authority.host != endpoint_.host ||
+        url->authority.port != endpoint_.port) {
+      // Credentials are for the registry, never for wherever it points us, nor for the same
+      // host and port in the clear. (Host follows endpoint_: sendRequestHead names the new
+      // target.)
       request_.headers.remove("Authorization");
     }
     endpoint_ = net::Endpoint{url->authority.host, url->authority.port, url->scheme == "https"};

@@ -129,7 +129,25 @@ void TlsFront::acceptLoop() {
   }
 }
 
+std::string TlsFront::cleartextReceived() const {
+  std::lock_guard lock(mutex_);
+  return cleartext_;
+}
+
 void TlsFront::relay(int clientFd) {
+  // A TLS client starts with a handshake record (0x16); anything else is kept for the test.
+  char first = 0;
+  pollfd p{clientFd, POLLIN, 0};
+  if (::poll(&p, 1, 2000) > 0 && ::recv(clientFd, &first, 1, MSG_PEEK) == 1 && first != 0x16) {
+    char buffer[4096];
+    ssize_t n = ::recv(clientFd, buffer, sizeof buffer, 0);
+    if (n > 0) {
+      std::lock_guard lock(mutex_);
+      cleartext_.append(buffer, static_cast<std::size_t>(n));
+    }
+    ::shutdown(clientFd, SHUT_RDWR);
+    return;
+  }
   SslPtr ssl(SSL_new(ctx_.get()));
   SSL_set_fd(ssl.get(), clientFd);
   int backend = -1;

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <mutex>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -25,6 +26,8 @@ public:
   uint16_t port() const { return port_; }
   // The PEM of the certificate the front presents: trust it as an upstream CA.
   const std::filesystem::path &caFile() const { return caFile_; }
+  // What peers sent in the clear (no TLS handshake) to this port: a proxy that leaks must show.
+  std::string cleartextReceived() const;
 
 private:
   void acceptLoop();
@@ -36,7 +39,8 @@ private:
   int listenFd_ = -1;
   uint16_t port_ = 0;
   std::atomic<bool> stopping_{false};
-  std::mutex mutex_;
+  mutable std::mutex mutex_;
+  std::string cleartext_;
   std::vector<int> connections_;
   std::vector<std::thread> threads_;
   std::thread acceptThread_;
