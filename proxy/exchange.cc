@@ -694,7 +694,10 @@ bool Exchange::revalidating() const {
 
 void Exchange::confirmCandidate() {
   Worker &worker = client_->worker();
-  std::string registry = record_.host;
+  std::string registry =
+      http::registryKey(http::HostPort{registryEndpoint_.host, registryEndpoint_.port,
+                                       registryEndpoint_.host.find(':') != std::string::npos},
+                        registryEndpoint_.tls);
   if (!candidate_->credential.empty()) {
     worker.shared().accessMemo.remember(candidate_->credential, registry, candidate_->repository);
   }

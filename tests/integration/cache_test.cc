@@ -577,7 +577,7 @@ TEST_CASE("GET /v2/_catalog on the proxy lists cached repositories", "[cache][in
   client.sendAll(blobGet(upstream.port()));
   REQUIRE(body(client.readResponse()) == kBlob);
   client.sendAll("GET /v2/_catalog HTTP/1.1\r\nHost: proxy\r\n\r\n");
-  CHECK(body(client.readResponse()) == "{\"repositories\":[\"127.0.0.1:" +
+  CHECK(body(client.readResponse()) == "{\"repositories\":[\"http://127.0.0.1:" +
                                            std::to_string(upstream.port()) + "/library/test\"]}\n");
 }
 

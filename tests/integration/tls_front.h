@@ -18,7 +18,9 @@ namespace regcache::test {
 
 class TlsFront {
 public:
-  explicit TlsFront(uint16_t backendPort);
+  // With `cleartextBackendPort`, a peer that speaks no TLS on this port is relayed there, as
+  // an attacker on the path (or a second service on the port) would answer plain HTTP.
+  explicit TlsFront(uint16_t backendPort, uint16_t cleartextBackendPort = 0);
   ~TlsFront();
   TlsFront(const TlsFront &) = delete;
   TlsFront &operator=(const TlsFront &) = delete;
@@ -34,6 +36,7 @@ private:
   void relay(int clientFd);
 
   uint16_t backendPort_;
+  uint16_t cleartextBackendPort_;
   std::filesystem::path caFile_;
   SslCtxPtr ctx_;
   int listenFd_ = -1;
