@@ -694,7 +694,10 @@ bool Exchange::revalidating() const {
 
 void Exchange::confirmCandidate() {
   Worker &worker = client_->worker();
-  std::string registry = record_.host;
+  std::string registry =
+      http::registryKey(http::HostPort{registryEndpoint_.host, registryEndpoint_.port,
+                                       registryEndpoint_.host.find(':') != std::string::npos},
+                        registryEndpoint_.tls);
   if (!candidate_->credential.empty()) {
     worker.shared().accessMemo.remember(candidate_->credential, registry, candidate_->repository);
   }
@@ -867,9 +870,12 @@ void Exchange::followRedirect() {
       failUpstream(502, "upstream redirected to an unusable location", UpstreamError::kProtocol);
       return;
     }
-    if (url->authority.host != endpoint_.host || url->authority.port != endpoint_.port) {
-      // Credentials are for the registry, never for wherever it points us. (Host follows
-      // endpoint_: sendRequestHead names the new target.)
+    bool downgrade = endpoint_.tls && url->scheme != "https";
+    if (downgrade || url->authority.host != endpoint_.host ||
+        url->authority.port != endpoint_.port) {
+      // Credentials are for the registry, never for wherever it points us, nor for the same
+      // host and port in the clear. (Host follows endpoint_: sendRequestHead names the new
+      // target.)
       request_.headers.remove("Authorization");
     }
     endpoint_ = net::Endpoint{url->authority.host, url->authority.port, url->scheme == "https"};

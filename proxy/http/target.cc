@@ -138,6 +138,10 @@ Result<AbsoluteUrl> parseAbsoluteUrl(std::string_view target) {
   return url;
 }
 
+std::string registryKey(const HostPort &hostPort, bool tls) {
+  return tls ? formatAuthority(hostPort, 443) : "http://" + formatAuthority(hostPort, 80);
+}
+
 std::string formatAuthority(const HostPort &hostPort, std::uint16_t defaultPort) {
   std::string out;
   if (hostPort.ipv6Literal) {

@@ -35,4 +35,10 @@ Result<AbsoluteUrl> parseAbsoluteUrl(std::string_view target);
 // defaultPort (pass 0 to always print it).
 std::string formatAuthority(const HostPort &hostPort, std::uint16_t defaultPort = 0);
 
+// The name a registry's content is cached under: host[:port] when it is reached over TLS,
+// "http://host[:port]" in the clear. Whoever answers plain HTTP on a registry's host and port is
+// not that registry, so content it served over TLS is never credited to, confirmed by or shared
+// with the cleartext one.
+std::string registryKey(const HostPort &hostPort, bool tls);
+
 } // namespace regcache::proxy::http

@@ -52,6 +52,12 @@ bool interceptedHandshake(uint16_t proxyPort, const std::string &sni, const char
   return handshake(client, sni);
 }
 
+// The per-address tests connect from addresses no other test uses: any connection from 127.0.0.1
+// (a proxy in a test running in parallel retrying a port this proxy has since been given) would
+// count against the limit and refuse the first request.
+constexpr const char *kCounted = "127.0.0.71";
+constexpr const char *kOther = "127.0.0.72";
+
 std::string healthz(RawSocket &client) {
   client.sendAll("GET /healthz HTTP/1.1\r\nHost: proxy\r\n\r\n");
   return client.readResponse(3000ms);
@@ -85,25 +91,25 @@ TEST_CASE("a tunnel with no bytes either way is closed after --tunnel-idle-timeo
 TEST_CASE("past --max-connections-per-client an address gets a 503 or a close, others do not",
           "[limits][integration]") {
   ProxyFixture proxy([](auto &o) { o.maxConnectionsPerClient = 2; });
-  auto first = RawSocket::connectTo(proxy.port(), "127.0.0.1");
-  auto second = RawSocket::connectTo(proxy.port(), "127.0.0.1");
+  auto first = RawSocket::connectTo(proxy.port(), kCounted);
+  auto second = RawSocket::connectTo(proxy.port(), kCounted);
   CHECK(healthz(first).rfind("HTTP/1.1 200", 0) == 0);
   CHECK(healthz(second).rfind("HTTP/1.1 200", 0) == 0);
 
-  auto third = RawSocket::connectTo(proxy.port(), "127.0.0.1");
+  auto third = RawSocket::connectTo(proxy.port(), kCounted);
   std::string refused = healthz(third);
   CHECK(refused.rfind("HTTP/1.1 503", 0) == 0);
   CHECK(refused.find("too many connections") != std::string::npos);
   CHECK(third.waitClosed(2000ms));
 
-  auto tunnel = RawSocket::connectTo(proxy.port(), "127.0.0.1");
+  auto tunnel = RawSocket::connectTo(proxy.port(), kCounted);
   tunnel.sendAll(connectRequest("127.0.0.1:443"));
   CHECK(tunnel.readAll(2000ms).empty()); // closed without an answer
   third.close();
   tunnel.close();
 
   // Another address is not affected.
-  auto other = RawSocket::connectTo(proxy.port(), "127.0.0.2");
+  auto other = RawSocket::connectTo(proxy.port(), kOther);
   CHECK(healthz(other).rfind("HTTP/1.1 200", 0) == 0);
 
   // Once one of the first two is gone, the address may connect again.
@@ -111,7 +117,7 @@ TEST_CASE("past --max-connections-per-client an address gets a 503 or a close, o
   bool admitted = false;
   for (int i = 0; i < 20 && !admitted; ++i) { // at most 2 s
     std::this_thread::sleep_for(100ms);
-    auto again = RawSocket::connectTo(proxy.port(), "127.0.0.1");
+    auto again = RawSocket::connectTo(proxy.port(), kCounted);
     admitted = healthz(again).rfind("HTTP/1.1 200", 0) == 0;
   }
   CHECK(admitted);
@@ -123,10 +129,10 @@ TEST_CASE("far past --max-connections-per-client a connection is closed before i
     o.maxConnectionsPerClient = 1;
     o.workers = 1; // one accept queue: connections are counted in the order they were made
   });
-  auto first = RawSocket::connectTo(proxy.port());
+  auto first = RawSocket::connectTo(proxy.port(), kCounted);
   CHECK(healthz(first).rfind("HTTP/1.1 200", 0) == 0);
-  auto over = RawSocket::connectTo(proxy.port()); // answered 503 once it asks
-  auto excess = RawSocket::connectTo(proxy.port());
+  auto over = RawSocket::connectTo(proxy.port(), kCounted); // answered 503 once it asks
+  auto excess = RawSocket::connectTo(proxy.port(), kCounted);
   CHECK(excess.waitClosed(2000ms)); // without sending anything
   CHECK(healthz(over).rfind("HTTP/1.1 503", 0) == 0);
 }

@@ -85,7 +85,8 @@ std::string toPem(X509 *cert) {
 
 } // namespace
 
-TlsFront::TlsFront(uint16_t backendPort) : backendPort_(backendPort) {
+TlsFront::TlsFront(uint16_t backendPort, uint16_t cleartextBackendPort)
+    : backendPort_(backendPort), cleartextBackendPort_(cleartextBackendPort) {
   auto [cert, key] = selfSigned();
   ctx_.reset(SSL_CTX_new(TLS_server_method()));
   if (!ctx_ || SSL_CTX_use_certificate(ctx_.get(), cert.get()) != 1 ||
@@ -129,7 +130,45 @@ void TlsFront::acceptLoop() {
   }
 }
 
+std::string TlsFront::cleartextReceived() const {
+  std::lock_guard lock(mutex_);
+  return cleartext_;
+}
+
 void TlsFront::relay(int clientFd) {
+  // A TLS client starts with a handshake record (0x16); anything else is kept for the test.
+  char first = 0;
+  pollfd p{clientFd, POLLIN, 0};
+  if (::poll(&p, 1, 2000) > 0 && ::recv(clientFd, &first, 1, MSG_PEEK) == 1 && first != 0x16) {
+    int backend = cleartextBackendPort_ != 0 ? connectToBackend(cleartextBackendPort_) : -1;
+    if (backend >= 0) {
+      std::lock_guard lock(mutex_);
+      connections_.push_back(backend);
+    }
+    char buffer[65536];
+    bool open = true;
+    while (open && !stopping_) {
+      pollfd fds[2] = {{clientFd, POLLIN, 0}, {backend, POLLIN, 0}};
+      if (::poll(fds, backend >= 0 ? 2 : 1, 100) <= 0) continue;
+      if ((fds[0].revents & (POLLIN | POLLHUP | POLLERR)) != 0) {
+        ssize_t n = ::recv(clientFd, buffer, sizeof buffer, 0);
+        open = n > 0;
+        if (open) {
+          std::lock_guard lock(mutex_);
+          cleartext_.append(buffer, static_cast<std::size_t>(n));
+        }
+        open = open && backend >= 0 &&
+               ::send(backend, buffer, static_cast<std::size_t>(n), MSG_NOSIGNAL) == n;
+      }
+      if (open && backend >= 0 && (fds[1].revents & (POLLIN | POLLHUP | POLLERR)) != 0) {
+        ssize_t n = ::recv(backend, buffer, sizeof buffer, 0);
+        open = n > 0 && ::send(clientFd, buffer, static_cast<std::size_t>(n), MSG_NOSIGNAL) == n;
+      }
+    }
+    if (backend >= 0) ::shutdown(backend, SHUT_RDWR);
+    ::shutdown(clientFd, SHUT_RDWR);
+    return;
+  }
   SslPtr ssl(SSL_new(ctx_.get()));
   SSL_set_fd(ssl.get(), clientFd);
   int backend = -1;

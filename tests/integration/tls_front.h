@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <mutex>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -17,7 +18,9 @@ namespace regcache::test {
 
 class TlsFront {
 public:
-  explicit TlsFront(uint16_t backendPort);
+  // With `cleartextBackendPort`, a peer that speaks no TLS on this port is relayed there, as
+  // an attacker on the path (or a second service on the port) would answer plain HTTP.
+  explicit TlsFront(uint16_t backendPort, uint16_t cleartextBackendPort = 0);
   ~TlsFront();
   TlsFront(const TlsFront &) = delete;
   TlsFront &operator=(const TlsFront &) = delete;
@@ -25,18 +28,22 @@ public:
   uint16_t port() const { return port_; }
   // The PEM of the certificate the front presents: trust it as an upstream CA.
   const std::filesystem::path &caFile() const { return caFile_; }
+  // What peers sent in the clear (no TLS handshake) to this port: a proxy that leaks must show.
+  std::string cleartextReceived() const;
 
 private:
   void acceptLoop();
   void relay(int clientFd);
 
   uint16_t backendPort_;
+  uint16_t cleartextBackendPort_;
   std::filesystem::path caFile_;
   SslCtxPtr ctx_;
   int listenFd_ = -1;
   uint16_t port_ = 0;
   std::atomic<bool> stopping_{false};
-  std::mutex mutex_;
+  mutable std::mutex mutex_;
+  std::string cleartext_;
   std::vector<int> connections_;
   std::vector<std::thread> threads_;
   std::thread acceptThread_;
