@@ -183,3 +183,9 @@ check_run() { # WHAT JSON
 
 # Purges DIGEST from regcache's cache, so the next request for it is a miss.
 purge() { "$REGCACHE" cache rm --data-dir "$WORK/proxy-data" "$1" >>"$WORK/bench.log" 2>&1 || true; }
+
+# How many of regcache's answers for DIGEST were cache misses, from its access log.
+misses() { grep -c "/blobs/$1\" status=200 .*cache=MISS" "$ACCESS_LOG" || true; }
+
+# Where regcache keeps DIGEST's file.
+blob_file() { local hex="${1#sha256:}"; echo "$WORK/proxy-data/blobs/sha256/${hex:0:2}/$hex"; }
