@@ -189,3 +189,62 @@ misses() { grep -c "/blobs/$1\" status=200 .*cache=MISS" "$ACCESS_LOG" || true; 
 
 # Where regcache keeps DIGEST's file.
 blob_file() { local hex="${1#sha256:}"; echo "$WORK/proxy-data/blobs/sha256/${hex:0:2}/$hex"; }
+
+# Squid with ssl-bump as a generic caching MITM proxy: it mints leaves from its own ECDSA P-256
+# CA (SQUID_CA, which its clients trust), verifies upstreams with PKI's CA, resolves the test
+# names from a hosts file (it cannot ask dnsmasq on a port other than 53), and caches in memory
+# objects up to 2 GiB. Sets SQUID_PORT. Usage: start_squid PKI NAME...
+start_squid() {
+  local pki="$1" dir="$WORK/squid" name owner=""
+  shift
+  SQUID_PORT=$(free_port)
+  mkdir -p "$dir"
+  SQUID_CA="$dir/ca.pem"
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+    -subj "/CN=bench squid CA" -addext "basicConstraints=critical,CA:TRUE" \
+    -addext "keyUsage=critical,keyCertSign,cRLSign" -keyout "$dir/ca.key" -out "$dir/ca.crt" 2>/dev/null
+  cat "$dir/ca.crt" "$dir/ca.key" >"$SQUID_CA"
+  : >"$dir/hosts"
+  for name in "$@"; do echo "127.0.0.1 $name" >>"$dir/hosts"; done
+  cat >"$dir/squid.conf" <<CONF
+http_port 127.0.0.1:$SQUID_PORT ssl-bump generate-host-certificates=on dynamic_cert_mem_cache_size=16MB tls-cert=$SQUID_CA
+sslcrtd_program /usr/lib/squid/security_file_certgen -s $dir/ssl_db -M 16MB
+sslcrtd_children 4 startup=1 idle=1
+acl step1 at_step SslBump1
+ssl_bump peek step1
+ssl_bump bump all
+tls_outgoing_options cafile=$pki/ca.crt
+acl localnet src 127.0.0.0/8
+acl SSL_ports port 1-65535
+acl Safe_ports port 1-65535
+acl CONNECT method CONNECT
+http_access allow localnet
+http_access deny all
+hosts_file $dir/hosts
+cache_mem 3072 MB
+maximum_object_size_in_memory 2 GB
+maximum_object_size 2 GB
+memory_cache_mode always
+pid_filename $dir/squid.pid
+cache_log $dir/cache.log
+access_log stdio:$dir/access.log
+coredump_dir $dir
+shutdown_lifetime 1 seconds
+CONF
+  if [ "$(id -u)" = 0 ]; then owner=proxy; fi
+  if [ -n "$owner" ]; then
+    chown -R "$owner" "$dir"
+    su -s /bin/sh "$owner" -c "/usr/lib/squid/security_file_certgen -c -s $dir/ssl_db -M 16MB" >/dev/null
+  else
+    /usr/lib/squid/security_file_certgen -c -s "$dir/ssl_db" -M 16MB >/dev/null
+  fi
+  spawn "$WORK/squid.log" squid -N -f "$dir/squid.conf"
+  wait_port "$SQUID_PORT"
+}
+
+# The load generator through Squid (CONNECT, bumped) to HOST:PORT: via_squid HOST:PORT ARGS...
+via_squid() {
+  local target="$1"; shift
+  "$LOADGEN" --proxy "127.0.0.1:$SQUID_PORT" --target "$target" --cafile "$SQUID_CA" "$@" \
+    2>>"$WORK/loadgen.log"
+}
