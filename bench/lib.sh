@@ -99,7 +99,7 @@ push_blob() {
   [ -n "$location" ] || fail "no upload location for $repo"
   case "$location" in http*) ;; *) location="https://registry.test:$REG_PORT$location" ;; esac
   case "$location" in *\?*) location="$location&digest=$digest" ;; *) location="$location?digest=$digest" ;; esac
-  registry_curl -X PUT -H 'Content-Type: application/octet-stream' --data-binary "@$file" \
+  registry_curl -X PUT -H 'Content-Type: application/octet-stream' --upload-file "$file" \
     -o /dev/null "$location" || fail "blob upload to $repo failed"
   echo "$digest"
 }
