@@ -248,3 +248,26 @@ via_squid() {
   "$LOADGEN" --proxy "127.0.0.1:$SQUID_PORT" --target "$target" --cafile "$SQUID_CA" "$@" \
     2>>"$WORK/loadgen.log"
 }
+
+# With PERF_DIR set, records regcache's CPU profile (perf record -g) while CMD runs, and writes
+# where the time went into PERF_DIR/NAME.txt: by shared object, then by symbol. CMD's output is
+# passed on. Without PERF_DIR, just runs CMD. Usage: profiled NAME CMD...
+profiled() {
+  local name="$1" perf_pid status=0
+  shift
+  if [ -z "${PERF_DIR:-}" ]; then "$@"; return; fi
+  perf record -g -F 999 -o "$WORK/$name.perf" -p "$PROXY_PID" >>"$WORK/perf.log" 2>&1 &
+  perf_pid=$!
+  PIDS+=("$perf_pid")
+  sleep 0.5
+  "$@" || status=$?
+  kill -INT "$perf_pid" 2>/dev/null || true
+  wait "$perf_pid" 2>/dev/null || true
+  {
+    echo "# regcache during $name: perf record -g -F 999 -p PID; perf report --no-children"
+    perf report -i "$WORK/$name.perf" --stdio --no-children --sort dso 2>/dev/null | grep -v '^$' | grep -v '^#' | grep '%' | head -12
+    echo "# by symbol"
+    perf report -i "$WORK/$name.perf" --stdio --no-children --sort dso,sym -g none --percent-limit 0.7 2>/dev/null | grep -v '^$' | grep -v '^#' | head -45
+  } >"$PERF_DIR/$name.txt"
+  return $status
+}
