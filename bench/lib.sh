@@ -187,9 +187,6 @@ purge() { "$REGCACHE" cache rm --data-dir "$WORK/proxy-data" "$1" >>"$WORK/bench
 # How many of regcache's answers for DIGEST were cache misses, from its access log.
 misses() { grep -c "/blobs/$1\" status=200 .*cache=MISS" "$ACCESS_LOG" || true; }
 
-# Where regcache keeps DIGEST's file.
-blob_file() { local hex="${1#sha256:}"; echo "$WORK/proxy-data/blobs/sha256/${hex:0:2}/$hex"; }
-
 # Squid with ssl-bump as a generic caching MITM proxy: it mints leaves from its own ECDSA P-256
 # CA (SQUID_CA, which its clients trust), verifies upstreams with PKI's CA, resolves the test
 # names from a hosts file (it cannot ask dnsmasq on a port other than 53), and caches in memory
