@@ -246,25 +246,40 @@ via_squid() {
     2>>"$WORK/loadgen.log"
 }
 
-# With PERF_DIR set, records regcache's CPU profile (perf record -g) while CMD runs, and writes
-# where the time went into PERF_DIR/NAME.txt: by shared object, then by symbol. CMD's output is
+# With PERF_DIR set, records regcache's CPU profile (perf record -g) and its system calls (perf
+# trace -s) while CMD runs, and writes where the time went into PERF_DIR/NAME.txt: by shared
+# object, by symbol, and the calls per thread with their counts and total times. CMD's output is
 # passed on. Without PERF_DIR, just runs CMD. Usage: profiled NAME CMD...
 profiled() {
-  local name="$1" perf_pid status=0
+  local name="$1" record_pid trace_pid status=0
   shift
   if [ -z "${PERF_DIR:-}" ]; then "$@"; return; fi
-  perf record -g -F 999 -o "$WORK/$name.perf" -p "$PROXY_PID" >>"$WORK/perf.log" 2>&1 &
-  perf_pid=$!
-  PIDS+=("$perf_pid")
-  sleep 0.5
+  # perf trace costs CPU that perf record then samples: PERF_TOOLS=record (or trace) runs one.
+  local tools="${PERF_TOOLS:-record trace}"
+  : >"$WORK/$name.trace"
+  if [[ "$tools" == *record* ]]; then
+    perf record -g -F 999 -o "$WORK/$name.perf" -p "$PROXY_PID" >>"$WORK/perf.log" 2>&1 &
+  else sleep 0 & fi
+  record_pid=$!
+  if [[ "$tools" == *trace* ]]; then
+    perf trace -s -p "$PROXY_PID" -o "$WORK/$name.trace" >>"$WORK/perf.log" 2>&1 &
+  else sleep 0 & fi
+  trace_pid=$!
+  PIDS+=("$record_pid" "$trace_pid")
+  sleep 1
   "$@" || status=$?
-  kill -INT "$perf_pid" 2>/dev/null || true
-  wait "$perf_pid" 2>/dev/null || true
+  kill -INT "$record_pid" "$trace_pid" 2>/dev/null || true
+  wait "$record_pid" "$trace_pid" 2>/dev/null || true
   {
     echo "# regcache during $name: perf record -g -F 999 -p PID; perf report --no-children"
-    perf report -i "$WORK/$name.perf" --stdio --no-children --sort dso 2>/dev/null | grep -v '^$' | grep -v '^#' | grep '%' | head -12
+    echo "# by shared object"
+    perf report -i "$WORK/$name.perf" --stdio --no-children --sort dso -g none 2>/dev/null |
+      grep -v '^#' | grep '%' | head -12
     echo "# by symbol"
-    perf report -i "$WORK/$name.perf" --stdio --no-children --sort dso,sym -g none --percent-limit 0.7 2>/dev/null | grep -v '^$' | grep -v '^#' | head -45
+    perf report -i "$WORK/$name.perf" --stdio --no-children --sort dso,sym -g none \
+      --percent-limit 0.7 2>/dev/null | grep -v '^#' | grep '%' | head -40
+    echo "# system calls (perf trace -s -p PID): per thread, calls and total ms"
+    grep -E '^ .*\(|^ +[a-z_0-9]+ +[0-9]+ ' "$WORK/$name.trace" | head -60
   } >"$PERF_DIR/$name.txt"
   return $status
 }

@@ -121,7 +121,7 @@ def evaluate(by, workloads):
 
 def markdown(rows, args, ceilings):
     lines = [f"Commit {args.commit}, {'quick' if args.quick == '1' else 'full'} run; "
-             f"load at the end: `{args.load.strip()}`", "",
+             f"machine load (uptime) at the {args.load.strip()}", "",
              "| # | workload | measure | regcache | anchor | ratio | goal | met |",
              "|---|---|---|---|---|---|---|---|"]
     for r in rows:
