@@ -1,5 +1,7 @@
 #include <catch2/catch.hpp>
 
+#include "temp_dir.h"
+
 #include <random>
 
 #include "cache/evictor.h"
@@ -9,17 +11,9 @@
 
 using namespace regcache::cache;
 namespace fs = std::filesystem;
+using regcache::test::TempDir;
 
 namespace {
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    std::random_device random;
-    path = fs::temp_directory_path() / ("regcache-evict-" + std::to_string(random()));
-    fs::create_directories(path);
-  }
-  ~TempDir() { fs::remove_all(path); }
-};
 
 // Stores `content` in the store and the index, as a committed fill would.
 void storeBlob(FileBlobStore &store, Index &index, const std::string &content) {
@@ -37,12 +31,12 @@ void storeBlob(FileBlobStore &store, Index &index, const std::string &content) {
 
 TEST_CASE("the evictor counts the bytes fills in flight have reserved", "[cache][eviction]") {
   TempDir dir;
-  FileBlobStore store(dir.path);
-  auto index = Index::open(dir.path / "cache.db");
+  FileBlobStore store(dir.path());
+  auto index = Index::open(dir.path() / "cache.db");
   REQUIRE(index.ok());
   storeBlob(store, *index.value(), std::string(400, 'a'));
   FillBudget budget(1000);
-  Evictor evictor(dir.path / "cache.db", store,
+  Evictor evictor(dir.path() / "cache.db", store,
                   EvictionOptions{1000, std::chrono::hours(1), &budget});
   CHECK(evictor.evictOnce() == 0); // 400 of 1000
   auto inFlight = budget.reserve(700);

@@ -1,5 +1,7 @@
 #include <catch2/catch.hpp>
 
+#include "temp_dir.h"
+
 #include <filesystem>
 #include <fstream>
 #include <random>
@@ -11,17 +13,9 @@
 
 using namespace regcache::cache;
 namespace fs = std::filesystem;
+using regcache::test::TempDir;
 
 namespace {
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    std::random_device random;
-    path = fs::temp_directory_path() / ("regcache-reconcile-" + std::to_string(random()));
-    fs::create_directories(path);
-  }
-  ~TempDir() { fs::remove_all(path); }
-};
 void writeFile(const fs::path &path, const std::string &content) { std::ofstream(path) << content; }
 } // namespace
 
@@ -30,7 +24,7 @@ void writeFile(const fs::path &path, const std::string &content) { std::ofstream
 TEST_CASE("start-up cleanup never follows a symlink planted in tmp/ or blobs/",
           "[cache][reconcile]") {
   TempDir dir;
-  fs::path data = dir.path / "data", outside = dir.path / "outside";
+  fs::path data = dir.path() / "data", outside = dir.path() / "outside";
   fs::create_directories(outside);
   std::string victimHex = sha256Hex("victim");
   writeFile(outside / "victim", "victim");
@@ -62,11 +56,11 @@ TEST_CASE("start-up cleanup never follows a symlink planted in tmp/ or blobs/",
 TEST_CASE("a store whose tmp/ or blobs/ is a symlink is refused, and nothing is swept",
           "[cache][reconcile]") {
   TempDir dir;
-  fs::path outside = dir.path / "outside";
+  fs::path outside = dir.path() / "outside";
   fs::create_directories(outside);
   writeFile(outside / "precious", "keep me");
   for (const char *linked : {"tmp", "blobs"}) {
-    fs::path data = dir.path / (std::string("data-") + linked);
+    fs::path data = dir.path() / (std::string("data-") + linked);
     fs::create_directories(data);
     fs::create_symlink(outside, data / linked);
     CHECK_THROWS([&] {
