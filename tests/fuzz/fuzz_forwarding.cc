@@ -14,6 +14,7 @@
 #include "proxy/http/forwarding.h"
 #include "proxy/http/parser.h"
 #include "proxy/route.h"
+#include "tests/fuzz/feed_in_steps.h"
 
 using namespace regcache::proxy::http;
 
@@ -110,21 +111,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   limits.maxHeaderCount = 64;
   Collector client;
   RequestParser parser(limits, client);
-  std::size_t offset = 0;
-  std::string pending;
-  for (int rounds = 0; rounds < 100000 && (offset < input.size() || !pending.empty()); ++rounds) {
-    if (pending.empty()) {
-      pending.assign(input.substr(offset, step));
-      offset += pending.size();
-    }
-    auto result = parser.feed(pending);
-    pending.erase(0, result.consumed);
-    if (result.status == ParseStatus::kPaused) {
-      parser.resume();
-    } else if (result.status != ParseStatus::kNeedMore) {
-      break; // an error, or CONNECT/Upgrade: nothing after it is forwarded as HTTP
-    }
-  }
+  // An error, or CONNECT/Upgrade, ends the feed: nothing after it is forwarded as HTTP.
+  regcache::fuzz::feedInSteps(parser, input, step, [] {});
   for (const auto &request : client.requests) {
     // CONNECT is never forwarded as a request; a request cut short never completes upstream.
     if (request.ended && request.head.method != "CONNECT") checkForwarded(request, step);

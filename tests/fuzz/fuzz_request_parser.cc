@@ -11,6 +11,7 @@
 #include "proxy/http/parser.h"
 #include "proxy/http/target.h"
 #include "proxy/route.h"
+#include "tests/fuzz/feed_in_steps.h"
 
 using namespace regcache::proxy::http;
 
@@ -45,22 +46,7 @@ std::vector<std::string> run(std::string_view input, std::size_t step) {
   limits.maxHeaderCount = 32;
   Recorder sink;
   RequestParser parser(limits, sink);
-  std::size_t offset = 0;
-  std::string pending;
-  for (int rounds = 0; rounds < 100000 && (offset < input.size() || !pending.empty()); ++rounds) {
-    if (pending.empty()) {
-      pending.assign(input.substr(offset, step));
-      offset += pending.size();
-    }
-    auto result = parser.feed(pending);
-    if (result.consumed > pending.size()) std::abort();
-    pending.erase(0, result.consumed);
-    if (result.status == ParseStatus::kPaused) {
-      parser.resume();
-    } else if (result.status != ParseStatus::kNeedMore) {
-      break;
-    }
-  }
+  regcache::fuzz::feedInSteps(parser, input, step, [] {});
   return sink.heads;
 }
 

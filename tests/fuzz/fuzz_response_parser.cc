@@ -6,6 +6,7 @@
 #include <string>
 
 #include "proxy/http/parser.h"
+#include "tests/fuzz/feed_in_steps.h"
 
 using namespace regcache::proxy::http;
 
@@ -34,23 +35,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   Sink sink;
   ResponseParser parser(limits, sink);
   parser.expectResponseTo(method);
-  std::size_t offset = 0;
-  std::string pending;
-  for (int rounds = 0; rounds < 100000 && (offset < input.size() || !pending.empty()); ++rounds) {
-    if (pending.empty()) {
-      pending.assign(input.substr(offset, step));
-      offset += pending.size();
-    }
-    auto result = parser.feed(pending);
-    if (result.consumed > pending.size()) std::abort();
-    pending.erase(0, result.consumed);
-    if (result.status == ParseStatus::kPaused) {
-      parser.resume();
-      parser.expectResponseTo(method);
-    } else if (result.status != ParseStatus::kNeedMore) {
-      return 0;
-    }
-  }
+  if (regcache::fuzz::feedInSteps(parser, input, step, [&] { parser.expectResponseTo(method); }) !=
+      ParseStatus::kNeedMore)
+    return 0;
   (void)parser.finishOnEof();
   if (sink.bodyBytes > input.size()) std::abort();
   return 0;
