@@ -10,7 +10,7 @@ namespace regcache::cache {
 
 Evictor::Evictor(std::filesystem::path indexPath, FileBlobStore &store, EvictionOptions options)
     : indexPath_(std::move(indexPath)), store_(store), options_(options),
-      thread_(options.interval, [this] { evictOnce(); }) {}
+      maxBytes_(options.maxBytes), thread_(options.interval, [this] { evictOnce(); }) {}
 
 Evictor::~Evictor() { stop(); }
 
@@ -21,15 +21,16 @@ void Evictor::start() {
 void Evictor::stop() { thread_.stop(); }
 
 std::size_t Evictor::evictOnce() {
-  if (options_.maxBytes == 0) return 0;
+  const std::uint64_t maxBytes = maxBytes_.load();
+  if (maxBytes == 0) return 0;
   auto index = Index::open(indexPath_);
   if (!index.ok()) {
     log::cache().warn("eviction skipped: {}", index.failure().detail);
     return 0;
   }
   auto totals = index.value()->totals();
-  if (!totals.ok() || totals->bytes <= options_.maxBytes) return 0;
-  std::uint64_t target = options_.maxBytes / 10 * 9;
+  if (!totals.ok() || totals->bytes <= maxBytes) return 0;
+  std::uint64_t target = maxBytes / 10 * 9;
   std::uint64_t bytes = totals->bytes;
   std::size_t evicted = 0;
   while (bytes > target) {
@@ -48,8 +49,7 @@ std::size_t Evictor::evictOnce() {
       if (bytes <= target) break;
     }
   }
-  log::cache().info("evicted {} blob(s): cache at {} bytes, limit {}", evicted, bytes,
-                    options_.maxBytes);
+  log::cache().info("evicted {} blob(s): cache at {} bytes, limit {}", evicted, bytes, maxBytes);
   return evicted;
 }
 

@@ -74,7 +74,7 @@ void ClientSession::start() {
   BufferEventPtr bev = std::move(bev_);
   installClientBev(std::move(bev));
   transitionTo(State::kReadingRequest);
-  if (!net::anyContains(worker_.shared().allowedClients, peer_)) {
+  if (!net::anyContains(*worker_.shared().allowedClients.load(), peer_)) {
     log::proxy().warn("{} refused client {}: not in --allow-client", prefix_, peer_.toString());
     respondAndClose(403, "regcache: " + peer_.ipString() + " may not use this proxy");
   }
@@ -414,7 +414,7 @@ void ClientSession::startConnect() {
   connectStarted_ = std::chrono::steady_clock::now();
   evtimer_del(timer_.get());
   if (auto refused =
-          worker_.shared().targets->refuseName(connectTarget_->host, connectTarget_->port)) {
+          worker_.shared().targets.load()->refuseName(connectTarget_->host, connectTarget_->port)) {
     refuseConnect(*refused);
     return;
   }
@@ -441,7 +441,7 @@ void ClientSession::onTargetResolved(Result<net::Resolver::Addresses> addresses)
     std::optional<std::string> refusal;
     bool admitted = false;
     for (const auto &address : addresses.value()) {
-      auto reason = worker_.shared().targets->refuseAddress(connectTarget_->host, address);
+      auto reason = worker_.shared().targets.load()->refuseAddress(connectTarget_->host, address);
       admitted = admitted || !reason;
       if (reason && !refusal) refusal = reason;
     }
@@ -577,7 +577,7 @@ void ClientSession::onHandshakeDone() {
 // ---- closing ----
 
 bool ClientSession::authenticate(const http::RequestHead &head) {
-  const auto &users = worker_.shared().proxyUsers;
+  const auto users = worker_.shared().proxyUsers.load();
   if (!users) return true;
   auto header = head.headers.get("Proxy-Authorization");
   auto user = header ? users->authenticate(*header, SystemClock::instance()) : std::nullopt;

@@ -1,6 +1,7 @@
 #pragma once
 // What every worker thread shares: configuration, the leaf cache and the TLS contexts. All of it
-// is either immutable after start-up or thread-safe.
+// is either immutable after start-up or thread-safe; what SIGHUP may change is Reloadable (or
+// atomic), read once per decision.
 #include <atomic>
 #include <cstdint>
 #include <filesystem>
@@ -15,6 +16,7 @@
 #include "proxy/policy.h"
 #include "proxy/proxy_users.h"
 #include "proxy/public_repositories.h"
+#include "proxy/reloadable.h"
 #include "proxy/server_options.h"
 #include "proxy/target_policy.h"
 #include "proxy/upstream_auth/credentials.h"
@@ -42,17 +44,20 @@ struct SharedContext {
   std::filesystem::path indexPath;
   std::atomic<std::uint64_t> nextConnectionId{1};
   Metrics metrics{};
-  std::vector<net::Cidr> allowedClients{};
-  std::shared_ptr<const ProxyUsers> proxyUsers{}; // null: no proxy credentials asked
+  // --allow-client, checked at accept. Reloadable: a swap narrows who may connect from then on.
+  Reloadable<std::vector<net::Cidr>> allowedClients{};
+  Reloadable<ProxyUsers> proxyUsers{}; // null: no proxy credentials asked
   // Set before the workers start (it needs the bound addresses); never null while they run.
-  std::shared_ptr<const TargetPolicy> targets{};
+  Reloadable<TargetPolicy> targets{};
+  // --tag-ttl, reloadable.
+  std::atomic<std::chrono::milliseconds> tagTtl{std::chrono::minutes(5)};
   // Upstream's yes to a credential for a repository, kept for a minute at most, and never past a
   // bearer token's own expiry.
   AccessMemo accessMemo{SystemClock::instance(), std::chrono::seconds(60)};
   // Repositories upstream lets anyone read (PublicProbe), re-asked after 10 minutes.
   PublicRepositories publicRepositories{SystemClock::instance(), std::chrono::minutes(10)};
   // --upstream-auth: the operator's accounts (null without the flag) and the tokens they got.
-  const upstream_auth::Credentials *upstreamCredentials = nullptr;
+  Reloadable<upstream_auth::Credentials> upstreamCredentials{};
   upstream_auth::TokenCache upstreamTokens{SystemClock::instance()};
 };
 
