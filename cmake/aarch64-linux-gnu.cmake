@@ -1,0 +1,15 @@
+# Cross-compiles for arm64 on an x86_64 Debian 12 host with crossbuild-essential-arm64 and the
+# :arm64 -dev packages (multiarch; scripts/install-deps --arm64). Programs built here run under
+# qemu-user with the cross sysroot: the unit tests (CTest, Catch2's test discovery) and help2man.
+set(CMAKE_SYSTEM_NAME Linux)
+set(CMAKE_SYSTEM_PROCESSOR aarch64)
+set(CMAKE_C_COMPILER aarch64-linux-gnu-gcc)
+set(CMAKE_CXX_COMPILER aarch64-linux-gnu-g++)
+# Libraries and CMake packages from the multiarch directories (/usr/lib/aarch64-linux-gnu).
+set(CMAKE_LIBRARY_ARCHITECTURE aarch64-linux-gnu)
+set(CMAKE_CROSSCOMPILING_EMULATOR qemu-aarch64 -L /usr/aarch64-linux-gnu)
+# pkg-config: arm64 .pc files only, plus libevent-dev:arm64 unpacked by install-deps --arm64.
+get_filename_component(regcache_arm64_deps "${CMAKE_CURRENT_LIST_DIR}/../build/arm64-deps" ABSOLUTE)
+set(ENV{PKG_CONFIG_LIBDIR}
+  "${regcache_arm64_deps}/usr/lib/aarch64-linux-gnu/pkgconfig:/usr/lib/aarch64-linux-gnu/pkgconfig:/usr/share/pkgconfig")
+set(REGCACHE_DEB_ARCHITECTURE arm64 CACHE STRING "Debian architecture of the .deb")
