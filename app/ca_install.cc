@@ -153,7 +153,8 @@ std::vector<std::string> installBundle(const InstallPlan &plan) {
   return done;
 }
 
-std::string clientConfig(const std::string &proxyUrl, const std::string &noProxy) {
+std::string clientConfig(const std::string &proxyUrl, const std::string &noProxy,
+                         const std::vector<std::string> &rootFingerprints) {
   std::string env = "\"HTTP_PROXY=" + proxyUrl + "\" \"HTTPS_PROXY=" + proxyUrl +
                     "\" \"NO_PROXY=" + noProxy + "\"";
   std::string out;
@@ -165,7 +166,11 @@ std::string clientConfig(const std::string &proxyUrl, const std::string &noProxy
   out += "[Service]\nEnvironment=" + env + "\n\n";
   out += "# then: systemctl daemon-reload && systemctl restart containerd docker buildkit\n";
   out += "# (Go daemons read the trusted roots at start: install the bundle first with\n";
-  out += "#  regcache ca install --bundle-url " + proxyUrl + "/ca.crt)\n\n";
+  out += "#  regcache ca install --bundle-url " + proxyUrl + "/ca.crt";
+  for (const auto &fingerprint : rootFingerprints)
+    out += " \\\n#    --fingerprint " + fingerprint;
+  if (rootFingerprints.empty()) out += " --fingerprint <root SHA-256 from `regcache ca show`>";
+  out += ")\n\n";
   out += "# kind: cluster config passing the proxy to the nodes' containerd\n";
   out += "kind: Cluster\napiVersion: kind.x-k8s.io/v1alpha4\nnodes:\n- role: control-plane\n";
   out += "  extraMounts:\n  - hostPath: /etc/regcache/ca.crt\n";

@@ -26,7 +26,9 @@ std::vector<std::string> defaultRegistries();
 // std::runtime_error on failure.
 std::vector<std::string> installBundle(const InstallPlan &plan);
 
-// The proxy settings for dockerd (systemd drop-in), containerd, buildkitd and a kind cluster.
-std::string clientConfig(const std::string &proxyUrl, const std::string &noProxy);
+// The proxy settings for dockerd (systemd drop-in), containerd, buildkitd and a kind cluster,
+// and the `ca install` line pinning `rootFingerprints` (the bundle's roots; empty: none known).
+std::string clientConfig(const std::string &proxyUrl, const std::string &noProxy,
+                         const std::vector<std::string> &rootFingerprints = {});
 
 } // namespace regcache::app

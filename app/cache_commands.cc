@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "app/commands.h"
+#include "base/data_dir_lock.h"
 #include "base/time_format.h"
 #include "base/unique_fd.h"
 #include "cache/digest.h"
@@ -29,6 +30,20 @@ std::unique_ptr<cache::Index> openIndex(const ParsedCommand &command) {
   auto index = cache::Index::open(path);
   if (!index.ok()) throw std::runtime_error(index.failure().detail);
   return std::move(index.value());
+}
+
+// The data dir lock taken shared (see base/data_dir_lock.h): held, no server runs or can start
+// while the command works; nullopt, a server is running and its live files must be left alone.
+std::optional<DataDirLock> lockBesideServer(const ParsedCommand &command) {
+  auto locked = DataDirLock::tryLockShared(command.dataDir);
+  if (!locked.ok()) throw std::runtime_error(locked.failure().detail);
+  if (!locked->has_value()) {
+    std::string holder = DataDirLock::serverHolder(command.dataDir);
+    std::cerr << "a regcache server" << (holder.empty() ? "" : " (" + holder + ")")
+              << " is running on " << command.dataDir.string()
+              << ": leaving its fills in progress alone\n";
+  }
+  return std::move(locked.value());
 }
 
 std::string formatBytes(std::uint64_t bytes) {
@@ -74,6 +89,10 @@ int runCacheList(const ParsedCommand &command) {
 
 int runCacheVerify(const ParsedCommand &command) {
   auto index = openIndex(command);
+  // Safe beside a server either way: it reads only indexed blobs, which are complete files
+  // renamed into place, and never touches tmp/. Held, the lock keeps a server from starting
+  // (and sweeping) halfway through.
+  auto lock = lockBesideServer(command);
   cache::FileBlobStore store(command.dataDir);
   auto digests = index->allDigests();
   if (!digests.ok()) throw std::runtime_error(digests.failure().detail);
@@ -238,7 +257,10 @@ int runCacheRemove(const ParsedCommand &command) {
 
 int runCacheGc(const ParsedCommand &command) {
   auto index = openIndex(command);
+  auto lock = lockBesideServer(command);
   cache::FileBlobStore store(command.dataDir);
+  // Without a server, tmp/ holds only what a crash left; with one, its live fills.
+  std::size_t leftovers = lock ? store.removeLeftovers() : 0;
   std::size_t aged = 0;
   if (command.gcOlderThan.count() > 0) {
     auto cutoff = std::chrono::system_clock::now() - command.gcOlderThan;
@@ -251,11 +273,13 @@ int runCacheGc(const ParsedCommand &command) {
       ++aged;
     }
   }
-  // A running proxy's fill has a file for a moment before its row: leave young files alone.
-  auto report = cache::reconcile(*index, store, std::chrono::hours(1));
-  std::cout << "removed " << aged << " blob(s) unused for longer than the limit, "
-            << report.orphanFiles << " file(s) without a row, " << report.missingFiles
-            << " row(s) without a file, " << report.danglingTags << " tag(s) without a manifest\n";
+  // A running server's fill has a file for a moment before its row: leave young files alone.
+  auto grace = lock ? std::chrono::seconds(0) : std::chrono::seconds(std::chrono::hours(1));
+  auto report = cache::reconcile(*index, store, grace);
+  std::cout << "removed " << aged << " blob(s) unused for longer than the limit, " << leftovers
+            << " unfinished fill(s) from tmp/, " << report.orphanFiles << " file(s) without a row, "
+            << report.missingFiles << " row(s) without a file, " << report.danglingTags
+            << " tag(s) without a manifest\n";
   return 0;
 }
 

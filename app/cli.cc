@@ -25,6 +25,8 @@ struct Cli::Raw {
   std::vector<std::string> targets{"all"};
   std::string installRoot = "/";
   std::vector<std::string> registries;
+  std::vector<std::string> fingerprints;
+  std::string bundleCaFile;
   std::string proxyUrl;
   std::string noProxy = "localhost,127.0.0.1,::1";
   std::vector<std::string> permitDns;
@@ -46,6 +48,9 @@ struct Cli::Raw {
   bool readOnly = false;
   std::string proxyAuthFile;
   bool hashToken = false;
+  bool hashAdmin = false;
+  std::vector<std::string> adminAllow = proxy::ServerOptions{}.adminAllow;
+  bool publicCatalog = false;
   std::vector<std::string> dnsServers;
   std::vector<std::string> upstreamCa;
   std::string logLevel = "info";
@@ -59,6 +64,12 @@ struct Cli::Raw {
   std::string connectTimeout = "10s";
   std::string upstreamTimeout = "300s";
   std::size_t leafCacheSize = 1024;
+  // Bounds a hostile peer can push on (issue #9 item 13, 14).
+  std::string tunnelIdleTimeout = "300s";
+  std::size_t maxConnectionsPerClient = 256;
+  std::size_t mintsPerClientPerMinute = 30;
+  std::string fillStallTimeout = "60s";
+  std::string maxBlobSize = "64GiB";
   // serve --print-config / --check-config (issue 14): actions, not settings.
   bool printConfig = false;
   bool checkConfig = false;
@@ -184,6 +195,15 @@ Cli::Cli() : raw_(std::make_unique<Raw>()) {
                      "`regcache proxy-auth hash`); without it no proxy credentials are asked");
   serve_->add_flag("--read-only", raw_->readOnly,
                    "Answer POST, PUT, PATCH and DELETE under /v2/ with 405 UNSUPPORTED");
+  // Issue 9: the admin endpoints answer admins only.
+  serve_
+      ->add_option("--admin-allow", raw_->adminAllow,
+                   "Client ranges that may read /metrics and /v2/_catalog (besides proxy users "
+                   "marked admin); repeatable, replaces the default")
+      ->capture_default_str();
+  serve_->add_flag("--public-catalog", raw_->publicCatalog,
+                   "Answer /v2/_catalog to every allowed client, listing only repositories with "
+                   "public content");
   serve_->add_option("--dns-server", raw_->dnsServers,
                      "DNS server for upstream names, IP[:PORT] or [IPv6]:PORT; repeatable "
                      "(default: the system's)");
@@ -263,6 +283,30 @@ Cli::Cli() : raw_(std::make_unique<Raw>()) {
                    "With --ca-rotate-every: how long a new root is published before it signs "
                    "(must outlast daemons that loaded the old bundle)")
       ->capture_default_str();
+  // Bounds a hostile peer can push on.
+  serve_
+      ->add_option("--tunnel-idle-timeout", raw_->tunnelIdleTimeout,
+                   "Close a CONNECT tunnel when no byte moved either way this long (duration; "
+                   "0: never)")
+      ->capture_default_str();
+  serve_
+      ->add_option("--max-connections-per-client", raw_->maxConnectionsPerClient,
+                   "Open connections per client IP address; past it HTTP gets a 503 and CONNECT "
+                   "is closed (0: unlimited)")
+      ->capture_default_str();
+  serve_
+      ->add_option("--mints-per-client-per-minute", raw_->mintsPerClientPerMinute,
+                   "New leaf certificates minted per client IP address per minute, as a burst; "
+                   "past it a handshake for an uncached name is refused (0: unlimited)")
+      ->capture_default_str();
+  serve_
+      ->add_option("--fill-stall-timeout", raw_->fillStallTimeout,
+                   "Abandon a cache fill that gets no byte from upstream this long (duration)")
+      ->capture_default_str();
+  serve_
+      ->add_option("--max-blob-size", raw_->maxBlobSize,
+                   "Pass through, without storing, a blob announced larger than this (size)")
+      ->capture_default_str();
   // Actions on the configuration rather than settings (issue 14); no config key.
   serve_->add_flag("--print-config", raw_->printConfig,
                    "Print the effective configuration (file, flags and defaults merged, secrets "
@@ -320,6 +364,17 @@ Cli::Cli() : raw_(std::make_unique<Raw>()) {
                    "repeatable (default: docker.io, ghcr.io, quay.io, gcr.io, "
                    "registry.k8s.io and other public ones)")
       ->delimiter(',');
+  // Trusting what --bundle-url answered: pin the roots, and verify an https:// server.
+  caInstall_
+      ->add_option("--fingerprint", raw_->fingerprints,
+                   "Install only the CA certificates with this SHA-256 (as `regcache ca show` "
+                   "prints it; colons and case optional), refusing a bundle without one; "
+                   "repeatable, e.g. for both roots during a rotation")
+      ->delimiter(',');
+  caInstall_
+      ->add_option("--ca-file", raw_->bundleCaFile,
+                   "PEM roots trusted, besides the system ones, for an https:// --bundle-url")
+      ->check(CLI::ExistingFile);
   clientConfig_ = app_.add_subcommand(
       "client-config", "Print the proxy settings for dockerd, containerd, buildkitd and kind");
   clientConfig_
@@ -347,7 +402,7 @@ Cli::Cli() : raw_(std::make_unique<Raw>()) {
             "and with --older-than blobs unused for that long");
   cacheGc_->add_option("--older-than", raw_->gcOlderThan, "e.g. 30d; default: keep every blob");
   for (CLI::App *sub : {caInit_, caBundle_, caShow_, caRotate_, caInstall_, cacheList_, cacheStats_,
-                        cacheVerify_, cacheRemove_, cacheGc_}) {
+                        cacheVerify_, cacheRemove_, cacheGc_, clientConfig_}) {
     sub->add_option("--data-dir", raw_->dataDir, dataDirHelp);
   }
   CLI::App *proxyAuth = app_.add_subcommand("proxy-auth", "Proxy credentials");
@@ -357,6 +412,8 @@ Cli::Cli() : raw_(std::make_unique<Raw>()) {
               "--proxy-auth-file line user:VERIFIER");
   proxyAuthHash_->add_flag("--token", raw_->hashToken,
                            "The secret is a long random token: a fast SHA-256 verifier");
+  proxyAuthHash_->add_flag("--admin", raw_->hashAdmin,
+                           "Mark the user an admin (may read /metrics and /v2/_catalog)");
   version_ = app_.add_subcommand("version", "Print the version of regcache and its libraries");
 }
 
@@ -420,11 +477,14 @@ ParsedCommand Cli::parse(int argc, const char *const *argv) {
   out.targets = raw_->targets;
   out.installRoot = raw_->installRoot;
   out.registries = raw_->registries;
+  out.fingerprints = raw_->fingerprints;
+  out.bundleCaFile = raw_->bundleCaFile;
   out.proxyUrl = raw_->proxyUrl;
   out.noProxy = raw_->noProxy;
   out.overlap = parseDuration(raw_->rotateOverlap);
   out.cacheRef = raw_->cacheRef;
   out.hashToken = raw_->hashToken;
+  out.hashAdmin = raw_->hashAdmin;
   if (!raw_->gcOlderThan.empty()) out.gcOlderThan = parseDuration(raw_->gcOlderThan);
   out.rotateNow = raw_->rotateNow;
   out.leafValidity =
@@ -453,6 +513,11 @@ ParsedCommand Cli::parse(int argc, const char *const *argv) {
   o.denyTargets = raw_->denyTarget;
   o.readOnly = raw_->readOnly;
   o.proxyAuthFile = raw_->proxyAuthFile;
+  o.adminAllow = raw_->adminAllow;
+  o.publicCatalog = raw_->publicCatalog;
+  for (const auto &text : o.adminAllow) {
+    if (!proxy::net::Cidr::parse(text)) throw std::invalid_argument("bad --admin-allow " + text);
+  }
   // Bad values stop `serve` here, with the flag named, rather than at start-up.
   for (const auto &text : o.allowClients) {
     if (!proxy::net::Cidr::parse(text)) throw std::invalid_argument("bad --allow-client " + text);
@@ -488,6 +553,14 @@ ParsedCommand Cli::parse(int argc, const char *const *argv) {
     throw std::invalid_argument("--leaf-validity must be at least 1h");
   o.caRotateEvery = parseDuration(raw_->caRotateEvery);
   o.caOverlap = parseDuration(raw_->caOverlap);
+  o.tunnelIdleTimeout = parseDuration(raw_->tunnelIdleTimeout);
+  o.maxConnectionsPerClient = raw_->maxConnectionsPerClient;
+  o.mintsPerClientPerMinute = raw_->mintsPerClientPerMinute;
+  o.fillStallTimeout = parseDuration(raw_->fillStallTimeout);
+  if (o.fillStallTimeout.count() <= 0) {
+    throw std::invalid_argument("--fill-stall-timeout must be positive");
+  }
+  o.maxBlobSize = parseSize(raw_->maxBlobSize);
   if (o.listen.empty()) throw std::invalid_argument("at least one --listen address is needed");
   return out;
 }

@@ -40,16 +40,20 @@ struct ParsedCommand {
   std::vector<std::string> permitDns;                            // ca init
   std::chrono::milliseconds overlap{std::chrono::hours(24 * 7)}; // ca rotate
   bool rotateNow = false;                                        // ca rotate --now
-  std::chrono::hours leafValidity{24 * 7};  // ca rotate: how long old leaves live on
-  std::string bundleFile;                   // ca install
-  std::string bundleUrl;                    // ca install
-  std::vector<std::string> targets;         // ca install: system, docker, containerd, buildkit, all
-  std::filesystem::path installRoot = "/";  // ca install
-  std::vector<std::string> registries;      // ca install
-  std::string proxyUrl;                     // client-config
-  std::string noProxy;                      // client-config
-  std::string cacheRef;                     // cache rm
-  bool hashToken = false;                   // proxy-auth hash
+  std::chrono::hours leafValidity{24 * 7}; // ca rotate: how long old leaves live on
+  std::string bundleFile;                  // ca install
+  std::string bundleUrl;                   // ca install
+  std::vector<std::string> targets;        // ca install: system, docker, containerd, buildkit, all
+  std::filesystem::path installRoot = "/"; // ca install
+  std::vector<std::string> registries;     // ca install
+  // ca install: the pinned roots' SHA-256, as given (normalized by the command)
+  std::vector<std::string> fingerprints;
+  std::filesystem::path bundleCaFile; // ca install: extra roots to verify an https --bundle-url
+  std::string proxyUrl;               // client-config
+  std::string noProxy;                // client-config
+  std::string cacheRef;               // cache rm
+  bool hashToken = false;             // proxy-auth hash
+  bool hashAdmin = false;             // proxy-auth hash --admin
   std::chrono::milliseconds gcOlderThan{0}; // cache gc: 0 keeps every blob in use
   std::string configFile;                   // serve --check-config
 };

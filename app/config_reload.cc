@@ -8,9 +8,9 @@
 namespace regcache::app {
 
 bool isLiveKey(const std::string &key) {
-  static const char *const kLive[] = {"log-level",     "allow-client",   "allow-target",
-                                      "deny-target",   "tag-ttl",        "cache-max-size",
-                                      "upstream-auth", "proxy-auth-file"};
+  static const char *const kLive[] = {"log-level",      "allow-client",  "admin-allow",
+                                      "allow-target",   "deny-target",   "tag-ttl",
+                                      "cache-max-size", "upstream-auth", "proxy-auth-file"};
   return std::find(std::begin(kLive), std::end(kLive), key) != std::end(kLive);
 }
 

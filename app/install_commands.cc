@@ -1,6 +1,7 @@
 #include <algorithm>
 #include <iostream>
 
+#include "app/bundle_pin.h"
 #include "app/bundle_source.h"
 #include "app/ca_install.h"
 #include "app/commands.h"
@@ -8,12 +9,35 @@
 
 namespace regcache::app {
 
+namespace {
+
+std::vector<std::string> parsePins(const std::vector<std::string> &given) {
+  std::vector<std::string> pins;
+  for (const auto &text : given) {
+    auto pin = normalizeFingerprint(text);
+    if (!pin) {
+      throw std::runtime_error("--fingerprint '" + text +
+                               "' is not a SHA-256 fingerprint (64 hex digits, colons optional)");
+    }
+    pins.push_back(*pin);
+  }
+  return pins;
+}
+
+} // namespace
+
 int runCaInstall(const ParsedCommand &command) {
+  // Checked before anything is fetched or written: a typo must not install anything.
+  std::vector<std::string> pins = parsePins(command.fingerprints);
   InstallPlan plan;
   if (!command.bundleFile.empty()) {
     plan.bundlePem = readBundleFile(command.bundleFile);
   } else if (!command.bundleUrl.empty()) {
-    plan.bundlePem = fetchBundle(command.bundleUrl);
+    plan.bundlePem = fetchBundle(command.bundleUrl, command.bundleCaFile);
+    if (pins.empty()) {
+      std::cerr << "warning: installing the bundle " << command.bundleUrl
+                << " without --fingerprint: it is trusted because of who answered\n";
+    }
   } else {
     auto authority = ca::Authority::load(command.dataDir / "ca");
     if (!authority.ok()) {
@@ -21,6 +45,13 @@ int runCaInstall(const ParsedCommand &command) {
                                " (give --bundle or --bundle-url on a machine without the CA)");
     }
     plan.bundlePem = authority.value()->bundlePem();
+  }
+  if (!pins.empty()) {
+    auto pinned = keepPinnedRoots(plan.bundlePem, pins);
+    if (!pinned.ok()) throw std::runtime_error(pinned.failure().detail + "; nothing installed");
+    for (const auto &skipped : pinned->skipped)
+      std::cerr << "skipped a certificate that is not a pinned root: SHA-256 " << skipped << "\n";
+    plan.bundlePem = std::move(pinned->pem);
   }
   auto wants = [&](const char *target) {
     return std::find(command.targets.begin(), command.targets.end(), target) !=
@@ -41,7 +72,12 @@ int runCaInstall(const ParsedCommand &command) {
 }
 
 int runClientConfig(const ParsedCommand &command) {
-  std::cout << clientConfig(command.proxyUrl, command.noProxy);
+  // On the proxy host the CA is at hand: print its roots for `ca install --fingerprint`.
+  std::vector<std::string> roots;
+  if (auto authority = ca::Authority::load(command.dataDir / "ca"); authority.ok()) {
+    roots = rootFingerprints(authority.value()->bundlePem());
+  }
+  std::cout << clientConfig(command.proxyUrl, command.noProxy, roots);
   return 0;
 }
 

@@ -16,7 +16,7 @@ int runProxyAuthHash(const ParsedCommand &command) {
   if (command.hashToken && secret.size() < 20) {
     throw std::runtime_error("a token should be long and random (20 characters at least)");
   }
-  std::cout << proxy::hashProxySecret(secret, command.hashToken) << "\n";
+  std::cout << proxy::hashProxySecret(secret, command.hashToken, command.hashAdmin) << "\n";
   return 0;
 }
 

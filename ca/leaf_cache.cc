@@ -13,7 +13,8 @@ bool LeafCache::fresh(const Leaf &leaf) const {
   return now < leaf.notAfter && (leaf.notAfter - now) * 4 > (leaf.notAfter - leaf.notBefore);
 }
 
-LeafCache::LeafResult LeafCache::get(std::string_view rawHost) {
+LeafCache::LeafResult LeafCache::get(std::string_view rawHost,
+                                     const std::function<bool()> &mayMint) {
   std::string host = normalizeHost(rawHost);
   if (host.empty()) {
     return fail(Error::kInvalidInput,
@@ -32,6 +33,9 @@ LeafCache::LeafResult LeafCache::get(std::string_view rawHost) {
       auto pending = it->second;
       lock.unlock();
       return pending.get();
+    }
+    if (mayMint && !mayMint()) {
+      return fail(Error::kTooLarge, "the client's mint limit is reached for now");
     }
     inFlight_.emplace(host, promise.get_future().share());
     authority = authority_;

@@ -2,6 +2,7 @@
 // Minted leaves by host, shared by every worker thread: a bounded LRU, and at most one mint per
 // host in flight (concurrent askers wait for it instead of minting their own).
 #include <cstdint>
+#include <functional>
 #include <future>
 #include <map>
 #include <memory>
@@ -28,7 +29,10 @@ public:
 
   // The cached leaf for `host`, or a new one. A cached leaf with less than a quarter of its
   // validity left is replaced. Thread-safe; may block while another thread mints for this host.
-  LeafResult get(std::string_view host);
+  // `mayMint`, if given, is asked (under the cache's lock, so it must not call back into the
+  // cache) only when a new leaf would be minted; when it says no, the result is a kTooLarge
+  // failure and nothing is minted. Waiting for another asker's mint is not a mint.
+  LeafResult get(std::string_view host, const std::function<bool()> &mayMint = {});
   // Uses a new authority from now on and forgets every cached leaf.
   void setAuthority(std::shared_ptr<const Authority> authority);
   std::shared_ptr<const Authority> authority() const;

@@ -4,6 +4,7 @@
 
 #include "base/log.h"
 #include "cache/file_blob_store.h"
+#include "cache/fill_budget.h"
 #include "cache/index.h"
 
 namespace regcache::cache {
@@ -29,9 +30,11 @@ std::size_t Evictor::evictOnce() {
     return 0;
   }
   auto totals = index.value()->totals();
-  if (!totals.ok() || totals->bytes <= maxBytes) return 0;
+  if (!totals.ok()) return 0;
+  std::uint64_t inFlight = options_.inFlight != nullptr ? options_.inFlight->reserved() : 0;
+  std::uint64_t bytes = totals->bytes + inFlight;
+  if (bytes <= maxBytes) return 0;
   std::uint64_t target = maxBytes / 10 * 9;
-  std::uint64_t bytes = totals->bytes;
   std::size_t evicted = 0;
   while (bytes > target) {
     auto oldest = index.value()->leastRecentlyUsed(64);
@@ -49,7 +52,8 @@ std::size_t Evictor::evictOnce() {
       if (bytes <= target) break;
     }
   }
-  log::cache().info("evicted {} blob(s): cache at {} bytes, limit {}", evicted, bytes, maxBytes);
+  log::cache().info("evicted {} blob(s): cache at {} bytes ({} of them fills in flight), limit {}",
+                    evicted, bytes, inFlight, maxBytes);
   return evicted;
 }
 

@@ -2,7 +2,8 @@
 // Keeps the cache under its size limit: a thread of its own checks the index every interval and,
 // past the limit, removes least recently used blobs until the cache is back under 90% of it.
 // A blob being read stays readable (its descriptor outlives the unlink), and fills in flight are
-// not in the index yet, so nothing being read or filled is ever cut short.
+// not in the index yet, so nothing being read or filled is ever cut short. The bytes fills in
+// flight have reserved (FillBudget) count toward the limit: they will land in the index soon.
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -13,10 +14,12 @@
 namespace regcache::cache {
 
 class FileBlobStore;
+class FillBudget;
 
 struct EvictionOptions {
   std::uint64_t maxBytes = 0; // 0: no limit
   std::chrono::milliseconds interval{std::chrono::seconds(10)};
+  const FillBudget *inFlight = nullptr; // must outlive the evictor; null: fills not counted
 };
 
 class Evictor {

@@ -1,18 +1,63 @@
 #include "cache/file_blob_store.h"
 
+#include <dirent.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
+#include <memory>
 #include <random>
 #include <stdexcept>
+#include <string>
 
+#include "base/handle.h"
 #include "base/unique_fd.h"
 
 namespace regcache::cache {
 namespace fs = std::filesystem;
 namespace {
+
+// Everything that walks or deletes in the store goes through directory descriptors opened with
+// O_NOFOLLOW and *at() calls that do not follow links: a symlink planted anywhere in the store
+// (tmp/, blobs/, a prefix directory, a blob) names only itself, never what it points to.
+UniqueFd openDirectory(int at, const char *name) {
+  return UniqueFd(::openat(at, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+}
+
+using DirPtr = Handle<DIR, ::closedir>;
+
+// The names in the directory `fd` (without "." and ".."); `fd` itself stays open and owned.
+std::vector<std::string> entryNames(int fd) {
+  std::vector<std::string> names;
+  int copy = ::dup(fd); // closedir closes the descriptor it was given
+  if (copy < 0) return names;
+  DirPtr dir(::fdopendir(copy)); // owns `copy` from here on
+  if (!dir) {
+    ::close(copy);
+    return names;
+  }
+  while (dirent *entry = ::readdir(dir.get())) {
+    std::string name = entry->d_name;
+    if (name != "." && name != "..") names.push_back(std::move(name));
+  }
+  return names;
+}
+
+bool isRegularFile(int at, const std::string &name) {
+  struct stat st {};
+  return ::fstatat(at, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode);
+}
+
+// A store directory must be a real directory: refuse to build the store on a symlink.
+void requireRealDirectory(const fs::path &path) {
+  std::error_code ec;
+  auto status = fs::symlink_status(path, ec);
+  if (ec || !fs::is_directory(status)) {
+    throw std::runtime_error(path.string() + " is not a directory (a symlink is not followed)");
+  }
+}
 
 Result<void> fsyncDirectory(const fs::path &dir) {
   UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
@@ -88,6 +133,19 @@ FileBlobStore::FileBlobStore(fs::path dataDir)
   fs::create_directories(blobs_, ec);
   if (!ec) fs::create_directories(tmp_, ec);
   if (ec) throw std::runtime_error("cannot create the blob store in " + dataDir.string());
+  for (const auto &dir : {dataDir / "blobs", blobs_, tmp_})
+    requireRealDirectory(dir);
+}
+
+Result<UniqueFd> FileBlobStore::openPrefix(const Digest &digest) const {
+  UniqueFd blobs = openDirectory(AT_FDCWD, blobs_.c_str());
+  UniqueFd prefix =
+      blobs ? openDirectory(blobs.get(), digest.hex.substr(0, 2).c_str()) : UniqueFd();
+  if (!prefix) {
+    return fail(errno == ENOENT ? Error::kNotFound : Error::kIo,
+                "open " + pathOf(digest).parent_path().string() + ": " + std::strerror(errno));
+  }
+  return prefix;
 }
 
 fs::path FileBlobStore::pathOf(const Digest &digest) const {
@@ -103,12 +161,15 @@ Result<std::unique_ptr<BlobWriter>> FileBlobStore::create() {
 }
 
 bool FileBlobStore::contains(const Digest &digest) const {
-  std::error_code ec;
-  return fs::is_regular_file(pathOf(digest), ec);
+  auto prefix = openPrefix(digest);
+  return prefix.ok() && isRegularFile(prefix->get(), digest.hex);
 }
 
 Result<int> FileBlobStore::openForRead(const Digest &digest) const {
-  int fd = ::open(pathOf(digest).c_str(), O_RDONLY | O_CLOEXEC);
+  auto prefix = openPrefix(digest);
+  if (!prefix.ok()) return prefix.failure();
+  // O_NOFOLLOW: a blob that is a symlink is not served (its target's bytes are not the blob).
+  int fd = ::openat(prefix->get(), digest.hex.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
   if (fd < 0) {
     return fail(errno == ENOENT ? Error::kNotFound : Error::kIo,
                 "open " + pathOf(digest).string() + ": " + std::strerror(errno));
@@ -117,7 +178,12 @@ Result<int> FileBlobStore::openForRead(const Digest &digest) const {
 }
 
 Result<void> FileBlobStore::remove(const Digest &digest) {
-  if (::unlink(pathOf(digest).c_str()) != 0 && errno != ENOENT) {
+  auto prefix = openPrefix(digest);
+  if (!prefix.ok()) {
+    if (prefix.failure().code == Error::kNotFound) return {};
+    return prefix.failure();
+  }
+  if (::unlinkat(prefix->get(), digest.hex.c_str(), 0) != 0 && errno != ENOENT) {
     return fail(Error::kIo, "unlink " + pathOf(digest).string() + ": " + std::strerror(errno));
   }
   return {};
@@ -125,10 +191,16 @@ Result<void> FileBlobStore::remove(const Digest &digest) {
 
 std::vector<Digest> FileBlobStore::list() const {
   std::vector<Digest> digests;
-  std::error_code ec;
-  for (const auto &prefix : fs::directory_iterator(blobs_, ec)) {
-    for (const auto &file : fs::directory_iterator(prefix.path(), ec)) {
-      if (auto digest = parseDigest("sha256:" + file.path().filename().string())) {
+  UniqueFd blobs = openDirectory(AT_FDCWD, blobs_.c_str());
+  if (!blobs) return digests;
+  for (const auto &prefixName : entryNames(blobs.get())) {
+    UniqueFd prefix = openDirectory(blobs.get(), prefixName.c_str()); // a symlink fails here
+    if (!prefix) continue;
+    for (const auto &name : entryNames(prefix.get())) {
+      auto digest = parseDigest("sha256:" + name);
+      // Only a regular file where pathOf() puts it is a blob.
+      if (digest && digest->hex.compare(0, 2, prefixName) == 0 &&
+          isRegularFile(prefix.get(), name)) {
         digests.push_back(*digest);
       }
     }
@@ -136,11 +208,27 @@ std::vector<Digest> FileBlobStore::list() const {
   return digests;
 }
 
+std::optional<std::chrono::system_clock::time_point>
+FileBlobStore::modifiedAt(const Digest &digest) const {
+  auto prefix = openPrefix(digest);
+  struct stat st {};
+  if (!prefix.ok() || ::fstatat(prefix->get(), digest.hex.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+    return std::nullopt;
+  }
+  auto since =
+      std::chrono::seconds(st.st_mtim.tv_sec) + std::chrono::nanoseconds(st.st_mtim.tv_nsec);
+  return std::chrono::system_clock::time_point(
+      std::chrono::duration_cast<std::chrono::system_clock::duration>(since));
+}
+
 std::size_t FileBlobStore::removeLeftovers() {
   std::size_t removed = 0;
-  std::error_code ec;
-  for (const auto &entry : fs::directory_iterator(tmp_, ec)) {
-    if (fs::remove(entry.path(), ec)) ++removed;
+  UniqueFd tmp = openDirectory(AT_FDCWD, tmp_.c_str());
+  if (!tmp) return 0;
+  for (const auto &name : entryNames(tmp.get())) {
+    // unlinkat without AT_REMOVEDIR removes a file or a symlink itself, never a link's target,
+    // and leaves directories (never created here) alone.
+    if (::unlinkat(tmp.get(), name.c_str(), 0) == 0) ++removed;
   }
   return removed;
 }

@@ -99,15 +99,18 @@ Failure Index::sqliteFailure(const std::string &what) const {
 
 Result<std::unique_ptr<Index>> Index::open(const std::filesystem::path &path) {
   sqlite3 *raw = nullptr;
-  int rc =
-      sqlite3_open_v2(path.c_str(), &raw,
-                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
+  int rc = sqlite3_open_v2(path.c_str(), &raw,
+                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX |
+                               SQLITE_OPEN_NOFOLLOW, // a planted link names itself, not a target
+                           nullptr);
   DbPtr db(raw); // sqlite3_open_v2 returns a handle to close even on failure
   if (rc != SQLITE_OK) {
     return fail(Error::kIo, "cannot open " + path.string() + ": " +
                                 (raw != nullptr ? sqlite3_errmsg(raw) : sqlite3_errstr(rc)));
   }
-  sqlite3_busy_timeout(db.get(), 5000);
+  // Long enough for a migration or a CLI command to wait out another process's write; a loop
+  // thread shortens it with setBusyTimeout() once the file is open.
+  sqlite3_busy_timeout(db.get(), static_cast<int>(kDefaultBusyTimeout.count()));
   std::unique_ptr<Index> index(new Index(std::move(db)));
   for (const char *pragma :
        {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL", "PRAGMA foreign_keys=ON"}) {
@@ -120,6 +123,19 @@ Result<std::unique_ptr<Index>> Index::open(const std::filesystem::path &path) {
 void Index::rollback() {
   // Best effort: the failure that made us roll back is the one worth reporting.
   sqlite3_exec(db_.get(), "ROLLBACK", nullptr, nullptr, nullptr);
+}
+
+Result<void> Index::commit() {
+  auto committed = exec("COMMIT");
+  // A COMMIT that fails (SQLITE_BUSY, a deferred constraint, a full disk) can leave the
+  // transaction open, and then every later BEGIN on this connection fails and the write lock
+  // stays held: end it here so the connection stays usable.
+  if (!committed.ok() && sqlite3_get_autocommit(db_.get()) == 0) rollback();
+  return committed;
+}
+
+void Index::setBusyTimeout(std::chrono::milliseconds timeout) {
+  sqlite3_busy_timeout(db_.get(), static_cast<int>(timeout.count()));
 }
 
 Result<void> Index::exec(const char *sql) {
@@ -167,7 +183,7 @@ Result<void> Index::migrate() {
     rollback();
     return r;
   }
-  return exec("COMMIT");
+  return commit();
 }
 
 Result<void> Index::putBlob(const BlobRecord &blob, const std::string &registry,
@@ -201,7 +217,7 @@ Result<void> Index::putBlob(const BlobRecord &blob, const std::string &registry,
     rollback();
     return failure;
   }
-  return exec("COMMIT");
+  return commit();
 }
 
 Result<std::optional<BlobRecord>> Index::findBlob(const std::string &digest) {
@@ -316,10 +332,11 @@ Result<std::vector<TagRecord>> Index::listTags() {
   return tags;
 }
 
-Result<std::vector<std::string>> Index::listRepositories() {
+Result<std::vector<std::string>> Index::listRepositories(bool publicOnly) {
   auto stmt = prepare("SELECT DISTINCT registry || '/' || repository AS name FROM blob_sources "
-                      "ORDER BY name");
+                      "WHERE anonymous >= ?1 ORDER BY name");
   if (!stmt.ok()) return stmt.failure();
+  bind(stmt->get(), 1, std::int64_t{publicOnly ? 1 : 0});
   std::vector<std::string> names;
   int rc;
   while ((rc = sqlite3_step(stmt->get())) == SQLITE_ROW)
@@ -379,7 +396,7 @@ Result<void> Index::addCounters(const std::vector<std::pair<std::string, std::ui
       return failure;
     }
   }
-  return exec("COMMIT");
+  return commit();
 }
 
 Result<std::map<std::string, std::uint64_t>> Index::counters() {
@@ -444,7 +461,7 @@ Result<std::vector<std::string>> Index::forgetRepository(const std::string &regi
     if (sqlite3_step(drop->get()) != SQLITE_DONE) return fail(sqliteFailure("forgetRepository"));
     if (sqlite3_changes(db_.get()) > 0) removed.push_back(digest);
   }
-  if (auto r = exec("COMMIT"); !r.ok()) return r.failure();
+  if (auto r = commit(); !r.ok()) return r.failure();
   return removed;
 }
 

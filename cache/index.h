@@ -62,7 +62,14 @@ public:
 
   // Opens (creating if needed) and migrates. kInvalidInput for a file written by a newer
   // regcache; kIo when SQLite fails.
+  // Waits up to kDefaultBusyTimeout for a lock held by another connection.
   static Result<std::unique_ptr<Index>> open(const std::filesystem::path &path);
+
+  // How long a statement waits for another connection's lock before failing with kIo
+  // (SQLITE_BUSY). Open waits kDefaultBusyTimeout; a connection used on an event loop sets a
+  // few milliseconds, so a busy index costs a skipped write rather than a stalled loop.
+  static constexpr std::chrono::milliseconds kDefaultBusyTimeout{5000};
+  void setBusyTimeout(std::chrono::milliseconds timeout);
 
   int schemaVersion() const;
 
@@ -89,8 +96,9 @@ public:
                                            const std::string &repository, const std::string &tag,
                                            const std::string &accept);
   Result<std::vector<TagRecord>> listTags();
-  // "registry/repository" pairs with cached content, sorted.
-  Result<std::vector<std::string>> listRepositories();
+  // "registry/repository" pairs with cached content, sorted. With `publicOnly`, only those with
+  // content served without credentials (or found public by the probe).
+  Result<std::vector<std::string>> listRepositories(bool publicOnly = false);
 
   // Least recently used first, at most `limit`.
   Result<std::vector<BlobRecord>> leastRecentlyUsed(std::size_t limit);
@@ -118,6 +126,8 @@ private:
   explicit Index(DbPtr db) : db_(std::move(db)) {}
   Result<void> exec(const char *sql);
   void rollback();
+  // COMMIT, and ROLLBACK if it fails so no transaction is left open.
+  Result<void> commit();
   Result<StmtPtr> prepare(const char *sql);
   Result<void> migrate();
   Failure sqliteFailure(const std::string &what) const;

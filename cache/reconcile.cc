@@ -1,6 +1,5 @@
 #include "cache/reconcile.h"
 
-#include <filesystem>
 #include <set>
 #include <string>
 
@@ -14,12 +13,11 @@ ReconcileReport reconcile(Index &index, FileBlobStore &store, std::chrono::secon
   auto indexed = index.allDigests();
   if (!indexed.ok()) return report;
   std::set<std::string> rows(indexed->begin(), indexed->end());
-  auto newest = std::filesystem::file_time_type::clock::now() - orphanGrace;
+  auto newest = std::chrono::system_clock::now() - orphanGrace;
   for (const auto &digest : store.list()) {
     if (rows.erase(digest.toString()) != 0) continue;
-    std::error_code ec;
-    auto modified = std::filesystem::last_write_time(store.pathOf(digest), ec);
-    if (ec || (orphanGrace.count() != 0 && modified > newest)) continue;
+    auto modified = store.modifiedAt(digest); // the file itself: store.list() follows no link
+    if (!modified || (orphanGrace.count() != 0 && *modified > newest)) continue;
     if (store.remove(digest).ok()) ++report.orphanFiles;
   }
   for (const auto &digest : rows) { // rows left have no file

@@ -1,9 +1,10 @@
 #pragma once
 // Brings the index and the blob files back into agreement: a file committed but never indexed (a
 // crash between the rename and the row) is an orphan, and a row whose file is gone (deleted by
-// hand, a disk replaced) would promise what cannot be served. Both go. Run at start-up with no
-// grace period, and by `regcache cache gc` next to a running proxy with one, because a live
-// fill's file exists for a moment before its row does.
+// hand, a disk replaced) would promise what cannot be served. Both go. Run with no grace period
+// only while the data dir lock (base/data_dir_lock.h) shows no other server: at start-up, and by
+// `regcache cache gc` when it got the lock; next to a running server with one, because a live
+// fill's file exists for a moment before its row does. The store's listing follows no symlink.
 #include <chrono>
 #include <cstddef>
 

@@ -47,7 +47,7 @@ std::string AdminEndpoint::catalogJson() {
   // Like the distribution registry's catalog, but across registries: "host[:port]/name".
   std::string json = "{\"repositories\":[";
   if (cache::Index *index = client_.worker().index()) {
-    auto names = index->listRepositories();
+    auto names = index->listRepositories(!admin_);
     if (names.ok()) {
       for (std::size_t i = 0; i < names->size(); ++i) {
         json += (i == 0 ? "" : ",") + jsonString((*names)[i]);
@@ -75,8 +75,13 @@ std::string AdminEndpoint::metricsText() {
   return text;
 }
 
-AdminEndpoint::AdminEndpoint(ClientSide &client, http::RequestHead request)
-    : client_(client), request_(std::move(request)) {
+bool isOpenAdminPath(std::string_view target) {
+  std::string_view path = target.substr(0, target.find('?'));
+  return path == "/ca.crt" || path == "/healthz";
+}
+
+AdminEndpoint::AdminEndpoint(ClientSide &client, http::RequestHead request, bool admin)
+    : client_(client), request_(std::move(request)), admin_(admin) {
   record_ = startAccessRecord(client_, request_.method, "-", request_.target);
 }
 
@@ -84,6 +89,16 @@ void AdminEndpoint::start() {
   std::string_view path = request_.target;
   path = path.substr(0, path.find('?'));
   bool readOnly = request_.method == "GET" || request_.method == "HEAD";
+  bool catalogForAll = path == "/v2/_catalog" && client_.worker().options().publicCatalog;
+  if (!admin_ && !isOpenAdminPath(path) && !catalogForAll) {
+    // 403, not 401 or 407: the client is known (its address, its proxy user) and not an admin.
+    // No challenge is offered, so browsers and scrapers do not loop on credentials.
+    record_.note = "refused: not an admin client";
+    respond(403, "text/plain; charset=utf-8",
+            "regcache: " + std::string(path) +
+                " is for admin clients (--admin-allow, or a proxy user marked admin)\n");
+    return;
+  }
   if (path == "/healthz" && readOnly) {
     respond(200, "text/plain; charset=utf-8", "ok\n");
   } else if (path == "/ca.crt" && readOnly) {

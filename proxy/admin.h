@@ -4,6 +4,10 @@
 //   GET /healthz  liveness
 //   GET /v2/_catalog  the cached repositories, as "registry/name"
 //   GET /metrics  Prometheus counters (requests by route and cache outcome, bytes, fills, errors)
+// /ca.crt and /healthz answer every allowed client: a VM fetches the CA before it is set up.
+// Everything else answers only admins (--admin-allow, or a proxy user marked admin), and 403
+// anyone else: they name registries, repositories and users. With --public-catalog the catalog
+// also answers others, listing only repositories with content served without credentials.
 #include <chrono>
 #include <string>
 
@@ -15,12 +19,14 @@ namespace regcache::proxy {
 
 class AdminEndpoint final : public RequestHandler {
 public:
-  AdminEndpoint(ClientSide &client, http::RequestHead request);
+  // `admin`: the client may read the admin-only endpoints.
+  AdminEndpoint(ClientSide &client, http::RequestHead request, bool admin);
   void start() override;
   void onRequestBody(std::string_view) override {}
   void onRequestEnd() override {}
 
 private:
+  // Every cached repository for an admin; otherwise only those with public content.
   std::string catalogJson();
   // Prometheus text: the process counters plus the size of the cache.
   std::string metricsText();
@@ -29,8 +35,13 @@ private:
 
   ClientSide &client_;
   http::RequestHead request_;
+  bool admin_;
   AccessRecord record_;
 };
+
+// Whether an origin-form target is one of the endpoints every allowed client may read
+// (/ca.crt, /healthz), whatever its query.
+bool isOpenAdminPath(std::string_view target);
 
 // An IMF-fixdate for Last-Modified: "Sun, 22 Nov 2026 13:40:00 GMT".
 std::string httpDate(std::chrono::system_clock::time_point time);

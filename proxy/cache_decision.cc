@@ -168,7 +168,7 @@ CacheDecision decideCache(Worker &worker, const http::RequestHead &head, const R
   std::string path = route.originTarget.substr(0, route.originTarget.find('?'));
   auto registryRoute = cache::parseRegistryPath(path);
   if (!registryRoute) return decision;
-  decision.registry = http::formatAuthority(route.upstream, route.tls ? 443 : 80);
+  decision.registry = http::registryKey(route.upstream, route.tls);
   Asker asker;
   if (auto authorization = head.headers.get("Authorization")) {
     asker.credential = Credential::of(*authorization);

@@ -27,9 +27,9 @@ struct CacheDecision {
   UniqueFd file;
   std::optional<CacheFill> fill;               // a miss worth storing: this request leads the fill
   std::shared_ptr<cache::FillProgress> follow; // a miss being filled by another request
-  std::string registry;                        // upstream host[:port], for logs
-  std::string xCache = "HIT";                  // for a hit
-  std::optional<CacheCandidate> candidate;     // cached, to serve once upstream confirms it
+  std::string registry;       // the registry key (http::registryKey): the index names it, logs too
+  std::string xCache = "HIT"; // for a hit
+  std::optional<CacheCandidate> candidate; // cached, to serve once upstream confirms it
   // A HEAD by tag going upstream: record the digest upstream names (digest, media type and time
   // filled in from its answer).
   std::optional<cache::TagRecord> tagToLearn;

@@ -18,6 +18,7 @@
 #include "proxy/fixed_response.h"
 #include "proxy/intercept_tls.h"
 #include "proxy/net/tls_contexts.h"
+#include "proxy/proxy_auth_pool.h"
 #include "proxy/route.h"
 #include "proxy/worker.h"
 
@@ -40,6 +41,7 @@ const char *stateName(ClientSession::State s) {
   case ClientSession::State::kTunnelling: return "Tunnelling";
   case ClientSession::State::kSendingConnectReply: return "SendingConnectReply";
   case ClientSession::State::kTlsHandshake: return "TlsHandshake";
+  case ClientSession::State::kAuthenticating: return "Authenticating";
   case ClientSession::State::kClosing: return "Closing";
   case ClientSession::State::kClosed: return "Closed";
   }
@@ -53,8 +55,9 @@ std::string opensslErrors(bufferevent *bev) {
 } // namespace
 
 ClientSession::ClientSession(Worker &worker, std::uint64_t id, int fd,
-                             const net::SocketAddress &peer)
-    : worker_(worker), id_(id), prefix_("[c" + std::to_string(id) + "]"), peer_(peer) {
+                             const net::SocketAddress &peer, ClientConnections::Ticket ticket)
+    : worker_(worker), id_(id), prefix_("[c" + std::to_string(id) + "]"), peer_(peer),
+      ticket_(std::move(ticket)) {
   int one = 1;
   setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   // BEV_OPT_CLOSE_ON_FREE: the bufferevent owns the accepted socket from here on.
@@ -101,6 +104,7 @@ void ClientSession::transitionTo(State next) {
     armTimer(worker_.options().idleTimeout);
     break;
   case State::kTlsHandshake: armTimer(worker_.options().handshakeTimeout); break;
+  case State::kAuthenticating: armTimer(worker_.options().headerTimeout); break;
   case State::kClosing: armTimer(kLinger); break;
   case State::kHandling:
   case State::kConnectingTunnel:
@@ -216,6 +220,12 @@ void ClientSession::handleTimeout() {
     log::tls().info("{} TLS handshake timeout from {}", prefix_, peer_.toString());
     close();
     break;
+  case State::kAuthenticating:
+    log::proxy().warn("{} proxy credentials from {} not checked in time", prefix_,
+                      peer_.toString());
+    respondAndClose(503, "regcache: the proxy credentials could not be checked in time",
+                    "Retry-After: 1\r\n");
+    break;
   case State::kClosing: close(); break;
   default: break;
   }
@@ -230,8 +240,11 @@ void ClientSession::feedParser() {
       return;
     }
     evbuffer_iovec vec{};
-    if (evbuffer_peek(in, -1, nullptr, &vec, 1) <= 0 || vec.iov_len == 0) break;
-    auto result = parser_->feed({static_cast<const char *>(vec.iov_base), vec.iov_len});
+    bool buffered = evbuffer_peek(in, -1, nullptr, &vec, 1) > 0 && vec.iov_len != 0;
+    if (!buffered && !parser_->holding()) break;
+    std::string_view bytes =
+        buffered ? std::string_view(static_cast<const char *>(vec.iov_base), vec.iov_len) : "";
+    auto result = parser_->feed(bytes);
     evbuffer_drain(in, result.consumed);
     if (state_ != State::kReadingRequest && state_ != State::kHandling) return;
     switch (result.status) {
@@ -256,7 +269,23 @@ void ClientSession::feedParser() {
   }
 }
 
-void ClientSession::onRequestHead(http::RequestHead &&head) { startRequest(std::move(head)); }
+void ClientSession::onRequestHead(http::RequestHead &&head) {
+  // Past --max-connections-per-client, only the first request shows what the client wanted:
+  // plain HTTP can read a 503, while a CONNECT client expects a tunnel and is closed (in
+  // startConnect, once the parser is done with the input).
+  if (overConnectionLimit() && head.method != "CONNECT") {
+    log::proxy().warn("{} {} {} from {}: past --max-connections-per-client {}", prefix_,
+                      head.method, head.target, peer_.toString(),
+                      worker_.options().maxConnectionsPerClient);
+    respondAndClose(503, "regcache: too many connections from " + peer_.ipString());
+    return;
+  }
+  startRequest(std::move(head));
+}
+
+bool ClientSession::overConnectionLimit() const {
+  return ticket_.standing() == ClientConnections::Standing::kOver;
+}
 
 void ClientSession::onRequestBody(std::string_view data) {
   if (handler_) handler_->onRequestBody(data);
@@ -279,13 +308,108 @@ void ClientSession::startRequest(http::RequestHead &&head) {
     return;
   }
   bool proxied = route.kind == RouteKind::kConnect || route.kind == RouteKind::kForward;
-  if (proxied && !intercepted_ && !authenticate(head)) {
+  // One snapshot of each reloadable list for the whole request, however long its check takes.
+  auto users = worker_.shared().proxyUsers.load();
+  if (proxied && !intercepted_ && users) {
+    checkCredentials(std::move(head), std::move(route), CredentialUse::kProxy, std::move(users));
+    return;
+  }
+  bool adminByAddress = net::anyContains(*worker_.shared().adminClients.load(), peer_);
+  if (route.kind == RouteKind::kAdmin && !adminByAddress && !isOpenAdminPath(head.target) &&
+      users) {
+    checkCredentials(std::move(head), std::move(route), CredentialUse::kAdmin, std::move(users));
+    return;
+  }
+  dispatchRequest(std::move(head), std::move(route), adminByAddress);
+}
+
+void ClientSession::checkCredentials(http::RequestHead &&head, Route &&route, CredentialUse use,
+                                     std::shared_ptr<const ProxyUsers> users) {
+  auto header = head.headers.get("Proxy-Authorization");
+  if (!header && use == CredentialUse::kAdmin) {
+    // The admin endpoints are the proxy's own: a scraper's Authorization: Basic is for it too.
+    header = head.headers.get("Authorization");
+  }
+  if (!header) {
+    onCredentialsChecked(std::move(head), std::move(route), use, std::nullopt, *users);
+    return;
+  }
+  auto check = users->checkFast(*header, SystemClock::instance());
+  using Check = ProxyUsers::FastCheck::Outcome;
+  if (check.outcome != Check::kNeedsHash) {
+    std::optional<std::string> user;
+    if (check.outcome == Check::kProven) user = std::move(check.user);
+    onCredentialsChecked(std::move(head), std::move(route), use, std::move(user), *users);
+    return;
+  }
+  // PBKDF2 takes hundreds of milliseconds: never on this loop. The head waits, the body too.
+  auto pending = std::make_shared<PendingCredentials>(
+      PendingCredentials{std::move(head), std::move(route), use, check.user, users});
+  std::weak_ptr<PendingCredentials> ticket = pending;
+  auto admission =
+      worker_.shared().proxyAuthPool->submit(peer_.ipString(), std::move(users), check.password,
+                                             worker_.mailbox(), [this, ticket](bool verified) {
+                                               // The session owns the only strong reference: alive
+                                               // here means the session is too.
+                                               if (auto waiting = ticket.lock())
+                                                 onPasswordChecked(std::move(waiting), verified);
+                                             });
+  if (admission == ProxyAuthPool::Admission::kTooManyFromClient) {
+    log::proxy().warn("{} {} {} from {}: too many proxy password checks in flight from it", prefix_,
+                      pending->head.method, pending->head.target, peer_.toString());
+    respondAndClose(429, "regcache: too many proxy logins in flight from " + peer_.ipString(),
+                    "Retry-After: 1\r\n");
+    return;
+  }
+  if (admission == ProxyAuthPool::Admission::kBusy) {
+    log::proxy().warn("{} {} {} from {}: the proxy password checks are all busy", prefix_,
+                      pending->head.method, pending->head.target, peer_.toString());
+    respondAndClose(503, "regcache: too many proxy logins in flight", "Retry-After: 1\r\n");
+    return;
+  }
+  pendingCredentials_ = std::move(pending);
+  parser_->holdAfterHead();
+  gate_.pause(net::ReadGate::kParserPaused);
+  transitionTo(State::kAuthenticating);
+}
+
+void ClientSession::onPasswordChecked(std::shared_ptr<PendingCredentials> pending, bool verified) {
+  if (state_ != State::kAuthenticating || pending != pendingCredentials_) return;
+  pendingCredentials_.reset();
+  transitionTo(State::kReadingRequest);
+  parser_->resume();
+  gate_.resume(net::ReadGate::kParserPaused);
+  std::optional<std::string> user;
+  if (verified) user = pending->user;
+  onCredentialsChecked(std::move(pending->head), std::move(pending->route), pending->use,
+                       std::move(user), *pending->users);
+  // The body (or, for a CONNECT, the upgrade) is parsed from where the parser held.
+  if (state_ == State::kReadingRequest || state_ == State::kHandling) feedParser();
+}
+
+void ClientSession::onCredentialsChecked(http::RequestHead &&head, Route &&route, CredentialUse use,
+                                         std::optional<std::string> user, const ProxyUsers &users) {
+  if (user) {
+    if (user_ != *user) log::proxy().debug("{} proxy user {}", prefix_, *user);
+    user_ = *user;
+  }
+  if (use == CredentialUse::kAdmin) {
+    // An ordinary user (a CI runner's token) is no admin: the endpoint answers 403.
+    bool admin = user && users.isAdmin(*user);
+    dispatchRequest(std::move(head), std::move(route), admin);
+    return;
+  }
+  if (!user) {
     log::proxy().warn("{} {} {} from {}: no valid proxy credentials", prefix_, head.method,
                       head.target, peer_.toString());
     respondAndClose(407, "regcache: proxy credentials required",
                     "Proxy-Authenticate: Basic realm=\"regcache\"\r\n");
     return;
   }
+  dispatchRequest(std::move(head), std::move(route), false);
+}
+
+void ClientSession::dispatchRequest(http::RequestHead &&head, Route &&route, bool admin) {
   if (route.kind == RouteKind::kConnect) {
     connectTarget_ = route.upstream;
     return; // the parser reports kUpgrade next
@@ -295,7 +419,7 @@ void ClientSession::startRequest(http::RequestHead &&head) {
   keepAlive_ = head.keepAlive;
   transitionTo(State::kHandling);
   if (route.kind == RouteKind::kAdmin) {
-    handler_ = std::make_unique<AdminEndpoint>(*this, std::move(head));
+    handler_ = std::make_unique<AdminEndpoint>(*this, std::move(head), admin);
     handler_->start();
     return;
   }
@@ -407,6 +531,12 @@ void ClientSession::abortClient(const std::string &reason) {
 // ---- CONNECT ----
 
 void ClientSession::startConnect() {
+  if (overConnectionLimit()) {
+    log::proxy().warn("{} CONNECT from {}: past --max-connections-per-client {}; closing", prefix_,
+                      peer_.toString(), worker_.options().maxConnectionsPerClient);
+    close();
+    return;
+  }
   if (!connectTarget_) {
     respondAndClose(400, "bad CONNECT");
     return;
@@ -522,6 +652,7 @@ void ClientSession::onTunnelConnected(Result<net::Connector::Connection> connect
         completeRequest(worker_.shared().metrics, record);
         close();
       });
+  relay_->setIdleTimeout(worker_.options().tunnelIdleTimeout);
   transitionTo(State::kTunnelling);
   relay_->start();
 }
@@ -540,7 +671,8 @@ void ClientSession::startTlsHandshake() {
   bev_.reset();
 
   ERR_clear_error();
-  auto ssl = newInterceptSsl(worker_.shared().interceptTls, connectTarget_->host);
+  auto ssl = newInterceptSsl(worker_.shared().interceptTls, connectTarget_->host, peer_.ipString(),
+                             prefix_);
   if (!ssl.ok()) {
     evutil_closesocket(fd);
     log::tls().error("{} {}", prefix_, ssl.failure().detail);
@@ -575,17 +707,6 @@ void ClientSession::onHandshakeDone() {
 }
 
 // ---- closing ----
-
-bool ClientSession::authenticate(const http::RequestHead &head) {
-  const auto users = worker_.shared().proxyUsers.load();
-  if (!users) return true;
-  auto header = head.headers.get("Proxy-Authorization");
-  auto user = header ? users->authenticate(*header, SystemClock::instance()) : std::nullopt;
-  if (!user) return false;
-  if (user_ != *user) log::proxy().debug("{} proxy user {}", prefix_, *user);
-  user_ = *user;
-  return true;
-}
 
 void ClientSession::respondAndClose(int status, const std::string &message,
                                     const std::string &extraHeaders) {
@@ -627,6 +748,7 @@ void ClientSession::close() {
   if (state_ == State::kClosed) return;
   transitionTo(State::kClosed);
   targetLookup_.reset();
+  pendingCredentials_.reset(); // a password check still running finds nobody to answer
   releaseHandler();
   worker_.deleteLater(std::move(tunnelConnector_));
   worker_.deleteLater(std::move(relay_));

@@ -8,12 +8,14 @@
 //        │  └────────────────────── next request (keep-alive) ◀──────────────────┘
 //        └──request head──▶ Handling ──response complete──▶ ReadingRequest | Closing
 //   any state ──error──▶ Closing (flush what is queued) ──▶ Closed
+//   ReadingRequest ──a password to hash──▶ Authenticating ──result──▶ as above (off-loop PBKDF2)
 #include <chrono>
 #include <memory>
 #include <optional>
 #include <string>
 
 #include "base/event_handles.h"
+#include "proxy/client_connections.h"
 #include "proxy/http/message.h"
 #include "proxy/http/parser.h"
 #include "proxy/http/target.h"
@@ -25,6 +27,7 @@
 
 namespace regcache::proxy {
 
+class ProxyUsers;
 class Worker;
 
 class ClientSession final : public ClientSide, private http::RequestSink {
@@ -36,12 +39,17 @@ public:
     kTunnelling,
     kSendingConnectReply,
     kTlsHandshake,
+    // A request head waits for its proxy password to be hashed on the ProxyAuthPool. The parser
+    // holds after the head and reads are paused; the header timeout bounds the wait.
+    kAuthenticating,
     kClosing,
     kClosed,
   };
 
-  // Takes ownership of the accepted socket fd.
-  ClientSession(Worker &worker, std::uint64_t id, int fd, const net::SocketAddress &peer);
+  // Takes ownership of the accepted socket fd, and of `ticket`, which counts this connection
+  // against --max-connections-per-client until the session is freed.
+  ClientSession(Worker &worker, std::uint64_t id, int fd, const net::SocketAddress &peer,
+                ClientConnections::Ticket ticket = {});
   ~ClientSession() override;
   ClientSession(const ClientSession &) = delete;
   ClientSession &operator=(const ClientSession &) = delete;
@@ -87,6 +95,7 @@ private:
   void feedParser();
   void startRequest(http::RequestHead &&head);
   void startConnect();
+  bool overConnectionLimit() const;
   void onTargetResolved(Result<net::Resolver::Addresses> addresses);
   void refuseConnect(const std::string &reason);
   void interceptConnect();
@@ -97,8 +106,28 @@ private:
   void continueAfterResponse();
   void respondAndClose(int status, const std::string &message,
                        const std::string &extraHeaders = "");
-  // With --proxy-auth-file: whether the request proves a user (who is then this session's).
-  bool authenticate(const http::RequestHead &head);
+  // What a request's credentials are checked for: the proxy itself (407 without), or an admin
+  // endpoint (an admin user; 403 without, from the endpoint).
+  enum class CredentialUse { kProxy, kAdmin };
+  struct PendingCredentials {
+    http::RequestHead head;
+    Route route;
+    CredentialUse use;
+    std::string user;                        // who the header claims to be
+    std::shared_ptr<const ProxyUsers> users; // the snapshot the check runs against
+  };
+  // With --proxy-auth-file: checks the request's credentials against `users` (the request's one
+  // snapshot of the reloadable file, never null), at once or (a password) on the ProxyAuthPool,
+  // then goes on with onCredentialsChecked.
+  void checkCredentials(http::RequestHead &&head, Route &&route, CredentialUse use,
+                        std::shared_ptr<const ProxyUsers> users);
+  // On the loop, with the pool's answer; ignored once the session closed (the weak handle).
+  void onPasswordChecked(std::shared_ptr<PendingCredentials> pending, bool verified);
+  // `user`: who the credentials proved against `users`, or nothing.
+  void onCredentialsChecked(http::RequestHead &&head, Route &&route, CredentialUse use,
+                            std::optional<std::string> user, const ProxyUsers &users);
+  // Routing once the client is known: `admin` says whether it may read admin endpoints.
+  void dispatchRequest(http::RequestHead &&head, Route &&route, bool admin);
   void closeAfterFlush();
   // Tells the handler the client is gone; it is freed, or adopted by the worker if it has work
   // to finish (a fill).
@@ -109,6 +138,7 @@ private:
   std::uint64_t id_;
   std::string prefix_;
   net::SocketAddress peer_;
+  ClientConnections::Ticket ticket_;
   std::string user_ = "-"; // proven with Proxy-Authorization; kept for the intercepted session
   State state_ = State::kReadingRequest;
 
@@ -123,6 +153,9 @@ private:
   std::optional<http::HostPort> intercepted_;
   std::optional<http::HostPort> connectTarget_;
 
+  // The request waiting in kAuthenticating. The pool's callback holds only a weak_ptr to it, so
+  // a session closed (or freed) meanwhile is never touched.
+  std::shared_ptr<PendingCredentials> pendingCredentials_;
   std::unique_ptr<RequestHandler> handler_;
   // A cache follower's request, kept so it can still be forwarded on its own.
   std::optional<http::RequestHead> fallbackHead_;

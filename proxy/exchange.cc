@@ -7,6 +7,7 @@
 #include "cache/file_blob_store.h"
 #include "cache/index.h"
 #include "proxy/cache_handler.h"
+#include "proxy/http/forwarding.h"
 #include "proxy/http/headers.h"
 #include "proxy/http/target.h"
 #include "proxy/net/tls_contexts.h"
@@ -16,7 +17,6 @@
 namespace regcache::proxy {
 namespace {
 
-constexpr std::string_view kVia = "1.1 regcache";
 constexpr std::size_t kMaxSingleRead = 256 * 1024;
 
 timeval toTimeval(std::chrono::milliseconds ms) {
@@ -30,12 +30,10 @@ std::string lowercase(std::string s) {
   return s;
 }
 
-void appendVia(http::Headers &headers) {
-  if (auto existing = headers.get("Via")) {
-    headers.set("Via", std::string(*existing) + ", " + std::string(kVia));
-  } else {
-    headers.add("Via", std::string(kVia));
-  }
+// A request that carries a body: it cannot be sent again on another connection (a redirect,
+// a retry), since its bytes stream through once.
+bool hasBody(const http::RequestHead &request) {
+  return request.chunked || request.contentLength.value_or(0) > 0;
 }
 
 } // namespace
@@ -61,11 +59,12 @@ Exchange::Exchange(ClientSide &client, http::RequestHead request, net::Endpoint 
   tagToLearn_ = std::move(tagToLearn);
   operatorAccounts_ = client_->worker().shared().upstreamCredentials.load();
   if (const auto *accounts = operatorAccounts_.get();
-      accounts != nullptr && !request_.headers.has("Authorization")) {
-    // A client's own Authorization always wins; without one, the operator's account is used.
+      accounts != nullptr && endpoint_.tls && !request_.headers.has("Authorization")) {
+    // A client's own Authorization always wins; without one, the operator's account is used, but
+    // only over verified TLS: never to http://registry:80, which anyone on the path can read.
     std::string withPort = poolKey_.host + ":" + std::to_string(endpoint_.port);
     operatorAccount_ = accounts->find(withPort);
-    if (operatorAccount_ == nullptr && endpoint_.port == (endpoint_.tls ? 443 : 80)) {
+    if (operatorAccount_ == nullptr && endpoint_.port == 443) {
       operatorAccount_ = accounts->find(poolKey_.host);
     }
     operatorHost_ = withPort;
@@ -138,35 +137,33 @@ void Exchange::attachUpstream(BufferEventPtr bev) {
   bufferevent_set_max_single_read(upstream_.get(), kMaxSingleRead);
   timeval timeout = toTimeval(options.upstreamTimeout);
   bufferevent_set_timeouts(upstream_.get(), &timeout, &timeout);
+  if (fill_) applyFillStallTimeout();
   bufferevent_enable(upstream_.get(), EV_WRITE);
   upstreamGate_.attach(upstream_.get());
+  responseEnded_ = false;
   parser_.emplace(options.limits, static_cast<http::ResponseSink &>(*this));
   parser_->expectResponseTo(revalidating() ? "HEAD" : request_.method);
   state_ = State::kAwaitingResponse;
 }
 
 void Exchange::sendRequestHead() {
-  http::RequestHead head = request_;
-  head.target = originTarget_;
-  if (revalidating()) head.method = "HEAD";
-  head.versionMajor = 1;
-  head.versionMinor = 1;
-  http::stripHopByHop(head.headers);
-  if (!head.headers.has("Host")) {
-    head.headers.set(
-        "Host", http::formatAuthority(http::HostPort{endpoint_.host, endpoint_.port,
-                                                     endpoint_.host.find(':') != std::string::npos},
-                                      endpoint_.tls ? 443 : 80));
-  }
-  appendVia(head.headers);
+  // Framed by the proxy alone: Host names the upstream it connects to, and the body's length
+  // is what the client's request parsed to, so nothing in the client's fields can make
+  // upstream read a different request than the one the proxy judged.
+  http::RequestHead head = http::upstreamRequestHead(
+      request_,
+      http::UpstreamTarget{
+          revalidating() ? "HEAD" : request_.method, originTarget_,
+          http::formatAuthority(http::HostPort{endpoint_.host, endpoint_.port,
+                                               endpoint_.host.find(':') != std::string::npos},
+                                endpoint_.tls ? 443 : 80)});
   if (usesOperatorAccount()) {
     auto &tokens = client_->worker().shared().upstreamTokens;
     auto authorization = tokens.find(operatorHost_, authScope_);
     if (!authorization) authorization = tokens.find(operatorHost_, ""); // Basic: any scope
     if (authorization) head.headers.set("Authorization", *authorization);
   }
-  chunkedToUpstream_ = request_.chunked;
-  if (chunkedToUpstream_) head.headers.set("Transfer-Encoding", "chunked");
+  chunkedToUpstream_ = head.chunked;
   std::string serialized = http::serializeRequestHead(head);
   evbuffer *out = bufferevent_get_output(upstream_.get());
   evbuffer_add(out, serialized.data(), serialized.size());
@@ -270,6 +267,16 @@ void Exchange::handleUpstreamEvent(short what) {
     return;
   }
   if (what & BEV_EVENT_TIMEOUT) {
+    if (fill_ && client_->worker().options().fillStallTimeout <
+                     client_->worker().options().upstreamTimeout) {
+      // Followers are told at once (kFailed): those not answered yet fetch on their own.
+      stopFillQuietly();
+      failUpstream(504,
+                   "fill stalled: no byte from upstream " + poolKey_.toString() +
+                       " within --fill-stall-timeout; abandoned",
+                   UpstreamError::kTimeout);
+      return;
+    }
     failUpstream(504, "upstream " + poolKey_.toString() + " timed out", UpstreamError::kTimeout);
     return;
   }
@@ -306,9 +313,12 @@ void Exchange::onResponseHead(http::ResponseHead &&head) {
   if (head.status < 200) {
     if (head.status == 101) return; // reported as kUpgrade by the parser, refused there
     if (request_.versionMinor >= 1) {
-      http::stripHopByHop(head.headers);
+      (void)http::frameResponseForClient(head, true, true);
       std::string interim = http::serializeResponseHead(head);
       evbuffer_add(client_->clientOutput(), interim.data(), interim.size());
+      // Interim heads are bytes for the client like any other (the parser bounds their count):
+      // a client that does not read stalls upstream reads.
+      if (client_->clientOutputFull()) upstreamGate_.pause(net::ReadGate::kSinkFull);
     }
     return;
   }
@@ -337,7 +347,7 @@ void Exchange::onResponseHead(http::ResponseHead &&head) {
     for (auto &challenge :
          http::parseAuthChallenges(head.headers.get("WWW-Authenticate").value_or(""))) {
       bool usable = challenge.scheme == "basic" ||
-                    (challenge.scheme == "bearer" && challenge.param("realm").has_value());
+                    (challenge.scheme == "bearer" && operatorMaySendTo(challenge));
       if (usable && (!authChallenge_ || challenge.scheme == "bearer")) authChallenge_ = challenge;
     }
     if (authChallenge_) return; // answered at the end of this response, its body dropped
@@ -376,7 +386,8 @@ void Exchange::onResponseHead(http::ResponseHead &&head) {
   } else if (tagToLearn_ && request_.method == "HEAD" && head.status == 200) {
     learnTag(head);
   }
-  if (fill_ && redirect && redirects_ < kMaxRedirects && head.headers.has("Location")) {
+  if (fill_ && redirect && redirects_ < kMaxRedirects && head.headers.has("Location") &&
+      !hasBody(request_)) {
     // Registries send blob GETs to a CDN with a presigned URL. Follow it here, so the client gets
     // the blob and the cache keys it on the digest, never on the URL.
     redirectTo_ = std::string(*head.headers.get("Location"));
@@ -384,17 +395,15 @@ void Exchange::onResponseHead(http::ResponseHead &&head) {
   }
   bool noBody = request_.method == "HEAD" || head.status == 204 || head.status == 304;
   http::ResponseHead out = std::move(head);
-  out.versionMajor = 1;
-  out.versionMinor = 1;
-  http::stripHopByHop(out.headers);
-  appendVia(out.headers);
-  if (!noBody && !out.contentLength) {
-    if (request_.versionMinor >= 1) {
-      out.headers.set("Transfer-Encoding", "chunked");
-      chunkedToClient_ = true;
-    } else {
-      clientKeepAlive_ = false; // an HTTP/1.0 client learns the end from the close
-    }
+  // Framed from what the parser read, never from upstream's fields: a response that names
+  // Content-Length in Connection still reaches the client with its length.
+  switch (http::frameResponseForClient(out, noBody, request_.versionMinor >= 1)) {
+  case http::ClientFraming::kChunked: chunkedToClient_ = true; break;
+  case http::ClientFraming::kClose:
+    clientKeepAlive_ = false; // an HTTP/1.0 client learns the end from the close
+    break;
+  case http::ClientFraming::kNone:
+  case http::ClientFraming::kLength: break;
   }
   if (fill_ && request_.method == "GET" && out.status == 200) {
     out.headers.set("X-Cache", "MISS");
@@ -456,30 +465,20 @@ void Exchange::finishResponse() {
     return;
   }
   if (confirmed_) {
-    finishRevalidation(!upstreamEof_ && upstream_ && responseKeepAlive_ &&
-                       evbuffer_get_length(bufferevent_get_input(upstream_.get())) == 0);
+    finishRevalidation();
     return;
   }
   if (writer_ && !commitFill()) return;
   if (chunkedToClient_) {
     evbuffer_add(client_->clientOutput(), http::kLastChunk.data(), http::kLastChunk.size());
   }
-  bool reusable = !upstreamEof_ && requestComplete_ && upstream_ &&
-                  evbuffer_get_length(bufferevent_get_input(upstream_.get())) == 0 &&
-                  evbuffer_get_length(bufferevent_get_output(upstream_.get())) == 0 &&
-                  responseKeepAlive_;
-  finish(reusable);
+  finish();
 }
 
-void Exchange::finish(bool upstreamReusable) {
+void Exchange::finish() {
   state_ = State::kDone;
   endFill(cache::FillProgress::kFailed); // nothing was stored (a 404, say): followers fetch
-  upstreamGate_.attach(nullptr);
-  if (upstreamReusable) {
-    client_->worker().pool().give(poolKey_, std::move(upstream_));
-  } else {
-    upstream_.reset();
-  }
+  releaseUpstream();
   logOnce();
   client_->onResponseComplete(clientKeepAlive_);
 }
@@ -543,6 +542,24 @@ void Exchange::startFill(const http::ResponseHead &head) {
     if (!announced) return;
     fill_->digest = *announced;
   }
+  std::uint64_t announced = *head.contentLength;
+  if (announced > client_->worker().options().maxBlobSize) {
+    declineFill(std::to_string(announced) + " bytes announced, past --max-blob-size " +
+                std::to_string(client_->worker().options().maxBlobSize));
+    return;
+  }
+  cache::FillBudget::Reservation reservation;
+  if (cache::FillBudget *budget = client_->worker().shared().fillBudget) {
+    auto reserved = budget->reserve(announced);
+    if (!reserved) {
+      declineFill(std::to_string(announced) + " bytes do not fit beside the " +
+                  std::to_string(budget->reserved()) +
+                  " bytes of fills in flight under --cache-max-size " +
+                  std::to_string(budget->limit()));
+      return;
+    }
+    reservation = std::move(*reserved);
+  }
   auto writer = store->create();
   if (!writer.ok()) {
     log::cache().warn("{} cannot start a fill for {}: {}; passing through", client_->logPrefix(),
@@ -550,6 +567,7 @@ void Exchange::startFill(const http::ResponseHead &head) {
     return;
   }
   writer_ = std::move(writer.value());
+  fillReservation_ = std::move(reservation);
   fillHold_ = client_->worker().shared().metrics.holdFill();
   held_.reset(evbuffer_new());
   contentType_ = std::string(head.headers.get("Content-Type").value_or(""));
@@ -561,11 +579,34 @@ void Exchange::startFill(const http::ResponseHead &head) {
   }
 }
 
+void Exchange::declineFill(const std::string &why) {
+  log::cache().warn("{} not caching {}: {}; passing through", client_->logPrefix(),
+                    fill_->digest.toString(), why);
+  record_.note =
+      record_.note.empty() ? "not cached: " + why : record_.note + "; not cached: " + why;
+  endFill(cache::FillProgress::kFailed); // followers fetch on their own instead of waiting
+}
+
+void Exchange::applyFillStallTimeout() {
+  const ServerOptions &options = client_->worker().options();
+  if (!upstream_ || options.fillStallTimeout >= options.upstreamTimeout) return;
+  timeval stall = toTimeval(options.fillStallTimeout);
+  bufferevent_set_timeouts(upstream_.get(), &stall, &stall);
+}
+
+void Exchange::stopFillQuietly() {
+  writer_.reset(); // removes the temp file
+  fillHold_.release();
+  fillReservation_.release();
+  endFill(cache::FillProgress::kFailed);
+}
+
 void Exchange::stopFill(const std::string &why) {
   log::cache().warn("{} fill of {} abandoned, passing through: {}", client_->logPrefix(),
                     fill_->digest.toString(), why);
   writer_.reset(); // removes the temp file
   fillHold_.release();
+  fillReservation_.release();
   endFill(cache::FillProgress::kFailed);
   evbuffer_add_buffer(client_->clientOutput(), held_.get());
 }
@@ -575,6 +616,7 @@ bool Exchange::commitFill() {
   std::uint64_t size = writer_->written();
   writer_.reset();
   fillHold_.release();
+  fillReservation_.release(); // committed bytes are counted by the index from here on
   if (!committed.ok() && committed.failure().code == Error::kUpstream) {
     // Wrong bytes: keep nothing, and cut the client off before the held-back tail.
     endFill(cache::FillProgress::kFailed);
@@ -653,7 +695,10 @@ bool Exchange::revalidating() const {
 
 void Exchange::confirmCandidate() {
   Worker &worker = client_->worker();
-  std::string registry = record_.host;
+  std::string registry =
+      http::registryKey(http::HostPort{registryEndpoint_.host, registryEndpoint_.port,
+                                       registryEndpoint_.host.find(':') != std::string::npos},
+                        registryEndpoint_.tls);
   if (!candidate_->credential.empty()) {
     worker.shared().accessMemo.remember(candidate_->credential, registry, candidate_->repository);
   }
@@ -696,13 +741,12 @@ void Exchange::learnTag(const http::ResponseHead &head) {
                      tag.repository, tag.tag, tag.digest);
 }
 
-void Exchange::finishRevalidation(bool upstreamReusable) {
+void Exchange::finishRevalidation() {
   bool confirmed = *confirmed_;
   confirmed_.reset();
   state_ = State::kDone;
   logged_ = true; // the handler taking over writes the access line
-  upstreamGate_.attach(nullptr);
-  if (upstreamReusable) client_->worker().pool().give(poolKey_, std::move(upstream_));
+  releaseUpstream();
   // What follows serves the client's own request, as it was before any redirect to storage.
   bool redirected = registryRequest_.has_value();
   http::RequestHead request = redirected ? std::move(*registryRequest_) : request_;
@@ -722,9 +766,19 @@ void Exchange::finishRevalidation(bool upstreamReusable) {
                                                      std::move(fill_), std::move(candidate_)));
 }
 
-void Exchange::releaseUpstream(bool reusable) {
+bool Exchange::upstreamIsClean() const {
+  // Anything less and the next request on this connection would be read as the rest of this
+  // one (a body upstream still waits for), or be answered with this one's leftovers.
+  return upstream_ && !upstreamEof_ && responseKeepAlive_ && requestComplete_ && responseEnded_ &&
+         parser_ && !parser_->midMessage() && parser_->error() == http::ParseError::kNone &&
+         evbuffer_get_length(pendingBody_.get()) == 0 &&
+         evbuffer_get_length(bufferevent_get_output(upstream_.get())) == 0 &&
+         evbuffer_get_length(bufferevent_get_input(upstream_.get())) == 0;
+}
+
+void Exchange::releaseUpstream() {
   upstreamGate_.attach(nullptr);
-  if (reusable) {
+  if (upstreamIsClean()) {
     client_->worker().pool().give(poolKey_, std::move(upstream_));
   } else {
     upstream_.reset();
@@ -732,13 +786,28 @@ void Exchange::releaseUpstream(bool reusable) {
 }
 
 bool Exchange::usesOperatorAccount() const {
-  // Never toward a redirect target: the account is for the registry alone.
-  return operatorAccount_ != nullptr &&
+  // Never toward a redirect target, nor after a redirect to plain HTTP on the same host and port:
+  // the account is for the registry alone, over TLS.
+  return operatorAccount_ != nullptr && endpoint_.tls &&
          poolKey_.host + ":" + std::to_string(endpoint_.port) == operatorHost_;
 }
 
+bool Exchange::operatorMaySendTo(const http::AuthChallenge &bearer) const {
+  auto realm = bearer.param("realm");
+  if (!realm) return false;
+  auto url = http::parseAbsoluteUrl(*realm);
+  if (url.ok() && url->scheme == "https") return true;
+  if (url.ok() && url->scheme == "http" && operatorAccount_->allowHttpRealm) return true;
+  // The realm comes from upstream: an http:// one would get the account in the clear. The
+  // registry's 401 goes to the client instead.
+  log::proxy().warn("{} not sending the operator's account to the token realm {}: not https "
+                    "(allow_http_realm = true allows it for this registry)",
+                    client_->logPrefix(), *realm);
+  return false;
+}
+
 bool Exchange::canRetryWithOperatorAccount() const {
-  return usesOperatorAccount() && !authRetried_ && !requestBodyStarted_ &&
+  return usesOperatorAccount() && !authRetried_ && !hasBody(request_) &&
          (request_.method == "GET" || request_.method == "HEAD");
 }
 
@@ -746,8 +815,7 @@ void Exchange::retryWithOperatorAccount() {
   http::AuthChallenge challenge = std::move(*authChallenge_);
   authChallenge_.reset();
   authRetried_ = true;
-  releaseUpstream(!upstreamEof_ && upstream_ && responseKeepAlive_ &&
-                  evbuffer_get_length(bufferevent_get_input(upstream_.get())) == 0);
+  releaseUpstream();
   upstreamEof_ = false;
   responseKeepAlive_ = false;
   state_ = State::kConnecting;
@@ -794,8 +862,7 @@ void Exchange::followRedirect() {
   std::string location = std::move(*redirectTo_);
   redirectTo_.reset();
   ++redirects_;
-  releaseUpstream(!upstreamEof_ && upstream_ && responseKeepAlive_ &&
-                  evbuffer_get_length(bufferevent_get_input(upstream_.get())) == 0);
+  releaseUpstream();
   if (!location.empty() && location.front() == '/') {
     originTarget_ = location;
   } else {
@@ -804,11 +871,13 @@ void Exchange::followRedirect() {
       failUpstream(502, "upstream redirected to an unusable location", UpstreamError::kProtocol);
       return;
     }
-    if (url->authority.host != endpoint_.host || url->authority.port != endpoint_.port) {
-      // Credentials are for the registry, never for wherever it points us.
+    bool downgrade = endpoint_.tls && url->scheme != "https";
+    if (downgrade || url->authority.host != endpoint_.host ||
+        url->authority.port != endpoint_.port) {
+      // Credentials are for the registry, never for wherever it points us, nor for the same
+      // host and port in the clear. (Host follows endpoint_: sendRequestHead names the new
+      // target.)
       request_.headers.remove("Authorization");
-      request_.headers.set(
-          "Host", http::formatAuthority(url->authority, url->scheme == "https" ? 443 : 80));
     }
     endpoint_ = net::Endpoint{url->authority.host, url->authority.port, url->scheme == "https"};
     poolKey_ = PoolKey{endpoint_.tls, lowercase(endpoint_.host), endpoint_.port};

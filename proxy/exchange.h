@@ -13,6 +13,7 @@
 #include "base/unique_fd.h"
 #include "cache/blob_store.h"
 #include "cache/digest.h"
+#include "cache/fill_budget.h"
 #include "cache/fill_registry.h"
 #include "cache/index.h"
 #include "proxy/access_log.h"
@@ -103,22 +104,42 @@ private:
   // a 401 (a token from the challenge's realm for Bearer, the account itself for Basic).
   bool usesOperatorAccount() const;
   bool canRetryWithOperatorAccount() const;
+  // Whether a Bearer challenge's realm may get the account: https, or http where the account
+  // allows it (allow_http_realm). Logs a refusal.
+  bool operatorMaySendTo(const http::AuthChallenge &bearer) const;
   void retryWithOperatorAccount();
   void onOperatorToken(Result<upstream_auth::TokenResponse> token);
-  // Gives the upstream connection back to the pool if the response left it clean, else drops it.
-  void releaseUpstream(bool reusable);
+  // Whether the upstream connection can serve another request: this request was sent whole
+  // (the client's body read to its end, nothing left to write), the response parsed to its end
+  // with no byte after it, and upstream keeps the connection alive. The one test every path
+  // that gives a connection back to the pool goes through.
+  bool upstreamIsClean() const;
+  // Detaches the upstream connection: back to the pool if upstreamIsClean(), else closed.
+  void releaseUpstream();
   // Hands the client to the cached copy of a tag's manifest; true if there is one.
   bool serveStale(const std::string &why);
   bool revalidating() const;
   // After the revalidating HEAD: serve the cached manifest, or fetch the new one.
-  void finishRevalidation(bool upstreamReusable);
+  void finishRevalidation();
   // Records what upstream confirmed: the tag's digest, the client's access, the source.
   void confirmCandidate();
   void learnTag(const http::ResponseHead &head);
   // Tells followers the fill is over (kCommitted or kFailed); idempotent.
   void endFill(cache::FillProgress::State state);
   static constexpr int kMaxRedirects = 5;
+  // Starts writing a 200 to the store, unless it is announced past --max-blob-size or does not
+  // fit beside the fills in flight (FillBudget): then it passes through, and followers are
+  // told at once so they fetch on their own.
   void startFill(const http::ResponseHead &head);
+  void declineFill(const std::string &why);
+  // A fill's upstream gets --fill-stall-timeout (if shorter than --upstream-timeout) as its
+  // read and write timeout. libevent counts it only while reads are enabled, so "no progress"
+  // means no byte from upstream while the proxy is asking for bytes: time paused by the
+  // client's backpressure does not count (a client that stops reading is cut by
+  // --idle-timeout, and the fill then goes on without it).
+  void applyFillStallTimeout();
+  // Drops the fill without handing the held-back bytes to the client (it is about to be cut).
+  void stopFillQuietly();
   void stopFill(const std::string &why);
   // Verifies and commits the fill; false when the bytes were wrong (the client is aborted).
   bool commitFill();
@@ -129,7 +150,7 @@ private:
   void feedResponse();
   void handleUpstreamEvent(short what);
   void failUpstream(int status, const std::string &reason, UpstreamError kind);
-  void finish(bool upstreamReusable);
+  void finish();
   bool retryable() const;
 
   ClientSide *client_; // the session, or detached_ once a fill outlives it
@@ -162,8 +183,9 @@ private:
   AccessRecord record_;
   std::optional<CacheFill> fill_;
   std::unique_ptr<cache::BlobWriter> writer_;
-  Metrics::FillHold fillHold_; // held while writer_ is
-  EvBufferPtr held_;           // the latest body bytes, released only once the fill is verified
+  Metrics::FillHold fillHold_;                     // held while writer_ is
+  cache::FillBudget::Reservation fillReservation_; // the announced bytes, held while writer_ is
+  EvBufferPtr held_; // the latest body bytes, released only once the fill is verified
   std::string contentType_;
   std::optional<std::string> redirectTo_;
   std::optional<CacheCandidate> candidate_;

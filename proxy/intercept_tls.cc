@@ -2,11 +2,13 @@
 
 #include <openssl/err.h>
 
+#include <functional>
 #include <stdexcept>
 
 #include "base/log.h"
 #include "base/openssl_errors.h"
 #include "ca/leaf_cache.h"
+#include "ca/mint_limiter.h"
 #include "proxy/net/tls_contexts.h"
 
 namespace regcache::proxy {
@@ -17,6 +19,8 @@ constexpr unsigned char kAlpnHttp11[] = {8, 'h', 't', 't', 'p', '/', '1', '.', '
 // What the servername callback needs for one handshake; owned by the SSL through ex_data.
 struct InterceptInfo {
   std::string connectHost;
+  std::string clientAddress;
+  std::string logPrefix;
 };
 
 int interceptInfoIndex() {
@@ -33,6 +37,11 @@ int leafCacheIndex() {
   return index;
 }
 
+int mintLimiterIndex() {
+  static const int index = SSL_CTX_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
+  return index;
+}
+
 int onServerName(SSL *ssl, int *alert, void *) noexcept {
   auto *info = static_cast<InterceptInfo *>(SSL_get_ex_data(ssl, interceptInfoIndex()));
   auto *leaves =
@@ -43,9 +52,16 @@ int onServerName(SSL *ssl, int *alert, void *) noexcept {
   }
   const char *sni = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
   std::string host = (sni != nullptr && *sni != '\0') ? std::string(sni) : info->connectHost;
-  auto leaf = leaves->get(host);
+  auto *mints =
+      static_cast<ca::MintLimiter *>(SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), mintLimiterIndex()));
+  std::function<bool()> mayMint;
+  if (mints != nullptr) {
+    mayMint = [mints, info] { return mints->tryTake(info->clientAddress); };
+  }
+  auto leaf = leaves->get(host, mayMint);
   if (!leaf.ok()) {
-    log::tls().warn("no certificate for '{}': {}", host, leaf.failure().detail);
+    log::tls().warn("{} no certificate for '{}' (client {}): {}", info->logPrefix, host,
+                    info->clientAddress, leaf.failure().detail);
     *alert = SSL_AD_UNRECOGNIZED_NAME;
     return SSL_TLSEXT_ERR_ALERT_FATAL;
   }
@@ -75,7 +91,7 @@ int onAlpnSelect(SSL *, const unsigned char **out, unsigned char *outLength,
 
 } // namespace
 
-SslCtxPtr makeInterceptContext(ca::LeafCache &leaves) {
+SslCtxPtr makeInterceptContext(ca::LeafCache &leaves, ca::MintLimiter *mints) {
   SslCtxPtr ctx(SSL_CTX_new(TLS_server_method()));
   if (!ctx) throw std::runtime_error("SSL_CTX_new failed: " + drainOpensslErrors());
   SSL_CTX_set_min_proto_version(ctx.get(), TLS1_2_VERSION);
@@ -86,15 +102,18 @@ SslCtxPtr makeInterceptContext(ca::LeafCache &leaves) {
   SSL_CTX_set_session_cache_mode(ctx.get(), SSL_SESS_CACHE_SERVER);
   SSL_CTX_sess_set_cache_size(ctx.get(), 20000);
   SSL_CTX_set_ex_data(ctx.get(), leafCacheIndex(), &leaves);
+  SSL_CTX_set_ex_data(ctx.get(), mintLimiterIndex(), mints);
   SSL_CTX_set_tlsext_servername_callback(ctx.get(), &onServerName);
   SSL_CTX_set_alpn_select_cb(ctx.get(), &onAlpnSelect, nullptr);
   return ctx;
 }
 
-Result<SslPtr> newInterceptSsl(SSL_CTX *context, std::string connectHost) {
+Result<SslPtr> newInterceptSsl(SSL_CTX *context, std::string connectHost, std::string clientAddress,
+                               std::string logPrefix) {
   SslPtr ssl(SSL_new(context));
   if (!ssl) return fail(Error::kTls, "SSL_new: " + drainOpensslErrors());
-  auto info = std::make_unique<InterceptInfo>(InterceptInfo{std::move(connectHost)});
+  auto info = std::make_unique<InterceptInfo>(
+      InterceptInfo{std::move(connectHost), std::move(clientAddress), std::move(logPrefix)});
   if (SSL_set_ex_data(ssl.get(), interceptInfoIndex(), info.get()) != 1) {
     return fail(Error::kTls, "SSL_set_ex_data: " + drainOpensslErrors());
   }

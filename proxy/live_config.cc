@@ -7,16 +7,31 @@
 
 namespace regcache::proxy {
 
+namespace {
+
+Result<std::shared_ptr<const std::vector<net::Cidr>>>
+parseRanges(const std::vector<std::string> &texts, const char *flag) {
+  auto ranges = std::make_shared<std::vector<net::Cidr>>();
+  for (const auto &text : texts) {
+    auto range = net::Cidr::parse(text);
+    if (!range)
+      return fail(Error::kInvalidInput, std::string("bad ") + flag + " range '" + text + "'");
+    ranges->push_back(*range);
+  }
+  return std::shared_ptr<const std::vector<net::Cidr>>(std::move(ranges));
+}
+
+} // namespace
+
 Result<LiveConfig> loadLiveConfig(const ServerOptions &options,
                                   const std::vector<net::SocketAddress> &ownAddresses) {
   LiveConfig out;
-  auto ranges = std::make_shared<std::vector<net::Cidr>>();
-  for (const auto &text : options.allowClients) {
-    auto range = net::Cidr::parse(text);
-    if (!range) return fail(Error::kInvalidInput, "bad --allow-client range '" + text + "'");
-    ranges->push_back(*range);
-  }
-  out.allowedClients = std::move(ranges);
+  auto allowed = parseRanges(options.allowClients, "--allow-client");
+  if (!allowed.ok()) return allowed.failure();
+  out.allowedClients = std::move(allowed.value());
+  auto admins = parseRanges(options.adminAllow, "--admin-allow");
+  if (!admins.ok()) return admins.failure();
+  out.adminClients = std::move(admins.value());
   try {
     // parseTargetRules is shared with the command line, which reports by exception.
     out.targets =
@@ -45,6 +60,7 @@ Result<LiveConfig> loadLiveConfig(const ServerOptions &options,
 
 void publish(SharedContext &shared, LiveConfig config) {
   shared.allowedClients.store(std::move(config.allowedClients));
+  shared.adminClients.store(std::move(config.adminClients));
   shared.targets.store(std::move(config.targets));
   shared.proxyUsers.store(std::move(config.proxyUsers));
   bool hadAccounts = shared.upstreamCredentials.load() != nullptr;

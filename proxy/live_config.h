@@ -1,6 +1,7 @@
 #pragma once
 // The part of the configuration SIGHUP may change while connections run: who may connect
-// (--allow-client), what may be reached (--allow-target, --deny-target), who must log in
+// (--allow-client), who is an admin by address (--admin-allow), what may be reached
+// (--allow-target, --deny-target), who must log in
 // (--proxy-auth-file) and the operator's upstream accounts (--upstream-auth). Built whole from
 // the options (the files read again) and published into the SharedContext in one step, so a
 // reload with one bad part changes nothing.
@@ -21,6 +22,7 @@ struct SharedContext;
 
 struct LiveConfig {
   std::shared_ptr<const std::vector<net::Cidr>> allowedClients; // never null
+  std::shared_ptr<const std::vector<net::Cidr>> adminClients;   // never null
   std::shared_ptr<const TargetPolicy> targets;                  // never null
   std::shared_ptr<const ProxyUsers> proxyUsers;                 // null: no credentials asked
   std::shared_ptr<const upstream_auth::Credentials> upstreamCredentials; // null: none

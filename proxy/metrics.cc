@@ -77,9 +77,22 @@ void Metrics::countRequest(RouteLabel route, Outcome outcome, std::uint64_t byte
   (fromCache ? bytesFromCache_ : bytesFromUpstream_).fetch_add(bytes, std::memory_order_relaxed);
 }
 
+namespace {
+
+constexpr std::string_view kOtherLabel = "other";
+
+// The series `value` counts under: its own while the family has room, "other" past the bound.
+template <class Map>
+std::string labelIn(const Map &series, const std::string &value, std::size_t most) {
+  if (series.count(value) != 0 || series.size() < most) return value;
+  return std::string(kOtherLabel);
+}
+
+} // namespace
+
 void Metrics::countUser(const std::string &user) {
   std::lock_guard lock(usersMutex_);
-  ++requestsByUser_[user];
+  ++requestsByUser_[labelIn(requestsByUser_, user, maxLabelValues_)];
 }
 
 void Metrics::countUpstreamError(UpstreamError kind) {
@@ -92,7 +105,7 @@ void Metrics::noteRateLimit(const std::string &registry, std::string_view header
       std::from_chars(headerValue.data(), headerValue.data() + headerValue.size(), remaining);
   if (error != std::errc() || end == headerValue.data()) return;
   std::lock_guard lock(rateLimitMutex_);
-  rateLimitRemaining_[registry] = remaining;
+  rateLimitRemaining_[labelIn(rateLimitRemaining_, registry, maxLabelValues_)] = remaining;
 }
 
 std::uint64_t Metrics::requests(RouteLabel route, Outcome outcome) const {

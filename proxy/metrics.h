@@ -43,11 +43,14 @@ class Metrics {
 public:
   void countRequest(RouteLabel route, Outcome outcome, std::uint64_t bytes, bool fromCache);
   void countUpstreamError(UpstreamError kind);
-  // Requests per proxy user ("-" without credentials). Users come from the auth file, so the
-  // series stay few.
+  // Requests per proxy user ("-" without credentials).
   void countUser(const std::string &user);
   // From a response's RateLimit-Remaining ("76;w=21600"); ignored when it is not a number.
+  // Registries are whatever hosts clients name, so this is where the label set would grow.
   void noteRateLimit(const std::string &registry, std::string_view headerValue);
+  // Bounds the label values of each family above (users, registries): once `most` are kept, any
+  // new one counts as "other". Call before the workers start. Default 100.
+  void limitLabelValues(std::size_t most) { maxLabelValues_ = most; }
 
   // Holds the fills-in-flight gauge up for as long as it lives.
   class FillHold {
@@ -87,6 +90,7 @@ private:
   std::map<std::string, long> rateLimitRemaining_;
   mutable std::mutex usersMutex_;
   std::map<std::string, std::uint64_t> requestsByUser_;
+  std::size_t maxLabelValues_ = 100;
 };
 
 // The route label of a request: blob and manifest routes of the registry API, the proxy's own

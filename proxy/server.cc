@@ -5,17 +5,21 @@
 #include <signal.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <optional>
 #include <stdexcept>
 #include <thread>
 
 #include "base/clock.h"
+#include "base/data_dir_lock.h"
 #include "base/log.h"
 #include "base/privileges.h"
 #include "ca/authority.h"
 #include "ca/leaf_cache.h"
+#include "ca/mint_limiter.h"
 #include "cache/evictor.h"
 #include "cache/file_blob_store.h"
+#include "cache/fill_budget.h"
 #include "cache/fill_registry.h"
 #include "cache/index.h"
 #include "cache/reconcile.h"
@@ -23,6 +27,7 @@
 #include "proxy/intercept_tls.h"
 #include "proxy/live_config.h"
 #include "proxy/net/tls_contexts.h"
+#include "proxy/proxy_auth_pool.h"
 #include "proxy/stats_flusher.h"
 #include "proxy/worker.h"
 
@@ -30,15 +35,19 @@ namespace regcache::proxy {
 
 struct Server::Impl {
   ServerOptions options;
+  std::optional<DataDirLock> dataDirLock; // held from start() to destruction
   std::shared_ptr<const ca::Authority> authority;
   std::unique_ptr<ca::LeafCache> leaves;
+  std::unique_ptr<ca::MintLimiter> mints;
   std::unique_ptr<CaWatcher> caWatcher;
   std::unique_ptr<cache::FileBlobStore> blobs;
+  std::unique_ptr<cache::FillBudget> fillBudget; // before the evictor, which reads it
   std::unique_ptr<cache::Evictor> evictor;
   cache::FillRegistry fills;
   SslCtxPtr interceptTls;
   SslCtxPtr upstreamTls;
   std::unique_ptr<SharedContext> shared;
+  std::unique_ptr<ProxyAuthPool> proxyAuthPool; // its checks hold their own users snapshots
   std::unique_ptr<StatsFlusher> statsFlusher;
   std::vector<std::unique_ptr<Worker>> workers;
   std::vector<net::SocketAddress> bound;
@@ -75,6 +84,11 @@ void Server::start() {
   std::error_code ec;
   std::filesystem::create_directories(o.dataDir, ec);
   if (ec) throw std::runtime_error("cannot create " + o.dataDir.string() + ": " + ec.message());
+  // Before anything in the data dir is touched: a second server must not sweep the first one's
+  // live fills (see base/data_dir_lock.h).
+  auto locked = DataDirLock::lockForServer(o.dataDir);
+  if (!locked.ok()) throw std::runtime_error(locked.failure().detail);
+  impl_->dataDirLock.emplace(std::move(locked.value()));
 
   auto authority = ca::Authority::loadOrCreate(o.dataDir / "ca", SystemClock::instance());
   if (!authority.ok()) {
@@ -89,19 +103,16 @@ void Server::start() {
   impl_->caWatcher = std::make_unique<CaWatcher>(
       o.dataDir / "ca", *impl_->leaves, SystemClock::instance(),
       CaWatchOptions{o.caCheckInterval, o.caRotateEvery, o.caOverlap, o.leafValidity});
-  impl_->interceptTls = makeInterceptContext(*impl_->leaves);
+  impl_->mints =
+      std::make_unique<ca::MintLimiter>(SystemClock::instance(), o.mintsPerClientPerMinute);
+  impl_->interceptTls = makeInterceptContext(*impl_->leaves, impl_->mints.get());
   impl_->upstreamTls = net::makeUpstreamContext(o.upstreamCaFiles);
-  if (o.cacheEnabled) openCache();
   // SharedContext holds an atomic, so it is built in place rather than moved.
   impl_->shared.reset(new SharedContext{o, *impl_->leaves, impl_->interceptTls.get(),
                                         impl_->upstreamTls.get(),
                                         InterceptPolicy(o.interceptPatterns, o.tunnelPatterns),
-                                        impl_->blobs.get(), &impl_->fills, o.dataDir / "cache.db"});
+                                        nullptr, &impl_->fills, o.dataDir / "cache.db"});
   impl_->shared->tagTtl.store(o.tagTtl);
-  if (impl_->blobs) {
-    impl_->statsFlusher = std::make_unique<StatsFlusher>(
-        impl_->shared->indexPath, impl_->shared->metrics, o.evictionInterval);
-  }
 
   unsigned count = o.workers != 0 ? o.workers : std::max(1u, std::thread::hardware_concurrency());
   for (unsigned i = 0; i < count; ++i) {
@@ -122,12 +133,30 @@ void Server::start() {
   auto live = loadLiveConfig(o, impl_->bound);
   if (!live.ok()) throw std::runtime_error(live.failure().detail);
   publish(*impl_->shared, std::move(live.value()));
+  impl_->shared->metrics.limitLabelValues(o.metricsMaxLabelValues);
   if (!o.runAsUser.empty()) {
     // Every socket is bound and no thread runs yet: the last moment that needs root.
     if (auto dropped = dropPrivileges(o.runAsUser, o.dataDir); !dropped.ok()) {
       throw std::runtime_error(dropped.failure().detail);
     }
     log::proxy().info("running as {}", o.runAsUser);
+  }
+  // With the privileges the server keeps: as root, the tmp/ sweep and the index would act on
+  // whatever the (unprivileged) owner of the data dir had planted there.
+  if (o.cacheEnabled) openCache();
+  impl_->shared->blobs = impl_->blobs.get();
+  impl_->shared->fillBudget = impl_->fillBudget.get();
+  if (impl_->blobs) {
+    impl_->statsFlusher = std::make_unique<StatsFlusher>(
+        impl_->shared->indexPath, impl_->shared->metrics, o.evictionInterval);
+  }
+  {
+    // Always there, even without proxy users: a reload may turn them on. Idle, its threads only
+    // wait. A few of them, so even a flood of logins leaves cores to the event loops.
+    ProxyAuthPool::Limits limits;
+    limits.threads = std::clamp(std::thread::hardware_concurrency() / 4, 1u, 4u);
+    impl_->proxyAuthPool = std::make_unique<ProxyAuthPool>(SystemClock::instance(), limits);
+    impl_->shared->proxyAuthPool = impl_->proxyAuthPool.get();
   }
   for (auto &worker : impl_->workers)
     worker->start();
@@ -156,9 +185,10 @@ void Server::openCache() {
     std::uint64_t limit = impl_->options.cacheMaxSize != 0
                               ? impl_->options.cacheMaxSize
                               : cache::defaultCacheLimit(impl_->options.dataDir);
+    impl_->fillBudget = std::make_unique<cache::FillBudget>(limit);
     impl_->evictor = std::make_unique<cache::Evictor>(
         impl_->options.dataDir / "cache.db", *impl_->blobs,
-        cache::EvictionOptions{limit, impl_->options.evictionInterval});
+        cache::EvictionOptions{limit, impl_->options.evictionInterval, impl_->fillBudget.get()});
     log::cache().info("cache limit {} bytes", limit);
     auto totals = index.value()->totals();
     if (totals.ok()) {
@@ -168,6 +198,7 @@ void Server::openCache() {
   } catch (const std::exception &e) {
     log::cache().warn("the cache is unavailable, passing everything through: {}", e.what());
     impl_->evictor.reset();
+    impl_->fillBudget.reset();
     impl_->blobs.reset();
   }
 }
@@ -190,12 +221,15 @@ Result<void> Server::reload(const ServerOptions &next) {
     std::uint64_t limit = next.cacheMaxSize != 0 ? next.cacheMaxSize
                                                  : cache::defaultCacheLimit(impl_->options.dataDir);
     impl_->evictor->setLimit(limit);
+    // Fills in flight keep what they reserved; new ones are measured against the new limit.
+    if (impl_->fillBudget) impl_->fillBudget->setLimit(limit);
     log::cache().info("cache limit {} bytes", limit);
   }
   // The reloadable fields of the options follow, so a later reload compares with what runs.
   auto &o = impl_->options;
   o.logLevel = next.logLevel;
   o.allowClients = next.allowClients;
+  o.adminAllow = next.adminAllow;
   o.allowTargets = next.allowTargets;
   o.denyTargets = next.denyTargets;
   o.proxyAuthFile = next.proxyAuthFile;
@@ -216,6 +250,7 @@ void Server::stop() {
   for (auto &worker : impl_->workers)
     worker->join();
   impl_->workers.clear();
+  impl_->proxyAuthPool.reset();                         // its results have no loop left to go to
   if (impl_->statsFlusher) impl_->statsFlusher->stop(); // after the workers: nothing is lost
 }
 

@@ -38,6 +38,15 @@ struct ServerOptions {
   bool readOnly = false;
   // Users who may use the proxy (see proxy/proxy_users.h); empty: no proxy credentials needed.
   std::filesystem::path proxyAuthFile;
+  // Who may read the admin endpoints other than /ca.crt and /healthz (/metrics, /v2/_catalog):
+  // clients in these ranges, and proxy users marked admin in proxyAuthFile. Others get 403.
+  std::vector<std::string> adminAllow{"127.0.0.0/8", "::1"};
+  // Answer /v2/_catalog to every allowed client, listing only repositories with public content
+  // (admins still see every repository). Off: the catalog is for admins alone.
+  bool publicCatalog = false;
+  // Distinct label values per metrics family (registries, users) before the rest fold into
+  // "other": the names come from clients and upstreams, so /metrics stays bounded. Not a flag.
+  std::size_t metricsMaxLabelValues = 100;
 
   // Host patterns: "registry.example.com", "*.example.com" (any subdomain), or "*" (every host).
   // A host matching a tunnel pattern is tunnelled; otherwise one matching an intercept pattern
@@ -60,6 +69,12 @@ struct ServerOptions {
   std::chrono::milliseconds connectTimeout{std::chrono::seconds(10)};
   // How long an upstream may take to start its response, and to go silent mid-body.
   std::chrono::milliseconds upstreamTimeout{std::chrono::seconds(300)};
+  // A CONNECT tunnel with no byte moving either way for this long is closed (0: never). Long
+  // enough for a registry keep-alive connection between pulls (Go closes its own after 90 s).
+  std::chrono::milliseconds tunnelIdleTimeout{std::chrono::seconds(300)};
+  // Open client connections per client IP address, across all workers (0: unlimited). Past it a
+  // plain HTTP request gets a 503 and a CONNECT is closed.
+  std::size_t maxConnectionsPerClient = 256;
 
   // The registry cache in <dataDir>: blobs/, tmp/ and cache.db. Off: pass-through only.
   bool cacheEnabled = true;
@@ -74,6 +89,11 @@ struct ServerOptions {
   // The operator's upstream accounts (TOML, mode 0600), used for clients that send no
   // Authorization. Empty: none.
   std::filesystem::path upstreamAuthFile;
+  // A fill that gets no byte from upstream for this long is abandoned: its readers are cut off
+  // (or, not yet answered, fetch on their own) and nothing is stored.
+  std::chrono::milliseconds fillStallTimeout{std::chrono::seconds(60)};
+  // A blob announced larger than this is passed through and not stored.
+  std::uint64_t maxBlobSize = std::uint64_t{64} << 30;
 
   std::size_t leafCacheSize = 1024;
   std::chrono::hours leafValidity{24 * 7};
@@ -82,6 +102,10 @@ struct ServerOptions {
   std::chrono::milliseconds caRotateEvery{0};
   std::chrono::milliseconds caOverlap{std::chrono::hours(24 * 7)};
   std::chrono::milliseconds caCheckInterval{std::chrono::seconds(2)};
+  // New leaves minted per client IP address per minute (a token bucket with this burst), so a
+  // flood of made-up SNI names cannot push every legitimate leaf out of the cache. Cached leaves
+  // are always served. 0: unlimited.
+  std::size_t mintsPerClientPerMinute = 30;
   std::size_t upstreamPoolPerHost = 8; // idle keep-alive connections kept per upstream
   std::chrono::milliseconds upstreamIdle{std::chrono::seconds(30)};
   std::size_t relayHighWatermark = 1 << 20; // bytes queued for a slow peer before reads pause

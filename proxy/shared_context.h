@@ -11,6 +11,7 @@
 #include "base/clock.h"
 #include "base/openssl_handles.h"
 #include "proxy/access_memo.h"
+#include "proxy/client_connections.h"
 #include "proxy/metrics.h"
 #include "proxy/net/cidr.h"
 #include "proxy/policy.h"
@@ -27,8 +28,12 @@ class LeafCache;
 }
 namespace regcache::cache {
 class FileBlobStore;
+class FillBudget;
 class FillRegistry;
 } // namespace regcache::cache
+namespace regcache::proxy {
+class ProxyAuthPool;
+}
 
 namespace regcache::proxy {
 
@@ -46,7 +51,14 @@ struct SharedContext {
   Metrics metrics{};
   // --allow-client, checked at accept. Reloadable: a swap narrows who may connect from then on.
   Reloadable<std::vector<net::Cidr>> allowedClients{};
-  Reloadable<ProxyUsers> proxyUsers{}; // null: no proxy credentials asked
+  // --proxy-auth-file, reloadable; null: no proxy credentials asked. A request takes one
+  // snapshot and checks, and decides admin, against that one.
+  Reloadable<ProxyUsers> proxyUsers{};
+  // Checks proxy passwords off the loops (against the snapshot each check brings). Never null
+  // while the workers run, so a reload may turn proxy users on.
+  ProxyAuthPool *proxyAuthPool = nullptr;
+  // --admin-allow: clients that are admins by address (/metrics, /v2/_catalog). Reloadable.
+  Reloadable<std::vector<net::Cidr>> adminClients{};
   // Set before the workers start (it needs the bound addresses); never null while they run.
   Reloadable<TargetPolicy> targets{};
   // --tag-ttl, reloadable.
@@ -59,6 +71,10 @@ struct SharedContext {
   // --upstream-auth: the operator's accounts (null without the flag) and the tokens they got.
   Reloadable<upstream_auth::Credentials> upstreamCredentials{};
   upstream_auth::TokenCache upstreamTokens{SystemClock::instance()};
+  // Bytes announced by fills in flight, against --cache-max-size; null when the cache is off.
+  cache::FillBudget *fillBudget = nullptr;
+  // Open connections per client address, across the workers (--max-connections-per-client).
+  ClientConnections clientConnections{options.maxConnectionsPerClient};
 };
 
 } // namespace regcache::proxy

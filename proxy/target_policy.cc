@@ -25,6 +25,7 @@ const std::vector<SpecialRange> &specialRanges() {
              {"169.254.169.254/32", "a cloud metadata address"},
              {"fd00:ec2::254/128", "a cloud metadata address"},
              {"100.100.100.200/32", "a cloud metadata address"},
+             {"168.63.129.16/32", "a cloud metadata address (Azure's wire server)"},
              {"169.254.0.0/16", "a link-local address"},
              {"fe80::/10", "a link-local address"},
              {"127.0.0.0/8", "a loopback address"},
@@ -37,7 +38,14 @@ const std::vector<SpecialRange> &specialRanges() {
              {"0.0.0.0/8", "an unspecified address"},
              {"::/128", "an unspecified address"},
              {"224.0.0.0/3", "a multicast or reserved address"},
-             {"ff00::/8", "a multicast address"}}) {
+             {"ff00::/8", "a multicast address"},
+             // Teredo leads through a public relay to a host behind some NAT: the client
+             // IPv4 it carries (obfuscated) is the NAT's, never where the bytes end up, so there
+             // is nothing to judge. No registry is reached over Teredo.
+             {"2001::/32", "a Teredo address"},
+             // RFC 8215 local-use NAT64: the operator's own translator, whose IPv4 embedding
+             // may use any RFC 6052 format, so the embedded address cannot be judged reliably.
+             {"64:ff9b:1::/48", "a local-use NAT64 address"}}) {
       out.push_back({*net::Cidr::parse(text), what});
     }
     return out;
@@ -124,25 +132,46 @@ std::optional<std::string> TargetPolicy::refuseName(std::string_view host,
 std::optional<std::string> TargetPolicy::refuseAddress(std::string_view host,
                                                        const net::SocketAddress &address) const {
   std::string where = address.toString();
-  for (const auto &rule : deny_) {
-    if (rule.matches(host, address)) return where + " is refused by --deny-target " + rule.text;
+  // A translator or tunnel address (NAT64, 6to4, ...) reaches the IPv4 address it embeds, so
+  // that address is judged too: deny and own-address rules apply to either, an allow rule for
+  // either opens it, and the IPv4's special range refuses it like the IPv4 itself.
+  auto embedded = net::embeddedIpv4(address);
+  std::string viaText;
+  if (embedded) {
+    viaText = " (" + std::string(embedded->via) + " of " + embedded->address.ipString() + ")";
+  }
+  std::vector<const net::SocketAddress *> judged{&address};
+  if (embedded) judged.push_back(&embedded->address);
+  for (const auto *candidate : judged) {
+    for (const auto &rule : deny_) {
+      if (rule.matches(host, *candidate)) {
+        return where + viaText + " is refused by --deny-target " + rule.text;
+      }
+    }
   }
   for (const auto &own : own_) {
     if (own.port() != address.port()) continue;
-    bool local = false;
-    for (const auto &special : specialRanges()) {
-      local = local || special.range.contains(address);
-    }
-    if (sameAddress(own, address) || (unspecified(own) && local)) {
-      return where + " is the proxy's own listen address";
+    for (const auto *candidate : judged) {
+      bool local = false;
+      for (const auto &special : specialRanges()) {
+        local = local || special.range.contains(*candidate);
+      }
+      if (sameAddress(own, *candidate) || (unspecified(own) && local)) {
+        return where + viaText + " is the proxy's own listen address";
+      }
     }
   }
-  for (const auto &rule : allow_) {
-    if (rule.matches(host, address)) return std::nullopt;
+  for (const auto *candidate : judged) {
+    for (const auto &rule : allow_) {
+      if (rule.matches(host, *candidate)) return std::nullopt;
+    }
   }
   for (const auto &special : specialRanges()) {
     if (special.range.contains(address)) {
       return where + " is " + special.what + " (allow it with --allow-target)";
+    }
+    if (embedded && special.range.contains(embedded->address)) {
+      return where + viaText + " is " + special.what + " (allow it with --allow-target)";
     }
   }
   std::uint16_t port = address.port();

@@ -4,7 +4,10 @@
 // listen addresses, loopback and private ranges, and ports below 1024 other than 80 and 443.
 // --allow-target opens ranges, hosts or ports again (a registry on the LAN); --deny-target closes
 // more, and wins over everything. Addresses are judged after resolving, and the proxy connects to
-// exactly the address it judged, so DNS rebinding cannot get around it.
+// exactly the address it judged, so DNS rebinding cannot get around it. An IPv6 address that
+// leads to an IPv4 one (IPv4-mapped, NAT64 64:ff9b::/96, 6to4 2002::/16, IPv4-compatible) is
+// judged by that IPv4 address as well; Teredo (2001::/32) is refused, since where it leads
+// cannot be known.
 #include <cstdint>
 #include <functional>
 #include <memory>

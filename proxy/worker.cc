@@ -15,18 +15,26 @@ Worker::Worker(unsigned index, SharedContext &shared)
   if (!base_) throw std::runtime_error("event_base_new failed");
   reaper_.reset(event_new(base_.get(), -1, 0, &Worker::onReap, this));
   resolver_ = std::make_unique<net::Resolver>(base_.get(), shared.options.dnsServers);
-  if (shared.blobs != nullptr) {
-    auto opened = cache::Index::open(shared.indexPath);
-    if (opened.ok()) {
-      cacheIndex_ = std::move(opened.value());
-    } else {
-      log::cache().warn("worker {}: cache index unavailable, passing through: {}", index,
-                        opened.failure().detail);
-    }
+  mailbox_ = std::make_shared<net::LoopMailbox>(base_.get());
+}
+
+void Worker::openCacheIndex() {
+  if (shared_.blobs == nullptr) return;
+  auto opened = cache::Index::open(shared_.indexPath);
+  if (!opened.ok()) {
+    log::cache().warn("worker {}: cache index unavailable, passing through: {}", index_,
+                      opened.failure().detail);
+    return;
   }
+  cacheIndex_ = std::move(opened.value());
+  // This connection is used on the loop: waiting seconds for another writer would stall every
+  // connection on it. Past this, the write is skipped (logged by the caller) and the request
+  // goes on; a read never waits in WAL mode.
+  cacheIndex_->setBusyTimeout(kLoopBusyTimeout);
 }
 
 Worker::~Worker() {
+  mailbox_->close(); // a pool thread's late result must not wake a loop that is going away
   // Sessions first: they hold bufferevents and lookups that refer to the pool and resolver.
   sessions_.clear();
   adopted_.clear();
@@ -56,6 +64,7 @@ std::vector<net::SocketAddress> Worker::boundAddresses() const {
 }
 
 void Worker::start() {
+  openCacheIndex();
   thread_ = std::thread([this] {
     event_base_dispatch(base_.get());
     log::proxy().debug("worker {} stopped", index_);
@@ -70,7 +79,15 @@ void Worker::join() {
 
 void Worker::onAccept(int fd, const net::SocketAddress &peer) {
   auto id = shared_.nextConnectionId.fetch_add(1);
-  auto session = std::make_unique<ClientSession>(*this, id, fd, peer);
+  auto ticket = shared_.clientConnections.admit(peer);
+  if (ticket.standing() == ClientConnections::Standing::kExcess) {
+    // Far past the limit: not even a 503, which would cost a session per connection.
+    log::proxy().warn("[c{}] refused {}: far past --max-connections-per-client {}", id,
+                      peer.toString(), options().maxConnectionsPerClient);
+    evutil_closesocket(fd);
+    return;
+  }
+  auto session = std::make_unique<ClientSession>(*this, id, fd, peer, std::move(ticket));
   ClientSession *raw = session.get();
   sessions_.emplace(raw, std::move(session));
   raw->start();

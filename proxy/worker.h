@@ -1,6 +1,7 @@
 #pragma once
 // One worker thread: its own event loop, listeners (SO_REUSEPORT), resolver, upstream pool and
 // client sessions. Nothing in a worker is touched by another thread except stop().
+#include <chrono>
 #include <memory>
 #include <thread>
 #include <unordered_map>
@@ -11,6 +12,7 @@
 #include "cache/index.h"
 #include "proxy/net/connector.h"
 #include "proxy/net/listener.h"
+#include "proxy/net/loop_mailbox.h"
 #include "proxy/net/resolver.h"
 #include "proxy/request_handler.h"
 #include "proxy/shared_context.h"
@@ -29,8 +31,13 @@ public:
   Worker(const Worker &) = delete;
   Worker &operator=(const Worker &) = delete;
 
+  // How long the loop's index connection waits for another connection's write lock.
+  static constexpr std::chrono::milliseconds kLoopBusyTimeout{5};
+
   // Binds every listen address. Call before start().
   Result<void> listen();
+  // Opens this worker's index connection (with the privileges the process has now: after
+  // --user is applied), then runs the loop on its own thread.
   void start();
   // Thread-safe: asks the loop to exit; join() waits for it.
   void stop();
@@ -49,6 +56,9 @@ public:
   // How to connect to `host` upstream: the options' timeouts, the target policy judging every
   // resolved address, and the upstream TLS context.
   net::ConnectSettings upstreamConnectSettings(const std::string &host) const;
+  // Where other threads hand work back to this loop (ProxyAuthPool's results). Closed when the
+  // worker goes, so a late result is dropped.
+  const std::shared_ptr<net::LoopMailbox> &mailbox() const { return mailbox_; }
 
   // Frees `object` on the next loop turn, so code on the stack that belongs to it can unwind.
   template <class T> void deleteLater(std::unique_ptr<T> object) {
@@ -79,11 +89,14 @@ private:
   void onAccept(int fd, const net::SocketAddress &peer);
   static void onReap(evutil_socket_t, short, void *arg) noexcept;
 
+  void openCacheIndex();
+
   unsigned index_;
   SharedContext &shared_;
   EventBasePtr base_;
   EventPtr reaper_;
   std::unique_ptr<net::Resolver> resolver_;
+  std::shared_ptr<net::LoopMailbox> mailbox_;
   UpstreamPool pool_;
   std::unique_ptr<cache::Index> cacheIndex_;
   std::vector<std::unique_ptr<net::Listener>> listeners_;

@@ -76,11 +76,45 @@ bool Headers::hasToken(std::string_view name, std::string_view token) const {
   return found;
 }
 
+bool isEndToEndField(std::string_view name) {
+  // The fields whose meaning is the message's own: framing and routing, authorization, the
+  // representation and its validators, the registry's digest. A peer saying they are hop-by-hop
+  // is lying, and obeying would let it strip the length off a body it smuggles behind.
+  static constexpr std::array<std::string_view, 24> kEndToEnd = {"Host",
+                                                                 "Content-Length",
+                                                                 "Transfer-Encoding",
+                                                                 "Authorization",
+                                                                 "Content-Type",
+                                                                 "Content-Encoding",
+                                                                 "Content-Range",
+                                                                 "Range",
+                                                                 "Accept",
+                                                                 "Accept-Encoding",
+                                                                 "Expect",
+                                                                 "Via",
+                                                                 "Location",
+                                                                 "WWW-Authenticate",
+                                                                 "ETag",
+                                                                 "Last-Modified",
+                                                                 "If-None-Match",
+                                                                 "If-Match",
+                                                                 "If-Range",
+                                                                 "Cache-Control",
+                                                                 "Date",
+                                                                 "Retry-After",
+                                                                 "Docker-Content-Digest",
+                                                                 "Docker-Distribution-API-Version"};
+  return std::any_of(kEndToEnd.begin(), kEndToEnd.end(),
+                     [&](std::string_view field) { return equalsIgnoreCase(field, name); });
+}
+
 void stripHopByHop(Headers &headers) {
   std::vector<std::string> named;
   for (const auto &[n, v] : headers.entries()) {
     if (!equalsIgnoreCase(n, "Connection")) continue;
-    forEachToken(v, [&](std::string_view t) { named.emplace_back(t); });
+    forEachToken(v, [&](std::string_view t) {
+      if (!isEndToEndField(t)) named.emplace_back(t);
+    });
   }
   for (const auto &name : named)
     headers.remove(name);

@@ -33,9 +33,16 @@ private:
   std::vector<Entry> entries_;
 };
 
-// Removes hop-by-hop fields (RFC 9110 7.6.1): every field named in Connection, and Connection,
-// Proxy-Connection, Keep-Alive, TE, Trailer, Transfer-Encoding, Upgrade, Proxy-Authorization and
-// Proxy-Authenticate. Framing (Transfer-Encoding) is then re-applied by whoever sends the message.
+// True for the fields no Connection header may declare hop-by-hop (Host, Content-Length,
+// Transfer-Encoding, Authorization, Content-Type, Docker-Content-Digest and the other fields
+// with an end-to-end meaning); case-insensitive.
+bool isEndToEndField(std::string_view name);
+
+// Removes hop-by-hop fields (RFC 9110 7.6.1): Connection, Proxy-Connection, Keep-Alive, TE,
+// Trailer, Transfer-Encoding, Upgrade, Proxy-Authorization and Proxy-Authenticate, and every
+// field named in Connection unless isEndToEndField() says it is not the peer's to remove.
+// Framing (Content-Length, Transfer-Encoding) is then set by whoever sends the message, from
+// what its parser framed (see forwarding.h).
 void stripHopByHop(Headers &headers);
 
 } // namespace regcache::proxy::http

@@ -23,6 +23,7 @@ const char *describe(ParseError error) {
   case ParseError::kRequestLineTooLong: return "request line too long";
   case ParseError::kHeadersTooLarge: return "header section too large";
   case ParseError::kTooManyHeaders: return "too many header fields";
+  case ParseError::kTooManyInterimResponses: return "too many interim (1xx) responses";
   case ParseError::kUnexpectedEof: return "connection closed mid-message";
   }
   return "unknown error";
@@ -55,11 +56,16 @@ public:
 
   FeedResult feed(std::string_view bytes) {
     if (error_ != ParseError::kNone) return {0, ParseStatus::kError};
-    if (bytes.empty()) return {0, ParseStatus::kNeedMore};
-    llhttp_errno_t rc = llhttp_execute(&parser_, bytes.data(), bytes.size());
+    // After a hold, llhttp still has to finish the message's head (its end, for a bodiless
+    // request, or the upgrade): that takes a call even with no byte to give.
+    if (bytes.empty() && !held_) return {0, ParseStatus::kNeedMore};
+    held_ = false;
+    static constexpr char kNothing = 0;
+    const char *data = bytes.empty() ? &kNothing : bytes.data();
+    llhttp_errno_t rc = llhttp_execute(&parser_, data, bytes.size());
     auto consumedUpToPause = [&] {
       const char *pos = llhttp_get_error_pos(&parser_);
-      return pos != nullptr ? static_cast<std::size_t>(pos - bytes.data()) : bytes.size();
+      return pos != nullptr ? static_cast<std::size_t>(pos - data) : bytes.size();
     };
     switch (rc) {
     case HPE_OK: return {bytes.size(), ParseStatus::kNeedMore};
@@ -68,6 +74,10 @@ public:
     default:
       if (error_ == ParseError::kNone) error_ = ParseError::kMalformed;
       reason_ = llhttp_get_error_reason(&parser_) ? llhttp_get_error_reason(&parser_) : "";
+      // A limit failed in on_headers_complete: llhttp reports only "User callback error".
+      if (rc == HPE_CB_HEADERS_COMPLETE && error_ != ParseError::kMalformed) {
+        reason_ = describe(error_);
+      }
       if (reason_.empty()) reason_ = llhttp_errno_name(rc);
       return {consumedUpToPause(), ParseStatus::kError};
     }
@@ -91,6 +101,9 @@ public:
     }
     return true;
   }
+
+  void holdAfterHead() { holdAfterHead_ = true; }
+  bool holding() const { return held_; }
 
   void expectResponseTo(std::string_view method) {
     requestWasHead_ = method == "HEAD";
@@ -216,6 +229,11 @@ private:
       common(head);
       head.expectContinue = head.headers.hasToken("Expect", "100-continue");
       s.requests_->onRequestHead(std::move(head));
+      if (s.holdAfterHead_) {
+        s.holdAfterHead_ = false;
+        s.held_ = true;
+        return HPE_PAUSED; // llhttp resumes after the head: body, message end or upgrade
+      }
       return 0;
     }
     ResponseHead head;
@@ -224,6 +242,10 @@ private:
     common(head);
     int status = head.status;
     s.interim_ = status >= 100 && status < 200 && status != 101;
+    if (s.interim_ && ++s.interimHeads_ > s.limits_.maxInterimResponses) {
+      return s.fail(ParseError::kTooManyInterimResponses, "too many interim (1xx) responses");
+    }
+    if (!s.interim_) s.interimHeads_ = 0; // the final head: the next response starts afresh
     s.responses_->onResponseHead(std::move(head));
     if (s.interim_) return 0;
     if (s.requestWasConnect_ && status >= 200 && status < 300) return 2; // a tunnel follows
@@ -267,8 +289,11 @@ private:
 
   bool inMessage_ = false;
   bool interim_ = false;
+  std::size_t interimHeads_ = 0; // 1xx heads seen before the current response's final one
   bool requestWasHead_ = false;
   bool requestWasConnect_ = false;
+  bool holdAfterHead_ = false;
+  bool held_ = false; // stopped after a head by a hold; the next feed() goes on even if empty
   ParseError error_ = ParseError::kNone;
   std::string reason_; // error reason, or the response's reason phrase while parsing it
   std::string method_;
@@ -287,6 +312,8 @@ RequestParser::RequestParser(const Limits &limits, RequestSink &sink)
 RequestParser::~RequestParser() = default;
 FeedResult RequestParser::feed(std::string_view bytes) { return core_->feed(bytes); }
 void RequestParser::resume() { core_->resume(); }
+void RequestParser::holdAfterHead() { core_->holdAfterHead(); }
+bool RequestParser::holding() const { return core_->holding(); }
 ParseError RequestParser::error() const { return core_->error(); }
 std::string_view RequestParser::errorReason() const { return core_->errorReason(); }
 bool RequestParser::midMessage() const { return core_->midMessage(); }

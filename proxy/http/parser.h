@@ -24,6 +24,7 @@ enum class ParseError {
   kRequestLineTooLong,
   kHeadersTooLarge,
   kTooManyHeaders,
+  kTooManyInterimResponses, // more 1xx heads than Limits::maxInterimResponses
   kUnexpectedEof,
 };
 
@@ -48,7 +49,8 @@ public:
 class ResponseSink {
 public:
   virtual ~ResponseSink() = default;
-  // Also called for interim 1xx heads, each followed by another head.
+  // Also called for interim 1xx heads, each followed by another head; at most
+  // Limits::maxInterimResponses of them per response, after which the parser fails.
   virtual void onResponseHead(ResponseHead &&head) = 0;
   virtual void onResponseBody(std::string_view data) = 0;
   virtual void onResponseEnd() = 0;
@@ -71,6 +73,13 @@ public:
   // gives kUpgrade, consumed up to the end of the head.
   FeedResult feed(std::string_view bytes);
   void resume();
+  // Called from RequestSink::onRequestHead: the current feed() stops right after this head with
+  // kPaused, `consumed` ending at the head, and no body byte is reported until resume(). For a
+  // sink that must decide something asynchronously (a proxy password) before the body flows.
+  void holdAfterHead();
+  // True from a hold until the next feed(), which must then be made even with no bytes (after
+  // resume()) so the held message can go on.
+  bool holding() const;
   ParseError error() const;
   std::string_view errorReason() const;
   // A message has begun and not yet ended.

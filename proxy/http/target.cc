@@ -87,6 +87,22 @@ Result<HostPort> parseConnectTarget(std::string_view target) {
   return parsed;
 }
 
+Result<HostPort> parseHostField(std::string_view value) {
+  while (!value.empty() && (value.front() == ' ' || value.front() == '\t'))
+    value.remove_prefix(1);
+  while (!value.empty() && (value.back() == ' ' || value.back() == '\t'))
+    value.remove_suffix(1);
+  std::string_view portText;
+  auto parsed = parseAuthority(value, portText);
+  if (!parsed.ok()) return parsed.failure();
+  if (!portText.empty()) {
+    auto port = parsePort(portText);
+    if (!port.ok()) return port.failure();
+    parsed->port = port.value();
+  }
+  return parsed;
+}
+
 Result<AbsoluteUrl> parseAbsoluteUrl(std::string_view target) {
   std::size_t schemeEnd = target.find("://");
   if (schemeEnd == std::string_view::npos || schemeEnd == 0) {
@@ -120,6 +136,10 @@ Result<AbsoluteUrl> parseAbsoluteUrl(std::string_view target) {
   if (path.empty() || path.front() != '/') url.pathAndQuery.push_back('/');
   url.pathAndQuery.append(path);
   return url;
+}
+
+std::string registryKey(const HostPort &hostPort, bool tls) {
+  return tls ? formatAuthority(hostPort, 443) : "http://" + formatAuthority(hostPort, 80);
 }
 
 std::string formatAuthority(const HostPort &hostPort, std::uint16_t defaultPort) {

@@ -80,4 +80,36 @@ bool anyContains(const std::vector<Cidr> &ranges, const SocketAddress &address) 
   return false;
 }
 
+std::optional<EmbeddedIpv4> embeddedIpv4(const SocketAddress &address) {
+  if (address.family() != AF_INET6) return std::nullopt;
+  const std::uint8_t *b =
+      reinterpret_cast<const sockaddr_in6 *>(&address.storage)->sin6_addr.s6_addr;
+  static constexpr std::uint8_t kNat64[12] = {0x00, 0x64, 0xff, 0x9b};
+  static constexpr std::uint8_t kZero[12] = {};
+  static constexpr std::uint8_t kTranslated[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0, 0};
+  const std::uint8_t *v4 = nullptr;
+  const char *via = nullptr;
+  if (std::memcmp(b, kNat64, 12) == 0) {
+    v4 = b + 12, via = "NAT64";
+  } else if (std::memcmp(b, kTranslated, 12) == 0) {
+    v4 = b + 12, via = "IPv4-translated";
+  } else if (std::memcmp(b, kZero, 12) == 0) {
+    // :: and ::1 are IPv6's own unspecified and loopback addresses, judged as such.
+    bool ownSpecial = b[12] == 0 && b[13] == 0 && b[14] == 0 && b[15] <= 1;
+    if (ownSpecial) return std::nullopt;
+    v4 = b + 12, via = "IPv4-compatible";
+  } else if (b[0] == 0x20 && b[1] == 0x02) {
+    v4 = b + 2, via = "6to4";
+  } else {
+    return std::nullopt;
+  }
+  EmbeddedIpv4 out{{}, via};
+  auto *in = reinterpret_cast<sockaddr_in *>(&out.address.storage);
+  in->sin_family = AF_INET;
+  in->sin_port = htons(address.port());
+  std::memcpy(&in->sin_addr, v4, 4);
+  out.address.length = sizeof(sockaddr_in);
+  return out;
+}
+
 } // namespace regcache::proxy::net

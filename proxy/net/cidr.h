@@ -29,4 +29,15 @@ private:
 
 bool anyContains(const std::vector<Cidr> &ranges, const SocketAddress &address);
 
+// An IPv4 destination hidden inside an IPv6 address that reaches it through a translator or a
+// tunnel: NAT64 (64:ff9b::/96, RFC 6052: the last 32 bits), IPv4-compatible (::a.b.c.d, the
+// last 32 bits), SIIT IPv4-translated (::ffff:0:a.b.c.d) and 6to4 (2002::/16, bits 16..48).
+// IPv4-mapped (::ffff:a.b.c.d) is not listed: Cidr::contains already treats it as IPv4.
+struct EmbeddedIpv4 {
+  SocketAddress address; // AF_INET, with the port of the IPv6 address
+  const char *via;       // "NAT64", "6to4", ... for messages
+};
+// The IPv4 address `address` leads to, or nullopt for IPv4 and any other IPv6 address.
+std::optional<EmbeddedIpv4> embeddedIpv4(const SocketAddress &address);
+
 } // namespace regcache::proxy::net

@@ -20,12 +20,17 @@ void Relay::start() {
     bufferevent_enable(side->bev.get(), EV_WRITE);
     side->gate.attach(side->bev.get());
   }
+  if (idleTimeout_.count() > 0) {
+    idleTimer_.reset(evtimer_new(bufferevent_get_base(a_.bev.get()), &Relay::onIdle, this));
+    noteActivity();
+  }
   forward(a_, b_);
   forward(b_, a_);
 }
 
 void Relay::forward(Side &from, Side &to) {
   evbuffer *input = bufferevent_get_input(from.bev.get());
+  if (evbuffer_get_length(input) != 0) noteActivity();
   from.forwarded += evbuffer_get_length(input);
   evbuffer_add_buffer(bufferevent_get_output(to.bev.get()), input);
   if (evbuffer_get_length(bufferevent_get_output(to.bev.get())) > highWatermark_) {
@@ -43,6 +48,7 @@ void Relay::onWrite(bufferevent *bev, void *arg) noexcept {
   auto *self = static_cast<Relay *>(arg);
   Side &to = self->sideOf(bev);
   Side &from = self->peerOf(bev);
+  self->noteActivity(); // a slow reader taking bytes is progress
   if (!from.readDone) from.gate.resume(ReadGate::kSinkFull);
   self->maybeShutdown(from, to);
 }
@@ -73,7 +79,20 @@ void Relay::onEvent(bufferevent *bev, short what, void *arg) noexcept {
   }
 }
 
+void Relay::noteActivity() {
+  if (!idleTimer_) return;
+  timeval tv{};
+  tv.tv_sec = static_cast<time_t>(idleTimeout_.count() / 1000);
+  tv.tv_usec = static_cast<suseconds_t>((idleTimeout_.count() % 1000) * 1000);
+  evtimer_add(idleTimer_.get(), &tv); // re-arms: the timeout counts from now
+}
+
+void Relay::onIdle(evutil_socket_t, short, void *arg) noexcept {
+  static_cast<Relay *>(arg)->finish("idle timeout");
+}
+
 void Relay::finish(const std::string &error) {
+  if (idleTimer_) evtimer_del(idleTimer_.get());
   Totals totals{a_.forwarded, b_.forwarded};
   for (Side *side : {&a_, &b_})
     bufferevent_disable(side->bev.get(), EV_READ | EV_WRITE);

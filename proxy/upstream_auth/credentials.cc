@@ -60,6 +60,7 @@ Result<Credentials> Credentials::parse(std::string_view text,
                                        const std::filesystem::path &baseDir) {
   struct Entry {
     std::string username, password, token, tokenFile;
+    bool allowHttpRealm = false;
     std::size_t line = 0;
   };
   std::map<std::string, Entry> entries;
@@ -91,6 +92,14 @@ Result<Credentials> Credentials::parse(std::string_view text,
     if (equals == std::string_view::npos) return lineError(lineNumber, "expected key = \"value\"");
     if (current == nullptr) return lineError(lineNumber, "a key before any [host] table");
     std::string key(trim(line.substr(0, equals)));
+    if (key == "allow_http_realm") {
+      std::string_view flag = trim(line.substr(equals + 1));
+      if (flag != "true" && flag != "false") {
+        return lineError(lineNumber, "the value of allow_http_realm must be true or false");
+      }
+      current->allowHttpRealm = flag == "true";
+      continue;
+    }
     auto value = parseString(trim(line.substr(equals + 1)));
     if (!value) return lineError(lineNumber, "the value of " + key + " must be a quoted string");
     if (key == "username") {
@@ -111,7 +120,8 @@ Result<Credentials> Credentials::parse(std::string_view text,
     if (secrets != 1) {
       return lineError(entry.line, host + " needs exactly one of password, token, token_file");
     }
-    Credential credential{entry.username, entry.password.empty() ? entry.token : entry.password};
+    Credential credential{entry.username, entry.password.empty() ? entry.token : entry.password,
+                          entry.allowHttpRealm};
     if (!entry.tokenFile.empty()) {
       std::filesystem::path path = entry.tokenFile;
       if (path.is_relative()) path = baseDir / path;

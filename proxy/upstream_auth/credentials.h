@@ -5,7 +5,11 @@
 //   ["registry-1.docker.io"]
 //   username = "ci-bot"
 //   token_file = "/etc/regcache/hub.token"   # or: password = "...", or: token = "..."
+//   allow_http_realm = false                  # true: a Bearer realm may be http://
 //
+// An account goes only over verified TLS, and only to the host (and port: 443 for a bare host)
+// of its table. A Bearer challenge's realm gets the account only when it is https://, unless
+// `allow_http_realm = true` says this registry's token server speaks plain HTTP on purpose.
 // It must not be readable by group or others: loading refuses it otherwise.
 #include <filesystem>
 #include <map>
@@ -20,6 +24,9 @@ namespace regcache::proxy::upstream_auth {
 struct Credential {
   std::string username;
   std::string secret; // the password or token; never logged
+  // The operator allows an http:// token realm for this account (the secret then crosses the
+  // network in the clear); off by default.
+  bool allowHttpRealm = false;
 };
 
 class Credentials {

@@ -14,7 +14,10 @@ start_dns registry.test
 start_registry "$WORK/pki"
 make_image 6144
 push_image "$WORK/pki" "$REG_PORT" test/image:v1
-start_proxy --dns-server "127.0.0.1:$DNS_PORT" --upstream-ca "$WORK/pki/ca.crt"
+# A limit above the disk's size: the fill must start and meet the full disk, not be declined up
+# front because it does not fit under the limit (the default is half the filesystem).
+start_proxy --dns-server "127.0.0.1:$DNS_PORT" --upstream-ca "$WORK/pki/ca.crt" \
+  --cache-max-size 64MiB
 
 pull() { # NAME
   through_proxy timeout 120 skopeo --insecure-policy copy --quiet --src-cert-dir "$PROXY_CERT_DIR" \

@@ -241,14 +241,15 @@ direct_digest() {
 }
 
 # Starts regcache on a free port with extra ARGS. Sets PROXY_PORT, PROXY_PID, PROXY_LOG,
-# ACCESS_LOG and PROXY_BUNDLE (the PEM fetched from GET /ca.crt).
+# ACCESS_LOG and PROXY_BUNDLE (the PEM fetched from GET /ca.crt). PROXY_LOG_LEVEL (default debug)
+# sets its log level: the benchmarks run it at warn.
 start_proxy() {
   PROXY_PORT=$(free_port)
   PROXY_LOG="$WORK/proxy.log"
   ACCESS_LOG="$WORK/access.log"
   # Every test upstream listens on loopback, which the proxy refuses to reach by default.
   spawn "$PROXY_LOG" "$REGCACHE" serve --listen "127.0.0.1:$PROXY_PORT" --data-dir "$WORK/proxy-data" \
-    --workers 2 --log-level debug --access-log "$ACCESS_LOG" --allow-target 127.0.0.0/8 \
+    --workers 2 --log-level "${PROXY_LOG_LEVEL:-debug}" --access-log "$ACCESS_LOG" --allow-target 127.0.0.0/8 \
     --allow-target ::1 "$@"
   PROXY_PID=$LAST_PID
   wait_port "$PROXY_PORT"

@@ -66,6 +66,31 @@ TEST_CASE("CONNECT to a metadata or link-local address is refused", "[policy][in
   }
 }
 
+TEST_CASE("CONNECT to NAT64 or 6to4 of loopback, or to Azure's wire server, is refused",
+          "[policy][integration]") {
+  auto upstream = okUpstream();
+  std::string port = std::to_string(upstream.port());
+  for (bool tunnel : {false, true}) {
+    ProxyFixture proxy([tunnel](auto &o) {
+      refuseLoopback(o);
+      if (tunnel) o.tunnelPatterns = {"*"};
+    });
+    for (const std::string &target :
+         {"[64:ff9b::7f00:1]:" + port, "[2002:7f00:1::]:" + port, "[::ffff:127.0.0.1]:" + port,
+          std::string("168.63.129.16:80")}) {
+      INFO(target << " tunnel: " << tunnel);
+      auto client = RawSocket::connectTo(proxy.port());
+      client.sendAll(connectTo(target));
+      std::string response = client.readAll();
+      CHECK(status(response) == "HTTP/1.1 403");
+      bool named = response.find("loopback") != std::string::npos ||
+                   response.find("metadata") != std::string::npos;
+      CHECK(named);
+    }
+  }
+  CHECK(upstream.connectionsAccepted() == 0);
+}
+
 TEST_CASE("a refused target gets no connection, intercepted, tunnelled or forwarded",
           "[policy][integration]") {
   auto upstream = okUpstream();

@@ -9,6 +9,7 @@
 #include "proxy_fixture.h"
 #include "raw_socket.h"
 #include "scripted_upstream.h"
+#include "tls_front.h"
 
 using namespace regcache::test;
 
@@ -267,7 +268,7 @@ TEST_CASE("a registry that says yes to every HEAD gets no private content it nev
       for (const auto &r : attacker.requests())
         if (r.requestLine().rfind("GET ", 0) == 0) ++gets;
       CHECK(gets == 2);
-      const std::string attackerRegistry = "127.0.0.1:" + std::to_string(attacker.port());
+      const std::string attackerRegistry = "http://127.0.0.1:" + std::to_string(attacker.port());
       CHECK_FALSE(sourceRecorded(proxy, content.digest, attackerRegistry, "x", false));
     }
   }
@@ -349,7 +350,7 @@ TEST_CASE("an SSO gateway's redirect to a login page is no yes", "[cache][access
     INFO(content.kind);
     auto upstream = ssoRegistry();
     ProxyFixture proxy;
-    const std::string registryName = "127.0.0.1:" + std::to_string(upstream.port());
+    const std::string registryName = "http://127.0.0.1:" + std::to_string(upstream.port());
     auto owner = RawSocket::connectTo(proxy.port());
     owner.sendAll(contentRequest("GET", upstream.port(), "private/app", content, kGood));
     REQUIRE(body(owner.readResponse()) == content.bytes);
@@ -423,4 +424,33 @@ TEST_CASE("a blob's HEAD redirected to storage confirms only if the storage has 
     for (const auto &r : storage.requests())
       CHECK_FALSE(r.hasHeaderLine(kOtherGood.substr(0, kOtherGood.size() - 2)));
   }
+}
+
+TEST_CASE("plain http to a registry's host and port is not the registry that served over https",
+          "[cache][access][isolation]") {
+  // The registry serves private/app over https://127.0.0.1:P to kGood only. Whoever answers plain
+  // HTTP on P (an attacker on the path, a spoofed name, another service) says yes to any HEAD.
+  ScriptedUpstream registry([](const RecordedRequest &request, UpstreamReply &reply) {
+    if (!request.hasHeaderLine(kGood.substr(0, kGood.size() - 2))) {
+      reply.send("HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\n\r\n");
+      return;
+    }
+    reply.send(okResponse(kLayer, "Content-Type: application/octet-stream\r\n"));
+  });
+  ScriptedUpstream yes([](const RecordedRequest &, UpstreamReply &reply) {
+    reply.send("HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(kLayer.size()) + "\r\n\r\n");
+  });
+  TlsFront tls(registry.port(), yes.port());
+  ProxyFixture proxy([&](auto &o) { o.upstreamCaFiles = {tls.caFile()}; });
+  const std::string path = "127.0.0.1:" + std::to_string(tls.port()) + "/v2/private/app/blobs/" +
+                           kLayerDigest + " HTTP/1.1\r\nHost: 127.0.0.1\r\n";
+  auto owner = RawSocket::connectTo(proxy.port());
+  owner.sendAll("GET https://" + path + kGood + "\r\n");
+  REQUIRE(body(owner.readResponse()) == kLayer);
+
+  auto attacker = RawSocket::connectTo(proxy.port());
+  attacker.sendAll("GET http://" + path + "\r\n");
+  std::string response = attacker.readResponse();
+  CHECK(response.find("X-Cache: REVALIDATED") == std::string::npos);
+  CHECK(response.find(kLayer.substr(0, 60)) == std::string::npos);
 }

@@ -8,12 +8,15 @@
 #include <unistd.h>
 #include <vector>
 
+#include <sqlite3.h>
+
 #include "cache/digest.h"
 #include "cache/file_blob_store.h"
 #include "cache/index.h"
 #include "proxy_fixture.h"
 #include "raw_socket.h"
 #include "scripted_upstream.h"
+#include "tls_front.h"
 
 using namespace regcache::test;
 
@@ -142,6 +145,32 @@ TEST_CASE("a redirected blob GET is followed, served as 200 and cached by digest
   CHECK(body(second) == kBlob);
   CHECK(registry.requests().size() == 1);
   CHECK(cdn.requests().size() == 1);
+}
+
+TEST_CASE("a client's Authorization never follows a redirect from https to http on the same port",
+          "[cache][integration]") {
+  // The registry is https://127.0.0.1:P; it sends the blob on to http://127.0.0.1:P, where anyone
+  // on the path reads what the proxy sends in the clear.
+  std::atomic<uint16_t> tlsPort{0};
+  auto registry = ScriptedUpstream([&tlsPort](const RecordedRequest &, UpstreamReply &reply) {
+    reply.send("HTTP/1.1 307 Temporary Redirect\r\nLocation: http://127.0.0.1:" +
+               std::to_string(tlsPort.load()) +
+               "/presigned/blob?sig=abc\r\nContent-Length: 0\r\n\r\n");
+  });
+  TlsFront tls(registry.port());
+  tlsPort = tls.port();
+  ProxyFixture proxy([&](auto &o) { o.upstreamCaFiles = {tls.caFile()}; });
+  auto client = RawSocket::connectTo(proxy.port());
+  client.sendAll("GET https://127.0.0.1:" + std::to_string(tls.port()) + "/v2/library/test/blobs/" +
+                 kDigest +
+                 " HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer client-secret\r\n\r\n");
+  (void)client.readResponse(); // the cleartext port answers nothing a client could use
+  REQUIRE(registry.requests().size() == 1);
+  CHECK(registry.requests()[0].hasHeaderLine("Authorization: Bearer client-secret"));
+  std::string cleartext = tls.cleartextReceived();
+  CHECK(cleartext.find("GET /presigned/blob?sig=abc HTTP/1.1") != std::string::npos);
+  INFO(cleartext);
+  CHECK(cleartext.find("client-secret") == std::string::npos);
 }
 
 namespace {
@@ -548,7 +577,7 @@ TEST_CASE("GET /v2/_catalog on the proxy lists cached repositories", "[cache][in
   client.sendAll(blobGet(upstream.port()));
   REQUIRE(body(client.readResponse()) == kBlob);
   client.sendAll("GET /v2/_catalog HTTP/1.1\r\nHost: proxy\r\n\r\n");
-  CHECK(body(client.readResponse()) == "{\"repositories\":[\"127.0.0.1:" +
+  CHECK(body(client.readResponse()) == "{\"repositories\":[\"http://127.0.0.1:" +
                                            std::to_string(upstream.port()) + "/library/test\"]}\n");
 }
 
@@ -607,7 +636,7 @@ TEST_CASE("past --cache-max-size the least recently used blobs are evicted",
   auto get = [&](const std::string &digest) {
     auto client = RawSocket::connectTo(proxy.port());
     client.sendAll("GET http://127.0.0.1:" + std::to_string(upstream.port()) +
-                   "/v2/library/test/blobs/" + digest + " HTTP/1.1\r\nHost: a\r\n\r\n");
+                   "/v2/library/test/blobs/" + digest + " HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
     return client.readResponse();
   };
   std::vector<std::string> order;
@@ -719,4 +748,28 @@ TEST_CASE("a 5xx or 429 to the /v2/ ping is answered by the proxy, other statuse
       CHECK(body(response) == "{}");
     }
   }
+}
+
+TEST_CASE("a busy index does not stall the loop: a hit is answered at once", "[cache][sqlite]") {
+  auto upstream = blobUpstream(kBlob);
+  ProxyFixture proxy;
+  auto client = RawSocket::connectTo(proxy.port());
+  client.sendAll(blobGet(upstream.port()));
+  REQUIRE(client.readResponse().rfind("HTTP/1.1 200", 0) == 0);
+
+  // Another process (a `regcache cache` command, a backup) holds the write lock on cache.db.
+  sqlite3 *raw = nullptr;
+  REQUIRE(sqlite3_open((proxy.dataDir() / "cache.db").c_str(), &raw) == SQLITE_OK);
+  std::unique_ptr<sqlite3, decltype(&sqlite3_close)> other(raw, &sqlite3_close);
+  REQUIRE(sqlite3_exec(other.get(), "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) == SQLITE_OK);
+
+  auto started = std::chrono::steady_clock::now();
+  client.sendAll(blobGet(upstream.port()));
+  std::string hit = client.readResponse();
+  auto took = std::chrono::steady_clock::now() - started;
+  CHECK(hit.find("X-Cache: HIT") != std::string::npos);
+  CHECK(body(hit) == kBlob);
+  // The hit count is the write that waits for the lock: skipped, not waited out for 5 s.
+  CHECK(took < std::chrono::seconds(1));
+  REQUIRE(sqlite3_exec(other.get(), "COMMIT", nullptr, nullptr, nullptr) == SQLITE_OK);
 }

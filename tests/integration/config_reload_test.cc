@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "base/base64.h"
 #include "proxy/proxy_users.h"
 
 #include "proxy_fixture.h"
@@ -100,4 +101,44 @@ TEST_CASE("a reload adding a proxy users file asks the next request for credenti
   after.sendAll(forward);
   CHECK(status(after.readResponse()) == "HTTP/1.1 407");
   std::filesystem::remove(users);
+}
+
+TEST_CASE("a reload turning on proxy users checks passwords off the loop from then on",
+          "[reload][integration]") {
+  auto upstream = ScriptedUpstream([](const RecordedRequest &, UpstreamReply &reply) {
+    reply.send(okResponse("upstream", "Content-Type: text/plain\r\n"));
+  });
+  static const std::filesystem::path users =
+      std::filesystem::temp_directory_path() /
+      ("regcache-reload-passwords-" + std::to_string(::getpid()));
+  // A password (not a token) line: its check runs on the ProxyAuthPool, which the proxy started
+  // without any proxy users.
+  std::ofstream(users) << "alice:" << regcache::proxy::hashProxySecret("right", false) << "\n";
+  ::chmod(users.c_str(), 0600);
+  ProxyFixture proxy;
+  REQUIRE(proxy.server().reload(reloaded([](auto &o) { o.proxyAuthFile = users; })).ok());
+  std::string target = "127.0.0.1:" + std::to_string(upstream.port());
+  auto forward = [&](const std::string &password) {
+    auto client = RawSocket::connectTo(proxy.port());
+    client.sendAll("GET http://" + target + "/v2/ HTTP/1.1\r\nHost: " + target +
+                   "\r\nProxy-Authorization: Basic " + regcache::encodeBase64("alice:" + password) +
+                   "\r\n\r\n");
+    return status(client.readResponse());
+  };
+  CHECK(forward("right") == "HTTP/1.1 200");
+  CHECK(forward("wrong") == "HTTP/1.1 407");
+  std::filesystem::remove(users);
+}
+
+TEST_CASE("a reload narrowing --admin-allow refuses /metrics to the removed range",
+          "[reload][integration]") {
+  ProxyFixture proxy;
+  auto metrics = [&] {
+    auto client = RawSocket::connectTo(proxy.port(), "127.0.0.1");
+    client.sendAll("GET /metrics HTTP/1.1\r\nHost: proxy\r\n\r\n");
+    return status(client.readResponse());
+  };
+  REQUIRE(metrics() == "HTTP/1.1 200");
+  REQUIRE(proxy.server().reload(reloaded([](auto &o) { o.adminAllow = {"10.0.0.0/8"}; })).ok());
+  CHECK(metrics() == "HTTP/1.1 403");
 }

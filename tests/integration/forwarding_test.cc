@@ -114,7 +114,7 @@ TEST_CASE("a HEAD response has no body and the connection stays usable", "[forwa
   ProxyFixture proxy;
   auto client = RawSocket::connectTo(proxy.port());
   std::string head = "HEAD http://127.0.0.1:" + std::to_string(upstream.port()) +
-                     "/v2/x/blobs/sha256:ab HTTP/1.1\r\nHost: a\r\n\r\n";
+                     "/v2/x/blobs/sha256:ab HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
   client.sendAll(head);
   std::string response = client.readUntil(
       [](const std::string &s) { return s.find("\r\n\r\n") != std::string::npos; });
@@ -133,10 +133,12 @@ TEST_CASE("request bodies are forwarded with their framing", "[forwarding]") {
   ProxyFixture proxy;
   auto client = RawSocket::connectTo(proxy.port());
   std::string target = "http://127.0.0.1:" + std::to_string(upstream.port()) + "/upload";
-  client.sendAll("PUT " + target + " HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nabcde");
+  client.sendAll("PUT " + target +
+                 " HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 5\r\n\r\nabcde");
   CHECK(client.readResponse().find("got:abcde") != std::string::npos);
-  client.sendAll("POST " + target +
-                 " HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nxyz\r\n0\r\n\r\n");
+  client.sendAll(
+      "POST " + target +
+      " HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nxyz\r\n0\r\n\r\n");
   CHECK(client.readResponse().find("got:xyz") != std::string::npos);
 }
 
@@ -147,8 +149,9 @@ TEST_CASE("interim 1xx responses from upstream are relayed before the final one"
   });
   ProxyFixture proxy;
   auto client = RawSocket::connectTo(proxy.port());
-  client.sendAll("PUT http://127.0.0.1:" + std::to_string(upstream.port()) +
-                 "/b HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nExpect: 100-continue\r\n\r\nabc");
+  client.sendAll(
+      "PUT http://127.0.0.1:" + std::to_string(upstream.port()) +
+      "/b HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 3\r\nExpect: 100-continue\r\n\r\nabc");
   std::string response =
       client.readUntil([](const std::string &s) { return s.find("len=3") != std::string::npos; });
   auto interim = response.find("HTTP/1.1 100 Continue\r\n\r\n");

@@ -106,7 +106,7 @@ TEST_CASE("content fetched with an anonymous token is found public and survives 
           "[cache][access][probe]") {
   TokenRegistry upstream;
   ProxyFixture proxy;
-  const std::string registry = "127.0.0.1:" + std::to_string(upstream.port.load());
+  const std::string registry = "http://127.0.0.1:" + std::to_string(upstream.port.load());
   {
     auto client = RawSocket::connectTo(proxy.port());
     client.sendAll(layerGet(upstream.port, "library/base", "Authorization: Bearer per-client\r\n"));
@@ -137,7 +137,7 @@ TEST_CASE("content fetched with an anonymous token is found public and survives 
 TEST_CASE("content the anonymous token cannot read stays private", "[cache][access][probe]") {
   TokenRegistry upstream;
   ProxyFixture proxy;
-  const std::string registry = "127.0.0.1:" + std::to_string(upstream.port.load());
+  const std::string registry = "http://127.0.0.1:" + std::to_string(upstream.port.load());
   {
     auto client = RawSocket::connectTo(proxy.port());
     client.sendAll(
@@ -166,7 +166,7 @@ TEST_CASE("in a repository found public, clients with tokens of their own share 
           "[cache][access][probe]") {
   TokenRegistry upstream;
   ProxyFixture proxy([](auto &o) { o.workers = 2; });
-  const std::string registry = "127.0.0.1:" + std::to_string(upstream.port.load());
+  const std::string registry = "http://127.0.0.1:" + std::to_string(upstream.port.load());
   {
     auto client = RawSocket::connectTo(proxy.port());
     client.sendAll(layerGet(upstream.port, "library/base", "Authorization: Bearer first\r\n"));
@@ -223,7 +223,7 @@ TEST_CASE("the public probe asks the registry, not the storage a blob was redire
                std::to_string(storagePort) + "/presigned?sig=abc\r\nContent-Length: 0\r\n\r\n");
   });
   ProxyFixture proxy;
-  const std::string registryName = "127.0.0.1:" + std::to_string(registry.port());
+  const std::string registryName = "http://127.0.0.1:" + std::to_string(registry.port());
   {
     auto client = RawSocket::connectTo(proxy.port());
     client.sendAll(

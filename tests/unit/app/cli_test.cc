@@ -117,6 +117,22 @@ TEST_CASE("every serve flag reaches the server options", "[app][cli]") {
   CHECK(o.leafCacheSize == 99);
 }
 
+TEST_CASE("admin access flags: --admin-allow, --public-catalog, proxy-auth hash --admin",
+          "[app][cli]") {
+  auto defaults = parse({"serve", "--data-dir", "/d"});
+  CHECK(defaults.serve.adminAllow == std::vector<std::string>{"127.0.0.0/8", "::1"});
+  CHECK_FALSE(defaults.serve.publicCatalog);
+  auto c = parse({"serve", "--data-dir", "/d", "--admin-allow", "10.1.0.0/16", "--admin-allow",
+                  "::1", "--public-catalog"});
+  CHECK(c.serve.adminAllow == std::vector<std::string>{"10.1.0.0/16", "::1"});
+  CHECK(c.serve.publicCatalog);
+  CHECK_THROWS(parse({"serve", "--data-dir", "/d", "--admin-allow", "not-a-range"}));
+  auto hash = parse({"proxy-auth", "hash", "--token", "--admin"});
+  CHECK(hash.command == Command::kProxyAuthHash);
+  CHECK(hash.hashToken);
+  CHECK(hash.hashAdmin);
+}
+
 TEST_CASE("the TOML config file sets options and flags override it", "[app][cli]") {
   TempFile config(R"(listen = ["127.0.0.1:4000", "[::1]:4001"]
 data-dir = "/from/file"

@@ -99,3 +99,18 @@ TEST_CASE("the leaf cache refuses invalid hosts without minting", "[ca][leafcach
   CHECK_FALSE(cache.get("not a host").ok());
   CHECK(cache.mintCount() == 0);
 }
+
+TEST_CASE("the leaf cache asks before minting, never for a cached leaf", "[ca][limits]") {
+  TempDir dir;
+  ca::LeafCache cache(makeAuthority(dir.path() / "ca"), SystemClock::instance(), 8);
+  int asked = 0;
+  auto allowOnce = [&asked] { return ++asked == 1; };
+  REQUIRE(cache.get("a.test", allowOnce).ok());
+  CHECK(cache.get("a.test", allowOnce).ok()); // cached: not asked
+  CHECK(asked == 1);
+  auto refused = cache.get("b.test", allowOnce);
+  REQUIRE_FALSE(refused.ok());
+  CHECK(refused.failure().code == Error::kTooLarge);
+  CHECK(asked == 2);
+  CHECK(cache.size() == 1);
+}

@@ -1,5 +1,7 @@
 #include <catch2/catch.hpp>
 
+#include "temp_dir.h"
+
 #include <unistd.h>
 
 #include <fstream>
@@ -9,22 +11,15 @@
 
 using namespace regcache::cache;
 namespace fs = std::filesystem;
+using regcache::test::TempDir;
 
 namespace {
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    std::random_device random;
-    path = fs::temp_directory_path() / ("regcache-store-" + std::to_string(random()));
-  }
-  ~TempDir() { fs::remove_all(path); }
-};
 Digest digestOf(const std::string &content) { return *parseDigest("sha256:" + sha256Hex(content)); }
 } // namespace
 
 TEST_CASE("a verified blob is committed where its digest says and reads back", "[cache][store]") {
   TempDir dir;
-  FileBlobStore store(dir.path);
+  FileBlobStore store(dir.path());
   auto writer = store.create();
   REQUIRE(writer.ok());
   REQUIRE(writer.value()->write("hello ").ok());
@@ -32,7 +27,7 @@ TEST_CASE("a verified blob is committed where its digest says and reads back", "
   Digest digest = digestOf("hello world");
   REQUIRE(writer.value()->commit(digest, 11).ok());
   CHECK(store.contains(digest));
-  CHECK(fs::exists(dir.path / "blobs/sha256" / digest.hex.substr(0, 2) / digest.hex));
+  CHECK(fs::exists(dir.path() / "blobs/sha256" / digest.hex.substr(0, 2) / digest.hex));
   auto fd = store.openForRead(digest);
   REQUIRE(fd.ok());
   char buf[32] = {};
@@ -40,12 +35,12 @@ TEST_CASE("a verified blob is committed where its digest says and reads back", "
   ::close(fd.value());
   CHECK(std::string(buf) == "hello world");
   CHECK(store.list() == std::vector<Digest>{digest});
-  CHECK(fs::is_empty(dir.path / "tmp"));
+  CHECK(fs::is_empty(dir.path() / "tmp"));
 }
 
 TEST_CASE("wrong bytes or a short body are never committed", "[cache][store]") {
   TempDir dir;
-  FileBlobStore store(dir.path);
+  FileBlobStore store(dir.path());
   Digest digest = digestOf("the real content");
   {
     auto liar = store.create();
@@ -62,24 +57,24 @@ TEST_CASE("wrong bytes or a short body are never committed", "[cache][store]") {
     CHECK_FALSE(shortBody.value()->commit(digest, 999).ok());
   }
   CHECK_FALSE(store.contains(digest));
-  CHECK(fs::is_empty(dir.path / "tmp")); // abandoned writers remove their temp files
+  CHECK(fs::is_empty(dir.path() / "tmp")); // abandoned writers remove their temp files
   CHECK(store.openForRead(digest).failure().code == regcache::Error::kNotFound);
 }
 
 TEST_CASE("temp files left by a crash are removed at start-up", "[cache][store]") {
   TempDir dir;
   {
-    FileBlobStore store(dir.path);
-    std::ofstream(dir.path / "tmp" / "fill-123") << "half a blob";
+    FileBlobStore store(dir.path());
+    std::ofstream(dir.path() / "tmp" / "fill-123") << "half a blob";
   }
-  FileBlobStore again(dir.path);
+  FileBlobStore again(dir.path());
   CHECK(again.removeLeftovers() == 1);
-  CHECK(fs::is_empty(dir.path / "tmp"));
+  CHECK(fs::is_empty(dir.path() / "tmp"));
 }
 
 TEST_CASE("removing a blob deletes its file", "[cache][store]") {
   TempDir dir;
-  FileBlobStore store(dir.path);
+  FileBlobStore store(dir.path());
   auto writer = store.create();
   REQUIRE(writer.ok());
   REQUIRE(writer.value()->write("x").ok());

@@ -80,6 +80,19 @@ TEST_CASE("a digest is served at a registry if under any of its repositories", "
   CHECK_FALSE(index->servedAtRegistry("sha256:bb", "r.test").value());
 }
 
+TEST_CASE("the public catalog lists only repositories with content served anonymously",
+          "[cache][index]") {
+  TempDb db;
+  auto index = std::move(Index::open(db.path).value());
+  REQUIRE(index->putBlob(blob("sha256:aa", 1, t(0)), "r", "library/alpine", true).ok());
+  REQUIRE(index->putBlob(blob("sha256:aa", 1, t(0)), "r", "team/private", false).ok());
+  CHECK(index->listRepositories(true).value() == std::vector<std::string>{"r/library/alpine"});
+  CHECK(index->listRepositories().value() ==
+        std::vector<std::string>{"r/library/alpine", "r/team/private"});
+  REQUIRE(index->markRepositoryPublic("r", "team/private").ok());
+  CHECK(index->listRepositories(true).value().size() == 2);
+}
+
 TEST_CASE("a repository found public makes what was served under it anonymous", "[cache][index]") {
   TempDb db;
   auto index = std::move(Index::open(db.path).value());
@@ -250,4 +263,61 @@ TEST_CASE("a blob fetched with credentials is not public until fetched without",
   // Fetched anonymously once, a later fetch with credentials does not take that back.
   REQUIRE(index.putBlob(blob("sha256:aa", 1, t(0)), "r.io", "library/base", false).ok());
   CHECK(index.servedUnder("sha256:aa", "r.io", "library/base", true).value());
+}
+
+namespace {
+// Runs `sql` on a connection of the test's own; true on success.
+bool runSql(sqlite3 *db, const char *sql) {
+  return sqlite3_exec(db, sql, nullptr, nullptr, nullptr) == SQLITE_OK;
+}
+} // namespace
+
+TEST_CASE("a failed COMMIT is rolled back and the connection stays usable", "[cache][index]") {
+  TempDb db;
+  auto opened = Index::open(db.path);
+  REQUIRE(opened.ok());
+  Index &index = *opened.value();
+  sqlite3 *raw = nullptr;
+  REQUIRE(sqlite3_open(db.path.c_str(), &raw) == SQLITE_OK);
+  std::unique_ptr<sqlite3, decltype(&sqlite3_close)> other(raw, &sqlite3_close);
+  // A deferred foreign key is checked only at COMMIT: a trigger that breaks it makes the next
+  // counter update's COMMIT fail (SQLITE_CONSTRAINT), deterministically, with the transaction
+  // still open afterwards.
+  REQUIRE(runSql(other.get(), "CREATE TABLE trap_parent (id INTEGER PRIMARY KEY);"
+                              "CREATE TABLE trap (ref INTEGER REFERENCES trap_parent(id) "
+                              "DEFERRABLE INITIALLY DEFERRED);"
+                              "CREATE TRIGGER spring AFTER INSERT ON counters "
+                              "BEGIN INSERT INTO trap (ref) VALUES (42); END;"));
+  auto failed = index.addCounters({{"cache_hits", 1}});
+  REQUIRE_FALSE(failed.ok());
+  CHECK(failed.failure().detail.find("FOREIGN KEY") != std::string::npos);
+
+  // Rolled back: another connection can take the write lock at once, and nothing was written.
+  sqlite3_busy_timeout(other.get(), 0);
+  REQUIRE(runSql(other.get(), "BEGIN IMMEDIATE; DROP TRIGGER spring; COMMIT;"));
+  CHECK(index.counters().value().count("cache_hits") == 0);
+  // And this connection writes again.
+  REQUIRE(index.addCounters({{"cache_hits", 2}}).ok());
+  REQUIRE(index.putBlob(blob("sha256:aa", 1, t(0)), "r.io", "library/base").ok());
+  CHECK(index.counters().value().at("cache_hits") == 2);
+}
+
+TEST_CASE("a short busy timeout makes a write fail fast while another connection writes",
+          "[cache][index]") {
+  TempDb db;
+  auto opened = Index::open(db.path);
+  REQUIRE(opened.ok());
+  Index &index = *opened.value();
+  index.setBusyTimeout(5ms);
+  sqlite3 *raw = nullptr;
+  REQUIRE(sqlite3_open(db.path.c_str(), &raw) == SQLITE_OK);
+  std::unique_ptr<sqlite3, decltype(&sqlite3_close)> other(raw, &sqlite3_close);
+  REQUIRE(runSql(other.get(), "BEGIN IMMEDIATE"));
+  auto started = std::chrono::steady_clock::now();
+  CHECK_FALSE(index.recordHit("sha256:aa", t(0)).ok());
+  CHECK_FALSE(index.putBlob(blob("sha256:aa", 1, t(0)), "r.io", "library/base").ok());
+  CHECK(std::chrono::steady_clock::now() - started < 1s);
+  CHECK(index.findBlob("sha256:aa").ok()); // reads go on beside the writer (WAL)
+  REQUIRE(runSql(other.get(), "COMMIT"));
+  CHECK(index.putBlob(blob("sha256:aa", 1, t(0)), "r.io", "library/base").ok());
 }

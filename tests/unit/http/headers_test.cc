@@ -47,3 +47,24 @@ TEST_CASE("hop-by-hop headers go, including those named in Connection", "[http][
   CHECK(h.get("Authorization") == "Bearer token");
   CHECK(h.get("Docker-Content-Digest") == "sha256:ab");
 }
+
+TEST_CASE("Connection cannot declare framing, Host or other end-to-end fields hop-by-hop",
+          "[http][headers]") {
+  Headers h;
+  h.add("Host", "registry.test");
+  h.add("Connection", "Content-Length, host, Transfer-Encoding, Authorization, X-Hop");
+  h.add("Content-Length", "12");
+  h.add("Authorization", "Bearer t");
+  h.add("Docker-Content-Digest", "sha256:ab");
+  h.add("X-Hop", "1");
+  h.add("Connection", "docker-content-digest");
+  stripHopByHop(h);
+  CHECK(h.get("Host") == "registry.test");
+  CHECK(h.get("Content-Length") == "12");
+  CHECK(h.get("Authorization") == "Bearer t");
+  CHECK(h.get("Docker-Content-Digest") == "sha256:ab");
+  CHECK_FALSE(h.has("X-Hop"));
+  CHECK_FALSE(h.has("Connection"));
+  CHECK(isEndToEndField("content-length"));
+  CHECK_FALSE(isEndToEndField("X-Hop"));
+}

@@ -179,3 +179,54 @@ TEST_CASE("a folded header line is unfolded, so what is forwarded is one line",
   REQUIRE(value);
   CHECK(value->find_first_of("\r\n") == std::string_view::npos);
 }
+
+namespace {
+// Holds every head, as a session does while a proxy password is checked.
+struct HoldingRecorder : RequestRecorder {
+  RequestParser *parser = nullptr;
+  void onRequestHead(RequestHead &&head) override {
+    RequestRecorder::onRequestHead(std::move(head));
+    parser->holdAfterHead();
+  }
+};
+} // namespace
+
+TEST_CASE("a hold stops the parser after the head; resume() goes on with the body",
+          "[http][parser]") {
+  HoldingRecorder sink;
+  RequestParser parser(Limits{}, sink);
+  sink.parser = &parser;
+  std::string head = "PUT /up HTTP/1.1\r\nHost: r\r\nContent-Length: 5\r\n\r\n";
+  auto held = parser.feed(head + "hello");
+  CHECK(held.status == ParseStatus::kPaused);
+  CHECK(held.consumed == head.size());
+  CHECK(parser.holding());
+  CHECK(sink.events == std::vector<std::string>{"head PUT /up"});
+  parser.resume();
+  auto rest = parser.feed("hello");
+  CHECK(rest.status == ParseStatus::kPaused); // the message's end
+  CHECK(rest.consumed == 5);
+  CHECK(sink.events == std::vector<std::string>{"head PUT /up", "body hello", "end"});
+}
+
+TEST_CASE("after a hold, an empty feed finishes a bodiless request or a CONNECT",
+          "[http][parser]") {
+  for (std::string request : {std::string("GET /v2/ HTTP/1.1\r\nHost: r\r\n\r\n"),
+                              std::string("CONNECT r:443 HTTP/1.1\r\nHost: r:443\r\n\r\n")}) {
+    INFO(request);
+    HoldingRecorder sink;
+    RequestParser parser(Limits{}, sink);
+    sink.parser = &parser;
+    auto held = parser.feed(request);
+    CHECK(held.status == ParseStatus::kPaused);
+    CHECK(held.consumed == request.size());
+    parser.resume();
+    auto rest = parser.feed("");
+    bool connect = request.rfind("CONNECT", 0) == 0;
+    CHECK(rest.status == (connect ? ParseStatus::kUpgrade : ParseStatus::kPaused));
+    CHECK(rest.consumed == 0);
+    CHECK(sink.events.back() == "end");
+    CHECK_FALSE(parser.holding());
+    CHECK(parser.feed("").status == ParseStatus::kNeedMore); // nothing held any more
+  }
+}

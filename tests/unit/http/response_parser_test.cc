@@ -113,3 +113,31 @@ TEST_CASE("an oversized response head is refused", "[http][response][limits]") {
   CHECK(r.status == ParseStatus::kError);
   CHECK(parser.error() == ParseError::kHeadersTooLarge);
 }
+
+TEST_CASE("more interim heads than the limit fail the response", "[http][response]") {
+  Limits limits;
+  limits.maxInterimResponses = 3;
+  std::string interim = "HTTP/1.1 100 Continue\r\n\r\n";
+  std::string final = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
+  {
+    ResponseRecorder sink;
+    ResponseParser parser(limits, sink);
+    parser.expectResponseTo("GET");
+    // Up to the limit, for each response on the connection.
+    std::string two = interim + interim + interim + final;
+    CHECK(feedAll(parser, two + two, 7) == ParseStatus::kPaused);
+    CHECK(sink.events.size() == 10);
+  }
+  ResponseRecorder sink;
+  ResponseParser parser(limits, sink);
+  parser.expectResponseTo("GET");
+  std::string flood;
+  for (int i = 0; i < 100; ++i)
+    flood += interim;
+  auto r = parser.feed(flood + final);
+  CHECK(r.status == ParseStatus::kError);
+  CHECK(parser.error() == ParseError::kTooManyInterimResponses);
+  CHECK(parser.errorReason() == "too many interim (1xx) responses");
+  CHECK(sink.heads.size() == 3); // the one past the limit is never delivered
+  CHECK(r.consumed < flood.size());
+}

@@ -53,3 +53,27 @@ TEST_CASE("authorities format with brackets and without default ports", "[http][
   CHECK(formatAuthority({"registry.test", 5000, false}, 443) == "registry.test:5000");
   CHECK(formatAuthority({"::1", 443, true}) == "[::1]:443");
 }
+
+TEST_CASE("a registry reached in the clear is keyed apart from the TLS one on its host and port",
+          "[http][target]") {
+  CHECK(registryKey({"registry.test", 443, false}, true) == "registry.test");
+  CHECK(registryKey({"registry.test", 80, false}, false) == "http://registry.test");
+  CHECK(registryKey({"registry.test", 5000, false}, true) == "registry.test:5000");
+  CHECK(registryKey({"registry.test", 5000, false}, false) == "http://registry.test:5000");
+  CHECK(registryKey({"::1", 443, true}, false) == "http://[::1]:443");
+}
+
+TEST_CASE("Host fields parse with or without a port", "[http][target]") {
+  auto bare = parseHostField(" Registry.Test ");
+  REQUIRE(bare.ok());
+  CHECK(bare->host == "registry.test");
+  CHECK(bare->port == 0);
+  auto withPort = parseHostField("[::1]:5000");
+  REQUIRE(withPort.ok());
+  CHECK(withPort->host == "::1");
+  CHECK(withPort->port == 5000);
+  CHECK_FALSE(parseHostField("a@b.test").ok());
+  CHECK_FALSE(parseHostField("b.test/x").ok());
+  CHECK_FALSE(parseHostField("b.test:99999").ok());
+  CHECK_FALSE(parseHostField("").ok());
+}

@@ -78,3 +78,22 @@ TEST_CASE("a fill hold raises the gauge for as long as it lives", "[metrics]") {
   }
   CHECK(metrics.fillsInFlight() == 0);
 }
+
+TEST_CASE("label values past the limit fold into other", "[metrics]") {
+  Metrics metrics;
+  metrics.limitLabelValues(2);
+  for (const char *registry : {"a.test", "b.test", "c.test", "d.test", "a.test"})
+    metrics.noteRateLimit(registry, "7;w=21600");
+  for (const char *user : {"-", "alice", "bob", "carol", "alice"})
+    metrics.countUser(user);
+  std::string text = metrics.renderPrometheus();
+  INFO(text);
+  CHECK(text.find("registry=\"a.test\"} 7\n") != std::string::npos);
+  CHECK(text.find("registry=\"b.test\"} 7\n") != std::string::npos);
+  CHECK(text.find("c.test") == std::string::npos);
+  CHECK(text.find("d.test") == std::string::npos);
+  CHECK(text.find("registry=\"other\"} 7\n") != std::string::npos);
+  CHECK(text.find("user=\"alice\"} 2\n") != std::string::npos);
+  CHECK(text.find("user=\"other\"} 2\n") != std::string::npos);
+  CHECK(text.find("bob") == std::string::npos);
+}

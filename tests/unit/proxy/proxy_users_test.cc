@@ -93,3 +93,52 @@ TEST_CASE("a proxy user file others can read is refused", "[proxy_users]") {
   CHECK(ProxyUsers::load(path).ok());
   std::filesystem::remove(path);
 }
+
+TEST_CASE("a third field marks admins; old lines are ordinary users; unknown flags are refused",
+          "[proxy_users]") {
+  ManualClock clock(std::chrono::system_clock::time_point(1700000000s));
+  std::string adminLine = hashProxySecret(kToken, true, true);
+  CHECK(adminLine.size() > 6);
+  CHECK(adminLine.substr(adminLine.size() - 6) == ":admin");
+  auto users = ProxyUsers::parse("ops:" + adminLine +
+                                 "\nrunners:" + hashProxySecret(kToken + "2", true) + "\n");
+  REQUIRE(users.ok());
+  CHECK(users->isAdmin("ops"));
+  CHECK_FALSE(users->isAdmin("runners"));
+  CHECK_FALSE(users->isAdmin("nobody"));
+  CHECK(users->authenticate(basic("ops:" + kToken), clock) == "ops");
+  for (std::string bad : {"ops:" + hashProxySecret(kToken, true) + ":root\n",
+                          "ops:" + hashProxySecret(kToken, true) + ":\n",
+                          "ops:" + hashProxySecret(kToken, true) + ":admin,\n"}) {
+    INFO(bad);
+    CHECK_FALSE(ProxyUsers::parse(bad).ok());
+  }
+}
+
+TEST_CASE("tokens are decided at once; passwords need the slow half, whose outcome is remembered",
+          "[proxy_users]") {
+  ManualClock clock(std::chrono::system_clock::time_point(1700000000s));
+  auto users = ProxyUsers::parse("alice:" + hashProxySecret("s3cret", false) +
+                                 "\nrunners:" + hashProxySecret(kToken, true) + "\n");
+  REQUIRE(users.ok());
+  using Outcome = ProxyUsers::FastCheck::Outcome;
+  CHECK(users->checkFast(basic("runners:" + kToken), clock).outcome == Outcome::kProven);
+  CHECK(users->checkFast(basic("runners:nope"), clock).outcome == Outcome::kRefused);
+  CHECK(users->checkFast(basic("mallory:x"), clock).outcome == Outcome::kRefused);
+
+  auto wrong = users->checkFast(basic("alice:wrong"), clock);
+  REQUIRE(wrong.outcome == Outcome::kNeedsHash);
+  CHECK(wrong.user == "alice");
+  CHECK_FALSE(users->checkSlow(*wrong.password, clock));
+  // The same wrong header is refused without hashing for a while, then hashed again.
+  CHECK(users->checkFast(basic("alice:wrong"), clock).outcome == Outcome::kRefused);
+  clock.advance(31s);
+  CHECK(users->checkFast(basic("alice:wrong"), clock).outcome == Outcome::kNeedsHash);
+
+  auto right = users->checkFast(basic("alice:s3cret"), clock);
+  REQUIRE(right.outcome == Outcome::kNeedsHash);
+  CHECK(users->checkSlow(*right.password, clock));
+  auto again = users->checkFast(basic("alice:s3cret"), clock);
+  CHECK(again.outcome == Outcome::kProven);
+  CHECK(again.user == "alice");
+}

@@ -83,3 +83,33 @@ TEST_CASE("registry writes are POST, PUT, PATCH and DELETE under /v2/", "[route]
   auto admin = head("DELETE", "/v2/_catalog");
   CHECK_FALSE(isRegistryWrite(admin, routeRequest(admin, std::nullopt)));
 }
+
+TEST_CASE("an absolute-form request whose Host names another host is a bad request", "[route]") {
+  auto with = [](const std::string &target, std::initializer_list<std::string> hosts) {
+    http::RequestHead h = head("GET", target);
+    for (const auto &host : hosts)
+      h.headers.add("Host", host);
+    return routeRequest(h, std::nullopt).kind;
+  };
+  CHECK(with("http://a.test/v2/", {"a.test"}) == RouteKind::kForward);
+  CHECK(with("http://a.test/v2/", {"A.TEST:80"}) == RouteKind::kForward);
+  CHECK(with("https://a.test/v2/", {"a.test:443"}) == RouteKind::kForward);
+  CHECK(with("http://a.test:5000/v2/", {"a.test"}) == RouteKind::kForward); // no port: agrees
+  CHECK(with("http://a.test/v2/", {}) == RouteKind::kForward);
+  CHECK(with("http://a.test/v2/", {"b.test"}) == RouteKind::kBadRequest);
+  CHECK(with("http://a.test:5000/v2/", {"a.test:5001"}) == RouteKind::kBadRequest);
+  CHECK(with("http://a.test/v2/", {"a.test", "b.test"}) == RouteKind::kBadRequest);
+  CHECK(with("http://a.test/v2/", {"a.test/x"}) == RouteKind::kBadRequest);
+}
+
+TEST_CASE("inside an intercept the CONNECT target wins over Host, but two Hosts are refused",
+          "[route]") {
+  http::HostPort target{"registry.test", 443, false};
+  http::RequestHead other = head("GET", "/v2/");
+  other.headers.add("Host", "b.test");
+  Route r = routeRequest(other, target);
+  CHECK(r.kind == RouteKind::kForward);
+  CHECK(r.upstream.host == "registry.test");
+  other.headers.add("Host", "registry.test");
+  CHECK(routeRequest(other, target).kind == RouteKind::kBadRequest);
+}

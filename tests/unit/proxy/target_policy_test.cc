@@ -101,3 +101,45 @@ TEST_CASE("the proxy never connects to itself", "[policy]") {
   CHECK(wildcard.refuseAddress("x", at("10.0.0.5", 3128)));
   CHECK_FALSE(wildcard.refuseAddress("x", at("34.1.2.3", 3128)));
 }
+
+TEST_CASE("IPv6 addresses that lead to an IPv4 one are judged by that IPv4 address",
+          "[policy][cidr]") {
+  auto nat64 = net::embeddedIpv4(at("64:ff9b::7f00:1", 8443));
+  REQUIRE(nat64);
+  CHECK(nat64->address.ipString() == "127.0.0.1");
+  CHECK(nat64->address.port() == 8443);
+  CHECK(net::embeddedIpv4(at("2002:a9fe:a9fe::1"))->address.ipString() == "169.254.169.254");
+  CHECK(net::embeddedIpv4(at("::10.1.2.3"))->address.ipString() == "10.1.2.3");
+  CHECK(net::embeddedIpv4(at("::ffff:0:10.1.2.3"))->address.ipString() == "10.1.2.3");
+  CHECK_FALSE(net::embeddedIpv4(at("::1")));
+  CHECK_FALSE(net::embeddedIpv4(at("2600::1")));
+  CHECK_FALSE(net::embeddedIpv4(at("10.1.2.3")));
+
+  TargetPolicy p = policy();
+  CHECK(p.refuseAddress("r", at("64:ff9b::7f00:1"))->find("loopback") != std::string::npos);
+  CHECK(p.refuseAddress("r", at("64:ff9b::a9fe:a9fe"))->find("metadata") != std::string::npos);
+  CHECK(p.refuseAddress("r", at("64:ff9b::a00:1"))->find("NAT64 of 10.0.0.1") != std::string::npos);
+  CHECK(p.refuseAddress("r", at("2002:7f00:1::"))->find("loopback") != std::string::npos);
+  CHECK(p.refuseAddress("r", at("2002:c0a8:101::1"))->find("private") != std::string::npos);
+  CHECK(p.refuseAddress("r", at("::ffff:169.254.169.254"))->find("metadata") != std::string::npos);
+  CHECK(p.refuseAddress("r", at("::127.0.0.1"))->find("loopback") != std::string::npos);
+  CHECK(p.refuseAddress("r", at("2001:0:4136:e378:8000:63bf:3fff:fdd2"))->find("Teredo") !=
+        std::string::npos);
+  CHECK(p.refuseAddress("r", at("168.63.129.16", 80))->find("metadata") != std::string::npos);
+  CHECK(p.refuseAddress("r", at("64:ff9b::a83f:8110", 80))->find("metadata") != std::string::npos);
+  // The public IPv4 behind a NAT64 or 6to4 address is reached as usual.
+  CHECK_FALSE(p.refuseAddress("r", at("64:ff9b::2201:203")));
+  CHECK_FALSE(p.refuseAddress("r", at("2002:2201:203::1")));
+  CHECK(p.refuseAddress("r", at("64:ff9b::2201:203", 22))->find("port 22") != std::string::npos);
+}
+
+TEST_CASE("rules apply to an embedded IPv4 address as to the address itself", "[policy]") {
+  TargetPolicy allowV4 = policy({"10.0.0.0/8"}, {"34.1.2.3"});
+  CHECK_FALSE(allowV4.refuseAddress("r", at("64:ff9b::a01:101")));
+  CHECK(allowV4.refuseAddress("r", at("64:ff9b::2201:203"))->find("--deny-target") !=
+        std::string::npos);
+  TargetPolicy allowPrefix = policy({"64:ff9b::/96"});
+  CHECK_FALSE(allowPrefix.refuseAddress("r", at("64:ff9b::a01:101")));
+  TargetPolicy own = policy({"127.0.0.0/8"}, {}, {at("127.0.0.1", 3128)});
+  CHECK(own.refuseAddress("r", at("64:ff9b::7f00:1", 3128))->find("own") != std::string::npos);
+}

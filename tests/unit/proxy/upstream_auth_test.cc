@@ -73,6 +73,24 @@ TEST_CASE("a malformed accounts file is refused with the line", "[upstream_auth]
   }
 }
 
+TEST_CASE("allow_http_realm is off unless an account says true", "[upstream_auth]") {
+  TempDir dir;
+  auto parsed = Credentials::parse("[a]\npassword = \"p\"\nallow_http_realm = true\n"
+                                   "[b]\npassword = \"p\"\nallow_http_realm = false\n"
+                                   "[c]\npassword = \"p\"\n",
+                                   dir.path);
+  REQUIRE(parsed.ok());
+  CHECK(parsed->find("a")->allowHttpRealm);
+  CHECK_FALSE(parsed->find("b")->allowHttpRealm);
+  CHECK_FALSE(parsed->find("c")->allowHttpRealm);
+  for (const char *bad :
+       {"[a]\npassword = \"p\"\nallow_http_realm = \"true\"\n",
+        "[a]\npassword = \"p\"\nallow_http_realm = yes\n", "allow_http_realm = true\n"}) {
+    INFO(bad);
+    CHECK_FALSE(Credentials::parse(bad, dir.path).ok());
+  }
+}
+
 TEST_CASE("an accounts file others can read is refused", "[upstream_auth]") {
   TempDir dir;
   auto open = dir.write("auth.toml", "[h]\npassword = \"p\"\n", 0644);
