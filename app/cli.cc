@@ -70,6 +70,9 @@ struct Cli::Raw {
   std::size_t mintsPerClientPerMinute = 30;
   std::string fillStallTimeout = "60s";
   std::string maxBlobSize = "64GiB";
+  // serve --print-config / --check-config (issue 14): actions, not settings.
+  bool printConfig = false;
+  bool checkConfig = false;
 };
 
 std::filesystem::path defaultDataDir() {
@@ -304,6 +307,13 @@ Cli::Cli() : raw_(std::make_unique<Raw>()) {
       ->add_option("--max-blob-size", raw_->maxBlobSize,
                    "Pass through, without storing, a blob announced larger than this (size)")
       ->capture_default_str();
+  // Actions on the configuration rather than settings (issue 14); no config key.
+  serve_->add_flag("--print-config", raw_->printConfig,
+                   "Print the effective configuration (file, flags and defaults merged, secrets "
+                   "redacted) as TOML, and exit");
+  serve_->add_flag("--check-config", raw_->checkConfig,
+                   "Check the --config file (every key and value, and the files it names); "
+                   "print FILE:LINE: reason for each problem and exit non-zero if any");
 
   CLI::App *ca = app_.add_subcommand("ca", "Manage the proxy's certificate authority");
   ca->require_subcommand(1);
@@ -420,7 +430,7 @@ void Cli::applyConfigFile(const std::string &path) {
     if (item.name == "++" || item.name == "--") continue; // section markers
     std::string name = item.parents.empty() ? item.name : item.fullname();
     CLI::Option *option = serve_->get_option_no_throw("--" + name);
-    if (option == nullptr || name == "config") {
+    if (option == nullptr || !isConfigKey(name)) {
       throw std::invalid_argument("unknown option '" + name + "' in " + path);
     }
     if (option->count() != 0) continue;
@@ -480,6 +490,12 @@ ParsedCommand Cli::parse(int argc, const char *const *argv) {
   out.leafValidity =
       std::chrono::duration_cast<std::chrono::hours>(parseDuration(raw_->leafValidity));
   if (out.command != Command::kServe) return out;
+  if (raw_->checkConfig) { // checked key by key by runCheckConfig, so a bad file reports all
+    out.command = Command::kCheckConfig;
+    out.configFile = raw_->configFile;
+    return out;
+  }
+  if (raw_->printConfig) out.command = Command::kPrintConfig;
   if (!raw_->configFile.empty()) {
     applyConfigFile(raw_->configFile);
     out.dataDir = raw_->dataDir.empty() ? defaultDataDir() : std::filesystem::path(raw_->dataDir);

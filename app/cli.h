@@ -28,7 +28,9 @@ enum class Command {
   kCacheRemove,
   kCacheGc,
   kProxyAuthHash,
-  kVersion
+  kVersion,
+  kPrintConfig, // serve --print-config: `serve` fully parsed, then printed
+  kCheckConfig  // serve --check-config: only configFile is set
 };
 
 struct ParsedCommand {
@@ -53,6 +55,15 @@ struct ParsedCommand {
   bool hashToken = false;             // proxy-auth hash
   bool hashAdmin = false;             // proxy-auth hash --admin
   std::chrono::milliseconds gcOlderThan{0}; // cache gc: 0 keeps every blob in use
+  std::string configFile;                   // serve --check-config
+};
+
+// One `serve` setting as it is in effect: its config key (the flag without dashes) and values.
+struct ConfigEntry {
+  std::string key;
+  std::vector<std::string> values; // empty: unset (no default)
+  bool list = false;               // a repeatable flag: a TOML array
+  bool flag = false;               // a boolean flag
 };
 
 // The default data directory: $REGCACHE_DATA_DIR, else /var/lib/regcache for root, else
@@ -75,6 +86,13 @@ public:
   int exit(const CLI::Error &e) { return app_.exit(e); }
   std::string help() const { return app_.help(); }
   std::string serveHelp() const { return serve_->help(); }
+  // After parse() of `serve`: every setting as it is in effect (config file, flags and
+  // defaults merged), in --help order, without the actions (--config, --print-config,
+  // --check-config, --help). data-dir is the configured one (empty: the default). Defined in
+  // app/print_config.cc.
+  std::vector<ConfigEntry> effectiveConfig() const;
+  // True if `key` names a `serve` setting a config file may set.
+  bool isConfigKey(const std::string &key) const;
 
 private:
   struct Raw; // flag values as typed, converted in parse()

@@ -18,5 +18,6 @@ int runCacheRemove(const ParsedCommand &command);
 int runCacheGc(const ParsedCommand &command);
 int runProxyAuthHash(const ParsedCommand &command);
 int runVersion();
+int runCheckConfig(const ParsedCommand &command); // app/check_config.cc
 
 } // namespace regcache::app

@@ -3,6 +3,8 @@
 
 #include "app/cli.h"
 #include "app/commands.h"
+#include "app/config_reload.h"
+#include "app/print_config.h"
 #include "proxy/server.h"
 
 int main(int argc, char **argv) {
@@ -11,7 +13,15 @@ int main(int argc, char **argv) {
   try {
     ParsedCommand command = cli.parse(argc, argv);
     switch (command.command) {
-    case Command::kServe: return regcache::proxy::runServer(command.serve);
+    case Command::kServe:
+      // SIGHUP parses this same command line again (the config file is read again).
+      return regcache::proxy::runServer(
+          command.serve,
+          makeReloader(std::vector<std::string>(argv, argv + argc), cli.effectiveConfig()));
+    case Command::kPrintConfig:
+      std::cout << formatConfig(cli.effectiveConfig(), command.dataDir.string());
+      return 0;
+    case Command::kCheckConfig: return runCheckConfig(command);
     case Command::kCaInit: return runCaInit(command);
     case Command::kCaBundle: return runCaBundle(command);
     case Command::kCaShow: return runCaShow(command);

@@ -24,6 +24,14 @@ spdlog::logger &named(const char *name) {
 
 } // namespace
 
+bool setLevel(const std::string &level) {
+  auto lvl = spdlog::level::from_str(level);
+  if (lvl == spdlog::level::off && level != "off") return false;
+  for (const char *name : {"proxy", "tls", "dns", "ca", "cache"})
+    named(name).set_level(lvl);
+  return true;
+}
+
 void setup(const std::string &level, const std::string &accessLogPath) {
   auto lvl = spdlog::level::from_str(level);
   if (lvl == spdlog::level::off && level != "off") {

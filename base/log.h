@@ -14,6 +14,10 @@ namespace regcache::log {
 // stdout, otherwise to that file. Throws on a bad level or an unopenable file (start-up only).
 void setup(const std::string &level, const std::string &accessLogPath = {});
 
+// Sets the level of the named loggers (not access) while they run (SIGHUP); spdlog levels are
+// atomic. Returns false, changing nothing, for a bad level.
+bool setLevel(const std::string &level);
+
 spdlog::logger &proxy();
 spdlog::logger &tls();
 spdlog::logger &dns();

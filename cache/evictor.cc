@@ -11,7 +11,7 @@ namespace regcache::cache {
 
 Evictor::Evictor(std::filesystem::path indexPath, FileBlobStore &store, EvictionOptions options)
     : indexPath_(std::move(indexPath)), store_(store), options_(options),
-      thread_(options.interval, [this] { evictOnce(); }) {}
+      maxBytes_(options.maxBytes), thread_(options.interval, [this] { evictOnce(); }) {}
 
 Evictor::~Evictor() { stop(); }
 
@@ -22,7 +22,8 @@ void Evictor::start() {
 void Evictor::stop() { thread_.stop(); }
 
 std::size_t Evictor::evictOnce() {
-  if (options_.maxBytes == 0) return 0;
+  const std::uint64_t maxBytes = maxBytes_.load();
+  if (maxBytes == 0) return 0;
   auto index = Index::open(indexPath_);
   if (!index.ok()) {
     log::cache().warn("eviction skipped: {}", index.failure().detail);
@@ -32,8 +33,8 @@ std::size_t Evictor::evictOnce() {
   if (!totals.ok()) return 0;
   std::uint64_t inFlight = options_.inFlight != nullptr ? options_.inFlight->reserved() : 0;
   std::uint64_t bytes = totals->bytes + inFlight;
-  if (bytes <= options_.maxBytes) return 0;
-  std::uint64_t target = options_.maxBytes / 10 * 9;
+  if (bytes <= maxBytes) return 0;
+  std::uint64_t target = maxBytes / 10 * 9;
   std::size_t evicted = 0;
   while (bytes > target) {
     auto oldest = index.value()->leastRecentlyUsed(64);
@@ -52,7 +53,7 @@ std::size_t Evictor::evictOnce() {
     }
   }
   log::cache().info("evicted {} blob(s): cache at {} bytes ({} of them fills in flight), limit {}",
-                    evicted, bytes, inFlight, options_.maxBytes);
+                    evicted, bytes, inFlight, maxBytes);
   return evicted;
 }
 

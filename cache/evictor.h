@@ -4,6 +4,7 @@
 // A blob being read stays readable (its descriptor outlives the unlink), and fills in flight are
 // not in the index yet, so nothing being read or filled is ever cut short. The bytes fills in
 // flight have reserved (FillBudget) count toward the limit: they will land in the index soon.
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
@@ -33,11 +34,15 @@ public:
   void stop();
   // One pass, on the caller's thread: returns how many blobs were evicted.
   std::size_t evictOnce();
+  // A new --cache-max-size (SIGHUP), used from the next pass on; thread-safe. A limit of 0 stops
+  // evicting; a non-zero limit takes effect only if the evictor started with one.
+  void setLimit(std::uint64_t maxBytes) noexcept { maxBytes_.store(maxBytes); }
 
 private:
   std::filesystem::path indexPath_;
   FileBlobStore &store_;
   EvictionOptions options_;
+  std::atomic<std::uint64_t> maxBytes_;
   PeriodicThread thread_;
 };
 

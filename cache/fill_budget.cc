@@ -23,9 +23,10 @@ void FillBudget::Reservation::release() {
 }
 
 std::optional<FillBudget::Reservation> FillBudget::reserve(std::uint64_t bytes) {
+  const std::uint64_t limit = limit_.load(std::memory_order_acquire);
   std::uint64_t current = reserved_.load(std::memory_order_acquire);
   do {
-    if (limit_ != 0 && (bytes > limit_ || current > limit_ - bytes)) return std::nullopt;
+    if (limit != 0 && (bytes > limit || current > limit - bytes)) return std::nullopt;
   } while (!reserved_.compare_exchange_weak(current, current + bytes, std::memory_order_acq_rel,
                                             std::memory_order_acquire));
   Reservation reservation;

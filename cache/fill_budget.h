@@ -40,10 +40,13 @@ public:
   std::optional<Reservation> reserve(std::uint64_t bytes);
   // Bytes reserved by fills in flight now.
   std::uint64_t reserved() const { return reserved_.load(std::memory_order_acquire); }
-  std::uint64_t limit() const { return limit_; }
+  std::uint64_t limit() const { return limit_.load(std::memory_order_acquire); }
+  // A new --cache-max-size (SIGHUP) for every later reserve(); reservations already held stay.
+  // Thread-safe.
+  void setLimit(std::uint64_t limit) { limit_.store(limit, std::memory_order_release); }
 
 private:
-  const std::uint64_t limit_;
+  std::atomic<std::uint64_t> limit_;
   std::atomic<std::uint64_t> reserved_{0};
 };
 

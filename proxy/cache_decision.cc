@@ -141,7 +141,7 @@ void decideTag(Worker &worker, const http::RequestHead &head, const cache::Regis
         bool cached =
             serveOrConfirm(worker, route, asker,
                            Found{std::move(record), UniqueFd(fd.value()), std::move(*tag.value())},
-                           age < worker.options().tagTtl, decision);
+                           age < worker.shared().tagTtl.load(), decision);
         if (cached && decision.hit) return;
       }
     }

@@ -77,7 +77,7 @@ void ClientSession::start() {
   BufferEventPtr bev = std::move(bev_);
   installClientBev(std::move(bev));
   transitionTo(State::kReadingRequest);
-  if (!net::anyContains(worker_.shared().allowedClients, peer_)) {
+  if (!net::anyContains(*worker_.shared().allowedClients.load(), peer_)) {
     log::proxy().warn("{} refused client {}: not in --allow-client", prefix_, peer_.toString());
     respondAndClose(403, "regcache: " + peer_.ipString() + " may not use this proxy");
   }
@@ -308,28 +308,30 @@ void ClientSession::startRequest(http::RequestHead &&head) {
     return;
   }
   bool proxied = route.kind == RouteKind::kConnect || route.kind == RouteKind::kForward;
-  if (proxied && !intercepted_ && worker_.shared().proxyUsers) {
-    checkCredentials(std::move(head), std::move(route), CredentialUse::kProxy);
+  // One snapshot of each reloadable list for the whole request, however long its check takes.
+  auto users = worker_.shared().proxyUsers.load();
+  if (proxied && !intercepted_ && users) {
+    checkCredentials(std::move(head), std::move(route), CredentialUse::kProxy, std::move(users));
     return;
   }
-  bool adminByAddress = net::anyContains(worker_.shared().adminClients, peer_);
+  bool adminByAddress = net::anyContains(*worker_.shared().adminClients.load(), peer_);
   if (route.kind == RouteKind::kAdmin && !adminByAddress && !isOpenAdminPath(head.target) &&
-      worker_.shared().proxyUsers) {
-    checkCredentials(std::move(head), std::move(route), CredentialUse::kAdmin);
+      users) {
+    checkCredentials(std::move(head), std::move(route), CredentialUse::kAdmin, std::move(users));
     return;
   }
   dispatchRequest(std::move(head), std::move(route), adminByAddress);
 }
 
-void ClientSession::checkCredentials(http::RequestHead &&head, Route &&route, CredentialUse use) {
-  const auto &users = worker_.shared().proxyUsers;
+void ClientSession::checkCredentials(http::RequestHead &&head, Route &&route, CredentialUse use,
+                                     std::shared_ptr<const ProxyUsers> users) {
   auto header = head.headers.get("Proxy-Authorization");
   if (!header && use == CredentialUse::kAdmin) {
     // The admin endpoints are the proxy's own: a scraper's Authorization: Basic is for it too.
     header = head.headers.get("Authorization");
   }
   if (!header) {
-    onCredentialsChecked(std::move(head), std::move(route), use, std::nullopt);
+    onCredentialsChecked(std::move(head), std::move(route), use, std::nullopt, *users);
     return;
   }
   auto check = users->checkFast(*header, SystemClock::instance());
@@ -337,18 +339,21 @@ void ClientSession::checkCredentials(http::RequestHead &&head, Route &&route, Cr
   if (check.outcome != Check::kNeedsHash) {
     std::optional<std::string> user;
     if (check.outcome == Check::kProven) user = std::move(check.user);
-    onCredentialsChecked(std::move(head), std::move(route), use, std::move(user));
+    onCredentialsChecked(std::move(head), std::move(route), use, std::move(user), *users);
     return;
   }
   // PBKDF2 takes hundreds of milliseconds: never on this loop. The head waits, the body too.
   auto pending = std::make_shared<PendingCredentials>(
-      PendingCredentials{std::move(head), std::move(route), use, check.user});
+      PendingCredentials{std::move(head), std::move(route), use, check.user, users});
   std::weak_ptr<PendingCredentials> ticket = pending;
-  auto admission = worker_.shared().proxyAuthPool->submit(
-      peer_.ipString(), check.password, worker_.mailbox(), [this, ticket](bool verified) {
-        // The session owns the only strong reference: alive here means the session is too.
-        if (auto waiting = ticket.lock()) onPasswordChecked(std::move(waiting), verified);
-      });
+  auto admission =
+      worker_.shared().proxyAuthPool->submit(peer_.ipString(), std::move(users), check.password,
+                                             worker_.mailbox(), [this, ticket](bool verified) {
+                                               // The session owns the only strong reference: alive
+                                               // here means the session is too.
+                                               if (auto waiting = ticket.lock())
+                                                 onPasswordChecked(std::move(waiting), verified);
+                                             });
   if (admission == ProxyAuthPool::Admission::kTooManyFromClient) {
     log::proxy().warn("{} {} {} from {}: too many proxy password checks in flight from it", prefix_,
                       pending->head.method, pending->head.target, peer_.toString());
@@ -377,20 +382,20 @@ void ClientSession::onPasswordChecked(std::shared_ptr<PendingCredentials> pendin
   std::optional<std::string> user;
   if (verified) user = pending->user;
   onCredentialsChecked(std::move(pending->head), std::move(pending->route), pending->use,
-                       std::move(user));
+                       std::move(user), *pending->users);
   // The body (or, for a CONNECT, the upgrade) is parsed from where the parser held.
   if (state_ == State::kReadingRequest || state_ == State::kHandling) feedParser();
 }
 
 void ClientSession::onCredentialsChecked(http::RequestHead &&head, Route &&route, CredentialUse use,
-                                         std::optional<std::string> user) {
+                                         std::optional<std::string> user, const ProxyUsers &users) {
   if (user) {
     if (user_ != *user) log::proxy().debug("{} proxy user {}", prefix_, *user);
     user_ = *user;
   }
   if (use == CredentialUse::kAdmin) {
     // An ordinary user (a CI runner's token) is no admin: the endpoint answers 403.
-    bool admin = user && worker_.shared().proxyUsers->isAdmin(*user);
+    bool admin = user && users.isAdmin(*user);
     dispatchRequest(std::move(head), std::move(route), admin);
     return;
   }
@@ -539,7 +544,7 @@ void ClientSession::startConnect() {
   connectStarted_ = std::chrono::steady_clock::now();
   evtimer_del(timer_.get());
   if (auto refused =
-          worker_.shared().targets->refuseName(connectTarget_->host, connectTarget_->port)) {
+          worker_.shared().targets.load()->refuseName(connectTarget_->host, connectTarget_->port)) {
     refuseConnect(*refused);
     return;
   }
@@ -566,7 +571,7 @@ void ClientSession::onTargetResolved(Result<net::Resolver::Addresses> addresses)
     std::optional<std::string> refusal;
     bool admitted = false;
     for (const auto &address : addresses.value()) {
-      auto reason = worker_.shared().targets->refuseAddress(connectTarget_->host, address);
+      auto reason = worker_.shared().targets.load()->refuseAddress(connectTarget_->host, address);
       admitted = admitted || !reason;
       if (reason && !refusal) refusal = reason;
     }

@@ -27,6 +27,7 @@
 
 namespace regcache::proxy {
 
+class ProxyUsers;
 class Worker;
 
 class ClientSession final : public ClientSide, private http::RequestSink {
@@ -112,16 +113,19 @@ private:
     http::RequestHead head;
     Route route;
     CredentialUse use;
-    std::string user; // who the header claims to be
+    std::string user;                        // who the header claims to be
+    std::shared_ptr<const ProxyUsers> users; // the snapshot the check runs against
   };
-  // With --proxy-auth-file: checks the request's credentials, at once or (a password) on the
-  // ProxyAuthPool, then goes on with onCredentialsChecked.
-  void checkCredentials(http::RequestHead &&head, Route &&route, CredentialUse use);
+  // With --proxy-auth-file: checks the request's credentials against `users` (the request's one
+  // snapshot of the reloadable file, never null), at once or (a password) on the ProxyAuthPool,
+  // then goes on with onCredentialsChecked.
+  void checkCredentials(http::RequestHead &&head, Route &&route, CredentialUse use,
+                        std::shared_ptr<const ProxyUsers> users);
   // On the loop, with the pool's answer; ignored once the session closed (the weak handle).
   void onPasswordChecked(std::shared_ptr<PendingCredentials> pending, bool verified);
-  // `user`: who the credentials proved, or nothing.
+  // `user`: who the credentials proved against `users`, or nothing.
   void onCredentialsChecked(http::RequestHead &&head, Route &&route, CredentialUse use,
-                            std::optional<std::string> user);
+                            std::optional<std::string> user, const ProxyUsers &users);
   // Routing once the client is known: `admin` says whether it may read admin endpoints.
   void dispatchRequest(http::RequestHead &&head, Route &&route, bool admin);
   void closeAfterFlush();

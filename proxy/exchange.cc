@@ -57,7 +57,8 @@ Exchange::Exchange(ClientSide &client, http::RequestHead request, net::Endpoint 
   candidate_ = std::move(candidate);
   registryEndpoint_ = endpoint_;
   tagToLearn_ = std::move(tagToLearn);
-  if (const auto *accounts = client_->worker().shared().upstreamCredentials;
+  operatorAccounts_ = client_->worker().shared().upstreamCredentials.load();
+  if (const auto *accounts = operatorAccounts_.get();
       accounts != nullptr && endpoint_.tls && !request_.headers.has("Authorization")) {
     // A client's own Authorization always wins; without one, the operator's account is used, but
     // only over verified TLS: never to http://registry:80, which anyone on the path can read.

@@ -203,6 +203,8 @@ private:
   int redirects_ = 0;
   std::optional<bool> confirmed_; // the revalidating HEAD's verdict
   const upstream_auth::Credential *operatorAccount_ = nullptr;
+  // Keeps the accounts operatorAccount_ points into alive across a SIGHUP reload.
+  std::shared_ptr<const upstream_auth::Credentials> operatorAccounts_;
   std::string operatorHost_; // the registry the account is for; never sent elsewhere
   std::string authScope_;
   std::optional<http::AuthChallenge> authChallenge_; // a 401 to answer with the account

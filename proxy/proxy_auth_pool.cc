@@ -4,8 +4,7 @@
 
 namespace regcache::proxy {
 
-ProxyAuthPool::ProxyAuthPool(const ProxyUsers &users, const Clock &clock, Limits limits)
-    : users_(users), clock_(clock), limits_(limits) {
+ProxyAuthPool::ProxyAuthPool(const Clock &clock, Limits limits) : clock_(clock), limits_(limits) {
   for (unsigned i = 0; i < std::max(1u, limits_.threads); ++i)
     threads_.emplace_back([this] { run(); });
 }
@@ -21,11 +20,13 @@ ProxyAuthPool::~ProxyAuthPool() {
 }
 
 ProxyAuthPool::Admission ProxyAuthPool::submit(const std::string &client,
+                                               std::shared_ptr<const ProxyUsers> users,
                                                std::shared_ptr<const PasswordCheck> password,
                                                std::shared_ptr<net::LoopMailbox> mailbox,
                                                Done done) {
+  Key key{users.get(), password->headerHash};
   std::lock_guard lock(mutex_);
-  if (auto same = jobs_.find(password->headerHash); same != jobs_.end()) {
+  if (auto same = jobs_.find(key); same != jobs_.end()) {
     // The same header is being checked already (a client opening many connections at once):
     // wait for that result, at no cost.
     same->second->waiters.push_back({std::move(mailbox), std::move(done)});
@@ -41,9 +42,9 @@ ProxyAuthPool::Admission ProxyAuthPool::submit(const std::string &client,
     return Admission::kBusy;
   }
   ++mine;
-  std::string key = password->headerHash;
   auto job = std::make_shared<Job>();
   job->client = client;
+  job->users = std::move(users);
   job->password = std::move(password);
   job->waiters.push_back({std::move(mailbox), std::move(done)});
   jobs_.emplace(key, std::move(job));
@@ -57,11 +58,11 @@ void ProxyAuthPool::run() {
   while (true) {
     wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
     if (stopping_) return;
-    std::string key = std::move(queue_.front());
+    Key key = std::move(queue_.front());
     queue_.pop_front();
     std::shared_ptr<Job> job = jobs_.at(key);
     lock.unlock();
-    bool verified = users_.checkSlow(*job->password, clock_);
+    bool verified = job->users->checkSlow(*job->password, clock_);
     lock.lock();
     // Waiters that joined while the hash ran are in the job too: take them all under the lock.
     jobs_.erase(key);

@@ -16,6 +16,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "base/clock.h"
@@ -31,8 +32,8 @@ public:
     std::size_t perClient = 2;
     std::size_t queued = 64;
   };
-  // `users` and `clock` must outlive the pool.
-  ProxyAuthPool(const ProxyUsers &users, const Clock &clock, Limits limits);
+  // `clock` must outlive the pool. The users come with each check: SIGHUP may replace them.
+  ProxyAuthPool(const Clock &clock, Limits limits);
   // Stops the threads once their current check ends; queued checks are dropped, their callbacks
   // never run.
   ~ProxyAuthPool();
@@ -47,8 +48,12 @@ public:
   // Runs on the asker's loop with the outcome: true when the password matched.
   using Done = std::function<void(bool verified)>;
 
-  // Any thread. `client` is the asker's address (the unit of the per-client bound).
-  Admission submit(const std::string &client, std::shared_ptr<const PasswordCheck> password,
+  // Any thread. `client` is the asker's address (the unit of the per-client bound); `users` is
+  // the snapshot the asker's fast check used (never null), kept until the check ends. Only askers
+  // with the same snapshot share a check: after a reload, a header is checked against the new
+  // file, never answered from a check against the old one.
+  Admission submit(const std::string &client, std::shared_ptr<const ProxyUsers> users,
+                   std::shared_ptr<const PasswordCheck> password,
                    std::shared_ptr<net::LoopMailbox> mailbox, Done done);
 
 private:
@@ -56,22 +61,24 @@ private:
     std::shared_ptr<net::LoopMailbox> mailbox;
     Done done;
   };
+  // A check is shared by the users snapshot and the header hash.
+  using Key = std::pair<const ProxyUsers *, std::string>;
   struct Job {
     std::string client;
+    std::shared_ptr<const ProxyUsers> users; // keeps the key's pointer alive and unique
     std::shared_ptr<const PasswordCheck> password;
     std::vector<Waiter> waiters;
   };
   void run();
 
-  const ProxyUsers &users_;
   const Clock &clock_;
   const Limits limits_;
   std::mutex mutex_;
   std::condition_variable wake_;
   bool stopping_ = false;
-  std::deque<std::string> queue_;                    // header hashes, oldest first
-  std::map<std::string, std::shared_ptr<Job>> jobs_; // queued or running, by header hash
-  std::map<std::string, std::size_t> perClient_;     // in-flight checks by client address
+  std::deque<Key> queue_;                        // oldest first
+  std::map<Key, std::shared_ptr<Job>> jobs_;     // queued or running
+  std::map<std::string, std::size_t> perClient_; // in-flight checks by client address
   std::vector<std::thread> threads_;
 };
 

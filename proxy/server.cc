@@ -25,6 +25,7 @@
 #include "cache/reconcile.h"
 #include "proxy/ca_watcher.h"
 #include "proxy/intercept_tls.h"
+#include "proxy/live_config.h"
 #include "proxy/net/tls_contexts.h"
 #include "proxy/proxy_auth_pool.h"
 #include "proxy/stats_flusher.h"
@@ -46,9 +47,8 @@ struct Server::Impl {
   SslCtxPtr interceptTls;
   SslCtxPtr upstreamTls;
   std::unique_ptr<SharedContext> shared;
-  std::unique_ptr<ProxyAuthPool> proxyAuthPool; // refers to shared->proxyUsers: freed first
+  std::unique_ptr<ProxyAuthPool> proxyAuthPool; // its checks hold their own users snapshots
   std::unique_ptr<StatsFlusher> statsFlusher;
-  std::optional<upstream_auth::Credentials> upstreamCredentials;
   std::vector<std::unique_ptr<Worker>> workers;
   std::vector<net::SocketAddress> bound;
   bool running = false;
@@ -107,19 +107,12 @@ void Server::start() {
       std::make_unique<ca::MintLimiter>(SystemClock::instance(), o.mintsPerClientPerMinute);
   impl_->interceptTls = makeInterceptContext(*impl_->leaves, impl_->mints.get());
   impl_->upstreamTls = net::makeUpstreamContext(o.upstreamCaFiles);
-  if (!o.upstreamAuthFile.empty()) {
-    auto credentials = upstream_auth::Credentials::load(o.upstreamAuthFile);
-    if (!credentials.ok()) throw std::runtime_error(credentials.failure().detail);
-    log::proxy().info("upstream accounts for {} registr{} from {}", credentials->size(),
-                      credentials->size() == 1 ? "y" : "ies", o.upstreamAuthFile.string());
-    impl_->upstreamCredentials = std::move(credentials.value());
-  }
   // SharedContext holds an atomic, so it is built in place rather than moved.
   impl_->shared.reset(new SharedContext{o, *impl_->leaves, impl_->interceptTls.get(),
                                         impl_->upstreamTls.get(),
                                         InterceptPolicy(o.interceptPatterns, o.tunnelPatterns),
                                         nullptr, &impl_->fills, o.dataDir / "cache.db"});
-  if (impl_->upstreamCredentials) impl_->shared->upstreamCredentials = &*impl_->upstreamCredentials;
+  impl_->shared->tagTtl.store(o.tagTtl);
 
   unsigned count = o.workers != 0 ? o.workers : std::max(1u, std::thread::hardware_concurrency());
   for (unsigned i = 0; i < count; ++i) {
@@ -136,26 +129,11 @@ void Server::start() {
     }
     impl_->workers.push_back(std::move(worker));
   }
-  for (const auto &text : o.allowClients) {
-    auto range = net::Cidr::parse(text);
-    if (!range) throw std::runtime_error("bad --allow-client range '" + text + "'");
-    impl_->shared->allowedClients.push_back(*range);
-  }
-  for (const auto &text : o.adminAllow) {
-    auto range = net::Cidr::parse(text);
-    if (!range) throw std::runtime_error("bad --admin-allow range '" + text + "'");
-    impl_->shared->adminClients.push_back(*range);
-  }
+  // Access rules and accounts: the part SIGHUP can replace (Server::reload).
+  auto live = loadLiveConfig(o, impl_->bound);
+  if (!live.ok()) throw std::runtime_error(live.failure().detail);
+  publish(*impl_->shared, std::move(live.value()));
   impl_->shared->metrics.limitLabelValues(o.metricsMaxLabelValues);
-  if (!o.proxyAuthFile.empty()) {
-    auto users = ProxyUsers::load(o.proxyAuthFile);
-    if (!users.ok()) throw std::runtime_error(users.failure().detail);
-    log::proxy().info("proxy credentials required: {} user(s) in {}", users->size(),
-                      o.proxyAuthFile.string());
-    impl_->shared->proxyUsers = std::make_shared<const ProxyUsers>(std::move(users.value()));
-  }
-  impl_->shared->targets = std::make_shared<TargetPolicy>(
-      parseTargetRules(o.allowTargets), parseTargetRules(o.denyTargets), impl_->bound);
   if (!o.runAsUser.empty()) {
     // Every socket is bound and no thread runs yet: the last moment that needs root.
     if (auto dropped = dropPrivileges(o.runAsUser, o.dataDir); !dropped.ok()) {
@@ -172,12 +150,12 @@ void Server::start() {
     impl_->statsFlusher = std::make_unique<StatsFlusher>(
         impl_->shared->indexPath, impl_->shared->metrics, o.evictionInterval);
   }
-  if (impl_->shared->proxyUsers) {
-    // A few threads, so even a flood of logins leaves cores to the event loops.
+  {
+    // Always there, even without proxy users: a reload may turn them on. Idle, its threads only
+    // wait. A few of them, so even a flood of logins leaves cores to the event loops.
     ProxyAuthPool::Limits limits;
     limits.threads = std::clamp(std::thread::hardware_concurrency() / 4, 1u, 4u);
-    impl_->proxyAuthPool = std::make_unique<ProxyAuthPool>(*impl_->shared->proxyUsers,
-                                                           SystemClock::instance(), limits);
+    impl_->proxyAuthPool = std::make_unique<ProxyAuthPool>(SystemClock::instance(), limits);
     impl_->shared->proxyAuthPool = impl_->proxyAuthPool.get();
   }
   for (auto &worker : impl_->workers)
@@ -229,6 +207,39 @@ void Server::reloadCa() {
   if (impl_->caWatcher) impl_->caWatcher->checkNow();
 }
 
+Result<void> Server::reload(const ServerOptions &next) {
+  if (!impl_->running) return fail(Error::kInternal, "the server is not running");
+  // Everything is checked before anything changes: a bad part keeps the whole old config.
+  auto live = loadLiveConfig(next, impl_->bound);
+  if (!live.ok()) return live.failure();
+  if (!log::setLevel(next.logLevel)) {
+    return fail(Error::kInvalidInput, "bad --log-level " + next.logLevel);
+  }
+  publish(*impl_->shared, std::move(live.value()));
+  impl_->shared->tagTtl.store(next.tagTtl);
+  if (impl_->evictor) {
+    std::uint64_t limit = next.cacheMaxSize != 0 ? next.cacheMaxSize
+                                                 : cache::defaultCacheLimit(impl_->options.dataDir);
+    impl_->evictor->setLimit(limit);
+    // Fills in flight keep what they reserved; new ones are measured against the new limit.
+    if (impl_->fillBudget) impl_->fillBudget->setLimit(limit);
+    log::cache().info("cache limit {} bytes", limit);
+  }
+  // The reloadable fields of the options follow, so a later reload compares with what runs.
+  auto &o = impl_->options;
+  o.logLevel = next.logLevel;
+  o.allowClients = next.allowClients;
+  o.adminAllow = next.adminAllow;
+  o.allowTargets = next.allowTargets;
+  o.denyTargets = next.denyTargets;
+  o.proxyAuthFile = next.proxyAuthFile;
+  o.upstreamAuthFile = next.upstreamAuthFile;
+  o.tagTtl = next.tagTtl;
+  o.cacheMaxSize = next.cacheMaxSize;
+  reloadCa();
+  return {};
+}
+
 void Server::stop() {
   if (!impl_ || !impl_->running) return;
   impl_->running = false;
@@ -243,7 +254,37 @@ void Server::stop() {
   if (impl_->statsFlusher) impl_->statsFlusher->stop(); // after the workers: nothing is lost
 }
 
-int runServer(const ServerOptions &options) {
+namespace {
+
+// SIGHUP: the configuration again (if there is a reloader), then the CA. A configuration that
+// does not load keeps the running one, and says why.
+void onHangup(Server &server, const Reloader &reloader) {
+  if (!reloader) {
+    log::proxy().info("SIGHUP received; reloading the CA");
+    server.reloadCa();
+    return;
+  }
+  log::proxy().info("SIGHUP received; reloading the configuration and the CA");
+  std::optional<ServerOptions> next;
+  try {
+    next = reloader();
+  } catch (const std::exception &e) {
+    log::proxy().error("reload failed, keeping the running configuration: {}", e.what());
+    server.reloadCa();
+    return;
+  }
+  if (auto applied = server.reload(*next); !applied.ok()) {
+    log::proxy().error("reload failed, keeping the running configuration: {}",
+                       applied.failure().detail);
+    server.reloadCa();
+    return;
+  }
+  log::proxy().info("configuration reloaded");
+}
+
+} // namespace
+
+int runServer(const ServerOptions &options, const Reloader &reloader) {
   log::setup(options.logLevel, options.accessLogPath);
 
   // Block the signals before any worker thread exists, so only sigwait below receives them.
@@ -266,8 +307,7 @@ int runServer(const ServerOptions &options) {
     int signal = 0;
     if (sigwait(&signals, &signal) != 0) continue;
     if (signal == SIGHUP) {
-      log::proxy().info("SIGHUP received; reloading the CA");
-      server.reloadCa();
+      onHangup(server, reloader);
       continue;
     }
     log::proxy().info("signal {} received; shutting down", signal);

@@ -1,5 +1,6 @@
 #pragma once
 // The running proxy: the CA and leaf cache, the TLS contexts, and the worker threads.
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -23,6 +24,13 @@ public:
   std::vector<net::SocketAddress> boundAddresses() const;
   // Reloads the CA directory now rather than at the next periodic check (SIGHUP).
   void reloadCa();
+  // SIGHUP: applies from `next` what can change while connections run (the log level,
+  // --allow-client, --allow-target, --deny-target, --proxy-auth-file and --upstream-auth with
+  // their files read again, --tag-ttl, --cache-max-size) and reloads the CA. Every other field
+  // of `next` is ignored (the caller says which need a restart). All of it is checked before
+  // anything changes: on failure the running configuration stays whole and the reason is
+  // returned. Open connections are never closed. Call from one thread at a time.
+  Result<void> reload(const ServerOptions &next);
   // Stops every worker and waits for them. Safe to call twice.
   void stop();
 
@@ -32,7 +40,12 @@ private:
   std::unique_ptr<Impl> impl_;
 };
 
-// Runs `regcache serve` until SIGINT or SIGTERM; returns the process exit code.
-int runServer(const ServerOptions &options);
+// Reads the configuration again for SIGHUP (the same command line and config file); throws
+// std::exception with the reason when it does not load.
+using Reloader = std::function<ServerOptions()>;
+
+// Runs `regcache serve` until SIGINT or SIGTERM; returns the process exit code. On SIGHUP,
+// reloads what it can through `reloader` (see Server::reload), or only the CA without one.
+int runServer(const ServerOptions &options, const Reloader &reloader = {});
 
 } // namespace regcache::proxy

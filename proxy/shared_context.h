@@ -1,6 +1,7 @@
 #pragma once
 // What every worker thread shares: configuration, the leaf cache and the TLS contexts. All of it
-// is either immutable after start-up or thread-safe.
+// is either immutable after start-up or thread-safe; what SIGHUP may change is Reloadable (or
+// atomic), read once per decision.
 #include <atomic>
 #include <cstdint>
 #include <filesystem>
@@ -16,6 +17,7 @@
 #include "proxy/policy.h"
 #include "proxy/proxy_users.h"
 #include "proxy/public_repositories.h"
+#include "proxy/reloadable.h"
 #include "proxy/server_options.h"
 #include "proxy/target_policy.h"
 #include "proxy/upstream_auth/credentials.h"
@@ -47,21 +49,27 @@ struct SharedContext {
   std::filesystem::path indexPath;
   std::atomic<std::uint64_t> nextConnectionId{1};
   Metrics metrics{};
-  std::vector<net::Cidr> allowedClients{};
-  std::shared_ptr<const ProxyUsers> proxyUsers{}; // null: no proxy credentials asked
-  // Checks proxy passwords off the loops; set whenever proxyUsers is.
+  // --allow-client, checked at accept. Reloadable: a swap narrows who may connect from then on.
+  Reloadable<std::vector<net::Cidr>> allowedClients{};
+  // --proxy-auth-file, reloadable; null: no proxy credentials asked. A request takes one
+  // snapshot and checks, and decides admin, against that one.
+  Reloadable<ProxyUsers> proxyUsers{};
+  // Checks proxy passwords off the loops (against the snapshot each check brings). Never null
+  // while the workers run, so a reload may turn proxy users on.
   ProxyAuthPool *proxyAuthPool = nullptr;
-  // --admin-allow: clients that are admins by address (/metrics, /v2/_catalog).
-  std::vector<net::Cidr> adminClients{};
+  // --admin-allow: clients that are admins by address (/metrics, /v2/_catalog). Reloadable.
+  Reloadable<std::vector<net::Cidr>> adminClients{};
   // Set before the workers start (it needs the bound addresses); never null while they run.
-  std::shared_ptr<const TargetPolicy> targets{};
+  Reloadable<TargetPolicy> targets{};
+  // --tag-ttl, reloadable.
+  std::atomic<std::chrono::milliseconds> tagTtl{std::chrono::minutes(5)};
   // Upstream's yes to a credential for a repository, kept for a minute at most, and never past a
   // bearer token's own expiry.
   AccessMemo accessMemo{SystemClock::instance(), std::chrono::seconds(60)};
   // Repositories upstream lets anyone read (PublicProbe), re-asked after 10 minutes.
   PublicRepositories publicRepositories{SystemClock::instance(), std::chrono::minutes(10)};
   // --upstream-auth: the operator's accounts (null without the flag) and the tokens they got.
-  const upstream_auth::Credentials *upstreamCredentials = nullptr;
+  Reloadable<upstream_auth::Credentials> upstreamCredentials{};
   upstream_auth::TokenCache upstreamTokens{SystemClock::instance()};
   // Bytes announced by fills in flight, against --cache-max-size; null when the cache is off.
   cache::FillBudget *fillBudget = nullptr;

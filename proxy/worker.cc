@@ -117,7 +117,7 @@ void Worker::endProbe(PublicProbe *probe) { releaseFrom(probes_, probe); }
 
 net::ConnectSettings Worker::upstreamConnectSettings(const std::string &host) const {
   return net::ConnectSettings{shared_.upstreamTls, options().connectTimeout,
-                              options().handshakeTimeout, admitter(shared_.targets, host)};
+                              options().handshakeTimeout, admitter(shared_.targets.load(), host)};
 }
 
 void Worker::onReap(evutil_socket_t, short, void *arg) noexcept {

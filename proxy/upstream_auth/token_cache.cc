@@ -30,6 +30,11 @@ void TokenCache::put(const std::string &host, const std::string &scope, std::str
   entries_[{host, scope}] = {std::move(authorization), now + usable};
 }
 
+void TokenCache::clear() {
+  std::lock_guard lock(mutex_);
+  entries_.clear();
+}
+
 std::string scopeForPath(std::string_view path) {
   path = path.substr(0, path.find('?'));
   auto route = cache::parseRegistryPath(path);

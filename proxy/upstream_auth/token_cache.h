@@ -20,6 +20,8 @@ public:
   std::optional<std::string> find(const std::string &host, const std::string &scope) const;
   void put(const std::string &host, const std::string &scope, std::string authorization,
            std::chrono::seconds lifetime);
+  // Forgets every token (the accounts changed on reload). Thread-safe.
+  void clear();
 
 private:
   const Clock &clock_;

@@ -17,6 +17,7 @@ public:
   ~ProxyFixture();
   uint16_t port() const { return port_; }
   const std::filesystem::path &dataDir() const { return dataDir_; }
+  proxy::Server &server() { return *server_; }
 
 private:
   std::filesystem::path dataDir_;
