@@ -7,6 +7,7 @@
 #include <stdexcept>
 
 #include "app/units.h"
+#include "proxy/mirror_route.h"
 #include "proxy/net/cidr.h"
 #include "proxy/target_policy.h"
 
@@ -70,6 +71,8 @@ struct Cli::Raw {
   std::size_t mintsPerClientPerMinute = 30;
   std::string fillStallTimeout = "60s";
   std::string maxBlobSize = "64GiB";
+  // The mirror endpoint (issue #13).
+  std::vector<std::string> mirrorRegistries;
 };
 
 std::filesystem::path defaultDataDir() {
@@ -304,6 +307,11 @@ Cli::Cli() : raw_(std::make_unique<Raw>()) {
       ->add_option("--max-blob-size", raw_->maxBlobSize,
                    "Pass through, without storing, a blob announced larger than this (size)")
       ->capture_default_str();
+  // The mirror endpoint (issue #13, docs/mirror.md).
+  serve_->add_option("--mirror-registries", raw_->mirrorRegistries,
+                     "Registries the mirror endpoint (origin-form /v2/ pulls, upstream from ?ns=, "
+                     "Docker Hub without) may reach: docker.io, HOST[:PORT] or *.DOMAIN[:PORT]; "
+                     "repeatable (default: every registry the target policy allows)");
 
   CLI::App *ca = app_.add_subcommand("ca", "Manage the proxy's certificate authority");
   ca->require_subcommand(1);
@@ -545,6 +553,14 @@ ParsedCommand Cli::parse(int argc, const char *const *argv) {
     throw std::invalid_argument("--fill-stall-timeout must be positive");
   }
   o.maxBlobSize = parseSize(raw_->maxBlobSize);
+  for (const auto &registry : raw_->mirrorRegistries) {
+    std::string_view name = registry;
+    if (name.rfind("*.", 0) == 0) name.remove_prefix(2);
+    if (!proxy::parseMirrorRegistry(name).ok()) {
+      throw std::invalid_argument("bad --mirror-registries entry '" + registry + "'");
+    }
+  }
+  o.mirrorRegistries = raw_->mirrorRegistries;
   if (o.listen.empty()) throw std::invalid_argument("at least one --listen address is needed");
   return out;
 }

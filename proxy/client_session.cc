@@ -17,6 +17,7 @@
 #include "proxy/exchange.h"
 #include "proxy/fixed_response.h"
 #include "proxy/intercept_tls.h"
+#include "proxy/mirror_route.h"
 #include "proxy/net/tls_contexts.h"
 #include "proxy/proxy_auth_pool.h"
 #include "proxy/route.h"
@@ -312,6 +313,11 @@ void ClientSession::startRequest(http::RequestHead &&head) {
     checkCredentials(std::move(head), std::move(route), CredentialUse::kProxy);
     return;
   }
+  if (route.kind == RouteKind::kMirror && worker_.shared().proxyUsers) {
+    // Whoever may not use the proxy may not use its mirror (nor the operator's upstream account).
+    checkCredentials(std::move(head), std::move(route), CredentialUse::kMirror);
+    return;
+  }
   bool adminByAddress = net::anyContains(worker_.shared().adminClients, peer_);
   if (route.kind == RouteKind::kAdmin && !adminByAddress && !isOpenAdminPath(head.target) &&
       worker_.shared().proxyUsers) {
@@ -324,8 +330,9 @@ void ClientSession::startRequest(http::RequestHead &&head) {
 void ClientSession::checkCredentials(http::RequestHead &&head, Route &&route, CredentialUse use) {
   const auto &users = worker_.shared().proxyUsers;
   auto header = head.headers.get("Proxy-Authorization");
-  if (!header && use == CredentialUse::kAdmin) {
-    // The admin endpoints are the proxy's own: a scraper's Authorization: Basic is for it too.
+  if (!header && use != CredentialUse::kProxy) {
+    // The admin endpoints and the mirror are the proxy's own: a scraper's or a mirror client's
+    // Authorization: Basic is for it too (containerd sends hosts.toml's header there).
     header = head.headers.get("Authorization");
   }
   if (!header) {
@@ -394,6 +401,14 @@ void ClientSession::onCredentialsChecked(http::RequestHead &&head, Route &&route
     dispatchRequest(std::move(head), std::move(route), admin);
     return;
   }
+  if (!user && use == CredentialUse::kMirror) {
+    log::proxy().warn("{} mirror {} {} from {}: no valid proxy credentials", prefix_, head.method,
+                      head.target, peer_.toString());
+    // A mirror client is no proxy client: it understands a registry's 401, not a 407.
+    route.error = "proxy credentials required";
+    dispatchRequest(std::move(head), std::move(route), false);
+    return;
+  }
   if (!user) {
     log::proxy().warn("{} {} {} from {}: no valid proxy credentials", prefix_, head.method,
                       head.target, peer_.toString());
@@ -418,6 +433,7 @@ void ClientSession::dispatchRequest(http::RequestHead &&head, Route &&route, boo
     handler_->start();
     return;
   }
+  if (route.kind == RouteKind::kMirror && !routeToMirror(head, route)) return;
   if (worker_.options().readOnly && isRegistryWrite(head, route)) {
     http::Headers headers;
     headers.add("Content-Type", "application/json; charset=utf-8");
@@ -443,11 +459,60 @@ void ClientSession::dispatchRequest(http::RequestHead &&head, Route &&route, boo
     fallbackRoute_ = std::move(route);
   } else {
     net::Endpoint endpoint{route.upstream.host, route.upstream.port, route.tls};
-    handler_ = std::make_unique<Exchange>(
+    auto exchange = std::make_unique<Exchange>(
         *this, std::move(head), std::move(endpoint), std::move(route.originTarget),
         std::move(cached.fill), std::move(cached.candidate), std::move(cached.tagToLearn));
+    if (route.mirror) exchange->servesMirror();
+    handler_ = std::move(exchange);
   }
   handler_->start();
+}
+
+bool ClientSession::routeToMirror(http::RequestHead &head, Route &route) {
+  MirrorRoute mirror = routeMirror(head, worker_.options().mirrorRegistries);
+  std::string host =
+      mirror.upstream.host.empty() ? "mirror" : http::formatAuthority(mirror.upstream, 443);
+  http::Headers headers;
+  headers.add("Content-Type", "application/json; charset=utf-8");
+  headers.add("Docker-Distribution-API-Version", "registry/2.0");
+  if (!route.error.empty()) {
+    // --proxy-auth-file, and no proxy user proven: the registry way to ask for credentials.
+    headers.add("WWW-Authenticate", "Basic realm=\"regcache\"");
+    handler_ = std::make_unique<FixedResponse>(
+        *this, head, host, 401, std::move(headers),
+        ociErrorJson("UNAUTHORIZED", "regcache: " + route.error), "mirror refused: " + route.error);
+    handler_->start();
+    return false;
+  }
+  if (mirror.kind == MirrorRoute::Kind::kPing) {
+    // Answered here, without auth: the mirror fetches upstream tokens itself, so its clients
+    // never need one (dockerd and containerd then send no credentials).
+    handler_ = std::make_unique<FixedResponse>(*this, head, host, 200, std::move(headers), "{}",
+                                               "mirror ping", true);
+    handler_->start();
+    return false;
+  }
+  if (mirror.kind == MirrorRoute::Kind::kRefuse) {
+    log::proxy().info("{} mirror {} {} from {}: {}", prefix_, head.method, head.target,
+                      peer_.toString(), mirror.message);
+    handler_ = std::make_unique<FixedResponse>(*this, head, host, mirror.status, std::move(headers),
+                                               ociErrorJson(mirror.code, mirror.message),
+                                               "mirror refused: " + mirror.message);
+    handler_->start();
+    return false;
+  }
+  // The mirror's upstream access is its own (anonymous, or the operator's account), never the
+  // client's: a client that sends Authorization to the mirror sent it to regcache, not to the
+  // registry ns names. So the mirror serves only what anonymous or operator access may see, and
+  // the isolation rules keep everything else away from it.
+  head.headers.remove("Authorization");
+  route.kind = RouteKind::kForward;
+  route.tls = true;
+  route.upstream = std::move(mirror.upstream);
+  route.originTarget = std::move(mirror.originTarget);
+  route.mirror = true;
+  log::proxy().debug("{} mirror {} {} -> {}", prefix_, head.method, head.target, host);
+  return true;
 }
 
 void ClientSession::continueAfterResponse() {
@@ -504,6 +569,7 @@ void ClientSession::forwardInstead() {
                          fallbackRoute_->tls};
   auto next = std::make_unique<Exchange>(*this, std::move(*fallbackHead_), std::move(endpoint),
                                          std::move(fallbackRoute_->originTarget));
+  if (fallbackRoute_->mirror) next->servesMirror();
   fallbackHead_.reset();
   fallbackRoute_.reset();
   replaceHandler(std::move(next));

@@ -107,7 +107,7 @@ private:
                        const std::string &extraHeaders = "");
   // What a request's credentials are checked for: the proxy itself (407 without), or an admin
   // endpoint (an admin user; 403 without, from the endpoint).
-  enum class CredentialUse { kProxy, kAdmin };
+  enum class CredentialUse { kProxy, kAdmin, kMirror };
   struct PendingCredentials {
     http::RequestHead head;
     Route route;
@@ -124,6 +124,9 @@ private:
                             std::optional<std::string> user);
   // Routing once the client is known: `admin` says whether it may read admin endpoints.
   void dispatchRequest(http::RequestHead &&head, Route &&route, bool admin);
+  // A kMirror request: answers the ping or a refusal itself (false), or turns `route` into a
+  // forward to the registry ns names, with the client's Authorization removed (true).
+  bool routeToMirror(http::RequestHead &head, Route &route);
   void closeAfterFlush();
   // Tells the handler the client is gone; it is freed, or adopted by the worker if it has work
   // to finish (a fill).
