@@ -136,12 +136,27 @@ MirrorRoute routeMirror(const http::RequestHead &head, const std::vector<std::st
     return refuse(405, "UNSUPPORTED",
                   "the regcache mirror serves pulls only; push to the registry itself");
   }
-  if (!cache::parseRegistryPath(path)) {
+  auto registryPath = cache::parseRegistryPath(path);
+  if (!registryPath) {
     return refuse(404, "UNSUPPORTED",
                   "the regcache mirror serves the /v2/ ping, manifests and blobs only");
   }
   http::HostPort upstream;
-  if (query.ns) {
+  std::string_view upstreamPath = path;
+  std::string_view first =
+      std::string_view(registryPath->repository).substr(0, registryPath->repository.find('/'));
+  bool registryPrefix = first.size() < registryPath->repository.size() &&
+                        (first.find('.') != std::string_view::npos || first == "localhost");
+  if (!query.ns && registryPrefix) {
+    // registries.conf mirrors (podman, skopeo, buildah) send no ns, but their location may
+    // carry a path: "regcache:3128/ghcr.io" asks for /v2/ghcr.io/org/app/... A first component
+    // with a dot is a registry, as in Docker's own reference grammar (Docker Hub's namespaces
+    // have none).
+    auto registry = parseMirrorRegistry(first);
+    if (!registry.ok()) return refuse(400, "UNSUPPORTED", "the path does not name a registry");
+    upstream = registry.value();
+    upstreamPath = path.substr(4 + first.size()); // "/v2/" + first, keeping the '/' after it
+  } else if (query.ns) {
     auto decoded = percentDecode(*query.ns);
     auto registry = decoded ? parseMirrorRegistry(*decoded)
                             : Result<http::HostPort>(fail(Error::kInvalidInput, "bad escape"));
@@ -162,7 +177,9 @@ MirrorRoute routeMirror(const http::RequestHead &head, const std::vector<std::st
   MirrorRoute route;
   route.kind = MirrorRoute::Kind::kForward;
   route.upstream = std::move(upstream);
-  route.originTarget = std::string(path) + (query.rest.empty() ? "" : "?" + query.rest);
+  route.originTarget =
+      (upstreamPath == path ? std::string(path) : "/v2" + std::string(upstreamPath)) +
+      (query.rest.empty() ? "" : "?" + query.rest);
   return route;
 }
 

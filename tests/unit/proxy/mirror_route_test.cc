@@ -107,3 +107,28 @@ TEST_CASE("registry names normalize Docker Hub, case, ports and a trailing dot",
   CHECK(percentDecode("a%3Ab+c") == "a:b c");
   CHECK_FALSE(percentDecode("%4").has_value());
 }
+
+TEST_CASE("without ns, a first path component with a dot names the registry (registries.conf)",
+          "[mirror]") {
+  auto prefixed = routeMirror(head("GET", "/v2/ghcr.io/org/tool/manifests/v1"), {});
+  REQUIRE(prefixed.kind == MirrorRoute::Kind::kForward);
+  CHECK(prefixed.upstream.host == "ghcr.io");
+  CHECK(prefixed.upstream.port == 443);
+  CHECK(prefixed.originTarget == "/v2/org/tool/manifests/v1");
+  auto hub = routeMirror(head("GET", "/v2/docker.io/library/alpine/blobs/" + kDigest), {});
+  REQUIRE(hub.kind == MirrorRoute::Kind::kForward);
+  CHECK(hub.upstream.host == "registry-1.docker.io");
+  CHECK(hub.originTarget == "/v2/library/alpine/blobs/" + kDigest);
+  // Docker Hub's own names have no dot in their first component; with ns the path is the
+  // repository as it stands.
+  auto plain = routeMirror(head("GET", "/v2/library/my.app/manifests/v1"), {});
+  CHECK(plain.upstream.host == "registry-1.docker.io");
+  CHECK(plain.originTarget == "/v2/library/my.app/manifests/v1");
+  auto withNs = routeMirror(head("GET", "/v2/my.org/app/manifests/v1?ns=reg.test"), {});
+  CHECK(withNs.upstream.host == "reg.test");
+  CHECK(withNs.originTarget == "/v2/my.org/app/manifests/v1");
+  // A single component is a repository, not a registry.
+  CHECK(routeMirror(head("GET", "/v2/my.app/manifests/v1"), {}).upstream.host ==
+        "registry-1.docker.io");
+  CHECK(routeMirror(head("GET", "/v2/ghcr.io/a/manifests/v1"), {"docker.io"}).status == 403);
+}
