@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# containerd's ctr with --hosts-dir: hosts.toml names the real registry as `server` and regcache's
+# port as a [host] with capabilities = ["pull", "resolve"]. ctr fetches through the mirror (ns=
+# names the registry), and a second fetch makes no blob GET upstream. An image on a second
+# registry, through its own hosts.toml, is cached under that registry (cache ls). With regcache
+# stopped, ctr still fetches, from the registry itself (the fallback).
+source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/mirror_lib.sh"
+
+[ "$(id -u)" = 0 ] || skip "containerd needs root"
+command -v containerd >/dev/null || skip "containerd is not installed"
+
+make_pki "$WORK/pki" registry.test
+start_registry "$WORK/pki" registry-a
+port_a=$REG_PORT log_a=$REG_LOG
+make_image 256
+push_image "$WORK/pki" "$port_a" test/image:v1
+start_registry "$WORK/pki" registry-b
+port_b=$REG_PORT log_b=$REG_LOG
+push_image "$WORK/pki" "$port_b" team/other:v2
+start_proxy --upstream-ca "$WORK/pki/ca.crt"
+
+# containerd of the test's own. "isolated": a namespace sees only content it fetched itself, so
+# each fetch below (in a namespace of its own) downloads every blob again.
+sock="$WORK/containerd.sock"
+cat >"$WORK/containerd.toml" <<TOML
+version = 2
+root = "$WORK/containerd-root"
+state = "$WORK/containerd-state"
+disabled_plugins = ["io.containerd.grpc.v1.cri"]
+[grpc]
+  address = "$sock"
+[plugins."io.containerd.metadata.v1.bolt"]
+  content_sharing_policy = "isolated"
+TOML
+spawn "$WORK/containerd.log" containerd --config "$WORK/containerd.toml"
+for _ in $(seq 1 100); do
+  ctr --address "$sock" version >/dev/null 2>&1 && break
+  kill -0 "$LAST_PID" 2>/dev/null || fail "containerd exited"
+  sleep 0.1
+done
+ctr --address "$sock" version >/dev/null 2>&1 || fail "containerd did not come up"
+
+# One hosts.toml per registry, as client-config writes them.
+hosts="$WORK/hosts.d"
+for port in "$port_a" "$port_b"; do
+  mkdir -p "$hosts/127.0.0.1:$port"
+  cat >"$hosts/127.0.0.1:$port/hosts.toml" <<TOML
+server = "https://127.0.0.1:$port"
+ca = "$WORK/pki/ca.crt"
+
+[host."http://127.0.0.1:$PROXY_PORT"]
+  capabilities = ["pull", "resolve"]
+TOML
+done
+
+fetch() { # NAMESPACE REF
+  timeout 60 ctr --address "$sock" --namespace "$1" content fetch --hosts-dir "$hosts" "$2" \
+    >>"$WORK/ctr.log" 2>&1
+}
+ref_a="127.0.0.1:$port_a/test/image:v1"
+ref_b="127.0.0.1:$port_b/team/other:v2"
+
+fetch cold "$ref_a" || fail "the cold fetch through the mirror failed: $(tail -n 3 "$WORK/ctr.log")"
+grep -q "host=127.0.0.1:$port_a path=\"/v2/test/image/blobs/$LAYER_DIGEST\" status=200" "$ACCESS_LOG" ||
+  fail "the layer did not come through the mirror"
+cold=$(registry_blob_gets "$log_a" test/image)
+[ "$cold" -ge 2 ] || fail "the cold fetch made $cold blob GETs upstream"
+fetch warm "$ref_a" || fail "the warm fetch through the mirror failed: $(tail -n 3 "$WORK/ctr.log")"
+warm=$(($(registry_blob_gets "$log_a" test/image) - cold))
+log "registry blob GETs: cold $cold, warm $warm"
+[ "$warm" = 0 ] || fail "the warm fetch made $warm blob GETs upstream"
+grep -q "path=\"/v2/test/image/blobs/$LAYER_DIGEST?ns=127.0.0.1%3A$port_a\" status=200 .*cache=HIT" "$ACCESS_LOG" ||
+  fail "no cache hit for the layer"
+ctr --address "$sock" --namespace warm content ls | grep -q "${LAYER_DIGEST}" ||
+  fail "containerd does not hold the layer after the warm fetch"
+
+# The second registry: ns names it, and the cache keeps its tag under it.
+fetch other "$ref_b" || fail "the fetch from the second registry failed: $(tail -n 3 "$WORK/ctr.log")"
+[ "$(registry_blob_gets "$log_b" team/other)" -ge 2 ] || fail "the second registry served no blob"
+"$REGCACHE" cache ls --data-dir "$WORK/proxy-data" >"$WORK/cache-ls.txt" || fail "cache ls failed"
+grep -q "^127.0.0.1:$port_b/team/other:v2 " "$WORK/cache-ls.txt" ||
+  fail "cache ls does not list the second registry's tag: $(cat "$WORK/cache-ls.txt")"
+grep -q "^127.0.0.1:$port_a/test/image:v1 " "$WORK/cache-ls.txt" ||
+  fail "cache ls does not list the first registry's tag: $(cat "$WORK/cache-ls.txt")"
+
+log "stopping regcache"
+stop_proxy
+before=$(registry_blob_gets "$log_a" test/image)
+fetch fallback "$ref_a" || fail "with regcache stopped, ctr did not fetch: $(tail -n 3 "$WORK/ctr.log")"
+[ "$(registry_blob_gets "$log_a" test/image)" -gt "$before" ] ||
+  fail "the fallback fetch did not come from the registry"
+log "PASS"
