@@ -73,6 +73,7 @@ struct Cli::Raw {
   std::string maxBlobSize = "64GiB";
   // The mirror endpoint (issue #13).
   std::vector<std::string> mirrorRegistries;
+  std::vector<std::string> mirrorTlsListen;
 };
 
 std::filesystem::path defaultDataDir() {
@@ -312,6 +313,10 @@ Cli::Cli() : raw_(std::make_unique<Raw>()) {
                      "Registries the mirror endpoint (origin-form /v2/ pulls, upstream from ?ns=, "
                      "Docker Hub without) may reach: docker.io, HOST[:PORT] or *.DOMAIN[:PORT]; "
                      "repeatable (default: every registry the target policy allows)");
+  serve_->add_option("--mirror-tls-listen", raw_->mirrorTlsListen,
+                     "Also serve the mirror endpoint (and the admin endpoints) over TLS on "
+                     "ADDR:PORT, with leaves from regcache's CA for the name or address a client "
+                     "reaches; repeatable (default: none)");
 
   CLI::App *ca = app_.add_subcommand("ca", "Manage the proxy's certificate authority");
   ca->require_subcommand(1);
@@ -561,6 +566,8 @@ ParsedCommand Cli::parse(int argc, const char *const *argv) {
     }
   }
   o.mirrorRegistries = raw_->mirrorRegistries;
+  for (const auto &address : raw_->mirrorTlsListen)
+    o.mirrorTlsListen.push_back(parseListenAddress(address));
   if (o.listen.empty()) throw std::invalid_argument("at least one --listen address is needed");
   return out;
 }

@@ -84,6 +84,31 @@ void ClientSession::start() {
   }
 }
 
+void ClientSession::startMirrorTls() {
+  mirrorTls_ = true;
+  log::proxy().debug("{} accepted from {} on the mirror's TLS listener", prefix_, peer_.toString());
+  BufferEventPtr bev = std::move(bev_);
+  installClientBev(std::move(bev));
+  if (!net::anyContains(worker_.shared().allowedClients, peer_)) {
+    // No HTTP answer is possible before TLS; the plain listener's 403 says the same.
+    log::proxy().warn("{} refused client {}: not in --allow-client", prefix_, peer_.toString());
+    close();
+    return;
+  }
+  // Without SNI (clients that reach it by IP send none) the leaf names the address reached.
+  sockaddr_storage local{};
+  socklen_t length = sizeof local;
+  evutil_socket_t fd = bufferevent_getfd(bev_.get());
+  if (getsockname(fd, reinterpret_cast<sockaddr *>(&local), &length) != 0) {
+    close();
+    return;
+  }
+  auto address = net::SocketAddress::fromSockaddr(reinterpret_cast<sockaddr *>(&local), length);
+  std::string ip = address.ipString();
+  connectTarget_ = http::HostPort{ip, address.port(), ip.find(':') != std::string::npos};
+  startTlsHandshake();
+}
+
 void ClientSession::installClientBev(BufferEventPtr bev) {
   bev_ = std::move(bev);
   bufferevent_setcb(bev_.get(), &ClientSession::onRead, &ClientSession::onWrite,
@@ -192,8 +217,9 @@ void ClientSession::handleEvent(short what) {
     return;
   }
   if (what & BEV_EVENT_ERROR) {
-    std::string reason = intercepted_ ? opensslErrors(bev_.get())
-                                      : evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR());
+    std::string reason = intercepted_ || mirrorTls_
+                             ? opensslErrors(bev_.get())
+                             : evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR());
     log::proxy().debug("{} client connection error: {}", prefix_, reason);
     close();
     return;
@@ -757,11 +783,11 @@ void ClientSession::startTlsHandshake() {
 }
 
 void ClientSession::onHandshakeDone() {
-  intercepted_ = connectTarget_;
+  if (!mirrorTls_) intercepted_ = connectTarget_;
   SSL *ssl = bufferevent_openssl_get_ssl(bev_.get());
   const char *sni = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
   log::tls().debug("{} TLS with client established for {}:{} ({}, sni={}, resumed={})", prefix_,
-                   intercepted_->host, intercepted_->port, SSL_get_version(ssl),
+                   connectTarget_->host, connectTarget_->port, SSL_get_version(ssl),
                    sni != nullptr ? sni : "-", SSL_session_reused(ssl) == 1);
   transitionTo(State::kReadingRequest);
   feedParser();

@@ -54,6 +54,10 @@ public:
   ClientSession &operator=(const ClientSession &) = delete;
 
   void start();
+  // For a connection accepted on --mirror-tls-listen: a TLS handshake first, with a leaf for
+  // the client's SNI, else for the local address it connected to; then requests as on the plain
+  // listener (the mirror and the admin endpoints), inside TLS.
+  void startMirrorTls();
   State state() const { return state_; }
 
   // ClientSide
@@ -151,6 +155,9 @@ private:
   // The CONNECT target once intercepted: every request inside the TLS session goes there.
   std::optional<http::HostPort> intercepted_;
   std::optional<http::HostPort> connectTarget_;
+  // Accepted on --mirror-tls-listen: the handshake names no CONNECT target (connectTarget_ is
+  // the local address), and nothing is intercepted after it.
+  bool mirrorTls_ = false;
 
   // The request waiting in kAuthenticating. The pool's callback holds only a weak_ptr to it, so
   // a session closed (or freed) meanwhile is never touched.

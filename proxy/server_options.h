@@ -114,6 +114,9 @@ struct ServerOptions {
   // Registries it may reach, as "docker.io", "host[:port]" or "*.domain[:port]"; empty: every
   // registry the target policy allows.
   std::vector<std::string> mirrorRegistries;
+  // The same endpoint over TLS, for clients that refuse plain-HTTP mirrors: each connection gets
+  // a leaf from regcache's CA for the name it asks for (SNI), else for the address it reached.
+  std::vector<ListenAddress> mirrorTlsListen;
 };
 
 } // namespace regcache::proxy

@@ -3,7 +3,9 @@
 # pull of docker.io/test/image goes through the mirror to a stand-in Docker Hub (no ns: Docker
 # Hub), and a second pull fetches no blob from it. A mirror location with a path
 # ("127.0.0.1:PORT/registry.test") reaches another registry, cached under that registry. With
-# regcache stopped, skopeo still pulls, from the registry itself (the fallback).
+# regcache stopped, skopeo still pulls, from the registry itself (the fallback). The TLS listener
+# (--mirror-tls-listen) serves the same with a leaf from regcache's CA for the address or name
+# the client reached: curl and skopeo verify it against the proxy's bundle.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/mirror_lib.sh"
 
@@ -13,7 +15,9 @@ start_hub
 make_image 256
 push_hub_image test/image:v1
 start_dns "registry-1.docker.io=$HUB_ADDR" "registry.test=$HUB_ADDR"
-start_proxy --dns-server "127.0.0.1:$DNS_PORT" --upstream-ca "$HUB_PKI/ca.crt"
+tls_port=$(free_port)
+start_proxy --dns-server "127.0.0.1:$DNS_PORT" --upstream-ca "$HUB_PKI/ca.crt" \
+  --mirror-tls-listen "127.0.0.1:$tls_port"
 
 cat >"$WORK/registries.conf" <<CONF
 [[registry]]
@@ -59,6 +63,25 @@ grep -q "^registry.test/test/image:v1 " "$WORK/cache-ls.txt" ||
   fail "cache ls does not list registry.test's tag: $(cat "$WORK/cache-ls.txt")"
 grep -q "^registry-1.docker.io/test/image:v1 " "$WORK/cache-ls.txt" ||
   fail "cache ls does not list Docker Hub's tag: $(cat "$WORK/cache-ls.txt")"
+
+# Over TLS: by IP (no SNI: the leaf names 127.0.0.1) and by name (SNI), verified.
+wait_port "$tls_port"
+[ "$(curl -fsS --cacert "$PROXY_BUNDLE" "https://127.0.0.1:$tls_port/v2/")" = "{}" ] ||
+  fail "the TLS listener did not answer the ping"
+[ "$(curl -fsS --cacert "$PROXY_BUNDLE" "https://localhost:$tls_port/healthz")" = "ok" ] ||
+  fail "the TLS listener did not answer /healthz by name"
+cat "$PROXY_BUNDLE" "$HUB_PKI/ca.crt" >"$WORK/both-roots.pem"
+sed "s/127.0.0.1:$PROXY_PORT/127.0.0.1:$tls_port/; s/insecure = true/insecure = false/" \
+  "$WORK/registries.conf" >"$WORK/registries-tls.conf"
+before=$(blob_gets)
+rm -rf "$WORK/out-tls"
+in_hosts_ns env SSL_CERT_FILE="$WORK/both-roots.pem" SSL_CERT_DIR="$WORK/no-such-dir" \
+  timeout 60 skopeo --insecure-policy --registries-conf "$WORK/registries-tls.conf" copy --quiet \
+  docker://docker.io/test/image:v1 "oci:$WORK/out-tls:v1" >>"$WORK/skopeo.log" 2>&1 ||
+  fail "the pull through the TLS mirror failed: $(tail -n 3 "$WORK/skopeo.log")"
+[ "$(blob_gets)" = "$before" ] || fail "the pull through the TLS mirror went to the registry"
+cmp -s "$WORK/out-tls/blobs/sha256/${LAYER_DIGEST#sha256:}" "$IMAGE_DIR/blobs/sha256/${LAYER_DIGEST#sha256:}" ||
+  fail "the layer pulled over TLS differs from the pushed one"
 
 log "stopping regcache"
 stop_proxy

@@ -76,7 +76,7 @@ TEST_CASE("the mirror answers the ping itself and refuses what is no pull", "[mi
   }
 }
 
-TEST_CASE("--mirror-registries limits the registries the mirror reaches", "[mirror]") {
+TEST_CASE("the mirror reaches only the registries --mirror-registries names", "[mirror]") {
   std::vector<std::string> allowed{"docker.io", "reg.test:5000", "*.corp.example"};
   CHECK(routeMirror(head("GET", "/v2/library/a/manifests/1"), allowed).kind ==
         MirrorRoute::Kind::kForward);
