@@ -229,3 +229,40 @@ TEST_CASE("with --proxy-auth-file the mirror asks for proxy credentials the regi
   }
   fs::remove(path);
 }
+
+namespace {
+const std::string kPrivate = "a private layer, for the ci account alone";
+const std::string kPrivateDigest = "sha256:" + regcache::cache::sha256Hex(kPrivate);
+const std::string kClientBasic = "Authorization: Basic Y2k6czNjcmV0"; // ci:s3cret
+} // namespace
+
+TEST_CASE("content an intercepted client pulled with credentials is not served to the mirror",
+          "[mirror][integration]") {
+  // private/app needs ci's account; without it, the registry's 401.
+  ScriptedUpstream registry([](const RecordedRequest &request, UpstreamReply &reply) {
+    if (!request.hasHeaderLine(kClientBasic)) {
+      reply.send("HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Basic realm=\"test\"\r\n"
+                 "Content-Length: 12\r\n\r\nunauthorized");
+      return;
+    }
+    reply.send(okResponse(kPrivate, "Docker-Content-Digest: " + kPrivateDigest + "\r\n"));
+  });
+  TlsFront tls(registry.port());
+  ProxyFixture proxy([&](auto &o) { o.upstreamCaFiles = {tls.caFile()}; });
+  auto owner = RawSocket::connectTo(proxy.port());
+  owner.sendAll("GET https://127.0.0.1:" + std::to_string(tls.port()) + "/v2/private/app/blobs/" +
+                kPrivateDigest + " HTTP/1.1\r\nHost: 127.0.0.1\r\n" + kClientBasic + "\r\n\r\n");
+  std::string owned = owner.readResponse();
+  REQUIRE(owned.rfind("HTTP/1.1 200", 0) == 0);
+  REQUIRE(body(owned) == kPrivate); // cached, as served with credentials
+
+  // The mirror's client (with or without an Authorization of its own) gets upstream's verdict on
+  // anonymous access, never the cached bytes.
+  for (const std::string &extra : {std::string(), kClientBasic + "\r\n"}) {
+    auto mirror = RawSocket::connectTo(proxy.port());
+    mirror.sendAll(mirrorGet("/v2/private/app/blobs/" + kPrivateDigest, tls.port(), extra));
+    std::string response = mirror.readResponse();
+    CHECK(response.rfind("HTTP/1.1 401", 0) == 0);
+    CHECK(response.find(kPrivate) == std::string::npos);
+  }
+}
