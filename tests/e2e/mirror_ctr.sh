@@ -84,6 +84,16 @@ grep -q "^127.0.0.1:$port_b/team/other:v2 " "$WORK/cache-ls.txt" ||
 grep -q "^127.0.0.1:$port_a/test/image:v1 " "$WORK/cache-ls.txt" ||
   fail "cache ls does not list the first registry's tag: $(cat "$WORK/cache-ls.txt")"
 
+# Refusals are OCI errors with an access line; the admin endpoints share the port.
+status=$(curl -s -o "$WORK/refused.json" -w '%{http_code}' \
+  "http://127.0.0.1:$PROXY_PORT/v2/test/image/manifests/v1?ns=a%2Fb")
+[ "$status" = 400 ] || fail "a bad ns got $status"
+grep -q '"errors":\[{"code":"UNSUPPORTED"' "$WORK/refused.json" || fail "no OCI error: $(cat "$WORK/refused.json")"
+grep -q 'path="/v2/test/image/manifests/v1?ns=a%2Fb" status=400 .*note="mirror refused' "$ACCESS_LOG" ||
+  fail "no access line for the refusal"
+curl -fsS "http://127.0.0.1:$PROXY_PORT/metrics" | grep -q '^regcache_' || fail "/metrics does not answer"
+[ "$(curl -fsS "http://127.0.0.1:$PROXY_PORT/healthz")" = ok ] || fail "/healthz does not answer"
+
 log "stopping regcache"
 stop_proxy
 before=$(registry_blob_gets "$log_a" test/image)
