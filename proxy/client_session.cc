@@ -335,6 +335,14 @@ void ClientSession::startRequest(http::RequestHead &&head) {
     return;
   }
   bool proxied = route.kind == RouteKind::kConnect || route.kind == RouteKind::kForward;
+  if (proxied && mirrorTls_) {
+    // The TLS listener is the mirror's: a proxy client (CONNECT, absolute-form) uses --listen.
+    log::proxy().info("{} proxy request {} {} from {} on the mirror's TLS listener", prefix_,
+                      head.method, head.target, peer_.toString());
+    respondAndClose(400, "regcache: this port serves the registry mirror; use the proxy port for "
+                         "CONNECT and absolute-form requests");
+    return;
+  }
   if (proxied && !intercepted_ && worker_.shared().proxyUsers) {
     checkCredentials(std::move(head), std::move(route), CredentialUse::kProxy);
     return;

@@ -70,6 +70,12 @@ wait_port "$tls_port"
   fail "the TLS listener did not answer the ping"
 [ "$(curl -fsS --cacert "$PROXY_BUNDLE" "https://localhost:$tls_port/healthz")" = "ok" ] ||
   fail "the TLS listener did not answer /healthz by name"
+# The TLS port is the mirror's alone: no proxying through it.
+status=$(curl -s -o /dev/null -w '%{http_code}' --proxy "https://127.0.0.1:$tls_port" \
+  --proxy-cacert "$PROXY_BUNDLE" "http://127.0.0.1:$PROXY_PORT/healthz" || true)
+[ "$status" = 400 ] || fail "an absolute-form request on the TLS listener got $status"
+curl -s -o /dev/null --proxy "https://127.0.0.1:$tls_port" --proxy-cacert "$PROXY_BUNDLE" \
+  "https://127.0.0.1:$PROXY_PORT/healthz" && fail "a CONNECT on the TLS listener succeeded"
 cat "$PROXY_BUNDLE" "$HUB_PKI/ca.crt" >"$WORK/both-roots.pem"
 sed "s/127.0.0.1:$PROXY_PORT/127.0.0.1:$tls_port/; s/insecure = true/insecure = false/" \
   "$WORK/registries.conf" >"$WORK/registries-tls.conf"
