@@ -115,6 +115,14 @@ TEST_CASE("the mirror pulls from the registry ns names, and a second pull is a c
   auto another = RawSocket::connectTo(proxy.port());
   another.sendAll(mirrorGet("/v2/library/test/blobs/" + kDigest, tls.port(), "", "HEAD"));
   CHECK(another.readResponse(5000ms).find("X-Cache: HIT") != std::string::npos);
+  // Counted like intercepted requests: one miss, two hits (the HEAD included).
+  auto admin = RawSocket::connectTo(proxy.port());
+  admin.sendAll("GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+  std::string metrics = admin.readResponse();
+  CHECK(metrics.find("regcache_requests_total{route=\"blob\",outcome=\"miss\"} 1\n") !=
+        std::string::npos);
+  CHECK(metrics.find("regcache_requests_total{route=\"blob\",outcome=\"hit\"} 2\n") !=
+        std::string::npos);
   auto requests = registry.requests();
   REQUIRE(requests.size() == 1);
   // Upstream gets the path without ns, and Host names the registry.
