@@ -2,7 +2,8 @@
 # containerd's ctr with --hosts-dir: hosts.toml names the real registry as `server` and regcache's
 # port as a [host] with capabilities = ["pull", "resolve"]. ctr fetches through the mirror (ns=
 # names the registry), and a second fetch makes no blob GET upstream. An image on a second
-# registry, through its own hosts.toml, is cached under that registry (cache ls). With regcache
+# registry, through its own hosts.toml, is cached under that registry (cache ls). Behind a token
+# registry (nginx, like Docker Hub), regcache fetches the anonymous token itself. With regcache
 # stopped, ctr still fetches, from the registry itself (the fallback).
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/mirror_lib.sh"
@@ -83,6 +84,36 @@ grep -q "^127.0.0.1:$port_b/team/other:v2 " "$WORK/cache-ls.txt" ||
   fail "cache ls does not list the second registry's tag: $(cat "$WORK/cache-ls.txt")"
 grep -q "^127.0.0.1:$port_a/test/image:v1 " "$WORK/cache-ls.txt" ||
   fail "cache ls does not list the first registry's tag: $(cat "$WORK/cache-ls.txt")"
+
+# A token registry like Docker Hub (nginx before registry A: a Bearer challenge without a token,
+# a token for anyone at /token): regcache fetches the anonymous token itself, and ctr, which was
+# answered /v2/ and every pull without a challenge, never asks for one.
+# shellcheck disable=SC2016 # nginx variables, expanded by nginx
+NGINX_HTTP_EXTRA='map $http_authorization $has_token { default 0; "~^Bearer anonymous-" 1; }'
+NGINX_LOCATIONS="
+  location = /token {
+    default_type application/json;
+    return 200 '{\"token\": \"anonymous-\$request_id\", \"expires_in\": 300}';
+  }
+  location /v2/ {
+    if (\$has_token = 0) {
+      add_header WWW-Authenticate 'Bearer realm=\"https://\$http_host/token\",service=\"test\",scope=\"repository:test/image:pull\"' always;
+      return 401;
+    }
+    proxy_pass https://127.0.0.1:$port_a;
+  }"
+start_nginx_proxy "$WORK/pki" "$port_a"
+port_t=$NGINX_TLS_PORT
+mkdir -p "$hosts/127.0.0.1:$port_t"
+sed "s/127.0.0.1:$port_a/127.0.0.1:$port_t/" "$hosts/127.0.0.1:$port_a/hosts.toml" \
+  >"$hosts/127.0.0.1:$port_t/hosts.toml"
+fetch token "127.0.0.1:$port_t/test/image:v1" ||
+  fail "the fetch from the token registry through the mirror failed: $(tail -n 3 "$WORK/ctr.log")"
+nginx_log="$NGINX_PREFIX/logs/access.log"
+grep -q '"GET /token?[^"]*" 200 ' "$nginx_log" || fail "nobody fetched a token"
+grep -q '"GET /token?[^"]*" 200 .*containerd' "$nginx_log" && fail "ctr fetched a token itself"
+grep -q "\"GET /v2/test/image/blobs/$LAYER_DIGEST HTTP/1.1\" 200 " "$nginx_log" ||
+  fail "the layer did not come from the token registry with the mirror's token"
 
 # Refusals are OCI errors with an access line; the admin endpoints share the port.
 status=$(curl -s -o "$WORK/refused.json" -w '%{http_code}' \
