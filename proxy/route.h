@@ -22,7 +22,7 @@ struct Route {
   bool tls = false;         // kForward: TLS to the upstream
   http::HostPort upstream;  // kForward, kConnect
   std::string originTarget; // kForward: path and query sent upstream
-  std::string error;        // kBadRequest
+  std::string error;        // kBadRequest; kMirror: why proxy credentials failed (a 401)
   // kForward: a mirror request (origin-form, upstream from ?ns=), routed by routeMirror. Its
   // upstream auth is the proxy's own: anonymous, or the operator's account.
   bool mirror = false;
