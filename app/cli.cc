@@ -7,6 +7,7 @@
 #include <stdexcept>
 
 #include "app/units.h"
+#include "proxy/mirror_route.h"
 #include "proxy/net/cidr.h"
 #include "proxy/target_policy.h"
 
@@ -73,6 +74,9 @@ struct Cli::Raw {
   // serve --print-config / --check-config (issue 14): actions, not settings.
   bool printConfig = false;
   bool checkConfig = false;
+  // The mirror endpoint (issue #13).
+  std::vector<std::string> mirrorRegistries;
+  std::vector<std::string> mirrorTlsListen;
 };
 
 std::filesystem::path defaultDataDir() {
@@ -314,6 +318,15 @@ Cli::Cli() : raw_(std::make_unique<Raw>()) {
   serve_->add_flag("--check-config", raw_->checkConfig,
                    "Check the --config file (every key and value, and the files it names); "
                    "print FILE:LINE: reason for each problem and exit non-zero if any");
+  // The mirror endpoint (issue #13, docs/mirror.md).
+  serve_->add_option("--mirror-registries", raw_->mirrorRegistries,
+                     "Registries the mirror endpoint (origin-form /v2/ pulls, upstream from ?ns=, "
+                     "Docker Hub without) may reach: docker.io, HOST[:PORT] or *.DOMAIN[:PORT]; "
+                     "repeatable (default: every registry the target policy allows)");
+  serve_->add_option("--mirror-tls-listen", raw_->mirrorTlsListen,
+                     "Also serve the mirror endpoint (and the admin endpoints) over TLS on "
+                     "ADDR:PORT, with leaves from regcache's CA for the name or address a client "
+                     "reaches; repeatable (default: none)");
 
   CLI::App *ca = app_.add_subcommand("ca", "Manage the proxy's certificate authority");
   ca->require_subcommand(1);
@@ -561,6 +574,16 @@ ParsedCommand Cli::parse(int argc, const char *const *argv) {
     throw std::invalid_argument("--fill-stall-timeout must be positive");
   }
   o.maxBlobSize = parseSize(raw_->maxBlobSize);
+  for (const auto &registry : raw_->mirrorRegistries) {
+    std::string_view name = registry;
+    if (name.rfind("*.", 0) == 0) name.remove_prefix(2);
+    if (!proxy::parseMirrorRegistry(name).ok()) {
+      throw std::invalid_argument("bad --mirror-registries entry '" + registry + "'");
+    }
+  }
+  o.mirrorRegistries = raw_->mirrorRegistries;
+  for (const auto &address : raw_->mirrorTlsListen)
+    o.mirrorTlsListen.push_back(parseListenAddress(address));
   if (o.listen.empty()) throw std::invalid_argument("at least one --listen address is needed");
   return out;
 }

@@ -17,6 +17,7 @@
 #include "proxy/exchange.h"
 #include "proxy/fixed_response.h"
 #include "proxy/intercept_tls.h"
+#include "proxy/mirror_route.h"
 #include "proxy/net/tls_contexts.h"
 #include "proxy/proxy_auth_pool.h"
 #include "proxy/route.h"
@@ -81,6 +82,31 @@ void ClientSession::start() {
     log::proxy().warn("{} refused client {}: not in --allow-client", prefix_, peer_.toString());
     respondAndClose(403, "regcache: " + peer_.ipString() + " may not use this proxy");
   }
+}
+
+void ClientSession::startMirrorTls() {
+  mirrorTls_ = true;
+  log::proxy().debug("{} accepted from {} on the mirror's TLS listener", prefix_, peer_.toString());
+  BufferEventPtr bev = std::move(bev_);
+  installClientBev(std::move(bev));
+  if (!net::anyContains(*worker_.shared().allowedClients.load(), peer_)) {
+    // No HTTP answer is possible before TLS; the plain listener's 403 says the same.
+    log::proxy().warn("{} refused client {}: not in --allow-client", prefix_, peer_.toString());
+    close();
+    return;
+  }
+  // Without SNI (clients that reach it by IP send none) the leaf names the address reached.
+  sockaddr_storage local{};
+  socklen_t length = sizeof local;
+  evutil_socket_t fd = bufferevent_getfd(bev_.get());
+  if (getsockname(fd, reinterpret_cast<sockaddr *>(&local), &length) != 0) {
+    close();
+    return;
+  }
+  auto address = net::SocketAddress::fromSockaddr(reinterpret_cast<sockaddr *>(&local), length);
+  std::string ip = address.ipString();
+  connectTarget_ = http::HostPort{ip, address.port(), ip.find(':') != std::string::npos};
+  startTlsHandshake();
 }
 
 void ClientSession::installClientBev(BufferEventPtr bev) {
@@ -191,8 +217,9 @@ void ClientSession::handleEvent(short what) {
     return;
   }
   if (what & BEV_EVENT_ERROR) {
-    std::string reason = intercepted_ ? opensslErrors(bev_.get())
-                                      : evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR());
+    std::string reason = intercepted_ || mirrorTls_
+                             ? opensslErrors(bev_.get())
+                             : evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR());
     log::proxy().debug("{} client connection error: {}", prefix_, reason);
     close();
     return;
@@ -308,10 +335,23 @@ void ClientSession::startRequest(http::RequestHead &&head) {
     return;
   }
   bool proxied = route.kind == RouteKind::kConnect || route.kind == RouteKind::kForward;
+  if (proxied && mirrorTls_) {
+    // The TLS listener is the mirror's: a proxy client (CONNECT, absolute-form) uses --listen.
+    log::proxy().info("{} proxy request {} {} from {} on the mirror's TLS listener", prefix_,
+                      head.method, head.target, peer_.toString());
+    respondAndClose(400, "regcache: this port serves the registry mirror; use the proxy port for "
+                         "CONNECT and absolute-form requests");
+    return;
+  }
   // One snapshot of each reloadable list for the whole request, however long its check takes.
   auto users = worker_.shared().proxyUsers.load();
   if (proxied && !intercepted_ && users) {
     checkCredentials(std::move(head), std::move(route), CredentialUse::kProxy, std::move(users));
+    return;
+  }
+  if (route.kind == RouteKind::kMirror && users) {
+    // Whoever may not use the proxy may not use its mirror (nor the operator's upstream account).
+    checkCredentials(std::move(head), std::move(route), CredentialUse::kMirror, std::move(users));
     return;
   }
   bool adminByAddress = net::anyContains(*worker_.shared().adminClients.load(), peer_);
@@ -326,8 +366,9 @@ void ClientSession::startRequest(http::RequestHead &&head) {
 void ClientSession::checkCredentials(http::RequestHead &&head, Route &&route, CredentialUse use,
                                      std::shared_ptr<const ProxyUsers> users) {
   auto header = head.headers.get("Proxy-Authorization");
-  if (!header && use == CredentialUse::kAdmin) {
-    // The admin endpoints are the proxy's own: a scraper's Authorization: Basic is for it too.
+  if (!header && use != CredentialUse::kProxy) {
+    // The admin endpoints and the mirror are the proxy's own: a scraper's or a mirror client's
+    // Authorization: Basic is for it too (containerd sends hosts.toml's header there).
     header = head.headers.get("Authorization");
   }
   if (!header) {
@@ -399,6 +440,14 @@ void ClientSession::onCredentialsChecked(http::RequestHead &&head, Route &&route
     dispatchRequest(std::move(head), std::move(route), admin);
     return;
   }
+  if (!user && use == CredentialUse::kMirror) {
+    log::proxy().warn("{} mirror {} {} from {}: no valid proxy credentials", prefix_, head.method,
+                      head.target, peer_.toString());
+    // A mirror client is no proxy client: it understands a registry's 401, not a 407.
+    route.error = "proxy credentials required";
+    dispatchRequest(std::move(head), std::move(route), false);
+    return;
+  }
   if (!user) {
     log::proxy().warn("{} {} {} from {}: no valid proxy credentials", prefix_, head.method,
                       head.target, peer_.toString());
@@ -423,6 +472,7 @@ void ClientSession::dispatchRequest(http::RequestHead &&head, Route &&route, boo
     handler_->start();
     return;
   }
+  if (route.kind == RouteKind::kMirror && !routeToMirror(head, route)) return;
   if (worker_.options().readOnly && isRegistryWrite(head, route)) {
     http::Headers headers;
     headers.add("Content-Type", "application/json; charset=utf-8");
@@ -448,11 +498,60 @@ void ClientSession::dispatchRequest(http::RequestHead &&head, Route &&route, boo
     fallbackRoute_ = std::move(route);
   } else {
     net::Endpoint endpoint{route.upstream.host, route.upstream.port, route.tls};
-    handler_ = std::make_unique<Exchange>(
+    auto exchange = std::make_unique<Exchange>(
         *this, std::move(head), std::move(endpoint), std::move(route.originTarget),
         std::move(cached.fill), std::move(cached.candidate), std::move(cached.tagToLearn));
+    if (route.mirror) exchange->servesMirror();
+    handler_ = std::move(exchange);
   }
   handler_->start();
+}
+
+bool ClientSession::routeToMirror(http::RequestHead &head, Route &route) {
+  MirrorRoute mirror = routeMirror(head, worker_.options().mirrorRegistries);
+  std::string host =
+      mirror.upstream.host.empty() ? "mirror" : http::formatAuthority(mirror.upstream, 443);
+  http::Headers headers;
+  headers.add("Content-Type", "application/json; charset=utf-8");
+  headers.add("Docker-Distribution-API-Version", "registry/2.0");
+  if (!route.error.empty()) {
+    // --proxy-auth-file, and no proxy user proven: the registry way to ask for credentials.
+    headers.add("WWW-Authenticate", "Basic realm=\"regcache\"");
+    handler_ = std::make_unique<FixedResponse>(
+        *this, head, host, 401, std::move(headers),
+        ociErrorJson("UNAUTHORIZED", "regcache: " + route.error), "mirror refused: " + route.error);
+    handler_->start();
+    return false;
+  }
+  if (mirror.kind == MirrorRoute::Kind::kPing) {
+    // Answered here, without auth: the mirror fetches upstream tokens itself, so its clients
+    // never need one (dockerd and containerd then send no credentials).
+    handler_ = std::make_unique<FixedResponse>(*this, head, host, 200, std::move(headers), "{}",
+                                               "mirror ping", true);
+    handler_->start();
+    return false;
+  }
+  if (mirror.kind == MirrorRoute::Kind::kRefuse) {
+    log::proxy().info("{} mirror {} {} from {}: {}", prefix_, head.method, head.target,
+                      peer_.toString(), mirror.message);
+    handler_ = std::make_unique<FixedResponse>(*this, head, host, mirror.status, std::move(headers),
+                                               ociErrorJson(mirror.code, mirror.message),
+                                               "mirror refused: " + mirror.message);
+    handler_->start();
+    return false;
+  }
+  // The mirror's upstream access is its own (anonymous, or the operator's account), never the
+  // client's: a client that sends Authorization to the mirror sent it to regcache, not to the
+  // registry ns names. So the mirror serves only what anonymous or operator access may see, and
+  // the isolation rules keep everything else away from it.
+  head.headers.remove("Authorization");
+  route.kind = RouteKind::kForward;
+  route.tls = true;
+  route.upstream = std::move(mirror.upstream);
+  route.originTarget = std::move(mirror.originTarget);
+  route.mirror = true;
+  log::proxy().debug("{} mirror {} {} -> {}", prefix_, head.method, head.target, host);
+  return true;
 }
 
 void ClientSession::continueAfterResponse() {
@@ -509,6 +608,7 @@ void ClientSession::forwardInstead() {
                          fallbackRoute_->tls};
   auto next = std::make_unique<Exchange>(*this, std::move(*fallbackHead_), std::move(endpoint),
                                          std::move(fallbackRoute_->originTarget));
+  if (fallbackRoute_->mirror) next->servesMirror();
   fallbackHead_.reset();
   fallbackRoute_.reset();
   replaceHandler(std::move(next));
@@ -696,11 +796,11 @@ void ClientSession::startTlsHandshake() {
 }
 
 void ClientSession::onHandshakeDone() {
-  intercepted_ = connectTarget_;
+  if (!mirrorTls_) intercepted_ = connectTarget_;
   SSL *ssl = bufferevent_openssl_get_ssl(bev_.get());
   const char *sni = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
   log::tls().debug("{} TLS with client established for {}:{} ({}, sni={}, resumed={})", prefix_,
-                   intercepted_->host, intercepted_->port, SSL_get_version(ssl),
+                   connectTarget_->host, connectTarget_->port, SSL_get_version(ssl),
                    sni != nullptr ? sni : "-", SSL_session_reused(ssl) == 1);
   transitionTo(State::kReadingRequest);
   feedParser();

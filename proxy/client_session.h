@@ -55,6 +55,10 @@ public:
   ClientSession &operator=(const ClientSession &) = delete;
 
   void start();
+  // For a connection accepted on --mirror-tls-listen: a TLS handshake first, with a leaf for
+  // the client's SNI, else for the local address it connected to; then requests as on the plain
+  // listener (the mirror and the admin endpoints), inside TLS.
+  void startMirrorTls();
   State state() const { return state_; }
 
   // ClientSide
@@ -108,7 +112,7 @@ private:
                        const std::string &extraHeaders = "");
   // What a request's credentials are checked for: the proxy itself (407 without), or an admin
   // endpoint (an admin user; 403 without, from the endpoint).
-  enum class CredentialUse { kProxy, kAdmin };
+  enum class CredentialUse { kProxy, kAdmin, kMirror };
   struct PendingCredentials {
     http::RequestHead head;
     Route route;
@@ -128,6 +132,9 @@ private:
                             std::optional<std::string> user, const ProxyUsers &users);
   // Routing once the client is known: `admin` says whether it may read admin endpoints.
   void dispatchRequest(http::RequestHead &&head, Route &&route, bool admin);
+  // A kMirror request: answers the ping or a refusal itself (false), or turns `route` into a
+  // forward to the registry ns names, with the client's Authorization removed (true).
+  bool routeToMirror(http::RequestHead &head, Route &route);
   void closeAfterFlush();
   // Tells the handler the client is gone; it is freed, or adopted by the worker if it has work
   // to finish (a fill).
@@ -152,6 +159,9 @@ private:
   // The CONNECT target once intercepted: every request inside the TLS session goes there.
   std::optional<http::HostPort> intercepted_;
   std::optional<http::HostPort> connectTarget_;
+  // Accepted on --mirror-tls-listen: the handshake names no CONNECT target (connectTarget_ is
+  // the local address), and nothing is intercepted after it.
+  bool mirrorTls_ = false;
 
   // The request waiting in kAuthenticating. The pool's callback holds only a weak_ptr to it, so
   // a session closed (or freed) meanwhile is never touched.

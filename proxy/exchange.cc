@@ -36,6 +36,9 @@ bool hasBody(const http::RequestHead &request) {
   return request.chunked || request.contentLength.value_or(0) > 0;
 }
 
+// The mirror's account where the operator has none: anonymous, so it carries no secret.
+const upstream_auth::Credential kAnonymousAccount{};
+
 } // namespace
 
 Exchange::Exchange(ClientSide &client, http::RequestHead request, net::Endpoint endpoint,
@@ -81,6 +84,20 @@ void Exchange::endFill(cache::FillProgress::State state) {
   } else {
     fill_->progress->state.store(state, std::memory_order_release);
   }
+}
+
+void Exchange::servesMirror() {
+  mirror_ = true;
+  record_.note = "mirror";
+  if (operatorAccount_ != nullptr || !endpoint_.tls) return;
+  operatorAccount_ = &kAnonymousAccount;
+  anonymousAccount_ = true;
+  operatorHost_ = poolKey_.host + ":" + std::to_string(endpoint_.port);
+  authScope_ = upstream_auth::scopeForPath(originTarget_);
+}
+
+std::string Exchange::tokenKey() const {
+  return anonymousAccount_ ? "anonymous " + operatorHost_ : operatorHost_;
 }
 
 void Exchange::start() { connect(true); }
@@ -159,8 +176,8 @@ void Exchange::sendRequestHead() {
                                 endpoint_.tls ? 443 : 80)});
   if (usesOperatorAccount()) {
     auto &tokens = client_->worker().shared().upstreamTokens;
-    auto authorization = tokens.find(operatorHost_, authScope_);
-    if (!authorization) authorization = tokens.find(operatorHost_, ""); // Basic: any scope
+    auto authorization = tokens.find(tokenKey(), authScope_);
+    if (!authorization) authorization = tokens.find(tokenKey(), ""); // Basic: any scope
     if (authorization) head.headers.set("Authorization", *authorization);
   }
   chunkedToUpstream_ = head.chunked;
@@ -346,7 +363,7 @@ void Exchange::onResponseHead(http::ResponseHead &&head) {
   if (head.status == 401 && canRetryWithOperatorAccount()) {
     for (auto &challenge :
          http::parseAuthChallenges(head.headers.get("WWW-Authenticate").value_or(""))) {
-      bool usable = challenge.scheme == "basic" ||
+      bool usable = (challenge.scheme == "basic" && !anonymousAccount_) ||
                     (challenge.scheme == "bearer" && operatorMaySendTo(challenge));
       if (usable && (!authChallenge_ || challenge.scheme == "bearer")) authChallenge_ = challenge;
     }
@@ -761,9 +778,11 @@ void Exchange::finishRevalidation() {
   log::cache().debug("{} upstream did not confirm the cached {} ({}); asking for it",
                      client_->logPrefix(), candidate_->blob.digest, record_.status);
   candidate_->refused = true;
-  client_->replaceHandler(std::make_unique<Exchange>(*client_, std::move(request),
-                                                     registryEndpoint_, std::move(target),
-                                                     std::move(fill_), std::move(candidate_)));
+  auto next =
+      std::make_unique<Exchange>(*client_, std::move(request), registryEndpoint_, std::move(target),
+                                 std::move(fill_), std::move(candidate_));
+  if (mirror_) next->servesMirror();
+  client_->replaceHandler(std::move(next));
 }
 
 bool Exchange::upstreamIsClean() const {
@@ -797,6 +816,8 @@ bool Exchange::operatorMaySendTo(const http::AuthChallenge &bearer) const {
   if (!realm) return false;
   auto url = http::parseAbsoluteUrl(*realm);
   if (url.ok() && url->scheme == "https") return true;
+  // An anonymous token request carries no secret: any http(s) realm may have it.
+  if (url.ok() && url->scheme == "http" && anonymousAccount_) return true;
   if (url.ok() && url->scheme == "http" && operatorAccount_->allowHttpRealm) return true;
   // The realm comes from upstream: an http:// one would get the account in the clear. The
   // registry's 401 goes to the client instead.
@@ -834,13 +855,15 @@ void Exchange::retryWithOperatorAccount() {
     failUpstream(502, url.failure().detail, UpstreamError::kProtocol);
     return;
   }
-  log::proxy().debug("{} getting an upstream token from {} with the operator's account",
-                     client_->logPrefix(), http::formatAuthority(url->authority));
+  log::proxy().debug("{} getting an upstream token from {} {}", client_->logPrefix(),
+                     http::formatAuthority(url->authority),
+                     anonymousAccount_ ? "anonymously (mirror)" : "with the operator's account");
   // The realm comes from upstream's answer: it is judged like any other target.
   tokenFetcher_ = std::make_unique<upstream_auth::TokenFetcher>(
       worker.base(), worker.resolver(), worker.upstreamConnectSettings(url->authority.host),
       worker.options().connectTimeout, std::move(url.value()),
-      upstream_auth::basicAuthorization(*operatorAccount_), client_->logPrefix(),
+      anonymousAccount_ ? std::string() : upstream_auth::basicAuthorization(*operatorAccount_),
+      client_->logPrefix(),
       [this](Result<upstream_auth::TokenResponse> token) { onOperatorToken(std::move(token)); });
   tokenFetcher_->start();
 }
@@ -848,12 +871,14 @@ void Exchange::retryWithOperatorAccount() {
 void Exchange::onOperatorToken(Result<upstream_auth::TokenResponse> token) {
   client_->worker().deleteLater(std::move(tokenFetcher_));
   if (!token.ok()) {
-    failUpstream(
-        502, "cannot get an upstream token with the operator's account: " + token.failure().detail,
-        UpstreamError::kProtocol);
+    failUpstream(502,
+                 std::string("cannot get an upstream token ") +
+                     (anonymousAccount_ ? "anonymously" : "with the operator's account") + ": " +
+                     token.failure().detail,
+                 UpstreamError::kProtocol);
     return;
   }
-  client_->worker().shared().upstreamTokens.put(operatorHost_, authScope_, "Bearer " + token->token,
+  client_->worker().shared().upstreamTokens.put(tokenKey(), authScope_, "Bearer " + token->token,
                                                 token->expiresIn);
   connect(true);
 }

@@ -76,6 +76,12 @@ public:
            std::optional<cache::TagRecord> tagToLearn = std::nullopt);
   ~Exchange() override;
 
+  // A mirror request (docs/mirror.md): its upstream access is the proxy's own. With no operator
+  // account for the registry, a Bearer challenge is answered with an anonymous token the proxy
+  // fetches from the challenge's realm itself (cached per registry and scope, apart from the
+  // accounts' tokens), and the request is sent again. Call before start().
+  void servesMirror();
+
   void start() override;
   void onRequestBody(std::string_view data) override;
   void onRequestEnd() override;
@@ -209,6 +215,11 @@ private:
   std::string authScope_;
   std::optional<http::AuthChallenge> authChallenge_; // a 401 to answer with the account
   bool authRetried_ = false;
+  bool mirror_ = false;
+  // operatorAccount_ is the mirror's anonymous stand-in: no secret, Bearer challenges only.
+  bool anonymousAccount_ = false;
+  // Where the TokenCache keeps what operatorAccount_ obtained: anonymous tokens apart.
+  std::string tokenKey() const;
   std::unique_ptr<upstream_auth::TokenFetcher> tokenFetcher_;
 };
 

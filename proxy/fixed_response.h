@@ -1,7 +1,8 @@
 #pragma once
 // A response the proxy gives itself without asking anyone: a refusal by policy (405 for a write
 // in --read-only mode, 407 without proxy credentials, 403 for a refused target). The connection
-// is closed afterwards, so a request body that follows is never read.
+// is closed afterwards, so a request body that follows is never read, unless `keepAlive` is
+// asked for a request without a body (the mirror's /v2/ ping).
 #include <string>
 
 #include "proxy/access_log.h"
@@ -13,7 +14,7 @@ namespace regcache::proxy {
 class FixedResponse final : public RequestHandler {
 public:
   FixedResponse(ClientSide &client, const http::RequestHead &request, std::string host, int status,
-                http::Headers headers, std::string body, std::string note);
+                http::Headers headers, std::string body, std::string note, bool keepAlive = false);
   void start() override;
   void onRequestBody(std::string_view) override {}
   void onRequestEnd() override {}
@@ -24,6 +25,7 @@ private:
   http::Headers headers_;
   std::string body_;
   bool head_;
+  bool keepAlive_;
   AccessRecord record_;
 };
 

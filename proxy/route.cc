@@ -73,7 +73,9 @@ Route routeRequest(const http::RequestHead &head,
     return route;
   }
   if (originForm) {
-    route.kind = RouteKind::kAdmin;
+    std::string_view path = std::string_view(head.target).substr(0, head.target.find('?'));
+    bool registryApi = path == "/v2" || path.rfind("/v2/", 0) == 0;
+    route.kind = registryApi && path != "/v2/_catalog" ? RouteKind::kMirror : RouteKind::kAdmin;
     return route;
   }
   auto url = http::parseAbsoluteUrl(head.target);

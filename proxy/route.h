@@ -13,6 +13,7 @@ enum class RouteKind {
   kConnect,    // CONNECT host:port on the plain listener
   kForward,    // to an upstream, over TLS or plain HTTP
   kAdmin,      // origin-form on the plain listener: the proxy's own endpoints
+  kMirror,     // origin-form /v2... (not /v2/_catalog): the mirror endpoint (proxy/mirror_route.h)
   kBadRequest, // answer 400 with `error`
 };
 
@@ -21,7 +22,10 @@ struct Route {
   bool tls = false;         // kForward: TLS to the upstream
   http::HostPort upstream;  // kForward, kConnect
   std::string originTarget; // kForward: path and query sent upstream
-  std::string error;        // kBadRequest
+  std::string error;        // kBadRequest; kMirror: why proxy credentials failed (a 401)
+  // kForward: a mirror request (origin-form, upstream from ?ns=), routed by routeMirror. Its
+  // upstream auth is the proxy's own: anonymous, or the operator's account.
+  bool mirror = false;
 };
 
 // `intercepted` is the CONNECT target when the request arrived inside an intercepted TLS

@@ -126,6 +126,11 @@ void Server::start() {
       for (std::size_t k = 0; k < o.listen.size() && k < impl_->bound.size(); ++k) {
         o.listen[k].port = impl_->bound[k].port();
       }
+      for (std::size_t k = 0; k < o.mirrorTlsListen.size(); ++k) {
+        if (o.listen.size() + k < impl_->bound.size()) {
+          o.mirrorTlsListen[k].port = impl_->bound[o.listen.size() + k].port();
+        }
+      }
     }
     impl_->workers.push_back(std::move(worker));
   }

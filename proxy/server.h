@@ -20,7 +20,8 @@ public:
   // Loads or creates the CA, binds every listen address and starts the workers. Throws
   // std::runtime_error with a message for the operator on failure (start-up only).
   void start();
-  // The addresses actually bound (port 0 resolved), in --listen order.
+  // The addresses actually bound (port 0 resolved), in --listen order, then
+  // --mirror-tls-listen's.
   std::vector<net::SocketAddress> boundAddresses() const;
   // Reloads the CA directory now rather than at the next periodic check (SIGHUP).
   void reloadCa();

@@ -109,6 +109,14 @@ struct ServerOptions {
   std::size_t upstreamPoolPerHost = 8; // idle keep-alive connections kept per upstream
   std::chrono::milliseconds upstreamIdle{std::chrono::seconds(30)};
   std::size_t relayHighWatermark = 1 << 20; // bytes queued for a slow peer before reads pause
+
+  // The mirror endpoint (docs/mirror.md): origin-form /v2/ pulls on the proxy's own listeners.
+  // Registries it may reach, as "docker.io", "host[:port]" or "*.domain[:port]"; empty: every
+  // registry the target policy allows.
+  std::vector<std::string> mirrorRegistries;
+  // The same endpoint over TLS, for clients that refuse plain-HTTP mirrors: each connection gets
+  // a leaf from regcache's CA for the name it asks for (SNI), else for the address it reached.
+  std::vector<ListenAddress> mirrorTlsListen;
 };
 
 } // namespace regcache::proxy

@@ -53,6 +53,18 @@ Result<void> Worker::listen() {
     if (!listener.ok()) return listener.failure();
     listeners_.push_back(std::move(listener.value()));
   }
+  // After the plain listeners, so boundAddresses() keeps --listen's order first.
+  for (const auto &address : shared_.options.mirrorTlsListen) {
+    auto socketAddress = net::SocketAddress::fromIp(address.host, address.port);
+    if (!socketAddress) {
+      return fail(Error::kInvalidInput, "bad --mirror-tls-listen address " + address.host);
+    }
+    auto listener = net::Listener::open(
+        base_.get(), *socketAddress,
+        [this](int fd, const net::SocketAddress &peer) { onAccept(fd, peer, true); });
+    if (!listener.ok()) return listener.failure();
+    listeners_.push_back(std::move(listener.value()));
+  }
   return {};
 }
 
@@ -77,7 +89,7 @@ void Worker::join() {
   if (thread_.joinable()) thread_.join();
 }
 
-void Worker::onAccept(int fd, const net::SocketAddress &peer) {
+void Worker::onAccept(int fd, const net::SocketAddress &peer, bool mirrorTls) {
   auto id = shared_.nextConnectionId.fetch_add(1);
   auto ticket = shared_.clientConnections.admit(peer);
   if (ticket.standing() == ClientConnections::Standing::kExcess) {
@@ -90,7 +102,11 @@ void Worker::onAccept(int fd, const net::SocketAddress &peer) {
   auto session = std::make_unique<ClientSession>(*this, id, fd, peer, std::move(ticket));
   ClientSession *raw = session.get();
   sessions_.emplace(raw, std::move(session));
-  raw->start();
+  if (mirrorTls) {
+    raw->startMirrorTls();
+  } else {
+    raw->start();
+  }
 }
 
 void Worker::onSessionClosed(ClientSession *session) {

@@ -86,7 +86,9 @@ private:
     deleteLater(std::move(it->second));
     kept.erase(it);
   }
-  void onAccept(int fd, const net::SocketAddress &peer);
+  // `mirrorTls`: accepted on a --mirror-tls-listen socket; the session starts with a TLS
+  // handshake.
+  void onAccept(int fd, const net::SocketAddress &peer, bool mirrorTls = false);
   static void onReap(evutil_socket_t, short, void *arg) noexcept;
 
   void openCacheIndex();

@@ -26,6 +26,8 @@ ProxyFixture::ProxyFixture(const std::function<void(proxy::ServerOptions &)> &co
   server_ = std::make_unique<proxy::Server>(options);
   server_->start();
   port_ = server_->boundAddresses().at(0).port();
+  for (const auto &address : server_->boundAddresses())
+    ports_.push_back(address.port());
 }
 
 ProxyFixture::~ProxyFixture() {

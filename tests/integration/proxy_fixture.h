@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <vector>
 
 #include "proxy/server.h"
 #include "proxy/server_options.h"
@@ -16,6 +17,8 @@ public:
   explicit ProxyFixture(const std::function<void(proxy::ServerOptions &)> &configure = {});
   ~ProxyFixture();
   uint16_t port() const { return port_; }
+  // Every bound port: --listen's, then --mirror-tls-listen's.
+  const std::vector<uint16_t> &ports() const { return ports_; }
   const std::filesystem::path &dataDir() const { return dataDir_; }
   proxy::Server &server() { return *server_; }
 
@@ -23,6 +26,7 @@ private:
   std::filesystem::path dataDir_;
   std::unique_ptr<proxy::Server> server_;
   uint16_t port_ = 0;
+  std::vector<uint16_t> ports_;
 };
 
 } // namespace regcache::test

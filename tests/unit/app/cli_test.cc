@@ -226,3 +226,18 @@ TEST_CASE("cache flags parse sizes and durations", "[app][cli]") {
   CHECK(defaults.serve.cacheMaxSize == 0); // auto: half of the filesystem
   CHECK(parse({"serve", "--no-cache"}).serve.cacheEnabled == false);
 }
+
+TEST_CASE("mirror flags: registries are checked, TLS listeners parsed", "[app][cli]") {
+  auto c = parse({"serve", "--mirror-registries", "docker.io", "--mirror-registries",
+                  "*.corp.example:5000", "--mirror-tls-listen", "127.0.0.1:3129",
+                  "--mirror-tls-listen", "[::1]:3129"});
+  CHECK(c.serve.mirrorRegistries == std::vector<std::string>{"docker.io", "*.corp.example:5000"});
+  REQUIRE(c.serve.mirrorTlsListen.size() == 2);
+  CHECK(c.serve.mirrorTlsListen[0].port == 3129);
+  CHECK(c.serve.mirrorTlsListen[1].host == "::1");
+  CHECK(parse({"serve"}).serve.mirrorTlsListen.empty());
+  CHECK(parse({"serve"}).serve.mirrorRegistries.empty());
+  CHECK_THROWS_WITH(parse({"serve", "--mirror-registries", "a/b"}),
+                    Catch::Contains("bad --mirror-registries entry 'a/b'"));
+  CHECK_THROWS(parse({"serve", "--mirror-tls-listen", "nowhere"}));
+}
