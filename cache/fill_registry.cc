@@ -2,12 +2,13 @@
 
 namespace regcache::cache {
 
-std::pair<std::shared_ptr<FillProgress>, bool> FillRegistry::join(const std::string &digest) {
+std::pair<std::shared_ptr<FillProgress>, bool> FillRegistry::join(const std::string &key,
+                                                                  FillLeader leader) {
   std::lock_guard lock(mutex_);
-  auto it = fills_.find(digest);
+  auto it = fills_.find(key);
   if (it != fills_.end()) return {it->second, false};
-  auto progress = std::make_shared<FillProgress>();
-  fills_.emplace(digest, progress);
+  auto progress = std::make_shared<FillProgress>(std::move(leader));
+  fills_.emplace(key, progress);
   return {progress, true};
 }
 

@@ -13,7 +13,19 @@
 
 namespace regcache::cache {
 
+// Who started a fill: a client with another credential joins only after upstream accepts it.
+// Fixed before the fill is published in the registry, so readers on any thread may read it.
+struct FillLeader {
+  std::string credentialKey; // the leader's Credential::key; empty: no Authorization
+  std::string repository;    // what the leader asked under
+  // Anyone may read what the leader fetched: it asked without credentials, or under a
+  // repository known to be public.
+  bool openToAll = false;
+};
+
 struct FillProgress {
+  explicit FillProgress(FillLeader startedBy) : leader(std::move(startedBy)) {}
+  const FillLeader leader;
   enum State : int { kPending, kStreaming, kCommitted, kFailed };
   std::atomic<int> state{kPending};
   std::atomic<std::uint64_t> written{0};
@@ -30,9 +42,9 @@ struct FillProgress {
 
 class FillRegistry {
 public:
-  // The fill for `digest`: a new one and true (the caller leads and must call finish), or the
-  // one in flight and false (the caller follows).
-  std::pair<std::shared_ptr<FillProgress>, bool> join(const std::string &digest);
+  // The fill for `key`: a new one started by `leader` and true (the caller leads and must call
+  // finish), or the one in flight and false (the caller follows; `leader` is ignored).
+  std::pair<std::shared_ptr<FillProgress>, bool> join(const std::string &key, FillLeader leader);
   // Ends the leader's fill with `state` (kCommitted or kFailed) and lets the next miss lead.
   void finish(const std::string &digest, const std::shared_ptr<FillProgress> &progress,
               FillProgress::State state);

@@ -207,21 +207,32 @@ CacheDecision decideCache(Worker &worker, const http::RequestHead &head, const R
     }
   }
   if (head.method == "GET") {
-    // A repository upstream lets anyone read needs no credential to follow its fills: on Docker
-    // Hub, where every client has a token of its own, concurrent pulls then share one fetch.
+    // A repository upstream lets anyone read needs no credential to read its fills.
     bool openToAll = asker.anonymous() || worker.shared().publicRepositories.known(
                                               decision.registry, registryRoute->repository) == true;
-    // A fill is followed only by clients of its own registry (another registry's upstream, maybe
-    // a client's own slow or lying server, must not hold them up), asking the same way (a
-    // manifest's follower needs upstream's manifest type, not a blob's), with the same credential
-    // unless the repository is open to all.
-    std::string fillKey = decision.registry + (manifest ? " manifest " : " blob ") +
-                          digest.toString() + (openToAll ? "" : " " + asker.credential.key);
+    // One fill per registry, kind and digest, whoever asks: another registry's upstream (maybe a
+    // client's own slow or lying server) must not hold up clients of this one, and a manifest's
+    // reader needs upstream's manifest type, not a blob's. Whether a reader may see it is decided
+    // below, per reader.
+    std::string fillKey =
+        decision.registry + (manifest ? " manifest " : " blob ") + digest.toString();
     std::shared_ptr<cache::FillProgress> progress;
     if (cache::FillRegistry *fills = worker.shared().fills) {
-      auto [joined, leader] = fills->join(fillKey);
+      auto [joined, leader] = fills->join(
+          fillKey, cache::FillLeader{asker.credential.key, registryRoute->repository, openToAll});
       if (!leader) {
-        // Someone is fetching this digest already, on this thread or another: follow it.
+        // Someone is fetching this digest already, on this thread or another: read its fill.
+        const cache::FillLeader &startedBy = joined->leader;
+        // The leader's own credential, or content anyone may read, needs no question. Nor does a
+        // credential upstream accepted a moment ago for the repository the leader fetched this
+        // digest under. Anyone else waits for upstream's yes to a HEAD of its own.
+        bool mayRead = asker.credential.key == startedBy.credentialKey ||
+                       (openToAll && startedBy.openToAll) ||
+                       (!asker.anonymous() && registryRoute->repository == startedBy.repository &&
+                        worker.shared().accessMemo.accepted(asker.credential.key, decision.registry,
+                                                            registryRoute->repository));
+        if (!mayRead)
+          decision.confirmJoin = JoinToConfirm{asker.credential, registryRoute->repository};
         decision.follow = std::move(joined);
         return decision;
       }

@@ -27,12 +27,58 @@ CacheFollower::CacheFollower(ClientSide &client, const http::RequestHead &reques
   record_.fromCache = true;
 }
 
+CacheFollower::CacheFollower(ClientSide &client, const http::RequestHead &request,
+                             cache::Digest digest, std::shared_ptr<cache::FillProgress> progress,
+                             std::string upstreamName, JoinToConfirm confirm,
+                             net::Endpoint registry, std::string originTarget,
+                             std::string registryKey)
+    : CacheFollower(client, request, std::move(digest), std::move(progress),
+                    std::move(upstreamName)) {
+  confirm_ = std::move(confirm);
+  registryKey_ = std::move(registryKey);
+  bool manifest = originTarget.find("/manifests/") != std::string::npos;
+  check_ = std::make_unique<JoinCheck>(
+      client_.worker(), std::move(registry), std::move(originTarget), request, digest_.toString(),
+      manifest, [this](JoinVerdict verdict) { onJoinVerdict(std::move(verdict)); });
+}
+
 CacheFollower::~CacheFollower() = default;
 
 void CacheFollower::start() {
   timer_.reset(evtimer_new(client_.worker().base(), &CacheFollower::onTimer, this));
+  if (check_) {
+    log::cache().debug("{} joining the fill of {} once upstream accepts this client",
+                       client_.logPrefix(), digest_.toString());
+    check_->start(); // poll() waits for its verdict
+    return;
+  }
   log::cache().debug("{} following the fill of {}", client_.logPrefix(), digest_.toString());
   poll();
+}
+
+void CacheFollower::onJoinVerdict(JoinVerdict verdict) {
+  // Called from inside the check: free it on the next loop turn.
+  client_.worker().deleteLater(std::move(check_));
+  if (done_) return;
+  if (!verdict.accepted) {
+    forwardAlone("upstream did not accept this client for the fill (" + verdict.why + ")");
+    return;
+  }
+  log::cache().debug("{} upstream accepted this client for the fill of {}: {}", client_.logPrefix(),
+                     digest_.toString(), verdict.why);
+  storageLength_ = verdict.storageLength;
+  // As for a confirmed cached copy: a pull of many layers asks once.
+  if (confirm_ && !confirm_->credential.empty()) {
+    client_.worker().shared().accessMemo.remember(confirm_->credential, registryKey_,
+                                                  confirm_->repository);
+  }
+  poll();
+}
+
+void CacheFollower::forwardAlone(const std::string &why) {
+  done_ = true;
+  log::cache().debug("{} {}; forwarding", client_.logPrefix(), why);
+  client_.forwardInstead();
 }
 
 void CacheFollower::onTimer(evutil_socket_t, short, void *arg) noexcept {
@@ -40,7 +86,7 @@ void CacheFollower::onTimer(evutil_socket_t, short, void *arg) noexcept {
 }
 
 void CacheFollower::poll() {
-  if (done_) return;
+  if (done_ || check_) return; // nothing before upstream's yes
   int state = progress_->state.load(std::memory_order_acquire);
   if (!headSent_) {
     if (state == cache::FillProgress::kPending) {
@@ -49,10 +95,12 @@ void CacheFollower::poll() {
     }
     if (state == cache::FillProgress::kFailed || !openSource()) {
       // Nothing sent yet: this request can still be answered on its own.
-      done_ = true;
-      log::cache().debug("{} the fill of {} ended without a blob; forwarding", client_.logPrefix(),
-                         digest_.toString());
-      client_.forwardInstead();
+      forwardAlone("the fill of " + digest_.toString() + " ended without a blob");
+      return;
+    }
+    if (storageLength_ && *storageLength_ != progress_->size) {
+      // The storage upstream sent this client to holds something else than the fill.
+      forwardAlone("the storage's length for " + digest_.toString() + " is not the fill's");
       return;
     }
     sendHead();

@@ -4,7 +4,12 @@
 // first byte), and finishes when the fill is committed. If the fill fails before anything was
 // sent, the request is forwarded on its own; after, the client connection is dropped, so a
 // client never sees a complete response with wrong bytes.
+//
+// A client whose credential is not the leader's first waits for upstream's word (JoinCheck): a
+// yes lets it read the fill, anything else forwards its request on its own, so it gets
+// upstream's own refusal and no byte of the fill.
 #include <memory>
+#include <optional>
 
 #include "base/event_handles.h"
 #include "base/unique_fd.h"
@@ -12,6 +17,8 @@
 #include "cache/fill_registry.h"
 #include "proxy/access_log.h"
 #include "proxy/http/message.h"
+#include "proxy/join_check.h"
+#include "proxy/net/connector.h"
 #include "proxy/request_handler.h"
 
 namespace regcache::proxy {
@@ -20,6 +27,12 @@ class CacheFollower final : public RequestHandler {
 public:
   CacheFollower(ClientSide &client, const http::RequestHead &request, cache::Digest digest,
                 std::shared_ptr<cache::FillProgress> progress, std::string upstreamName);
+  // A joiner that upstream must accept first: `registry` is where the fill streams from (the
+  // client's own target), `originTarget` the client's path, `registryKey` its index key.
+  CacheFollower(ClientSide &client, const http::RequestHead &request, cache::Digest digest,
+                std::shared_ptr<cache::FillProgress> progress, std::string upstreamName,
+                JoinToConfirm confirm, net::Endpoint registry, std::string originTarget,
+                std::string registryKey);
   ~CacheFollower() override;
   void start() override;
   void onRequestBody(std::string_view) override {}
@@ -33,6 +46,9 @@ private:
   void sendHead();
   void pump();
   void fail(const std::string &why);
+  void onJoinVerdict(JoinVerdict verdict);
+  // Gives the request to a plain forward of its own; nothing of the fill was sent.
+  void forwardAlone(const std::string &why);
 
   ClientSide &client_;
   bool keepAlive_;
@@ -44,6 +60,11 @@ private:
   bool done_ = false;
   std::uint64_t offset_ = 0;
   AccessRecord record_;
+  // Until upstream accepted this client: no byte of the fill goes out.
+  std::unique_ptr<JoinCheck> check_;
+  std::optional<JoinToConfirm> confirm_;
+  std::string registryKey_;
+  std::optional<std::uint64_t> storageLength_; // a confirmed redirect's: must be the fill's
 };
 
 } // namespace regcache::proxy

@@ -437,8 +437,17 @@ void ClientSession::dispatchRequest(http::RequestHead &&head, Route &&route, boo
                                               cached.xCache, "cache " + cached.xCache);
   } else if (cached.follow) {
     auto digest = cache::parseDigest(route.originTarget.substr(route.originTarget.rfind('/') + 1));
-    handler_ = std::make_unique<CacheFollower>(*this, head, *digest, std::move(cached.follow),
-                                               cached.registry);
+    if (cached.confirmJoin) {
+      // Upstream must accept this client before it reads a byte of another client's fill.
+      handler_ = std::make_unique<CacheFollower>(
+          *this, head, *digest, std::move(cached.follow), cached.registry,
+          std::move(*cached.confirmJoin),
+          net::Endpoint{route.upstream.host, route.upstream.port, route.tls}, route.originTarget,
+          cached.registry);
+    } else {
+      handler_ = std::make_unique<CacheFollower>(*this, head, *digest, std::move(cached.follow),
+                                                 cached.registry);
+    }
     fallbackHead_ = std::move(head);
     fallbackRoute_ = std::move(route);
   } else {
