@@ -5,6 +5,7 @@
 #include <atomic>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -38,6 +39,24 @@ struct FillProgress {
     int s = state.load(std::memory_order_acquire);
     return s == kCommitted || s == kFailed;
   }
+
+  // Readers are woken, never polling: `waker` is called, on the leader's thread and under this
+  // fill's lock, each time `written` or `state` changes. It must be quick and must not call back
+  // into this object (readers post to their own loop). Returns an id for unsubscribe(). A reader
+  // reads `state` after subscribing, so a change just before is not missed.
+  std::uint64_t subscribe(std::function<void()> waker);
+  // After this returns the waker is never called again (it may be running until then).
+  void unsubscribe(std::uint64_t id);
+  // The leader: publishes how many bytes are in storage, and wakes the readers.
+  void publishWritten(std::uint64_t bytes);
+  // The leader: publishes a new state (release), and wakes the readers.
+  void publishState(State next);
+
+private:
+  void wakeReaders();
+  std::mutex wakersMutex_;
+  std::uint64_t nextWaker_ = 1;
+  std::map<std::uint64_t, std::function<void()>> wakers_;
 };
 
 class FillRegistry {

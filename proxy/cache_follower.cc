@@ -13,7 +13,6 @@
 namespace regcache::proxy {
 namespace {
 constexpr std::size_t kChunk = 256 * 1024;
-constexpr timeval kPollInterval{0, 10 * 1000}; // how often a follower looks for new bytes
 } // namespace
 
 CacheFollower::CacheFollower(ClientSide &client, const http::RequestHead &request,
@@ -42,10 +41,30 @@ CacheFollower::CacheFollower(ClientSide &client, const http::RequestHead &reques
       manifest, [this](JoinVerdict verdict) { onJoinVerdict(std::move(verdict)); });
 }
 
-CacheFollower::~CacheFollower() = default;
+CacheFollower::~CacheFollower() {
+  // After this no waker runs; a wake-up already posted finds `alive_` gone and does nothing.
+  if (wakerId_ != 0) progress_->unsubscribe(wakerId_);
+}
+
+void CacheFollower::subscribe() {
+  // The leader calls the waker on its own thread, maybe another worker's: it only posts to this
+  // loop, once until the wake-up ran, and the wake-up checks that this follower still exists.
+  std::weak_ptr<CacheFollower *> alive = alive_;
+  std::weak_ptr<net::LoopMailbox> mailbox = client_.worker().mailbox();
+  std::shared_ptr<std::atomic<bool>> pending = wakePending_;
+  wakerId_ = progress_->subscribe([alive, mailbox, pending] {
+    if (pending->exchange(true)) return;
+    if (auto box = mailbox.lock()) {
+      box->post([alive, pending] {
+        pending->store(false);
+        if (auto follower = alive.lock()) (*follower)->poll();
+      });
+    }
+  });
+}
 
 void CacheFollower::start() {
-  timer_.reset(evtimer_new(client_.worker().base(), &CacheFollower::onTimer, this));
+  subscribe();
   if (check_) {
     log::cache().debug("{} joining the fill of {} once upstream accepts this client",
                        client_.logPrefix(), digest_.toString());
@@ -81,18 +100,11 @@ void CacheFollower::forwardAlone(const std::string &why) {
   client_.forwardInstead();
 }
 
-void CacheFollower::onTimer(evutil_socket_t, short, void *arg) noexcept {
-  static_cast<CacheFollower *>(arg)->poll();
-}
-
 void CacheFollower::poll() {
   if (done_ || check_) return; // nothing before upstream's yes
   int state = progress_->state.load(std::memory_order_acquire);
   if (!headSent_) {
-    if (state == cache::FillProgress::kPending) {
-      evtimer_add(timer_.get(), &kPollInterval);
-      return;
-    }
+    if (state == cache::FillProgress::kPending) return; // woken when the head is in
     if (state == cache::FillProgress::kFailed || !openSource()) {
       // Nothing sent yet: this request can still be answered on its own.
       forwardAlone("the fill of " + digest_.toString() + " ended without a blob");
@@ -178,8 +190,8 @@ void CacheFollower::pump() {
     client_.onResponseComplete(true);
     return;
   }
-  // The last bytes go out only once the leader has verified the digest.
-  if (!client_.clientOutputFull()) evtimer_add(timer_.get(), &kPollInterval);
+  // More bytes, and the last one (once the leader has verified the digest), come with a wake-up
+  // from the leader; a full client output with onClientDrained().
 }
 
 void CacheFollower::fail(const std::string &why) {

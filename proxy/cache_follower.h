@@ -1,13 +1,15 @@
 #pragma once
 // Serves a client whose blob another request is already fetching: it waits for the leader's
 // response head, then streams the leader's temp file as it grows (a late joiner starts from the
-// first byte), and finishes when the fill is committed. If the fill fails before anything was
+// first byte), and finishes when the fill is committed. The leader wakes it through this worker's
+// mailbox whenever bytes land; it never polls. If the fill fails before anything was
 // sent, the request is forwarded on its own; after, the client connection is dropped, so a
 // client never sees a complete response with wrong bytes.
 //
 // A client whose credential is not the leader's first waits for upstream's word (JoinCheck): a
 // yes lets it read the fill, anything else forwards its request on its own, so it gets
 // upstream's own refusal and no byte of the fill.
+#include <atomic>
 #include <memory>
 #include <optional>
 
@@ -19,6 +21,7 @@
 #include "proxy/http/message.h"
 #include "proxy/join_check.h"
 #include "proxy/net/connector.h"
+#include "proxy/net/loop_mailbox.h"
 #include "proxy/request_handler.h"
 
 namespace regcache::proxy {
@@ -40,7 +43,9 @@ public:
   void onClientDrained() override { poll(); }
 
 private:
-  static void onTimer(evutil_socket_t, short, void *arg) noexcept;
+  // Asks the leader to wake this follower (on its own loop) whenever bytes land or the state
+  // changes.
+  void subscribe();
   void poll();
   bool openSource();
   void sendHead();
@@ -54,7 +59,9 @@ private:
   bool keepAlive_;
   cache::Digest digest_;
   std::shared_ptr<cache::FillProgress> progress_;
-  EventPtr timer_;
+  std::shared_ptr<CacheFollower *> alive_ = std::make_shared<CacheFollower *>(this);
+  std::shared_ptr<std::atomic<bool>> wakePending_ = std::make_shared<std::atomic<bool>>(false);
+  std::uint64_t wakerId_ = 0;
   UniqueFd fd_;
   bool headSent_ = false;
   bool done_ = false;

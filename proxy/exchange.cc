@@ -1,5 +1,12 @@
 #include "proxy/exchange.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
 #include <event2/bufferevent_ssl.h>
 #include <openssl/err.h>
 
@@ -18,6 +25,8 @@ namespace regcache::proxy {
 namespace {
 
 constexpr std::size_t kMaxSingleRead = 256 * 1024;
+// How much of a fill a client that fell behind reads back from storage at a time.
+constexpr std::size_t kFillReadChunk = 256 * 1024;
 
 timeval toTimeval(std::chrono::milliseconds ms) {
   return timeval{static_cast<time_t>(ms.count() / 1000),
@@ -78,7 +87,7 @@ void Exchange::endFill(cache::FillProgress::State state) {
   if (cache::FillRegistry *fills = client_->worker().shared().fills) {
     fills->finish(fill_->fillKey, fill_->progress, state);
   } else {
-    fill_->progress->state.store(state, std::memory_order_release);
+    fill_->progress->publishState(state);
   }
 }
 
@@ -422,8 +431,18 @@ void Exchange::onResponseBody(std::string_view data) {
     if (auto written = writer_->write(data); !written.ok()) {
       stopFill(written.failure().detail);
     } else if (fill_->progress) {
-      fill_->progress->written.store(writer_->written(), std::memory_order_release);
+      fill_->progress->publishWritten(writer_->written());
     }
+  }
+  if (behind_) {
+    // The client reads the fill back from storage at its own pace. Bytes that come after the
+    // fill was abandoned wait here (upstream is paused) until it has caught up.
+    if (!writer_) {
+      evbuffer_add(spill_.get(), data.data(), data.size());
+    } else if (!client_->clientOutputFull()) {
+      sendFromFill(); // the client had caught up and waits for these bytes
+    }
+    return;
   }
   if (writer_) {
     // Hold the newest bytes back: if the digest turns out wrong, the client must never have
@@ -431,7 +450,7 @@ void Exchange::onResponseBody(std::string_view data) {
     evbuffer_add_buffer(out, held_.get());
     evbuffer_add(held_.get(), data.data(), data.size());
     record_.bytesSent += data.size();
-    if (client_->clientOutputFull()) upstreamGate_.pause(net::ReadGate::kSinkFull);
+    if (client_->clientOutputFull()) fallBehind();
     return;
   }
   if (chunkedToClient_) {
@@ -449,6 +468,10 @@ void Exchange::onResponseBody(std::string_view data) {
 void Exchange::onResponseEnd() { responseEnded_ = true; }
 
 void Exchange::onClientDrained() {
+  if (behind_) {
+    sendFromFill();
+    return;
+  }
   if (!upstreamGate_.paused(net::ReadGate::kSinkFull)) return;
   upstreamGate_.resume(net::ReadGate::kSinkFull);
   feedResponse();
@@ -468,6 +491,13 @@ void Exchange::finishResponse() {
     return;
   }
   if (writer_ && !commitFill()) return;
+  if (behind_) {
+    // Upstream is done and the blob verified; the client still reads it back at its pace.
+    fillCommitted_ = true;
+    releaseUpstream();
+    sendFromFill();
+    return;
+  }
   if (chunkedToClient_) {
     evbuffer_add(client_->clientOutput(), http::kLastChunk.data(), http::kLastChunk.size());
   }
@@ -512,6 +542,9 @@ void Exchange::onClientClosed() {
     // Finish the fill for the followers reading it and for the next pull, without a client.
     detached_ = std::make_unique<DetachedClient>(client_->worker(), *this, *client_);
     client_ = detached_.get();
+    // Nobody reads the fill back any more: upstream's bytes go to the store alone.
+    behind_ = false;
+    behindFd_.reset();
     record_.note = record_.note.empty() ? "client closed; fill continued"
                                         : record_.note + "; client closed; fill continued";
     if (upstreamGate_.paused(net::ReadGate::kSinkFull)) {
@@ -530,6 +563,62 @@ void Exchange::onClientClosed() {
   upstream_.reset();
   if (connector_) client_->worker().deleteLater(std::move(connector_));
   if (tokenFetcher_) client_->worker().deleteLater(std::move(tokenFetcher_));
+}
+
+void Exchange::fallBehind() {
+  // The fill must not wait for this client: from here it reads the fill back from storage, and
+  // upstream streams on at its own pace into the store.
+  UniqueFd fd(::open(writer_->followPath().c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) {
+    upstreamGate_.pause(net::ReadGate::kSinkFull); // as without a fill: upstream waits
+    return;
+  }
+  behindFd_ = std::move(fd);
+  behind_ = true;
+  spill_.reset(evbuffer_new());
+  std::uint64_t held = evbuffer_get_length(held_.get());
+  clientOffset_ = writer_->written() - held;
+  record_.bytesSent -= held;
+  evbuffer_drain(held_.get(), held);
+}
+
+void Exchange::sendFromFill() {
+  if (!behind_ || state_ != State::kStreamingResponse) return;
+  // Only verified bytes complete the response: before the commit the last byte waits.
+  std::uint64_t limit = fillCommitted_ ? fillSize_
+                        : writer_ ? std::min(writer_->written(), fillSize_ > 0 ? fillSize_ - 1 : 0)
+                                  : behindLimit_;
+  evbuffer *out = client_->clientOutput();
+  while (clientOffset_ < limit && !client_->clientOutputFull()) {
+    std::size_t want =
+        static_cast<std::size_t>(std::min<std::uint64_t>(limit - clientOffset_, kFillReadChunk));
+    evbuffer_iovec space{};
+    if (evbuffer_reserve_space(out, static_cast<ev_ssize_t>(want), &space, 1) < 1) break;
+    ssize_t n = ::pread(behindFd_.get(), space.iov_base, want, static_cast<off_t>(clientOffset_));
+    if (n <= 0) {
+      record_.note =
+          std::string("reading the fill back failed: ") + (n < 0 ? std::strerror(errno) : "EOF");
+      logOnce();
+      client_->abortClient(record_.note); // the fill goes on without this client
+      return;
+    }
+    space.iov_len = static_cast<std::size_t>(n);
+    evbuffer_commit_space(out, &space, 1);
+    clientOffset_ += static_cast<std::uint64_t>(n);
+    record_.bytesSent += static_cast<std::uint64_t>(n);
+  }
+  if (fillCommitted_ && clientOffset_ >= fillSize_) {
+    finish();
+    return;
+  }
+  if (!writer_ && !fillCommitted_ && clientOffset_ >= behindLimit_) {
+    // The fill was abandoned and the client has all it stored: pass the rest through.
+    behind_ = false;
+    behindFd_.reset();
+    evbuffer_add_buffer(out, spill_.get());
+    upstreamGate_.resume(net::ReadGate::kSinkFull);
+    feedResponse();
+  }
 }
 
 void Exchange::startFill(const http::ResponseHead &head) {
@@ -570,11 +659,12 @@ void Exchange::startFill(const http::ResponseHead &head) {
   fillHold_ = client_->worker().shared().metrics.holdFill();
   held_.reset(evbuffer_new());
   contentType_ = std::string(head.headers.get("Content-Type").value_or(""));
+  fillSize_ = *head.contentLength;
   if (fill_->progress) {
     fill_->progress->size = *head.contentLength;
     fill_->progress->contentType = contentType_;
     fill_->progress->tempPath = writer_->followPath();
-    fill_->progress->state.store(cache::FillProgress::kStreaming, std::memory_order_release);
+    fill_->progress->publishState(cache::FillProgress::kStreaming);
   }
 }
 
@@ -603,6 +693,12 @@ void Exchange::stopFillQuietly() {
 void Exchange::stopFill(const std::string &why) {
   log::cache().warn("{} fill of {} abandoned, passing through: {}", client_->logPrefix(),
                     fill_->digest.toString(), why);
+  if (behind_) {
+    // What is in the temp file stays readable through behindFd_; the rest of the body waits
+    // upstream until the client has read that.
+    behindLimit_ = writer_->written();
+    upstreamGate_.pause(net::ReadGate::kSinkFull);
+  }
   writer_.reset(); // removes the temp file
   fillHold_.release();
   fillReservation_.release();

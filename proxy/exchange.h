@@ -141,6 +141,14 @@ private:
   // Drops the fill without handing the held-back bytes to the client (it is about to be cut).
   void stopFillQuietly();
   void stopFill(const std::string &why);
+  // The client's output is full while a fill streams: rather than pausing upstream (and every
+  // reader of the fill with it), the client from here reads the fill back from storage at its
+  // own pace, never the last byte before the digest is verified.
+  void fallBehind();
+  // Sends a client that fell behind what storage holds of the fill, up to its output's high
+  // mark; finishes the response once the committed blob is all sent. If the fill was
+  // abandoned, the client gets what was stored, then the rest passes through.
+  void sendFromFill();
   // Verifies and commits the fill; false when the bytes were wrong (the client is aborted).
   bool commitFill();
   void onConnected(Result<net::Connector::Connection> connection);
@@ -185,7 +193,16 @@ private:
   std::unique_ptr<cache::BlobWriter> writer_;
   Metrics::FillHold fillHold_;                     // held while writer_ is
   cache::FillBudget::Reservation fillReservation_; // the announced bytes, held while writer_ is
-  EvBufferPtr held_; // the latest body bytes, released only once the fill is verified
+  EvBufferPtr held_;           // the latest body bytes, released only once the fill is verified
+  std::uint64_t fillSize_ = 0; // the announced length of the body being stored
+  // The client fell behind the fill (fallBehind): it reads from behindFd_, a descriptor of the
+  // fill's temp file that stays valid past the rename of the commit.
+  bool behind_ = false;
+  UniqueFd behindFd_;
+  std::uint64_t clientOffset_ = 0; // body bytes handed to the client while behind_
+  bool fillCommitted_ = false;     // verified: the client may get the last bytes too
+  std::uint64_t behindLimit_ = 0;  // an abandoned fill: what the temp file holds
+  EvBufferPtr spill_;              // body bytes after an abandoned fill, until caught up
   std::string contentType_;
   std::optional<std::string> redirectTo_;
   std::optional<CacheCandidate> candidate_;
