@@ -16,6 +16,7 @@
 // Visibility contract: a committed blob is complete and verified. Until commit, nothing in the
 // store answers stat() or openReader(digest) for it; a write that is destroyed, aborted or
 // whose bytes do not match leaves nothing behind.
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -41,6 +42,9 @@ public:
 struct BlobInfo {
   Digest digest;
   std::uint64_t size = 0;
+  // When the blob was committed (a file's mtime, an object's LastModified): reconcile spares
+  // an unindexed blob younger than its grace period, whose row may be on its way.
+  std::chrono::system_clock::time_point modified{};
 };
 
 // Bytes of a blob, committed or still being written. Reads are positional: several readers of
@@ -50,14 +54,26 @@ public:
   using ReadDone = std::function<void(Result<std::span<const char>>)>;
   virtual ~BlobReader() = default;
   // Up to `max` bytes at `offset`. The span stays valid until the next read on this reader or
-  // its destruction. An empty span means no byte is there yet: at or past the end of a
-  // committed blob, or past what a write in progress has appended so far (the fill, not the
-  // store, tells its readers when more has landed). kNotFound if the blob went away.
+  // its destruction. One read at a time: the next read() or tryReadNow() waits for `done`. An empty
+  // span means no byte is there yet: at or past the end of a committed blob, or past what a write
+  // in progress has appended so far (the fill, not the store, tells its readers when more has
+  // landed). kNotFound if the blob went away.
   virtual void read(std::uint64_t offset, std::size_t max, ReadDone done) = 0;
   // The same, completed at once when it can be done without blocking (the file store: bytes
   // already in the page cache). nullopt means "would block": call read() instead.
   virtual std::optional<Result<std::span<const char>>> tryReadNow(std::uint64_t offset,
                                                                   std::size_t max) = 0;
+};
+
+// Opens readers of one write in progress from any thread: how a fill's readers on other workers
+// join it (a BlobWrite itself belongs to its owner's thread). It stays usable after the write
+// is committed (readers see the whole blob) or gone (readers then fail with kNotFound), so it
+// may be kept by whoever shares the fill, for as long as they like.
+class BlobReaderSource {
+public:
+  virtual ~BlobReaderSource() = default;
+  // Any thread. A reader whose completions run on `completions`.
+  virtual Result<std::unique_ptr<BlobReader>> openReader(CompletionQueue &completions) = 0;
 };
 
 // One blob being written by one owner (a fill). Appends are applied and completed in order.
@@ -71,23 +87,29 @@ public:
   virtual void append(std::string bytes, Done done) = 0;
   // Makes the blob durable and visible, only if the bytes hash to the digest given to begin()
   // and their count equals `expectedSize` when given; kUpstream on a mismatch, with nothing
-  // kept. At most one commit, after the last append.
+  // kept. At most one commit, after the last append() call (appends still outstanding are
+  // stored first); a failed append makes the commit fail too. Destroying the write before
+  // `done` ran abandons the commit: nothing is kept.
   virtual void commit(std::optional<std::uint64_t> expectedSize, Done done) = 0;
   // Bytes whose append completed.
   virtual std::uint64_t appended() const = 0;
   // A reader of this write's bytes as they land, which stays valid after the commit.
   virtual Result<std::unique_ptr<BlobReader>> openReader(CompletionQueue &completions) = 0;
+  // The same for other threads: share it with the fill's readers.
+  virtual std::shared_ptr<BlobReaderSource> readerSource() = 0;
 };
 
 class BlobStore {
 public:
   template <typename T> using Done = std::function<void(Result<T>)>;
   virtual ~BlobStore() = default;
-  // Starts writing the blob that should hash to `digest`. Fails (kUnavailable, kStorage...)
-  // when the store cannot take a write now; callers then serve without caching.
+  // Starts writing the blob that should hash to `digest`. Fails (kIo) when the store cannot
+  // take a write now; callers then serve without caching. Every method below is completed
+  // through `completions`; the store must outlive every handle and pending completion.
   virtual Result<std::unique_ptr<BlobWrite>> begin(const Digest &digest,
                                                    CompletionQueue &completions) = 0;
-  // A reader of a committed blob; kNotFound if there is none.
+  // A reader of a committed blob; kNotFound if there is none. Cheap enough for a loop (the file
+  // store opens a descriptor).
   virtual Result<std::unique_ptr<BlobReader>> openReader(const Digest &digest,
                                                          CompletionQueue &completions) = 0;
   virtual void stat(const Digest &digest, CompletionQueue &completions, Done<BlobInfo> done) = 0;

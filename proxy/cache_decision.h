@@ -13,7 +13,7 @@
 // fill they could not start.
 #include <optional>
 
-#include "base/unique_fd.h"
+#include "cache/blob_store.h"
 #include "cache/index.h"
 #include "proxy/exchange.h"
 #include "proxy/route.h"
@@ -23,8 +23,8 @@ namespace regcache::proxy {
 class Worker;
 
 struct CacheDecision {
-  std::optional<cache::BlobRecord> hit; // serve this from `file`
-  UniqueFd file;
+  std::optional<cache::BlobRecord> hit; // serve this from `reader`
+  std::unique_ptr<cache::BlobReader> reader;
   std::optional<CacheFill> fill;               // a miss worth storing: this request leads the fill
   std::shared_ptr<cache::FillProgress> follow; // a miss being filled by another request
   std::string registry;       // the registry key (http::registryKey): the index names it, logs too

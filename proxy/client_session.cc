@@ -433,7 +433,7 @@ void ClientSession::dispatchRequest(http::RequestHead &&head, Route &&route, boo
   CacheDecision cached = decideCache(worker_, head, route, prefix_);
   if (cached.hit) {
     handler_ = std::make_unique<CacheHandler>(*this, std::move(head), std::move(*cached.hit),
-                                              std::move(cached.file), cached.registry,
+                                              std::move(cached.reader), cached.registry,
                                               cached.xCache, "cache " + cached.xCache);
   } else if (cached.follow) {
     auto digest = cache::parseDigest(route.originTarget.substr(route.originTarget.rfind('/') + 1));

@@ -4,7 +4,6 @@
 #include <openssl/err.h>
 
 #include "base/log.h"
-#include "cache/file_blob_store.h"
 #include "cache/index.h"
 #include "proxy/cache_handler.h"
 #include "proxy/http/forwarding.h"
@@ -216,10 +215,11 @@ void Exchange::onUpstreamEvent(bufferevent *, short what, void *arg) noexcept {
 }
 
 void Exchange::feedResponse() {
-  if (!upstream_) return;
+  if (!upstream_ || committing_) return;
   evbuffer *in = bufferevent_get_input(upstream_.get());
   while (state_ == State::kAwaitingResponse || state_ == State::kStreamingResponse) {
     if (upstreamGate_.paused(net::ReadGate::kSinkFull)) return;
+    if (upstreamGate_.paused(net::ReadGate::kStoreBusy)) return;
     evbuffer_iovec vec{};
     if (evbuffer_peek(in, -1, nullptr, &vec, 1) <= 0 || vec.iov_len == 0) break;
     auto result = parser_->feed({static_cast<const char *>(vec.iov_base), vec.iov_len});
@@ -260,6 +260,11 @@ void Exchange::feedResponse() {
 
 void Exchange::handleUpstreamEvent(short what) {
   if (state_ == State::kDone || state_ == State::kFailed) return;
+  if (committing_) {
+    // The response was read whole; the connection matters again only to be pooled or closed.
+    if (what & BEV_EVENT_EOF) upstreamEof_ = true;
+    return;
+  }
   if (what & BEV_EVENT_EOF) {
     upstreamEof_ = true;
     feedResponse();
@@ -418,13 +423,7 @@ void Exchange::onResponseHead(http::ResponseHead &&head) {
 void Exchange::onResponseBody(std::string_view data) {
   if (redirectTo_ || authChallenge_) return; // not for the client: the proxy acts on it
   evbuffer *out = client_->clientOutput();
-  if (writer_) {
-    if (auto written = writer_->write(data); !written.ok()) {
-      stopFill(written.failure().detail);
-    } else if (fill_->progress) {
-      fill_->progress->written.store(writer_->written(), std::memory_order_release);
-    }
-  }
+  if (writer_) appendToFill(data);
   if (writer_) {
     // Hold the newest bytes back: if the digest turns out wrong, the client must never have
     // received a complete body.
@@ -467,7 +466,10 @@ void Exchange::finishResponse() {
     finishRevalidation();
     return;
   }
-  if (writer_ && !commitFill()) return;
+  if (writer_) {
+    commitFill(); // finishes the response when the store is done
+    return;
+  }
   if (chunkedToClient_) {
     evbuffer_add(client_->clientOutput(), http::kLastChunk.data(), http::kLastChunk.size());
   }
@@ -533,7 +535,7 @@ void Exchange::onClientClosed() {
 }
 
 void Exchange::startFill(const http::ResponseHead &head) {
-  cache::FileBlobStore *store = client_->worker().shared().blobs;
+  cache::BlobStore *store = client_->worker().shared().blobs;
   if (store == nullptr || client_->worker().index() == nullptr || !head.contentLength) return;
   if (fill_->tag) {
     // By tag the digest is whatever upstream says it is; the body must then hash to it.
@@ -559,7 +561,7 @@ void Exchange::startFill(const http::ResponseHead &head) {
     }
     reservation = std::move(*reserved);
   }
-  auto writer = store->create();
+  auto writer = store->begin(fill_->digest, client_->worker().completions());
   if (!writer.ok()) {
     log::cache().warn("{} cannot start a fill for {}: {}; passing through", client_->logPrefix(),
                       fill_->digest.toString(), writer.failure().detail);
@@ -573,7 +575,7 @@ void Exchange::startFill(const http::ResponseHead &head) {
   if (fill_->progress) {
     fill_->progress->size = *head.contentLength;
     fill_->progress->contentType = contentType_;
-    fill_->progress->tempPath = writer_->followPath();
+    fill_->progress->readers = writer_->readerSource();
     fill_->progress->state.store(cache::FillProgress::kStreaming, std::memory_order_release);
   }
 }
@@ -595,6 +597,7 @@ void Exchange::applyFillStallTimeout() {
 
 void Exchange::stopFillQuietly() {
   writer_.reset(); // removes the temp file
+  upstreamGate_.resume(net::ReadGate::kStoreBusy);
   fillHold_.release();
   fillReservation_.release();
   endFill(cache::FillProgress::kFailed);
@@ -604,15 +607,50 @@ void Exchange::stopFill(const std::string &why) {
   log::cache().warn("{} fill of {} abandoned, passing through: {}", client_->logPrefix(),
                     fill_->digest.toString(), why);
   writer_.reset(); // removes the temp file
+  upstreamGate_.resume(net::ReadGate::kStoreBusy);
   fillHold_.release();
   fillReservation_.release();
   endFill(cache::FillProgress::kFailed);
   evbuffer_add_buffer(client_->clientOutput(), held_.get());
 }
 
-bool Exchange::commitFill() {
-  auto committed = writer_->commit(fill_->digest, writer_->written());
-  std::uint64_t size = writer_->written();
+void Exchange::appendToFill(std::string_view data) {
+  fillBytes_ += data.size();
+  fillQueued_ += data.size();
+  writer_->append(std::string(data), [this, size = data.size()](Result<void> stored) {
+    onFillAppended(std::move(stored), size);
+  });
+  if (fillQueued_ > kFillQueueHigh) upstreamGate_.pause(net::ReadGate::kStoreBusy);
+}
+
+void Exchange::onFillAppended(Result<void> stored, std::size_t size) {
+  fillQueued_ -= std::min<std::uint64_t>(fillQueued_, size);
+  if (committing_) return; // a failed append fails the commit too, which reports it
+  if (!stored.ok()) {
+    stopFill(stored.failure().detail);
+    return;
+  }
+  if (fill_->progress) {
+    fill_->progress->written.store(writer_->appended(), std::memory_order_release);
+  }
+  if (fillQueued_ <= kFillQueueHigh / 2 && upstreamGate_.paused(net::ReadGate::kStoreBusy)) {
+    upstreamGate_.resume(net::ReadGate::kStoreBusy);
+    feedResponse(); // bytes already buffered raise no new read event
+  }
+}
+
+void Exchange::commitFill() {
+  committing_ = true;
+  // Nothing more to read: no read event, and no stall timer, until the store has answered.
+  upstreamGate_.pause(net::ReadGate::kStoreBusy);
+  writer_->commit(fillBytes_,
+                  [this](const Result<void> &committed) { onFillCommitted(committed); });
+}
+
+void Exchange::onFillCommitted(const Result<void> &committed) {
+  committing_ = false;
+  upstreamGate_.resume(net::ReadGate::kStoreBusy);
+  std::uint64_t size = fillBytes_;
   writer_.reset();
   fillHold_.release();
   fillReservation_.release(); // committed bytes are counted by the index from here on
@@ -628,7 +666,7 @@ bool Exchange::commitFill() {
     log::cache().warn("{} {}", client_->logPrefix(), record_.note);
     logOnce();
     client_->abortClient(record_.note);
-    return false;
+    return;
   }
   if (!committed.ok()) {
     log::cache().warn("{} cannot store {}: {}; served without caching", client_->logPrefix(),
@@ -667,12 +705,15 @@ bool Exchange::commitFill() {
   }
   endFill(committed.ok() ? cache::FillProgress::kCommitted : cache::FillProgress::kFailed);
   evbuffer_add_buffer(client_->clientOutput(), held_.get());
-  return true;
+  if (chunkedToClient_) {
+    evbuffer_add(client_->clientOutput(), http::kLastChunk.data(), http::kLastChunk.size());
+  }
+  finish();
 }
 
 bool Exchange::serveStale(const std::string &why) {
-  if (!candidate_ || !candidate_->servableOffline || responseHeadSent_ || !candidate_->file ||
-      !*candidate_->file) {
+  if (!candidate_ || !candidate_->servableOffline || responseHeadSent_ || !candidate_->reader ||
+      !*candidate_->reader) {
     return false;
   }
   log::cache().warn("{} {} {}: {}; serving the cached manifest (stale)", client_->logPrefix(),
@@ -682,9 +723,9 @@ bool Exchange::serveStale(const std::string &why) {
   upstreamGate_.pause(net::ReadGate::kSinkFull);
   logged_ = true; // the cache handler writes the access line
   endFill(cache::FillProgress::kFailed);
-  client_->replaceHandler(std::make_unique<CacheHandler>(*client_, request_, candidate_->blob,
-                                                         std::move(*candidate_->file), record_.host,
-                                                         "STALE", "cache STALE: " + why));
+  client_->replaceHandler(std::make_unique<CacheHandler>(
+      *client_, request_, candidate_->blob, std::move(*candidate_->reader), record_.host, "STALE",
+      "cache STALE: " + why));
   return true;
 }
 
@@ -753,8 +794,9 @@ void Exchange::finishRevalidation() {
   if (confirmed) {
     confirmCandidate();
     client_->replaceHandler(std::make_unique<CacheHandler>(
-        *client_, std::move(request), candidate_->blob, std::move(*candidate_->file), record_.host,
-        "REVALIDATED", "cache REVALIDATED: upstream HEAD confirmed " + candidate_->blob.digest));
+        *client_, std::move(request), candidate_->blob, std::move(*candidate_->reader),
+        record_.host, "REVALIDATED",
+        "cache REVALIDATED: upstream HEAD confirmed " + candidate_->blob.digest));
     return;
   }
   log::cache().debug("{} upstream did not confirm the cached {} ({}); asking for it",
