@@ -27,6 +27,9 @@ namespace {
 
 constexpr std::string_view kConnectEstablished = "HTTP/1.1 200 Connection established\r\n\r\n";
 constexpr std::chrono::milliseconds kLinger{2000};
+// Bytes bufferevent_openssl encrypts and writes per pass to an intercepted client (libevent's
+// default is 16 KiB: one TLS record, one write(2) and one loop turn per 16 KiB of a big hit).
+constexpr std::size_t kClientSingleWrite = 256 * 1024;
 
 timeval toTimeval(std::chrono::milliseconds ms) {
   return timeval{static_cast<time_t>(ms.count() / 1000),
@@ -684,6 +687,7 @@ void ClientSession::startTlsHandshake() {
     return;
   }
   bufferevent_openssl_set_allow_dirty_shutdown(tls.get(), 1);
+  bufferevent_set_max_single_write(tls.get(), kClientSingleWrite);
   parser_.emplace(worker_.options().limits, static_cast<http::RequestSink &>(*this));
   gate_.resume(net::ReadGate::kHandshake);
   installClientBev(std::move(tls));

@@ -597,6 +597,7 @@ void Exchange::applyFillStallTimeout() {
 
 void Exchange::stopFillQuietly() {
   writer_.reset(); // removes the temp file
+  fillPending_.clear();
   upstreamGate_.resume(net::ReadGate::kStoreBusy);
   fillHold_.release();
   fillReservation_.release();
@@ -607,6 +608,7 @@ void Exchange::stopFill(const std::string &why) {
   log::cache().warn("{} fill of {} abandoned, passing through: {}", client_->logPrefix(),
                     fill_->digest.toString(), why);
   writer_.reset(); // removes the temp file
+  fillPending_.clear();
   upstreamGate_.resume(net::ReadGate::kStoreBusy);
   fillHold_.release();
   fillReservation_.release();
@@ -615,11 +617,20 @@ void Exchange::stopFill(const std::string &why) {
 }
 
 void Exchange::appendToFill(std::string_view data) {
-  fillBytes_ += data.size();
-  fillQueued_ += data.size();
-  writer_->append(std::string(data), [this, size = data.size()](Result<void> stored) {
-    onFillAppended(std::move(stored), size);
-  });
+  fillPending_.append(data);
+  if (fillPending_.size() >= kFillAppendChunk) flushFill();
+}
+
+void Exchange::flushFill() {
+  if (fillPending_.empty()) return;
+  std::size_t size = fillPending_.size();
+  fillBytes_ += size;
+  fillQueued_ += size;
+  std::string bytes;
+  bytes.reserve(kFillAppendChunk + 64 * 1024);
+  bytes.swap(fillPending_);
+  writer_->append(std::move(bytes),
+                  [this, size](Result<void> stored) { onFillAppended(std::move(stored), size); });
   if (fillQueued_ > kFillQueueHigh) upstreamGate_.pause(net::ReadGate::kStoreBusy);
 }
 
@@ -640,6 +651,7 @@ void Exchange::onFillAppended(Result<void> stored, std::size_t size) {
 }
 
 void Exchange::commitFill() {
+  flushFill();
   committing_ = true;
   // Nothing more to read: no read event, and no stall timer, until the store has answered.
   upstreamGate_.pause(net::ReadGate::kStoreBusy);

@@ -130,6 +130,9 @@ private:
   // Bytes of a fill handed to the store but not yet written past which upstream reads pause
   // (they resume at half): memory stays bounded when the disk is slower than the network.
   static constexpr std::uint64_t kFillQueueHigh = 4u << 20;
+  // Body bytes gathered before one append: one I/O job and one completion per this many bytes,
+  // not per TLS record. Followers see bytes at most this late.
+  static constexpr std::size_t kFillAppendChunk = 256 * 1024;
   // Starts writing a 200 to the store, unless it is announced past --max-blob-size or does not
   // fit beside the fills in flight (FillBudget): then it passes through, and followers are
   // told at once so they fetch on their own.
@@ -146,6 +149,7 @@ private:
   void stopFill(const std::string &why);
   // Hands the fill's bytes to the store, pausing upstream reads while too many are queued.
   void appendToFill(std::string_view data);
+  void flushFill(); // hands fillPending_ to the store
   void onFillAppended(Result<void> stored, std::size_t size);
   // Verifies and commits the fill on the store's threads; onFillCommitted then ends the
   // response, or aborts the client when the bytes were wrong.
@@ -191,6 +195,7 @@ private:
   AccessRecord record_;
   std::optional<CacheFill> fill_;
   std::unique_ptr<cache::BlobWrite> writer_; // its completions never run after it is gone
+  std::string fillPending_;                  // body bytes not handed to writer_ yet
   std::uint64_t fillBytes_ = 0;              // handed to writer_ so far
   std::uint64_t fillQueued_ = 0;             // of those, not yet stored
   bool committing_ = false;    // the response is read whole; the store is committing it
