@@ -70,6 +70,8 @@ struct Cli::Raw {
   std::size_t mintsPerClientPerMinute = 30;
   std::string fillStallTimeout = "60s";
   std::string maxBlobSize = "64GiB";
+  // The blob store's I/O threads (issue #11).
+  unsigned storeIoThreads = 2;
 };
 
 std::filesystem::path defaultDataDir() {
@@ -303,6 +305,11 @@ Cli::Cli() : raw_(std::make_unique<Raw>()) {
   serve_
       ->add_option("--max-blob-size", raw_->maxBlobSize,
                    "Pass through, without storing, a blob announced larger than this (size)")
+      ->capture_default_str();
+  serve_
+      ->add_option("--store-io-threads", raw_->storeIoThreads,
+                   "Threads that write, fsync, hash and read blobs off the event loops")
+      ->check(CLI::Range(1u, 64u))
       ->capture_default_str();
 
   CLI::App *ca = app_.add_subcommand("ca", "Manage the proxy's certificate authority");
@@ -545,6 +552,7 @@ ParsedCommand Cli::parse(int argc, const char *const *argv) {
     throw std::invalid_argument("--fill-stall-timeout must be positive");
   }
   o.maxBlobSize = parseSize(raw_->maxBlobSize);
+  o.storeIoThreads = raw_->storeIoThreads;
   if (o.listen.empty()) throw std::invalid_argument("at least one --listen address is needed");
   return out;
 }

@@ -1,16 +1,18 @@
 #pragma once
 // Fills in flight, shared by every worker thread, so that however many clients ask for one
 // digest at once, exactly one upstream fetch happens. The leader writes the blob; followers read
-// the same temp file as it grows, and the finished blob afterwards.
+// the write in progress through readers of their own (BlobReaderSource), before and after the
+// commit.
 #include <atomic>
 #include <cstdint>
-#include <filesystem>
 #include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <utility>
+
+#include "cache/blob_store.h"
 
 namespace regcache::cache {
 
@@ -33,7 +35,7 @@ struct FillProgress {
   // Set by the leader before it publishes kStreaming (release); read after seeing it (acquire).
   std::uint64_t size = 0;
   std::string contentType;
-  std::filesystem::path tempPath;
+  std::shared_ptr<BlobReaderSource> readers; // the leader's write
 
   bool terminal() const {
     int s = state.load(std::memory_order_acquire);

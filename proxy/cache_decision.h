@@ -15,7 +15,7 @@
 // repository a moment ago (AccessMemo). So nobody reads a fill they could not have started.
 #include <optional>
 
-#include "base/unique_fd.h"
+#include "cache/blob_store.h"
 #include "cache/index.h"
 #include "proxy/exchange.h"
 #include "proxy/join_check.h"
@@ -26,8 +26,8 @@ namespace regcache::proxy {
 class Worker;
 
 struct CacheDecision {
-  std::optional<cache::BlobRecord> hit; // serve this from `file`
-  UniqueFd file;
+  std::optional<cache::BlobRecord> hit; // serve this from `reader`
+  std::unique_ptr<cache::BlobReader> reader;
   std::optional<CacheFill> fill;               // a miss worth storing: this request leads the fill
   std::shared_ptr<cache::FillProgress> follow; // a miss being filled by another request
   // Set with `follow` when upstream must accept this client before it reads a byte of the fill.

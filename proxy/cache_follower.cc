@@ -1,18 +1,11 @@
 #include "proxy/cache_follower.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstring>
-
 #include "base/log.h"
-#include "cache/file_blob_store.h"
 #include "proxy/worker.h"
 
 namespace regcache::proxy {
 namespace {
-constexpr std::size_t kChunk = 256 * 1024;
+constexpr std::size_t kChunk = 64 * 1024;
 } // namespace
 
 CacheFollower::CacheFollower(ClientSide &client, const http::RequestHead &request,
@@ -101,7 +94,7 @@ void CacheFollower::forwardAlone(const std::string &why) {
 }
 
 void CacheFollower::poll() {
-  if (done_ || check_) return; // nothing before upstream's yes
+  if (done_ || check_ || reading_) return; // nothing before upstream's yes
   int state = progress_->state.load(std::memory_order_acquire);
   if (!headSent_) {
     if (state == cache::FillProgress::kPending) return; // woken when the head is in
@@ -125,15 +118,18 @@ void CacheFollower::poll() {
 }
 
 bool CacheFollower::openSource() {
-  // The leader's temp file while it streams; the committed blob once it is renamed.
-  if (progress_->state.load(std::memory_order_acquire) == cache::FillProgress::kStreaming) {
-    fd_.reset(::open(progress_->tempPath.c_str(), O_RDONLY | O_CLOEXEC));
-    if (fd_) return true;
+  // The leader's write, while it streams and after it committed; else the committed blob.
+  if (progress_->readers) {
+    auto reader = progress_->readers->openReader(client_.worker().completions());
+    if (reader.ok()) {
+      reader_ = std::move(reader.value());
+      return true;
+    }
   }
   if (auto *store = client_.worker().shared().blobs) {
-    auto fd = store->openForRead(digest_);
-    if (fd.ok()) {
-      fd_.reset(fd.value());
+    auto reader = store->openReader(digest_, client_.worker().completions());
+    if (reader.ok()) {
+      reader_ = std::move(reader.value());
       return true;
     }
   }
@@ -158,7 +154,6 @@ void CacheFollower::sendHead() {
 }
 
 void CacheFollower::pump() {
-  evbuffer *out = client_.clientOutput();
   std::uint64_t size = progress_->size;
   // Bytes are only trusted up to what the leader has written so far.
   std::uint64_t available = progress_->written.load(std::memory_order_acquire);
@@ -172,17 +167,16 @@ void CacheFollower::pump() {
   while (offset_ < available && offset_ < size && !client_.clientOutputFull()) {
     std::size_t want =
         static_cast<std::size_t>(std::min<std::uint64_t>(available - offset_, kChunk));
-    evbuffer_iovec space{};
-    if (evbuffer_reserve_space(out, static_cast<ev_ssize_t>(want), &space, 1) < 1) break;
-    ssize_t n = ::pread(fd_.get(), space.iov_base, want, static_cast<off_t>(offset_));
-    if (n <= 0) {
-      fail(std::string("reading the fill failed: ") + (n < 0 ? std::strerror(errno) : "EOF"));
+    auto now = reader_->tryReadNow(offset_, want);
+    if (!now) {
+      reading_ = true;
+      reader_->read(offset_, want, [this](Result<std::span<const char>> bytes) {
+        reading_ = false;
+        if (onRead(bytes)) poll();
+      });
       return;
     }
-    space.iov_len = static_cast<std::size_t>(n);
-    evbuffer_commit_space(out, &space, 1);
-    offset_ += static_cast<std::uint64_t>(n);
-    record_.bytesSent += static_cast<std::uint64_t>(n);
+    if (!onRead(*now)) return;
   }
   if (offset_ >= size && committed) {
     done_ = true;
@@ -192,6 +186,22 @@ void CacheFollower::pump() {
   }
   // More bytes, and the last one (once the leader has verified the digest), come with a wake-up
   // from the leader; a full client output with onClientDrained().
+}
+
+bool CacheFollower::onRead(const Result<std::span<const char>> &bytes) {
+  if (done_) return false;
+  if (!bytes.ok()) {
+    fail("reading the fill failed: " + bytes.failure().detail);
+    return false;
+  }
+  // Nothing there yet, although the leader counted it: the next wake-up (more bytes, or the
+  // commit) looks again.
+  if (bytes->empty()) return false;
+  std::size_t n = std::min<std::uint64_t>(bytes->size(), progress_->size - offset_);
+  evbuffer_add(client_.clientOutput(), bytes->data(), n);
+  offset_ += n;
+  record_.bytesSent += n;
+  return true;
 }
 
 void CacheFollower::fail(const std::string &why) {

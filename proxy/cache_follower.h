@@ -1,6 +1,6 @@
 #pragma once
 // Serves a client whose blob another request is already fetching: it waits for the leader's
-// response head, then streams the leader's temp file as it grows (a late joiner starts from the
+// response head, then streams the leader's write as it grows (a late joiner starts from the
 // first byte), and finishes when the fill is committed. The leader wakes it through this worker's
 // mailbox whenever bytes land; it never polls. If the fill fails before anything was
 // sent, the request is forwarded on its own; after, the client connection is dropped, so a
@@ -14,7 +14,7 @@
 #include <optional>
 
 #include "base/event_handles.h"
-#include "base/unique_fd.h"
+#include "cache/blob_store.h"
 #include "cache/digest.h"
 #include "cache/fill_registry.h"
 #include "proxy/access_log.h"
@@ -50,6 +50,8 @@ private:
   bool openSource();
   void sendHead();
   void pump();
+  // Bytes read at offset_ into the client's output; false if the response ended.
+  bool onRead(const Result<std::span<const char>> &bytes);
   void fail(const std::string &why);
   void onJoinVerdict(JoinVerdict verdict);
   // Gives the request to a plain forward of its own; nothing of the fill was sent.
@@ -62,7 +64,8 @@ private:
   std::shared_ptr<CacheFollower *> alive_ = std::make_shared<CacheFollower *>(this);
   std::shared_ptr<std::atomic<bool>> wakePending_ = std::make_shared<std::atomic<bool>>(false);
   std::uint64_t wakerId_ = 0;
-  UniqueFd fd_;
+  std::unique_ptr<cache::BlobReader> reader_; // its completions never run after it is gone
+  bool reading_ = false;
   bool headSent_ = false;
   bool done_ = false;
   std::uint64_t offset_ = 0;

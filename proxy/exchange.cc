@@ -1,17 +1,11 @@
 #include "proxy/exchange.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <cerrno>
-#include <cstring>
 
 #include <event2/bufferevent_ssl.h>
 #include <openssl/err.h>
 
 #include "base/log.h"
-#include "cache/file_blob_store.h"
 #include "cache/index.h"
 #include "proxy/cache_handler.h"
 #include "proxy/http/forwarding.h"
@@ -225,10 +219,11 @@ void Exchange::onUpstreamEvent(bufferevent *, short what, void *arg) noexcept {
 }
 
 void Exchange::feedResponse() {
-  if (!upstream_) return;
+  if (!upstream_ || committing_) return;
   evbuffer *in = bufferevent_get_input(upstream_.get());
   while (state_ == State::kAwaitingResponse || state_ == State::kStreamingResponse) {
     if (upstreamGate_.paused(net::ReadGate::kSinkFull)) return;
+    if (upstreamGate_.paused(net::ReadGate::kStoreBusy)) return;
     evbuffer_iovec vec{};
     if (evbuffer_peek(in, -1, nullptr, &vec, 1) <= 0 || vec.iov_len == 0) break;
     auto result = parser_->feed({static_cast<const char *>(vec.iov_base), vec.iov_len});
@@ -269,6 +264,11 @@ void Exchange::feedResponse() {
 
 void Exchange::handleUpstreamEvent(short what) {
   if (state_ == State::kDone || state_ == State::kFailed) return;
+  if (committing_) {
+    // The response was read whole; the connection matters again only to be pooled or closed.
+    if (what & BEV_EVENT_EOF) upstreamEof_ = true;
+    return;
+  }
   if (what & BEV_EVENT_EOF) {
     upstreamEof_ = true;
     feedResponse();
@@ -427,21 +427,10 @@ void Exchange::onResponseHead(http::ResponseHead &&head) {
 void Exchange::onResponseBody(std::string_view data) {
   if (redirectTo_ || authChallenge_) return; // not for the client: the proxy acts on it
   evbuffer *out = client_->clientOutput();
-  if (writer_) {
-    if (auto written = writer_->write(data); !written.ok()) {
-      stopFill(written.failure().detail);
-    } else if (fill_->progress) {
-      fill_->progress->publishWritten(writer_->written());
-    }
-  }
+  if (writer_) appendToFill(data);
   if (behind_) {
-    // The client reads the fill back from storage at its own pace. Bytes that come after the
-    // fill was abandoned wait here (upstream is paused) until it has caught up.
-    if (!writer_) {
-      evbuffer_add(spill_.get(), data.data(), data.size());
-    } else if (!client_->clientOutputFull()) {
-      sendFromFill(); // the client had caught up and waits for these bytes
-    }
+    // The client reads the fill back from the store at its own pace (sendFromFill, as the
+    // appends complete); upstream is not held up by it.
     return;
   }
   if (writer_) {
@@ -490,12 +479,8 @@ void Exchange::finishResponse() {
     finishRevalidation();
     return;
   }
-  if (writer_ && !commitFill()) return;
-  if (behind_) {
-    // Upstream is done and the blob verified; the client still reads it back at its pace.
-    fillCommitted_ = true;
-    releaseUpstream();
-    sendFromFill();
+  if (writer_) {
+    commitFill(); // finishes the response when the store is done (a client behind reads on)
     return;
   }
   if (chunkedToClient_) {
@@ -544,7 +529,8 @@ void Exchange::onClientClosed() {
     client_ = detached_.get();
     // Nobody reads the fill back any more: upstream's bytes go to the store alone.
     behind_ = false;
-    behindFd_.reset();
+    behindReader_.reset(); // no completion of it runs after this
+    readingBack_ = false;
     record_.note = record_.note.empty() ? "client closed; fill continued"
                                         : record_.note + "; client closed; fill continued";
     if (upstreamGate_.paused(net::ReadGate::kSinkFull)) {
@@ -566,63 +552,68 @@ void Exchange::onClientClosed() {
 }
 
 void Exchange::fallBehind() {
-  // The fill must not wait for this client: from here it reads the fill back from storage, and
+  // The fill must not wait for this client: from here it reads the fill back from the store, and
   // upstream streams on at its own pace into the store.
-  UniqueFd fd(::open(writer_->followPath().c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd) {
+  auto reader = writer_->readerSource()->openReader(client_->worker().completions());
+  if (!reader.ok()) {
     upstreamGate_.pause(net::ReadGate::kSinkFull); // as without a fill: upstream waits
     return;
   }
-  behindFd_ = std::move(fd);
+  behindReader_ = std::move(reader.value());
   behind_ = true;
-  spill_.reset(evbuffer_new());
   std::uint64_t held = evbuffer_get_length(held_.get());
-  clientOffset_ = writer_->written() - held;
+  // Every body byte so far went to the fill; the held-back ones not to the client.
+  clientOffset_ = fillBytes_ + fillPending_.size() - held;
   record_.bytesSent -= held;
   evbuffer_drain(held_.get(), held);
 }
 
 void Exchange::sendFromFill() {
-  if (!behind_ || state_ != State::kStreamingResponse) return;
-  // Only verified bytes complete the response: before the commit the last byte waits.
-  std::uint64_t limit = fillCommitted_ ? fillSize_
-                        : writer_ ? std::min(writer_->written(), fillSize_ > 0 ? fillSize_ - 1 : 0)
-                                  : behindLimit_;
-  evbuffer *out = client_->clientOutput();
-  while (clientOffset_ < limit && !client_->clientOutputFull()) {
+  if (!behind_ || readingBack_ || state_ != State::kStreamingResponse) return;
+  while (!client_->clientOutputFull()) {
+    // Only verified bytes complete the response: before the commit the last byte waits.
+    std::uint64_t stored = writer_ ? writer_->appended() : 0;
+    std::uint64_t limit =
+        fillCommitted_ ? fillSize_ : std::min(stored, fillSize_ > 0 ? fillSize_ - 1 : 0);
+    if (clientOffset_ >= limit) break; // more comes with the next append, or the commit
     std::size_t want =
         static_cast<std::size_t>(std::min<std::uint64_t>(limit - clientOffset_, kFillReadChunk));
-    evbuffer_iovec space{};
-    if (evbuffer_reserve_space(out, static_cast<ev_ssize_t>(want), &space, 1) < 1) break;
-    ssize_t n = ::pread(behindFd_.get(), space.iov_base, want, static_cast<off_t>(clientOffset_));
-    if (n <= 0) {
-      record_.note =
-          std::string("reading the fill back failed: ") + (n < 0 ? std::strerror(errno) : "EOF");
-      logOnce();
-      client_->abortClient(record_.note); // the fill goes on without this client
+    auto now = behindReader_->tryReadNow(clientOffset_, want);
+    if (!now) {
+      readingBack_ = true;
+      behindReader_->read(clientOffset_, want, [this](Result<std::span<const char>> bytes) {
+        readingBack_ = false;
+        if (onFillReadBack(bytes)) sendFromFill();
+      });
       return;
     }
-    space.iov_len = static_cast<std::size_t>(n);
-    evbuffer_commit_space(out, &space, 1);
-    clientOffset_ += static_cast<std::uint64_t>(n);
-    record_.bytesSent += static_cast<std::uint64_t>(n);
+    if (!onFillReadBack(*now)) return;
   }
-  if (fillCommitted_ && clientOffset_ >= fillSize_) {
-    finish();
-    return;
+  if (fillCommitted_ && clientOffset_ >= fillSize_) finish();
+}
+
+bool Exchange::onFillReadBack(const Result<std::span<const char>> &bytes) {
+  if (!behind_ || state_ != State::kStreamingResponse) return false;
+  if (!bytes.ok() || bytes->empty()) {
+    // The write went away (abandoned), or holds less than it said: this client cannot be
+    // given the rest. The fill, if it goes on, goes on without it.
+    record_.note =
+        "reading the fill back failed: " +
+        (bytes.ok() ? std::string("no bytes where the store had them") : bytes.failure().detail);
+    logOnce();
+    client_->abortClient(record_.note);
+    return false;
   }
-  if (!writer_ && !fillCommitted_ && clientOffset_ >= behindLimit_) {
-    // The fill was abandoned and the client has all it stored: pass the rest through.
-    behind_ = false;
-    behindFd_.reset();
-    evbuffer_add_buffer(out, spill_.get());
-    upstreamGate_.resume(net::ReadGate::kSinkFull);
-    feedResponse();
-  }
+  std::size_t n =
+      static_cast<std::size_t>(std::min<std::uint64_t>(bytes->size(), fillSize_ - clientOffset_));
+  evbuffer_add(client_->clientOutput(), bytes->data(), n);
+  clientOffset_ += n;
+  record_.bytesSent += n;
+  return true;
 }
 
 void Exchange::startFill(const http::ResponseHead &head) {
-  cache::FileBlobStore *store = client_->worker().shared().blobs;
+  cache::BlobStore *store = client_->worker().shared().blobs;
   if (store == nullptr || client_->worker().index() == nullptr || !head.contentLength) return;
   if (fill_->tag) {
     // By tag the digest is whatever upstream says it is; the body must then hash to it.
@@ -648,7 +639,7 @@ void Exchange::startFill(const http::ResponseHead &head) {
     }
     reservation = std::move(*reserved);
   }
-  auto writer = store->create();
+  auto writer = store->begin(fill_->digest, client_->worker().completions());
   if (!writer.ok()) {
     log::cache().warn("{} cannot start a fill for {}: {}; passing through", client_->logPrefix(),
                       fill_->digest.toString(), writer.failure().detail);
@@ -663,7 +654,7 @@ void Exchange::startFill(const http::ResponseHead &head) {
   if (fill_->progress) {
     fill_->progress->size = *head.contentLength;
     fill_->progress->contentType = contentType_;
-    fill_->progress->tempPath = writer_->followPath();
+    fill_->progress->readers = writer_->readerSource();
     fill_->progress->publishState(cache::FillProgress::kStreaming);
   }
 }
@@ -685,6 +676,8 @@ void Exchange::applyFillStallTimeout() {
 
 void Exchange::stopFillQuietly() {
   writer_.reset(); // removes the temp file
+  fillPending_.clear();
+  upstreamGate_.resume(net::ReadGate::kStoreBusy);
   fillHold_.release();
   fillReservation_.release();
   endFill(cache::FillProgress::kFailed);
@@ -693,22 +686,69 @@ void Exchange::stopFillQuietly() {
 void Exchange::stopFill(const std::string &why) {
   log::cache().warn("{} fill of {} abandoned, passing through: {}", client_->logPrefix(),
                     fill_->digest.toString(), why);
-  if (behind_) {
-    // What is in the temp file stays readable through behindFd_; the rest of the body waits
-    // upstream until the client has read that.
-    behindLimit_ = writer_->written();
-    upstreamGate_.pause(net::ReadGate::kSinkFull);
-  }
   writer_.reset(); // removes the temp file
+  fillPending_.clear();
+  upstreamGate_.resume(net::ReadGate::kStoreBusy);
   fillHold_.release();
   fillReservation_.release();
   endFill(cache::FillProgress::kFailed);
   evbuffer_add_buffer(client_->clientOutput(), held_.get());
+  if (behind_) {
+    // This client is behind, reading a write that is gone: it cannot be given the rest.
+    behind_ = false;
+    behindReader_.reset();
+    record_.note = "fill abandoned while the client read it back: " + why;
+    logOnce();
+    client_->abortClient(record_.note);
+  }
 }
 
-bool Exchange::commitFill() {
-  auto committed = writer_->commit(fill_->digest, writer_->written());
-  std::uint64_t size = writer_->written();
+void Exchange::appendToFill(std::string_view data) {
+  fillPending_.append(data);
+  if (fillPending_.size() >= kFillAppendChunk) flushFill();
+}
+
+void Exchange::flushFill() {
+  if (fillPending_.empty()) return;
+  std::size_t size = fillPending_.size();
+  fillBytes_ += size;
+  fillQueued_ += size;
+  std::string bytes;
+  bytes.reserve(kFillAppendChunk + 64 * 1024);
+  bytes.swap(fillPending_);
+  writer_->append(std::move(bytes),
+                  [this, size](Result<void> stored) { onFillAppended(std::move(stored), size); });
+  if (fillQueued_ > kFillQueueHigh) upstreamGate_.pause(net::ReadGate::kStoreBusy);
+}
+
+void Exchange::onFillAppended(Result<void> stored, std::size_t size) {
+  fillQueued_ -= std::min<std::uint64_t>(fillQueued_, size);
+  if (committing_) return; // a failed append fails the commit too, which reports it
+  if (!stored.ok()) {
+    stopFill(stored.failure().detail);
+    return;
+  }
+  if (fill_->progress) fill_->progress->publishWritten(writer_->appended());
+  sendFromFill(); // a client that fell behind may be waiting for these bytes
+  if (fillQueued_ <= kFillQueueHigh / 2 && upstreamGate_.paused(net::ReadGate::kStoreBusy)) {
+    upstreamGate_.resume(net::ReadGate::kStoreBusy);
+    feedResponse(); // bytes already buffered raise no new read event
+  }
+}
+
+void Exchange::commitFill() {
+  flushFill();
+  committing_ = true;
+  // Nothing more to read: no read event, and no stall timer, until the store has answered.
+  upstreamGate_.pause(net::ReadGate::kStoreBusy);
+  writer_->commit(fillBytes_,
+                  [this](const Result<void> &committed) { onFillCommitted(committed); });
+}
+
+void Exchange::onFillCommitted(const Result<void> &committed) {
+  committing_ = false;
+  upstreamGate_.resume(net::ReadGate::kStoreBusy);
+  std::uint64_t size = fillBytes_;
   writer_.reset();
   fillHold_.release();
   fillReservation_.release(); // committed bytes are counted by the index from here on
@@ -724,7 +764,7 @@ bool Exchange::commitFill() {
     log::cache().warn("{} {}", client_->logPrefix(), record_.note);
     logOnce();
     client_->abortClient(record_.note);
-    return false;
+    return;
   }
   if (!committed.ok()) {
     log::cache().warn("{} cannot store {}: {}; served without caching", client_->logPrefix(),
@@ -762,13 +802,31 @@ bool Exchange::commitFill() {
     }
   }
   endFill(committed.ok() ? cache::FillProgress::kCommitted : cache::FillProgress::kFailed);
+  if (behind_) {
+    // Upstream is done; the client reads the rest back at its own pace, the last bytes too now
+    // that they are verified.
+    fillCommitted_ = committed.ok();
+    releaseUpstream();
+    if (!fillCommitted_) {
+      // Not stored after all (a disk error, not a mismatch): the write's bytes are gone.
+      record_.note = "the fill could not be stored while the client read it back";
+      logOnce();
+      client_->abortClient(record_.note);
+      return;
+    }
+    sendFromFill();
+    return;
+  }
   evbuffer_add_buffer(client_->clientOutput(), held_.get());
-  return true;
+  if (chunkedToClient_) {
+    evbuffer_add(client_->clientOutput(), http::kLastChunk.data(), http::kLastChunk.size());
+  }
+  finish();
 }
 
 bool Exchange::serveStale(const std::string &why) {
-  if (!candidate_ || !candidate_->servableOffline || responseHeadSent_ || !candidate_->file ||
-      !*candidate_->file) {
+  if (!candidate_ || !candidate_->servableOffline || responseHeadSent_ || !candidate_->reader ||
+      !*candidate_->reader) {
     return false;
   }
   log::cache().warn("{} {} {}: {}; serving the cached manifest (stale)", client_->logPrefix(),
@@ -778,9 +836,9 @@ bool Exchange::serveStale(const std::string &why) {
   upstreamGate_.pause(net::ReadGate::kSinkFull);
   logged_ = true; // the cache handler writes the access line
   endFill(cache::FillProgress::kFailed);
-  client_->replaceHandler(std::make_unique<CacheHandler>(*client_, request_, candidate_->blob,
-                                                         std::move(*candidate_->file), record_.host,
-                                                         "STALE", "cache STALE: " + why));
+  client_->replaceHandler(std::make_unique<CacheHandler>(
+      *client_, request_, candidate_->blob, std::move(*candidate_->reader), record_.host, "STALE",
+      "cache STALE: " + why));
   return true;
 }
 
@@ -849,8 +907,9 @@ void Exchange::finishRevalidation() {
   if (confirmed) {
     confirmCandidate();
     client_->replaceHandler(std::make_unique<CacheHandler>(
-        *client_, std::move(request), candidate_->blob, std::move(*candidate_->file), record_.host,
-        "REVALIDATED", "cache REVALIDATED: upstream HEAD confirmed " + candidate_->blob.digest));
+        *client_, std::move(request), candidate_->blob, std::move(*candidate_->reader),
+        record_.host, "REVALIDATED",
+        "cache REVALIDATED: upstream HEAD confirmed " + candidate_->blob.digest));
     return;
   }
   log::cache().debug("{} upstream did not confirm the cached {} ({}); asking for it",
