@@ -13,6 +13,7 @@
 #include "base/data_dir_lock.h"
 #include "base/time_format.h"
 #include "base/unique_fd.h"
+#include "cache/blob_store_sync.h"
 #include "cache/digest.h"
 #include "cache/file_blob_store.h"
 #include "cache/index.h"
@@ -21,6 +22,8 @@
 
 namespace regcache::app {
 namespace {
+
+constexpr std::size_t kVerifyChunk = 1 << 20; // bytes hashed per read by `cache verify`
 
 std::unique_ptr<cache::Index> openIndex(const ParsedCommand &command) {
   auto path = command.dataDir / "cache.db";
@@ -98,32 +101,34 @@ int runCacheVerify(const ParsedCommand &command) {
   if (!digests.ok()) throw std::runtime_error(digests.failure().detail);
   bool terminal = ::isatty(STDERR_FILENO) == 1;
   std::size_t corrupt = 0, checked = 0;
-  std::vector<char> buffer(1 << 20);
   for (const auto &text : digests.value()) {
     ++checked;
     if (terminal) {
       std::cerr << "\rverifying " << checked << "/" << digests->size() << std::flush;
     }
     auto digest = cache::parseDigest(text);
-    auto fd = digest ? store.openForRead(*digest) : Result<int>(fail(Error::kInvalidInput, "bad"));
+    auto reader =
+        digest ? store.openReader(*digest, cache::InlineCompletions::instance())
+               : Result<std::unique_ptr<cache::BlobReader>>(fail(Error::kInvalidInput, "bad"));
     std::string actual;
-    if (fd.ok()) {
-      UniqueFd file(fd.value());
+    if (reader.ok()) {
       cache::Sha256 hasher;
-      ssize_t n;
-      while ((n = ::read(file.get(), buffer.data(), buffer.size())) > 0) {
-        hasher.update(std::string_view(buffer.data(), static_cast<std::size_t>(n)));
+      std::uint64_t offset = 0;
+      Result<std::string> chunk = std::string();
+      while ((chunk = cache::readNow(**reader, offset, kVerifyChunk)).ok() && !chunk->empty()) {
+        hasher.update(chunk.value());
+        offset += chunk->size();
       }
-      if (n == 0) actual = hasher.finishHex();
+      if (chunk.ok()) actual = hasher.finishHex();
     }
     if (digest && actual == digest->hex) continue;
     ++corrupt;
     std::cout << (terminal ? "\n" : "") << "corrupt: " << text
-              << (fd.ok() ? " (content does not match)" : " (file missing)") << ", removed\n";
+              << (reader.ok() ? " (content does not match)" : " (file missing)") << ", removed\n";
     if (auto removed = index->removeBlob(text); !removed.ok()) {
       std::cout << "  cannot remove the row: " << removed.failure().detail << "\n";
     }
-    if (digest) (void)store.remove(*digest);
+    if (digest) (void)cache::removeNow(store, *digest);
   }
   if (terminal) std::cerr << "\n";
   std::cout << checked << " blob(s) verified, " << corrupt << " corrupt\n";
@@ -183,7 +188,7 @@ PurgeTarget parsePurgeTarget(const std::string &ref) {
 }
 
 // The manifests a tag points at and everything they reference, through image indexes.
-std::vector<std::string> imageDigests(cache::Index &index, cache::FileBlobStore &store,
+std::vector<std::string> imageDigests(cache::Index &index, cache::BlobStore &store,
                                       const PurgeTarget &target) {
   auto tags = index.listTags();
   if (!tags.ok()) throw std::runtime_error(tags.failure().detail);
@@ -202,14 +207,9 @@ std::vector<std::string> imageDigests(cache::Index &index, cache::FileBlobStore 
     auto record = index.findBlob(digest);
     auto parsed = cache::parseDigest(digest);
     if (!record.ok() || !record.value() || !record.value()->manifest || !parsed) continue;
-    auto fd = store.openForRead(*parsed);
-    if (!fd.ok()) continue;
-    UniqueFd file(fd.value());
-    std::string json(record.value()->size, '\0');
-    if (::pread(file.get(), json.data(), json.size(), 0) != static_cast<ssize_t>(json.size())) {
-      continue;
-    }
-    for (auto &child : cache::referencedDigests(json))
+    auto json = cache::readAllNow(store, *parsed, record.value()->size);
+    if (!json.ok() || json->size() != record.value()->size) continue;
+    for (auto &child : cache::referencedDigests(json.value()))
       pending.push_back(std::move(child));
   }
   return all;
@@ -243,7 +243,7 @@ int runCacheRemove(const ParsedCommand &command) {
     removed = std::move(forgotten.value());
   }
   for (const auto &digest : removed) {
-    if (auto parsed = cache::parseDigest(digest)) (void)store.remove(*parsed);
+    if (auto parsed = cache::parseDigest(digest)) (void)cache::removeNow(store, *parsed);
   }
   auto dangling = index->removeDanglingTags();
   tags += dangling.ok() ? dangling.value() : 0;
@@ -260,7 +260,11 @@ int runCacheGc(const ParsedCommand &command) {
   auto lock = lockBesideServer(command);
   cache::FileBlobStore store(command.dataDir);
   // Without a server, tmp/ holds only what a crash left; with one, its live fills.
-  std::size_t leftovers = lock ? store.removeLeftovers() : 0;
+  std::size_t leftovers = 0;
+  if (lock) {
+    auto swept = cache::removeLeftoversNow(store);
+    leftovers = swept.ok() ? swept.value() : 0;
+  }
   std::size_t aged = 0;
   if (command.gcOlderThan.count() > 0) {
     auto cutoff = std::chrono::system_clock::now() - command.gcOlderThan;
@@ -269,7 +273,7 @@ int runCacheGc(const ParsedCommand &command) {
     for (const auto &blob : blobs.value()) {
       if (blob.lastAccess >= cutoff) break;
       if (!index->removeBlob(blob.digest).ok()) continue;
-      if (auto parsed = cache::parseDigest(blob.digest)) (void)store.remove(*parsed);
+      if (auto parsed = cache::parseDigest(blob.digest)) (void)cache::removeNow(store, *parsed);
       ++aged;
     }
   }

@@ -77,6 +77,8 @@ struct Cli::Raw {
   // The mirror endpoint (issue #13).
   std::vector<std::string> mirrorRegistries;
   std::vector<std::string> mirrorTlsListen;
+  // The blob store's I/O threads (issue #11).
+  unsigned storeIoThreads = 2;
 };
 
 std::filesystem::path defaultDataDir() {
@@ -327,6 +329,11 @@ Cli::Cli() : raw_(std::make_unique<Raw>()) {
                      "Also serve the mirror endpoint (and the admin endpoints) over TLS on "
                      "ADDR:PORT, with leaves from regcache's CA for the name or address a client "
                      "reaches; repeatable (default: none)");
+  serve_
+      ->add_option("--store-io-threads", raw_->storeIoThreads,
+                   "Threads that write, fsync, hash and read blobs off the event loops")
+      ->check(CLI::Range(1u, 64u))
+      ->capture_default_str();
 
   CLI::App *ca = app_.add_subcommand("ca", "Manage the proxy's certificate authority");
   ca->require_subcommand(1);
@@ -584,6 +591,7 @@ ParsedCommand Cli::parse(int argc, const char *const *argv) {
   o.mirrorRegistries = raw_->mirrorRegistries;
   for (const auto &address : raw_->mirrorTlsListen)
     o.mirrorTlsListen.push_back(parseListenAddress(address));
+  o.storeIoThreads = raw_->storeIoThreads;
   if (o.listen.empty()) throw std::invalid_argument("at least one --listen address is needed");
   return out;
 }

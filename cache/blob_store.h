@@ -1,13 +1,29 @@
 #pragma once
-// Where blob bytes live, behind a small interface so an object store (S3 API) can be added for
-// fleets that share one. A blob becomes visible only through BlobWriter::commit, after its
-// digest and length were checked; until then it is a temp file that nobody can read.
+// Where blob bytes live, behind an asynchronous interface that never hands out a path, so that
+// a local filesystem and an S3-API object store are interchangeable (the fleet store is the
+// second implementation). Shape after Envoy's http_cache.h: every operation completes later, on
+// the loop that asked, through the CompletionQueue it named; the store does its I/O on threads
+// of its own, so a worker's event loop never waits on a disk or a bucket.
+//
+// Threading contract, for every implementation:
+// - A BlobWrite or BlobReader is used from one thread (its owner's loop) only.
+// - Completions run through the CompletionQueue given when the handle was made, never inline
+//   inside the call that started them.
+// - Destroying a handle on its owner's thread means none of its completions runs afterwards,
+//   even one already queued: owners need no liveness tokens of their own.
+// - BlobStore's own methods may be called from any thread.
+//
+// Visibility contract: a committed blob is complete and verified. Until commit, nothing in the
+// store answers stat() or openReader(digest) for it; a write that is destroyed, aborted or
+// whose bytes do not match leaves nothing behind.
+#include <chrono>
+#include <cstddef>
 #include <cstdint>
-#include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
-#include <string_view>
 #include <vector>
 
 #include "base/result.h"
@@ -15,33 +31,93 @@
 
 namespace regcache::cache {
 
-class BlobWriter {
+// Runs callbacks on the thread that owns it (a worker loop; tests and CLI threads may run them
+// inline on the store's thread: see InlineCompletions). post() is callable from any thread.
+class CompletionQueue {
 public:
-  virtual ~BlobWriter() = default; // an uncommitted writer removes its temp data
-  // Appends bytes; hashes them as they go.
-  virtual Result<void> write(std::string_view data) = 0;
-  virtual std::uint64_t written() const = 0;
-  // Where concurrent readers can follow the bytes written so far (until commit renames it; an
-  // open descriptor stays valid across the rename).
-  virtual std::filesystem::path followPath() const = 0;
-  // Makes the blob durable and visible, only if the bytes hash to `expected` and, when given,
-  // their count equals expectedSize. On mismatch nothing is kept (kUpstream).
-  virtual Result<void> commit(const Digest &expected,
-                              std::optional<std::uint64_t> expectedSize) = 0;
+  virtual ~CompletionQueue() = default;
+  virtual void post(std::function<void()> callback) = 0;
+};
+
+struct BlobInfo {
+  Digest digest;
+  std::uint64_t size = 0;
+  // When the blob was committed (a file's mtime, an object's LastModified): reconcile spares
+  // an unindexed blob younger than its grace period, whose row may be on its way.
+  std::chrono::system_clock::time_point modified{};
+};
+
+// Bytes of a blob, committed or still being written. Reads are positional: several readers of
+// one blob keep their own positions, and each owns its handle.
+class BlobReader {
+public:
+  using ReadDone = std::function<void(Result<std::span<const char>>)>;
+  virtual ~BlobReader() = default;
+  // Up to `max` bytes at `offset`. The span stays valid until the next read on this reader or
+  // its destruction. One read at a time: the next read() or tryReadNow() waits for `done`. An empty
+  // span means no byte is there yet: at or past the end of a committed blob, or past what a write
+  // in progress has appended so far (the fill, not the store, tells its readers when more has
+  // landed). kNotFound if the blob went away.
+  virtual void read(std::uint64_t offset, std::size_t max, ReadDone done) = 0;
+  // The same, completed at once when it can be done without blocking (the file store: bytes
+  // already in the page cache). nullopt means "would block": call read() instead.
+  virtual std::optional<Result<std::span<const char>>> tryReadNow(std::uint64_t offset,
+                                                                  std::size_t max) = 0;
+};
+
+// Opens readers of one write in progress from any thread: how a fill's readers on other workers
+// join it (a BlobWrite itself belongs to its owner's thread). It stays usable after the write
+// is committed (readers see the whole blob) or gone (readers then fail with kNotFound), so it
+// may be kept by whoever shares the fill, for as long as they like.
+class BlobReaderSource {
+public:
+  virtual ~BlobReaderSource() = default;
+  // Any thread. A reader whose completions run on `completions`.
+  virtual Result<std::unique_ptr<BlobReader>> openReader(CompletionQueue &completions) = 0;
+};
+
+// One blob being written by one owner (a fill). Appends are applied and completed in order.
+// The store hashes the bytes as it writes them, on its own threads.
+class BlobWrite {
+public:
+  using Done = std::function<void(Result<void>)>;
+  virtual ~BlobWrite() = default; // an uncommitted write is aborted
+  // Queues `bytes` after those before. `done` runs once they are stored (readable by readers of
+  // this write, not yet durable). Callers bound what they have outstanding (backpressure).
+  virtual void append(std::string bytes, Done done) = 0;
+  // Makes the blob durable and visible, only if the bytes hash to the digest given to begin()
+  // and their count equals `expectedSize` when given; kUpstream on a mismatch, with nothing
+  // kept. At most one commit, after the last append() call (appends still outstanding are
+  // stored first); a failed append makes the commit fail too. Destroying the write before
+  // `done` ran abandons the commit: nothing is kept.
+  virtual void commit(std::optional<std::uint64_t> expectedSize, Done done) = 0;
+  // Bytes whose append completed.
+  virtual std::uint64_t appended() const = 0;
+  // A reader of this write's bytes as they land, which stays valid after the commit.
+  virtual Result<std::unique_ptr<BlobReader>> openReader(CompletionQueue &completions) = 0;
+  // The same for other threads: share it with the fill's readers.
+  virtual std::shared_ptr<BlobReaderSource> readerSource() = 0;
 };
 
 class BlobStore {
 public:
+  template <typename T> using Done = std::function<void(Result<T>)>;
   virtual ~BlobStore() = default;
-  virtual Result<std::unique_ptr<BlobWriter>> create() = 0;
-  virtual bool contains(const Digest &digest) const = 0;
-  // A file descriptor open for reading, owned by the caller, or kNotFound.
-  virtual Result<int> openForRead(const Digest &digest) const = 0;
-  virtual Result<void> remove(const Digest &digest) = 0;
-  // Every committed digest.
-  virtual std::vector<Digest> list() const = 0;
-  // Deletes temp files left by a crash; returns how many.
-  virtual std::size_t removeLeftovers() = 0;
+  // Starts writing the blob that should hash to `digest`. Fails (kIo) when the store cannot
+  // take a write now; callers then serve without caching. Every method below is completed
+  // through `completions`; the store must outlive every handle and pending completion.
+  virtual Result<std::unique_ptr<BlobWrite>> begin(const Digest &digest,
+                                                   CompletionQueue &completions) = 0;
+  // A reader of a committed blob; kNotFound if there is none. Cheap enough for a loop (the file
+  // store opens a descriptor).
+  virtual Result<std::unique_ptr<BlobReader>> openReader(const Digest &digest,
+                                                         CompletionQueue &completions) = 0;
+  virtual void stat(const Digest &digest, CompletionQueue &completions, Done<BlobInfo> done) = 0;
+  virtual void remove(const Digest &digest, CompletionQueue &completions, Done<void> done) = 0;
+  // Every committed blob.
+  virtual void list(CompletionQueue &completions, Done<std::vector<BlobInfo>> done) = 0;
+  // Removes what interrupted writes left behind (temp files, abandoned uploads); how many.
+  virtual void removeLeftovers(CompletionQueue &completions, Done<std::size_t> done) = 0;
 };
 
 } // namespace regcache::cache

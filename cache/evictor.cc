@@ -3,13 +3,13 @@
 #include <sys/statvfs.h>
 
 #include "base/log.h"
-#include "cache/file_blob_store.h"
+#include "cache/blob_store_sync.h"
 #include "cache/fill_budget.h"
 #include "cache/index.h"
 
 namespace regcache::cache {
 
-Evictor::Evictor(std::filesystem::path indexPath, FileBlobStore &store, EvictionOptions options)
+Evictor::Evictor(std::filesystem::path indexPath, BlobStore &store, EvictionOptions options)
     : indexPath_(std::move(indexPath)), store_(store), options_(options),
       maxBytes_(options.maxBytes), thread_(options.interval, [this] { evictOnce(); }) {}
 
@@ -43,7 +43,7 @@ std::size_t Evictor::evictOnce() {
       // The row goes first: from then on nobody starts reading this file.
       if (!index.value()->removeBlob(blob.digest).ok()) continue;
       if (auto digest = parseDigest(blob.digest)) {
-        if (auto removed = store_.remove(*digest); !removed.ok()) {
+        if (auto removed = removeNow(store_, *digest); !removed.ok()) {
           log::cache().warn("evicting {}: {}", blob.digest, removed.failure().detail);
         }
       }

@@ -1,9 +1,10 @@
 #pragma once
 // Keeps the cache under its size limit: a thread of its own checks the index every interval and,
 // past the limit, removes least recently used blobs until the cache is back under 90% of it.
-// A blob being read stays readable (its descriptor outlives the unlink), and fills in flight are
-// not in the index yet, so nothing being read or filled is ever cut short. The bytes fills in
-// flight have reserved (FillBudget) count toward the limit: they will land in the index soon.
+// A blob being read stays readable (the file store: its descriptor outlives the unlink), and fills
+// in flight are not in the index yet, so nothing being read or filled is ever cut short. The bytes
+// fills in flight have reserved (FillBudget) count toward the limit: they will land in the index
+// soon.
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -13,7 +14,7 @@
 
 namespace regcache::cache {
 
-class FileBlobStore;
+class BlobStore;
 class FillBudget;
 
 struct EvictionOptions {
@@ -25,7 +26,7 @@ struct EvictionOptions {
 class Evictor {
 public:
   // `store` must outlive the evictor; the index is opened by path on the evictor's thread.
-  Evictor(std::filesystem::path indexPath, FileBlobStore &store, EvictionOptions options);
+  Evictor(std::filesystem::path indexPath, BlobStore &store, EvictionOptions options);
   ~Evictor();
   Evictor(const Evictor &) = delete;
   Evictor &operator=(const Evictor &) = delete;
@@ -40,7 +41,7 @@ public:
 
 private:
   std::filesystem::path indexPath_;
-  FileBlobStore &store_;
+  BlobStore &store_;
   EvictionOptions options_;
   std::atomic<std::uint64_t> maxBytes_;
   PeriodicThread thread_;

@@ -7,13 +7,12 @@
 
 #include <cerrno>
 #include <cstring>
-#include <memory>
 #include <random>
 #include <stdexcept>
 #include <string>
 
 #include "base/handle.h"
-#include "base/unique_fd.h"
+#include "cache/file_blob_handles.h"
 
 namespace regcache::cache {
 namespace fs = std::filesystem;
@@ -31,13 +30,11 @@ using DirPtr = Handle<DIR, ::closedir>;
 // The names in the directory `fd` (without "." and ".."); `fd` itself stays open and owned.
 std::vector<std::string> entryNames(int fd) {
   std::vector<std::string> names;
-  int copy = ::dup(fd); // closedir closes the descriptor it was given
-  if (copy < 0) return names;
-  DirPtr dir(::fdopendir(copy)); // owns `copy` from here on
-  if (!dir) {
-    ::close(copy);
-    return names;
-  }
+  UniqueFd copy(::openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)); // its own offset
+  if (!copy) return names;
+  DirPtr dir(::fdopendir(copy.get()));
+  if (!dir) return names;
+  copy.release(); // closedir closes it from here on
   while (dirent *entry = ::readdir(dir.get())) {
     std::string name = entry->d_name;
     if (name != "." && name != "..") names.push_back(std::move(name));
@@ -45,9 +42,17 @@ std::vector<std::string> entryNames(int fd) {
   return names;
 }
 
-bool isRegularFile(int at, const std::string &name) {
+// A regular file named `name` under `at`, never a link: its size and mtime.
+std::optional<BlobInfo> regularFile(int at, const std::string &name, const Digest &digest) {
   struct stat st {};
-  return ::fstatat(at, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode);
+  if (::fstatat(at, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode)) {
+    return std::nullopt;
+  }
+  auto since =
+      std::chrono::seconds(st.st_mtim.tv_sec) + std::chrono::nanoseconds(st.st_mtim.tv_nsec);
+  return BlobInfo{digest, static_cast<std::uint64_t>(st.st_size),
+                  std::chrono::system_clock::time_point(
+                      std::chrono::duration_cast<std::chrono::system_clock::duration>(since))};
 }
 
 // A store directory must be a real directory: refuse to build the store on a symlink.
@@ -59,178 +64,140 @@ void requireRealDirectory(const fs::path &path) {
   }
 }
 
-Result<void> fsyncDirectory(const fs::path &dir) {
-  UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (!fd || ::fsync(fd.get()) != 0) {
-    return fail(Error::kIo, "fsync " + dir.string() + ": " + std::strerror(errno));
-  }
-  return {};
-}
-
-class FileBlobWriter final : public BlobWriter {
-public:
-  FileBlobWriter(UniqueFd fd, fs::path temp, const FileBlobStore &store)
-      : fd_(std::move(fd)), temp_(std::move(temp)), store_(store) {}
-
-  ~FileBlobWriter() override {
-    if (!committed_) ::unlink(temp_.c_str());
-  }
-
-  Result<void> write(std::string_view data) override {
-    while (!data.empty()) {
-      ssize_t n = ::write(fd_.get(), data.data(), data.size());
-      if (n < 0) {
-        if (errno == EINTR) continue;
-        return fail(Error::kIo, "write " + temp_.string() + ": " + std::strerror(errno));
-      }
-      hasher_.update(data.substr(0, static_cast<std::size_t>(n)));
-      written_ += static_cast<std::uint64_t>(n);
-      data.remove_prefix(static_cast<std::size_t>(n));
-    }
-    return {};
-  }
-
-  std::uint64_t written() const override { return written_; }
-  fs::path followPath() const override { return temp_; }
-
-  Result<void> commit(const Digest &expected, std::optional<std::uint64_t> expectedSize) override {
-    std::string actual = hasher_.finishHex();
-    if (actual != expected.hex) {
-      return fail(Error::kUpstream,
-                  "digest mismatch: expected " + expected.toString() + ", got sha256:" + actual);
-    }
-    if (expectedSize && *expectedSize != written_) {
-      return fail(Error::kUpstream, "length mismatch: expected " + std::to_string(*expectedSize) +
-                                        " bytes, got " + std::to_string(written_));
-    }
-    if (::fsync(fd_.get()) != 0) {
-      return fail(Error::kIo, "fsync " + temp_.string() + ": " + std::strerror(errno));
-    }
-    fs::path final = store_.pathOf(expected);
-    std::error_code ec;
-    fs::create_directories(final.parent_path(), ec);
-    if (::rename(temp_.c_str(), final.c_str()) != 0) {
-      return fail(Error::kIo, "rename to " + final.string() + ": " + std::strerror(errno));
-    }
-    committed_ = true;
-    return fsyncDirectory(final.parent_path());
-  }
-
-private:
-  UniqueFd fd_;
-  fs::path temp_;
-  const FileBlobStore &store_;
-  Sha256 hasher_;
-  std::uint64_t written_ = 0;
-  bool committed_ = false;
-};
-
-} // namespace
-
-FileBlobStore::FileBlobStore(fs::path dataDir)
-    : blobs_(dataDir / "blobs" / "sha256"), tmp_(dataDir / "tmp") {
-  std::error_code ec;
-  fs::create_directories(blobs_, ec);
-  if (!ec) fs::create_directories(tmp_, ec);
-  if (ec) throw std::runtime_error("cannot create the blob store in " + dataDir.string());
-  for (const auto &dir : {dataDir / "blobs", blobs_, tmp_})
-    requireRealDirectory(dir);
-}
-
-Result<UniqueFd> FileBlobStore::openPrefix(const Digest &digest) const {
-  UniqueFd blobs = openDirectory(AT_FDCWD, blobs_.c_str());
-  UniqueFd prefix =
-      blobs ? openDirectory(blobs.get(), digest.hex.substr(0, 2).c_str()) : UniqueFd();
+// blobs/sha256/<2 hex>/ for `digest`, opened without following links; kNotFound if absent.
+Result<UniqueFd> openPrefix(const FileBlobStore::Dirs &dirs, const Digest &digest) {
+  UniqueFd prefix = openDirectory(dirs.blobs.get(), digest.hex.substr(0, 2).c_str());
   if (!prefix) {
     return fail(errno == ENOENT ? Error::kNotFound : Error::kIo,
-                "open " + pathOf(digest).parent_path().string() + ": " + std::strerror(errno));
+                "open blobs/sha256/" + digest.hex.substr(0, 2) + ": " + std::strerror(errno));
   }
   return prefix;
 }
 
-fs::path FileBlobStore::pathOf(const Digest &digest) const {
-  return blobs_ / digest.hex.substr(0, 2) / digest.hex;
-}
-
-Result<std::unique_ptr<BlobWriter>> FileBlobStore::create() {
-  static thread_local std::mt19937_64 random{std::random_device{}()};
-  fs::path temp = tmp_ / ("fill-" + std::to_string(random()));
-  UniqueFd fd(::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
-  if (!fd) return fail(Error::kIo, "create " + temp.string() + ": " + std::strerror(errno));
-  return std::unique_ptr<BlobWriter>(new FileBlobWriter(std::move(fd), temp, *this));
-}
-
-bool FileBlobStore::contains(const Digest &digest) const {
-  auto prefix = openPrefix(digest);
-  return prefix.ok() && isRegularFile(prefix->get(), digest.hex);
-}
-
-Result<int> FileBlobStore::openForRead(const Digest &digest) const {
-  auto prefix = openPrefix(digest);
+Result<BlobInfo> statBlob(const FileBlobStore::Dirs &dirs, const Digest &digest) {
+  auto prefix = openPrefix(dirs, digest);
   if (!prefix.ok()) return prefix.failure();
-  // O_NOFOLLOW: a blob that is a symlink is not served (its target's bytes are not the blob).
-  int fd = ::openat(prefix->get(), digest.hex.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-  if (fd < 0) {
-    return fail(errno == ENOENT ? Error::kNotFound : Error::kIo,
-                "open " + pathOf(digest).string() + ": " + std::strerror(errno));
-  }
-  return fd;
+  if (auto info = regularFile(prefix->get(), digest.hex, digest)) return *info;
+  return fail(Error::kNotFound, digest.toString() + " is not in the store");
 }
 
-Result<void> FileBlobStore::remove(const Digest &digest) {
-  auto prefix = openPrefix(digest);
+Result<void> removeBlob(const FileBlobStore::Dirs &dirs, const Digest &digest) {
+  auto prefix = openPrefix(dirs, digest);
   if (!prefix.ok()) {
     if (prefix.failure().code == Error::kNotFound) return {};
     return prefix.failure();
   }
   if (::unlinkat(prefix->get(), digest.hex.c_str(), 0) != 0 && errno != ENOENT) {
-    return fail(Error::kIo, "unlink " + pathOf(digest).string() + ": " + std::strerror(errno));
+    return fail(Error::kIo, "unlink " + digest.toString() + ": " + std::strerror(errno));
   }
   return {};
 }
 
-std::vector<Digest> FileBlobStore::list() const {
-  std::vector<Digest> digests;
-  UniqueFd blobs = openDirectory(AT_FDCWD, blobs_.c_str());
-  if (!blobs) return digests;
-  for (const auto &prefixName : entryNames(blobs.get())) {
-    UniqueFd prefix = openDirectory(blobs.get(), prefixName.c_str()); // a symlink fails here
+std::vector<BlobInfo> listBlobs(const FileBlobStore::Dirs &dirs) {
+  std::vector<BlobInfo> blobs;
+  for (const auto &prefixName : entryNames(dirs.blobs.get())) {
+    UniqueFd prefix = openDirectory(dirs.blobs.get(), prefixName.c_str()); // a symlink fails
     if (!prefix) continue;
     for (const auto &name : entryNames(prefix.get())) {
       auto digest = parseDigest("sha256:" + name);
-      // Only a regular file where pathOf() puts it is a blob.
-      if (digest && digest->hex.compare(0, 2, prefixName) == 0 &&
-          isRegularFile(prefix.get(), name)) {
-        digests.push_back(*digest);
-      }
+      // Only a regular file where the store puts it is a blob.
+      if (!digest || digest->hex.compare(0, 2, prefixName) != 0) continue;
+      if (auto info = regularFile(prefix.get(), name, *digest)) blobs.push_back(*info);
     }
   }
-  return digests;
+  return blobs;
 }
 
-std::optional<std::chrono::system_clock::time_point>
-FileBlobStore::modifiedAt(const Digest &digest) const {
-  auto prefix = openPrefix(digest);
-  struct stat st {};
-  if (!prefix.ok() || ::fstatat(prefix->get(), digest.hex.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
-    return std::nullopt;
-  }
-  auto since =
-      std::chrono::seconds(st.st_mtim.tv_sec) + std::chrono::nanoseconds(st.st_mtim.tv_nsec);
-  return std::chrono::system_clock::time_point(
-      std::chrono::duration_cast<std::chrono::system_clock::duration>(since));
-}
-
-std::size_t FileBlobStore::removeLeftovers() {
+std::size_t sweepTmp(const FileBlobStore::Dirs &dirs) {
   std::size_t removed = 0;
-  UniqueFd tmp = openDirectory(AT_FDCWD, tmp_.c_str());
-  if (!tmp) return 0;
-  for (const auto &name : entryNames(tmp.get())) {
+  for (const auto &name : entryNames(dirs.tmp.get())) {
     // unlinkat without AT_REMOVEDIR removes a file or a symlink itself, never a link's target,
     // and leaves directories (never created here) alone.
-    if (::unlinkat(tmp.get(), name.c_str(), 0) == 0) ++removed;
+    if (::unlinkat(dirs.tmp.get(), name.c_str(), 0) == 0) ++removed;
   }
   return removed;
+}
+
+} // namespace
+
+FileBlobStore::FileBlobStore(const fs::path &dataDir, FileBlobStoreOptions options)
+    : pool_(options.ioThreads) {
+  fs::path blobs = dataDir / "blobs" / "sha256";
+  fs::path tmp = dataDir / "tmp";
+  std::error_code ec;
+  fs::create_directories(blobs, ec);
+  if (!ec) fs::create_directories(tmp, ec);
+  if (ec) throw std::runtime_error("cannot create the blob store in " + dataDir.string());
+  for (const auto &dir : {dataDir / "blobs", blobs, tmp})
+    requireRealDirectory(dir);
+  auto dirs = std::make_shared<Dirs>();
+  UniqueFd blobsParent = openDirectory(AT_FDCWD, (dataDir / "blobs").c_str());
+  dirs->blobs = blobsParent ? openDirectory(blobsParent.get(), "sha256") : UniqueFd();
+  dirs->tmp = openDirectory(AT_FDCWD, tmp.c_str());
+  if (!dirs->blobs || !dirs->tmp) {
+    throw std::runtime_error("cannot open the blob store in " + dataDir.string() + ": " +
+                             std::strerror(errno));
+  }
+  dirs_ = std::move(dirs);
+}
+
+FileBlobStore::~FileBlobStore() = default;
+
+Result<std::unique_ptr<BlobWrite>> FileBlobStore::begin(const Digest &digest,
+                                                        CompletionQueue &completions) {
+  static thread_local std::mt19937_64 random{std::random_device{}()};
+  std::string name = "fill-" + std::to_string(random());
+  // O_RDWR: readers of the write in progress pread this very descriptor.
+  UniqueFd fd(::openat(dirs_->tmp.get(), name.c_str(),
+                       O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644));
+  if (!fd) return fail(Error::kIo, "create tmp/" + name + ": " + std::strerror(errno));
+  return std::unique_ptr<BlobWrite>(
+      new FileBlobWrite(digest, std::move(fd), std::move(name), dirs_, pool_, completions));
+}
+
+Result<std::unique_ptr<BlobReader>> FileBlobStore::openReader(const Digest &digest,
+                                                              CompletionQueue &completions) {
+  auto prefix = openPrefix(*dirs_, digest);
+  if (!prefix.ok()) return prefix.failure();
+  // O_NOFOLLOW: a blob that is a symlink is not served (its target's bytes are not the blob).
+  auto file = std::make_shared<ReadableFile>();
+  file->fd.reset(::openat(prefix->get(), digest.hex.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+  struct stat st {};
+  if (!file->fd || ::fstat(file->fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) {
+    return fail(errno == ENOENT ? Error::kNotFound : Error::kIo,
+                "open " + digest.toString() + ": " + std::strerror(errno));
+  }
+  file->readable.store(static_cast<std::uint64_t>(st.st_size), std::memory_order_release);
+  return std::unique_ptr<BlobReader>(new FileBlobReader(std::move(file), pool_, completions));
+}
+
+void FileBlobStore::stat(const Digest &digest, CompletionQueue &completions, Done<BlobInfo> done) {
+  pool_.post([dirs = dirs_, digest, &completions, done = std::move(done)]() mutable {
+    auto info = statBlob(*dirs, digest);
+    completions.post([info = std::move(info), done = std::move(done)] { done(info); });
+  });
+}
+
+void FileBlobStore::remove(const Digest &digest, CompletionQueue &completions, Done<void> done) {
+  pool_.post([dirs = dirs_, digest, &completions, done = std::move(done)]() mutable {
+    auto removed = removeBlob(*dirs, digest);
+    completions.post([removed, done = std::move(done)] { done(removed); });
+  });
+}
+
+void FileBlobStore::list(CompletionQueue &completions, Done<std::vector<BlobInfo>> done) {
+  pool_.post([dirs = dirs_, &completions, done = std::move(done)]() mutable {
+    auto blobs = listBlobs(*dirs);
+    completions.post(
+        [blobs = std::move(blobs), done = std::move(done)]() mutable { done(std::move(blobs)); });
+  });
+}
+
+void FileBlobStore::removeLeftovers(CompletionQueue &completions, Done<std::size_t> done) {
+  pool_.post([dirs = dirs_, &completions, done = std::move(done)]() mutable {
+    std::size_t removed = sweepTmp(*dirs);
+    completions.post([removed, done = std::move(done)] { done(removed); });
+  });
 }
 
 } // namespace regcache::cache

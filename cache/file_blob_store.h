@@ -1,43 +1,52 @@
 #pragma once
 // The blob store on a local filesystem:
 //   <data-dir>/blobs/sha256/<2 hex>/<64 hex>   committed blobs
-//   <data-dir>/tmp/                            fills in progress (removed at start-up)
+//   <data-dir>/tmp/                            writes in progress (removed at start-up)
 // Commit is fsync of the file, rename into place, and fsync of the directory, so a crash at
-// any moment leaves either no blob or a complete, verified one.
+// any moment leaves either no blob or a complete, verified one. All of that, and the SHA-256 of
+// appended bytes, runs on the store's I/O threads; a loop only opens descriptors and, when the
+// bytes are in the page cache, reads them (tryReadNow: preadv2 with RWF_NOWAIT).
 // No operation follows a symlink inside the store: listing, sweeping, reading and removing use
 // directory descriptors and *at() calls with O_NOFOLLOW / AT_SYMLINK_NOFOLLOW.
-#include <chrono>
 #include <filesystem>
-#include <optional>
+#include <memory>
 
 #include "base/unique_fd.h"
 #include "cache/blob_store.h"
+#include "cache/io_pool.h"
 
 namespace regcache::cache {
+
+struct FileBlobStoreOptions {
+  unsigned ioThreads = 2; // --store-io-threads
+};
 
 class FileBlobStore final : public BlobStore {
 public:
   // Creates the directories. Throws std::runtime_error if it cannot, or if blobs/, blobs/sha256
-  // or tmp/ is a symlink (start-up only).
-  explicit FileBlobStore(std::filesystem::path dataDir);
+  // or tmp/ is a symlink (start-up only). The directories are held open from here on.
+  explicit FileBlobStore(const std::filesystem::path &dataDir, FileBlobStoreOptions options = {});
+  // Runs the I/O already queued (their completions are posted), then stops the threads.
+  ~FileBlobStore() override;
 
-  Result<std::unique_ptr<BlobWriter>> create() override;
-  bool contains(const Digest &digest) const override;
-  Result<int> openForRead(const Digest &digest) const override;
-  Result<void> remove(const Digest &digest) override;
-  std::vector<Digest> list() const override;
-  std::size_t removeLeftovers() override;
+  Result<std::unique_ptr<BlobWrite>> begin(const Digest &digest,
+                                           CompletionQueue &completions) override;
+  Result<std::unique_ptr<BlobReader>> openReader(const Digest &digest,
+                                                 CompletionQueue &completions) override;
+  void stat(const Digest &digest, CompletionQueue &completions, Done<BlobInfo> done) override;
+  void remove(const Digest &digest, CompletionQueue &completions, Done<void> done) override;
+  void list(CompletionQueue &completions, Done<std::vector<BlobInfo>> done) override;
+  void removeLeftovers(CompletionQueue &completions, Done<std::size_t> done) override;
 
-  std::filesystem::path pathOf(const Digest &digest) const;
-  // When the blob's file (not a link's target) was last written; nullopt if it is not there.
-  std::optional<std::chrono::system_clock::time_point> modifiedAt(const Digest &digest) const;
+  // The directory descriptors the store's parts work under (never a symlink).
+  struct Dirs {
+    UniqueFd blobs; // blobs/sha256
+    UniqueFd tmp;
+  };
 
 private:
-  // blobs/sha256/<2 hex>/ for `digest`, opened without following links; kNotFound if absent.
-  Result<UniqueFd> openPrefix(const Digest &digest) const;
-
-  std::filesystem::path blobs_;
-  std::filesystem::path tmp_;
+  std::shared_ptr<const Dirs> dirs_;
+  IoPool pool_; // last: destroyed first, so queued I/O still finds the directories open
 };
 
 } // namespace regcache::cache

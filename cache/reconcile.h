@@ -11,7 +11,7 @@
 namespace regcache::cache {
 
 class Index;
-class FileBlobStore;
+class BlobStore;
 
 struct ReconcileReport {
   std::size_t orphanFiles = 0;
@@ -19,7 +19,7 @@ struct ReconcileReport {
   std::size_t danglingTags = 0;
 };
 
-ReconcileReport reconcile(Index &index, FileBlobStore &store,
+ReconcileReport reconcile(Index &index, BlobStore &store,
                           std::chrono::seconds orphanGrace = std::chrono::seconds(0));
 
 } // namespace regcache::cache

@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "base/log.h"
-#include "cache/file_blob_store.h"
+#include "cache/blob_store_sync.h"
 #include "cache/fill_registry.h"
 #include "cache/manifest_media_type.h"
 #include "cache/registry_route.h"
@@ -51,7 +51,7 @@ struct Asker {
 // Cached content found for the request, and whether it may go out without asking upstream.
 struct Found {
   cache::BlobRecord blob;
-  UniqueFd file;
+  std::unique_ptr<cache::BlobReader> reader; // on the worker's loop
   std::optional<cache::TagRecord> tag;
 };
 
@@ -77,7 +77,7 @@ bool serveOrConfirm(Worker &worker, const cache::RegistryRoute &route, const Ask
                                      asker.credential.key, decision.registry, route.repository));
   if (fresh && accepted) {
     decision.hit = std::move(found.blob);
-    decision.file = std::move(found.file);
+    decision.reader = std::move(found.reader);
     return true;
   }
   // Public content may be served while upstream is unreachable. Content only ever fetched with
@@ -87,28 +87,26 @@ bool serveOrConfirm(Worker &worker, const cache::RegistryRoute &route, const Ask
       worker.options().offlineAuth == OfflineAuth::kTrustCached && !asker.anonymous() && servedHere;
   bool offline = publicHere || trustCached;
   decision.candidate =
-      CacheCandidate{std::move(found.blob), std::make_shared<UniqueFd>(std::move(found.file)),
-                     std::move(found.tag),  offline,
-                     asker.credential,      route.repository};
+      CacheCandidate{std::move(found.blob),
+                     std::make_shared<std::unique_ptr<cache::BlobReader>>(std::move(found.reader)),
+                     std::move(found.tag),
+                     offline,
+                     asker.credential,
+                     route.repository};
   return true;
 }
 
 // A manifest asked for by digest goes out with a manifest media type, whatever its bytes were
 // first cached as (a blob is application/octet-stream): the type its own JSON names, else the one
 // upstream sent when it was fetched under /manifests/. False if neither is known.
-bool typeAsManifest(Found &found) {
+bool typeAsManifest(Worker &worker, const cache::Digest &digest, Found &found) {
   cache::BlobRecord &blob = found.blob;
   std::optional<std::string> type;
   if (blob.size <= cache::kMaxManifestBytes) {
-    std::string json(static_cast<std::size_t>(blob.size), '\0');
-    std::size_t got = 0;
-    while (got < json.size()) {
-      ssize_t n =
-          ::pread(found.file.get(), json.data() + got, json.size() - got, static_cast<off_t>(got));
-      if (n <= 0) break;
-      got += static_cast<std::size_t>(n);
-    }
-    if (got == json.size()) type = cache::manifestMediaType(json);
+    // From the page cache when it is there (it nearly always is for a manifest); else a wait on
+    // the store's pool, as the pread on the loop did before. The lookup is synchronous today.
+    auto json = cache::readAllNow(*worker.shared().blobs, digest, blob.size);
+    if (json.ok() && json->size() == blob.size) type = cache::manifestMediaType(json.value());
   }
   if (!type && blob.manifest && !blob.mediaType.empty()) type = blob.mediaType;
   if (!type) return false;
@@ -132,16 +130,16 @@ void decideTag(Worker &worker, const http::RequestHead &head, const cache::Regis
     auto blob = digest ? index->findBlob(digest->toString())
                        : Result<std::optional<cache::BlobRecord>>(std::nullopt);
     if (digest && blob.ok() && blob.value()) {
-      auto fd = worker.shared().blobs->openForRead(*digest);
-      if (fd.ok()) {
+      auto reader = worker.shared().blobs->openReader(*digest, worker.completions());
+      if (reader.ok()) {
         cache::BlobRecord record = std::move(*blob.value());
         record.mediaType = tag.value()->mediaType;
         record.manifest = true;
         auto age = std::chrono::system_clock::now() - tag.value()->checkedAt;
-        bool cached =
-            serveOrConfirm(worker, route, asker,
-                           Found{std::move(record), UniqueFd(fd.value()), std::move(*tag.value())},
-                           age < worker.shared().tagTtl.load(), decision);
+        bool cached = serveOrConfirm(
+            worker, route, asker,
+            Found{std::move(record), std::move(reader.value()), std::move(*tag.value())},
+            age < worker.shared().tagTtl.load(), decision);
         if (cached && decision.hit) return;
       }
     }
@@ -162,7 +160,7 @@ CacheDecision decideCache(Worker &worker, const http::RequestHead &head, const R
                           const std::string &logPrefix) {
   CacheDecision decision;
   cache::Index *index = worker.index();
-  cache::FileBlobStore *store = worker.shared().blobs;
+  cache::BlobStore *store = worker.shared().blobs;
   if (index == nullptr || store == nullptr || route.kind != RouteKind::kForward) return decision;
   if (head.method != "GET" && head.method != "HEAD") return decision;
   std::string path = route.originTarget.substr(0, route.originTarget.find('?'));
@@ -188,11 +186,11 @@ CacheDecision decideCache(Worker &worker, const http::RequestHead &head, const R
   }
   bool manifest = registryRoute->kind == cache::RegistryRoute::Kind::kManifest;
   if (found.value()) {
-    auto fd = store->openForRead(digest);
-    if (fd.ok()) {
-      Found cached{std::move(*found.value()), UniqueFd(fd.value()), std::nullopt};
+    auto reader = store->openReader(digest, worker.completions());
+    if (reader.ok()) {
+      Found cached{std::move(*found.value()), std::move(reader.value()), std::nullopt};
       cached.blob.manifest = manifest; // asked for as: the public probe asks the same way
-      if ((!manifest || typeAsManifest(cached)) &&
+      if ((!manifest || typeAsManifest(worker, digest, cached)) &&
           serveOrConfirm(worker, *registryRoute, asker, std::move(cached), true, decision)) {
         return decision;
       }
@@ -200,28 +198,39 @@ CacheDecision decideCache(Worker &worker, const http::RequestHead &head, const R
     } else {
       // The index outlived the file (deleted by hand): forget it and fetch again.
       log::cache().warn("{} {} is indexed but unreadable ({}); refetching", logPrefix,
-                        digest.toString(), fd.failure().detail);
+                        digest.toString(), reader.failure().detail);
       if (auto removed = index->removeBlob(digest.toString()); !removed.ok()) {
         log::cache().warn("{} {}", logPrefix, removed.failure().detail);
       }
     }
   }
   if (head.method == "GET") {
-    // A repository upstream lets anyone read needs no credential to follow its fills: on Docker
-    // Hub, where every client has a token of its own, concurrent pulls then share one fetch.
+    // A repository upstream lets anyone read needs no credential to read its fills.
     bool openToAll = asker.anonymous() || worker.shared().publicRepositories.known(
                                               decision.registry, registryRoute->repository) == true;
-    // A fill is followed only by clients of its own registry (another registry's upstream, maybe
-    // a client's own slow or lying server, must not hold them up), asking the same way (a
-    // manifest's follower needs upstream's manifest type, not a blob's), with the same credential
-    // unless the repository is open to all.
-    std::string fillKey = decision.registry + (manifest ? " manifest " : " blob ") +
-                          digest.toString() + (openToAll ? "" : " " + asker.credential.key);
+    // One fill per registry, kind and digest, whoever asks: another registry's upstream (maybe a
+    // client's own slow or lying server) must not hold up clients of this one, and a manifest's
+    // reader needs upstream's manifest type, not a blob's. Whether a reader may see it is decided
+    // below, per reader.
+    std::string fillKey =
+        decision.registry + (manifest ? " manifest " : " blob ") + digest.toString();
     std::shared_ptr<cache::FillProgress> progress;
     if (cache::FillRegistry *fills = worker.shared().fills) {
-      auto [joined, leader] = fills->join(fillKey);
+      auto [joined, leader] = fills->join(
+          fillKey, cache::FillLeader{asker.credential.key, registryRoute->repository, openToAll});
       if (!leader) {
-        // Someone is fetching this digest already, on this thread or another: follow it.
+        // Someone is fetching this digest already, on this thread or another: read its fill.
+        const cache::FillLeader &startedBy = joined->leader;
+        // The leader's own credential, or content anyone may read, needs no question. Nor does a
+        // credential upstream accepted a moment ago for the repository the leader fetched this
+        // digest under. Anyone else waits for upstream's yes to a HEAD of its own.
+        bool mayRead = asker.credential.key == startedBy.credentialKey ||
+                       (openToAll && startedBy.openToAll) ||
+                       (!asker.anonymous() && registryRoute->repository == startedBy.repository &&
+                        worker.shared().accessMemo.accepted(asker.credential.key, decision.registry,
+                                                            registryRoute->repository));
+        if (!mayRead)
+          decision.confirmJoin = JoinToConfirm{asker.credential, registryRoute->repository};
         decision.follow = std::move(joined);
         return decision;
       }

@@ -8,14 +8,17 @@
 // accepts the client for the repository: an upstream HEAD with the client's own headers, whose
 // answer is remembered per credential for a minute at most (AccessMemo). Only a registry that
 // served the digest before may confirm it so; at any other the request is a miss, whose bytes are
-// fetched and verified. Fills are shared only within one registry, between requests with the same
-// credential (or none) or in a repository found public (PublicRepositories), so nobody follows a
-// fill they could not start.
+// fetched and verified. A fill is shared within one registry (kind and digest): by requests with
+// the leader's credential (or, both open to all, none or a repository found public) at once; by
+// any other only after upstream accepts that client for this content (a JoinCheck: a HEAD with
+// its own Authorization at the fill's registry), or if it accepted it for the leader's
+// repository a moment ago (AccessMemo). So nobody reads a fill they could not have started.
 #include <optional>
 
-#include "base/unique_fd.h"
+#include "cache/blob_store.h"
 #include "cache/index.h"
 #include "proxy/exchange.h"
+#include "proxy/join_check.h"
 #include "proxy/route.h"
 
 namespace regcache::proxy {
@@ -23,10 +26,12 @@ namespace regcache::proxy {
 class Worker;
 
 struct CacheDecision {
-  std::optional<cache::BlobRecord> hit; // serve this from `file`
-  UniqueFd file;
+  std::optional<cache::BlobRecord> hit; // serve this from `reader`
+  std::unique_ptr<cache::BlobReader> reader;
   std::optional<CacheFill> fill;               // a miss worth storing: this request leads the fill
   std::shared_ptr<cache::FillProgress> follow; // a miss being filled by another request
+  // Set with `follow` when upstream must accept this client before it reads a byte of the fill.
+  std::optional<JoinToConfirm> confirmJoin;
   std::string registry;       // the registry key (http::registryKey): the index names it, logs too
   std::string xCache = "HIT"; // for a hit
   std::optional<CacheCandidate> candidate; // cached, to serve once upstream confirms it

@@ -1,19 +1,11 @@
 #include "proxy/cache_follower.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstring>
-
 #include "base/log.h"
-#include "cache/file_blob_store.h"
 #include "proxy/worker.h"
 
 namespace regcache::proxy {
 namespace {
-constexpr std::size_t kChunk = 256 * 1024;
-constexpr timeval kPollInterval{0, 10 * 1000}; // how often a follower looks for new bytes
+constexpr std::size_t kChunk = 64 * 1024;
 } // namespace
 
 CacheFollower::CacheFollower(ClientSide &client, const http::RequestHead &request,
@@ -27,32 +19,93 @@ CacheFollower::CacheFollower(ClientSide &client, const http::RequestHead &reques
   record_.fromCache = true;
 }
 
-CacheFollower::~CacheFollower() = default;
+CacheFollower::CacheFollower(ClientSide &client, const http::RequestHead &request,
+                             cache::Digest digest, std::shared_ptr<cache::FillProgress> progress,
+                             std::string upstreamName, JoinToConfirm confirm,
+                             net::Endpoint registry, std::string originTarget,
+                             std::string registryKey)
+    : CacheFollower(client, request, std::move(digest), std::move(progress),
+                    std::move(upstreamName)) {
+  confirm_ = std::move(confirm);
+  registryKey_ = std::move(registryKey);
+  bool manifest = originTarget.find("/manifests/") != std::string::npos;
+  check_ = std::make_unique<JoinCheck>(
+      client_.worker(), std::move(registry), std::move(originTarget), request, digest_.toString(),
+      manifest, [this](JoinVerdict verdict) { onJoinVerdict(std::move(verdict)); });
+}
+
+CacheFollower::~CacheFollower() {
+  // After this no waker runs; a wake-up already posted finds `alive_` gone and does nothing.
+  if (wakerId_ != 0) progress_->unsubscribe(wakerId_);
+}
+
+void CacheFollower::subscribe() {
+  // The leader calls the waker on its own thread, maybe another worker's: it only posts to this
+  // loop, once until the wake-up ran, and the wake-up checks that this follower still exists.
+  std::weak_ptr<CacheFollower *> alive = alive_;
+  std::weak_ptr<net::LoopMailbox> mailbox = client_.worker().mailbox();
+  std::shared_ptr<std::atomic<bool>> pending = wakePending_;
+  wakerId_ = progress_->subscribe([alive, mailbox, pending] {
+    if (pending->exchange(true)) return;
+    if (auto box = mailbox.lock()) {
+      box->post([alive, pending] {
+        pending->store(false);
+        if (auto follower = alive.lock()) (*follower)->poll();
+      });
+    }
+  });
+}
 
 void CacheFollower::start() {
-  timer_.reset(evtimer_new(client_.worker().base(), &CacheFollower::onTimer, this));
+  subscribe();
+  if (check_) {
+    log::cache().debug("{} joining the fill of {} once upstream accepts this client",
+                       client_.logPrefix(), digest_.toString());
+    check_->start(); // poll() waits for its verdict
+    return;
+  }
   log::cache().debug("{} following the fill of {}", client_.logPrefix(), digest_.toString());
   poll();
 }
 
-void CacheFollower::onTimer(evutil_socket_t, short, void *arg) noexcept {
-  static_cast<CacheFollower *>(arg)->poll();
+void CacheFollower::onJoinVerdict(JoinVerdict verdict) {
+  // Called from inside the check: free it on the next loop turn.
+  client_.worker().deleteLater(std::move(check_));
+  if (done_) return;
+  if (!verdict.accepted) {
+    forwardAlone("upstream did not accept this client for the fill (" + verdict.why + ")");
+    return;
+  }
+  log::cache().debug("{} upstream accepted this client for the fill of {}: {}", client_.logPrefix(),
+                     digest_.toString(), verdict.why);
+  storageLength_ = verdict.storageLength;
+  // As for a confirmed cached copy: a pull of many layers asks once.
+  if (confirm_ && !confirm_->credential.empty()) {
+    client_.worker().shared().accessMemo.remember(confirm_->credential, registryKey_,
+                                                  confirm_->repository);
+  }
+  poll();
+}
+
+void CacheFollower::forwardAlone(const std::string &why) {
+  done_ = true;
+  log::cache().debug("{} {}; forwarding", client_.logPrefix(), why);
+  client_.forwardInstead();
 }
 
 void CacheFollower::poll() {
-  if (done_) return;
+  if (done_ || check_ || reading_) return; // nothing before upstream's yes
   int state = progress_->state.load(std::memory_order_acquire);
   if (!headSent_) {
-    if (state == cache::FillProgress::kPending) {
-      evtimer_add(timer_.get(), &kPollInterval);
-      return;
-    }
+    if (state == cache::FillProgress::kPending) return; // woken when the head is in
     if (state == cache::FillProgress::kFailed || !openSource()) {
       // Nothing sent yet: this request can still be answered on its own.
-      done_ = true;
-      log::cache().debug("{} the fill of {} ended without a blob; forwarding", client_.logPrefix(),
-                         digest_.toString());
-      client_.forwardInstead();
+      forwardAlone("the fill of " + digest_.toString() + " ended without a blob");
+      return;
+    }
+    if (storageLength_ && *storageLength_ != progress_->size) {
+      // The storage upstream sent this client to holds something else than the fill.
+      forwardAlone("the storage's length for " + digest_.toString() + " is not the fill's");
       return;
     }
     sendHead();
@@ -65,15 +118,18 @@ void CacheFollower::poll() {
 }
 
 bool CacheFollower::openSource() {
-  // The leader's temp file while it streams; the committed blob once it is renamed.
-  if (progress_->state.load(std::memory_order_acquire) == cache::FillProgress::kStreaming) {
-    fd_.reset(::open(progress_->tempPath.c_str(), O_RDONLY | O_CLOEXEC));
-    if (fd_) return true;
+  // The leader's write, while it streams and after it committed; else the committed blob.
+  if (progress_->readers) {
+    auto reader = progress_->readers->openReader(client_.worker().completions());
+    if (reader.ok()) {
+      reader_ = std::move(reader.value());
+      return true;
+    }
   }
   if (auto *store = client_.worker().shared().blobs) {
-    auto fd = store->openForRead(digest_);
-    if (fd.ok()) {
-      fd_.reset(fd.value());
+    auto reader = store->openReader(digest_, client_.worker().completions());
+    if (reader.ok()) {
+      reader_ = std::move(reader.value());
       return true;
     }
   }
@@ -98,7 +154,6 @@ void CacheFollower::sendHead() {
 }
 
 void CacheFollower::pump() {
-  evbuffer *out = client_.clientOutput();
   std::uint64_t size = progress_->size;
   // Bytes are only trusted up to what the leader has written so far.
   std::uint64_t available = progress_->written.load(std::memory_order_acquire);
@@ -112,17 +167,16 @@ void CacheFollower::pump() {
   while (offset_ < available && offset_ < size && !client_.clientOutputFull()) {
     std::size_t want =
         static_cast<std::size_t>(std::min<std::uint64_t>(available - offset_, kChunk));
-    evbuffer_iovec space{};
-    if (evbuffer_reserve_space(out, static_cast<ev_ssize_t>(want), &space, 1) < 1) break;
-    ssize_t n = ::pread(fd_.get(), space.iov_base, want, static_cast<off_t>(offset_));
-    if (n <= 0) {
-      fail(std::string("reading the fill failed: ") + (n < 0 ? std::strerror(errno) : "EOF"));
+    auto now = reader_->tryReadNow(offset_, want);
+    if (!now) {
+      reading_ = true;
+      reader_->read(offset_, want, [this](Result<std::span<const char>> bytes) {
+        reading_ = false;
+        if (onRead(bytes)) poll();
+      });
       return;
     }
-    space.iov_len = static_cast<std::size_t>(n);
-    evbuffer_commit_space(out, &space, 1);
-    offset_ += static_cast<std::uint64_t>(n);
-    record_.bytesSent += static_cast<std::uint64_t>(n);
+    if (!onRead(*now)) return;
   }
   if (offset_ >= size && committed) {
     done_ = true;
@@ -130,8 +184,24 @@ void CacheFollower::pump() {
     client_.onResponseComplete(true);
     return;
   }
-  // The last bytes go out only once the leader has verified the digest.
-  if (!client_.clientOutputFull()) evtimer_add(timer_.get(), &kPollInterval);
+  // More bytes, and the last one (once the leader has verified the digest), come with a wake-up
+  // from the leader; a full client output with onClientDrained().
+}
+
+bool CacheFollower::onRead(const Result<std::span<const char>> &bytes) {
+  if (done_) return false;
+  if (!bytes.ok()) {
+    fail("reading the fill failed: " + bytes.failure().detail);
+    return false;
+  }
+  // Nothing there yet, although the leader counted it: the next wake-up (more bytes, or the
+  // commit) looks again.
+  if (bytes->empty()) return false;
+  std::size_t n = std::min<std::uint64_t>(bytes->size(), progress_->size - offset_);
+  evbuffer_add(client_.clientOutput(), bytes->data(), n);
+  offset_ += n;
+  record_.bytesSent += n;
+  return true;
 }
 
 void CacheFollower::fail(const std::string &why) {

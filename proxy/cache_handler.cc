@@ -1,24 +1,21 @@
 #include "proxy/cache_handler.h"
 
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstring>
-
 #include "base/log.h"
 #include "cache/byte_range.h"
 #include "proxy/worker.h"
 
 namespace regcache::proxy {
 namespace {
-constexpr std::size_t kChunk = 256 * 1024;
-}
+// Bytes asked of the store per read. The reader reuses one buffer, copied into the output (an
+// evbuffer chain of this size is recycled by malloc instead of mapped and unmapped per chunk).
+constexpr std::size_t kChunk = 64 * 1024;
+} // namespace
 
 CacheHandler::CacheHandler(ClientSide &client, http::RequestHead request, cache::BlobRecord blob,
-                           UniqueFd fd, std::string upstreamName, std::string xCache,
-                           std::string note)
-    : client_(client), request_(std::move(request)), blob_(std::move(blob)), fd_(std::move(fd)),
-      xCache_(std::move(xCache)) {
+                           std::unique_ptr<cache::BlobReader> reader, std::string upstreamName,
+                           std::string xCache, std::string note)
+    : client_(client), request_(std::move(request)), blob_(std::move(blob)),
+      reader_(std::move(reader)), xCache_(std::move(xCache)) {
   record_ = startAccessRecord(client_, request_.method, std::move(upstreamName), request_.target);
   record_.note = std::move(note);
   record_.cache = xCache_;
@@ -71,35 +68,52 @@ void CacheHandler::start() {
 }
 
 void CacheHandler::pump() {
-  if (done_) return;
-  evbuffer *out = client_.clientOutput();
+  if (done_ || reading_) return;
   while (remaining_ > 0 && !client_.clientOutputFull()) {
     std::size_t want = remaining_ < kChunk ? static_cast<std::size_t>(remaining_) : kChunk;
-    // Read straight into the output buffer's free space: no copy, no big stack buffer.
-    evbuffer_iovec space{};
-    if (evbuffer_reserve_space(out, static_cast<ev_ssize_t>(want), &space, 1) < 1) break;
-    ssize_t n = ::pread(fd_.get(), space.iov_base, want, static_cast<off_t>(offset_));
-    if (n > 0) {
-      space.iov_len = static_cast<std::size_t>(n);
-      evbuffer_commit_space(out, &space, 1);
-    }
-    if (n <= 0) {
-      // The file shrank or vanished under us: never pass off a short body as complete.
-      done_ = true;
-      record_.note = std::string("cache read failed: ") + (n < 0 ? std::strerror(errno) : "EOF");
-      completeRequest(client_.worker().shared().metrics, record_);
-      client_.abortClient(record_.note);
+    auto now = reader_->tryReadNow(offset_, want);
+    if (!now) {
+      // Not in the page cache: the store's threads read it, and the loop goes on meanwhile.
+      reading_ = true;
+      reader_->read(offset_, want, [this](Result<std::span<const char>> bytes) {
+        reading_ = false;
+        if (onRead(bytes)) pump();
+      });
       return;
     }
-    offset_ += static_cast<std::uint64_t>(n);
-    remaining_ -= static_cast<std::uint64_t>(n);
-    record_.bytesSent += static_cast<std::uint64_t>(n);
+    if (!onRead(*now)) return;
   }
   if (remaining_ == 0) {
     done_ = true;
     completeRequest(client_.worker().shared().metrics, record_);
     client_.onResponseComplete(true);
   }
+}
+
+bool CacheHandler::onRead(const Result<std::span<const char>> &bytes) {
+  if (done_) return false;
+  if (!bytes.ok()) {
+    failRead("cache read failed: " + bytes.failure().detail);
+    return false;
+  }
+  if (bytes->empty()) {
+    // The blob is shorter than its row says: never pass off a short body as complete.
+    failRead("cache read failed: EOF");
+    return false;
+  }
+  std::size_t n = std::min<std::uint64_t>(bytes->size(), remaining_);
+  evbuffer_add(client_.clientOutput(), bytes->data(), n);
+  offset_ += n;
+  remaining_ -= n;
+  record_.bytesSent += n;
+  return true;
+}
+
+void CacheHandler::failRead(const std::string &why) {
+  done_ = true;
+  record_.note = why;
+  completeRequest(client_.worker().shared().metrics, record_);
+  client_.abortClient(record_.note);
 }
 
 } // namespace regcache::proxy

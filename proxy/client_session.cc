@@ -28,6 +28,9 @@ namespace {
 
 constexpr std::string_view kConnectEstablished = "HTTP/1.1 200 Connection established\r\n\r\n";
 constexpr std::chrono::milliseconds kLinger{2000};
+// Bytes bufferevent_openssl encrypts and writes per pass to an intercepted client (libevent's
+// default is 16 KiB: one TLS record, one write(2) and one loop turn per 16 KiB of a big hit).
+constexpr std::size_t kClientSingleWrite = 256 * 1024;
 
 timeval toTimeval(std::chrono::milliseconds ms) {
   return timeval{static_cast<time_t>(ms.count() / 1000),
@@ -488,12 +491,21 @@ void ClientSession::dispatchRequest(http::RequestHead &&head, Route &&route, boo
   CacheDecision cached = decideCache(worker_, head, route, prefix_);
   if (cached.hit) {
     handler_ = std::make_unique<CacheHandler>(*this, std::move(head), std::move(*cached.hit),
-                                              std::move(cached.file), cached.registry,
+                                              std::move(cached.reader), cached.registry,
                                               cached.xCache, "cache " + cached.xCache);
   } else if (cached.follow) {
     auto digest = cache::parseDigest(route.originTarget.substr(route.originTarget.rfind('/') + 1));
-    handler_ = std::make_unique<CacheFollower>(*this, head, *digest, std::move(cached.follow),
-                                               cached.registry);
+    if (cached.confirmJoin) {
+      // Upstream must accept this client before it reads a byte of another client's fill.
+      handler_ = std::make_unique<CacheFollower>(
+          *this, head, *digest, std::move(cached.follow), cached.registry,
+          std::move(*cached.confirmJoin),
+          net::Endpoint{route.upstream.host, route.upstream.port, route.tls}, route.originTarget,
+          cached.registry);
+    } else {
+      handler_ = std::make_unique<CacheFollower>(*this, head, *digest, std::move(cached.follow),
+                                                 cached.registry);
+    }
     fallbackHead_ = std::move(head);
     fallbackRoute_ = std::move(route);
   } else {
@@ -789,6 +801,7 @@ void ClientSession::startTlsHandshake() {
     return;
   }
   bufferevent_openssl_set_allow_dirty_shutdown(tls.get(), 1);
+  bufferevent_set_max_single_write(tls.get(), kClientSingleWrite);
   parser_.emplace(worker_.options().limits, static_cast<http::RequestSink &>(*this));
   gate_.resume(net::ReadGate::kHandshake);
   installClientBev(std::move(tls));

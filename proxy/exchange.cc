@@ -1,10 +1,11 @@
 #include "proxy/exchange.h"
 
+#include <algorithm>
+
 #include <event2/bufferevent_ssl.h>
 #include <openssl/err.h>
 
 #include "base/log.h"
-#include "cache/file_blob_store.h"
 #include "cache/index.h"
 #include "proxy/cache_handler.h"
 #include "proxy/http/forwarding.h"
@@ -18,6 +19,8 @@ namespace regcache::proxy {
 namespace {
 
 constexpr std::size_t kMaxSingleRead = 256 * 1024;
+// How much of a fill a client that fell behind reads back from storage at a time.
+constexpr std::size_t kFillReadChunk = 256 * 1024;
 
 timeval toTimeval(std::chrono::milliseconds ms) {
   return timeval{static_cast<time_t>(ms.count() / 1000),
@@ -82,7 +85,7 @@ void Exchange::endFill(cache::FillProgress::State state) {
   if (cache::FillRegistry *fills = client_->worker().shared().fills) {
     fills->finish(fill_->fillKey, fill_->progress, state);
   } else {
-    fill_->progress->state.store(state, std::memory_order_release);
+    fill_->progress->publishState(state);
   }
 }
 
@@ -234,10 +237,11 @@ void Exchange::onUpstreamEvent(bufferevent *, short what, void *arg) noexcept {
 }
 
 void Exchange::feedResponse() {
-  if (!upstream_) return;
+  if (!upstream_ || committing_) return;
   evbuffer *in = bufferevent_get_input(upstream_.get());
   while (state_ == State::kAwaitingResponse || state_ == State::kStreamingResponse) {
     if (upstreamGate_.paused(net::ReadGate::kSinkFull)) return;
+    if (upstreamGate_.paused(net::ReadGate::kStoreBusy)) return;
     evbuffer_iovec vec{};
     if (evbuffer_peek(in, -1, nullptr, &vec, 1) <= 0 || vec.iov_len == 0) break;
     auto result = parser_->feed({static_cast<const char *>(vec.iov_base), vec.iov_len});
@@ -278,6 +282,11 @@ void Exchange::feedResponse() {
 
 void Exchange::handleUpstreamEvent(short what) {
   if (state_ == State::kDone || state_ == State::kFailed) return;
+  if (committing_) {
+    // The response was read whole; the connection matters again only to be pooled or closed.
+    if (what & BEV_EVENT_EOF) upstreamEof_ = true;
+    return;
+  }
   if (what & BEV_EVENT_EOF) {
     upstreamEof_ = true;
     feedResponse();
@@ -436,12 +445,11 @@ void Exchange::onResponseHead(http::ResponseHead &&head) {
 void Exchange::onResponseBody(std::string_view data) {
   if (redirectTo_ || authChallenge_) return; // not for the client: the proxy acts on it
   evbuffer *out = client_->clientOutput();
-  if (writer_) {
-    if (auto written = writer_->write(data); !written.ok()) {
-      stopFill(written.failure().detail);
-    } else if (fill_->progress) {
-      fill_->progress->written.store(writer_->written(), std::memory_order_release);
-    }
+  if (writer_) appendToFill(data);
+  if (behind_) {
+    // The client reads the fill back from the store at its own pace (sendFromFill, as the
+    // appends complete); upstream is not held up by it.
+    return;
   }
   if (writer_) {
     // Hold the newest bytes back: if the digest turns out wrong, the client must never have
@@ -449,7 +457,7 @@ void Exchange::onResponseBody(std::string_view data) {
     evbuffer_add_buffer(out, held_.get());
     evbuffer_add(held_.get(), data.data(), data.size());
     record_.bytesSent += data.size();
-    if (client_->clientOutputFull()) upstreamGate_.pause(net::ReadGate::kSinkFull);
+    if (client_->clientOutputFull()) fallBehind();
     return;
   }
   if (chunkedToClient_) {
@@ -467,6 +475,10 @@ void Exchange::onResponseBody(std::string_view data) {
 void Exchange::onResponseEnd() { responseEnded_ = true; }
 
 void Exchange::onClientDrained() {
+  if (behind_) {
+    sendFromFill();
+    return;
+  }
   if (!upstreamGate_.paused(net::ReadGate::kSinkFull)) return;
   upstreamGate_.resume(net::ReadGate::kSinkFull);
   feedResponse();
@@ -485,7 +497,10 @@ void Exchange::finishResponse() {
     finishRevalidation();
     return;
   }
-  if (writer_ && !commitFill()) return;
+  if (writer_) {
+    commitFill(); // finishes the response when the store is done (a client behind reads on)
+    return;
+  }
   if (chunkedToClient_) {
     evbuffer_add(client_->clientOutput(), http::kLastChunk.data(), http::kLastChunk.size());
   }
@@ -530,6 +545,10 @@ void Exchange::onClientClosed() {
     // Finish the fill for the followers reading it and for the next pull, without a client.
     detached_ = std::make_unique<DetachedClient>(client_->worker(), *this, *client_);
     client_ = detached_.get();
+    // Nobody reads the fill back any more: upstream's bytes go to the store alone.
+    behind_ = false;
+    behindReader_.reset(); // no completion of it runs after this
+    readingBack_ = false;
     record_.note = record_.note.empty() ? "client closed; fill continued"
                                         : record_.note + "; client closed; fill continued";
     if (upstreamGate_.paused(net::ReadGate::kSinkFull)) {
@@ -550,8 +569,69 @@ void Exchange::onClientClosed() {
   if (tokenFetcher_) client_->worker().deleteLater(std::move(tokenFetcher_));
 }
 
+void Exchange::fallBehind() {
+  // The fill must not wait for this client: from here it reads the fill back from the store, and
+  // upstream streams on at its own pace into the store.
+  auto reader = writer_->readerSource()->openReader(client_->worker().completions());
+  if (!reader.ok()) {
+    upstreamGate_.pause(net::ReadGate::kSinkFull); // as without a fill: upstream waits
+    return;
+  }
+  behindReader_ = std::move(reader.value());
+  behind_ = true;
+  std::uint64_t held = evbuffer_get_length(held_.get());
+  // Every body byte so far went to the fill; the held-back ones not to the client.
+  clientOffset_ = fillBytes_ + fillPending_.size() - held;
+  record_.bytesSent -= held;
+  evbuffer_drain(held_.get(), held);
+}
+
+void Exchange::sendFromFill() {
+  if (!behind_ || readingBack_ || state_ != State::kStreamingResponse) return;
+  while (!client_->clientOutputFull()) {
+    // Only verified bytes complete the response: before the commit the last byte waits.
+    std::uint64_t stored = writer_ ? writer_->appended() : 0;
+    std::uint64_t limit =
+        fillCommitted_ ? fillSize_ : std::min(stored, fillSize_ > 0 ? fillSize_ - 1 : 0);
+    if (clientOffset_ >= limit) break; // more comes with the next append, or the commit
+    std::size_t want =
+        static_cast<std::size_t>(std::min<std::uint64_t>(limit - clientOffset_, kFillReadChunk));
+    auto now = behindReader_->tryReadNow(clientOffset_, want);
+    if (!now) {
+      readingBack_ = true;
+      behindReader_->read(clientOffset_, want, [this](Result<std::span<const char>> bytes) {
+        readingBack_ = false;
+        if (onFillReadBack(bytes)) sendFromFill();
+      });
+      return;
+    }
+    if (!onFillReadBack(*now)) return;
+  }
+  if (fillCommitted_ && clientOffset_ >= fillSize_) finish();
+}
+
+bool Exchange::onFillReadBack(const Result<std::span<const char>> &bytes) {
+  if (!behind_ || state_ != State::kStreamingResponse) return false;
+  if (!bytes.ok() || bytes->empty()) {
+    // The write went away (abandoned), or holds less than it said: this client cannot be
+    // given the rest. The fill, if it goes on, goes on without it.
+    record_.note =
+        "reading the fill back failed: " +
+        (bytes.ok() ? std::string("no bytes where the store had them") : bytes.failure().detail);
+    logOnce();
+    client_->abortClient(record_.note);
+    return false;
+  }
+  std::size_t n =
+      static_cast<std::size_t>(std::min<std::uint64_t>(bytes->size(), fillSize_ - clientOffset_));
+  evbuffer_add(client_->clientOutput(), bytes->data(), n);
+  clientOffset_ += n;
+  record_.bytesSent += n;
+  return true;
+}
+
 void Exchange::startFill(const http::ResponseHead &head) {
-  cache::FileBlobStore *store = client_->worker().shared().blobs;
+  cache::BlobStore *store = client_->worker().shared().blobs;
   if (store == nullptr || client_->worker().index() == nullptr || !head.contentLength) return;
   if (fill_->tag) {
     // By tag the digest is whatever upstream says it is; the body must then hash to it.
@@ -577,7 +657,7 @@ void Exchange::startFill(const http::ResponseHead &head) {
     }
     reservation = std::move(*reserved);
   }
-  auto writer = store->create();
+  auto writer = store->begin(fill_->digest, client_->worker().completions());
   if (!writer.ok()) {
     log::cache().warn("{} cannot start a fill for {}: {}; passing through", client_->logPrefix(),
                       fill_->digest.toString(), writer.failure().detail);
@@ -588,11 +668,12 @@ void Exchange::startFill(const http::ResponseHead &head) {
   fillHold_ = client_->worker().shared().metrics.holdFill();
   held_.reset(evbuffer_new());
   contentType_ = std::string(head.headers.get("Content-Type").value_or(""));
+  fillSize_ = *head.contentLength;
   if (fill_->progress) {
     fill_->progress->size = *head.contentLength;
     fill_->progress->contentType = contentType_;
-    fill_->progress->tempPath = writer_->followPath();
-    fill_->progress->state.store(cache::FillProgress::kStreaming, std::memory_order_release);
+    fill_->progress->readers = writer_->readerSource();
+    fill_->progress->publishState(cache::FillProgress::kStreaming);
   }
 }
 
@@ -613,6 +694,8 @@ void Exchange::applyFillStallTimeout() {
 
 void Exchange::stopFillQuietly() {
   writer_.reset(); // removes the temp file
+  fillPending_.clear();
+  upstreamGate_.resume(net::ReadGate::kStoreBusy);
   fillHold_.release();
   fillReservation_.release();
   endFill(cache::FillProgress::kFailed);
@@ -622,15 +705,68 @@ void Exchange::stopFill(const std::string &why) {
   log::cache().warn("{} fill of {} abandoned, passing through: {}", client_->logPrefix(),
                     fill_->digest.toString(), why);
   writer_.reset(); // removes the temp file
+  fillPending_.clear();
+  upstreamGate_.resume(net::ReadGate::kStoreBusy);
   fillHold_.release();
   fillReservation_.release();
   endFill(cache::FillProgress::kFailed);
   evbuffer_add_buffer(client_->clientOutput(), held_.get());
+  if (behind_) {
+    // This client is behind, reading a write that is gone: it cannot be given the rest.
+    behind_ = false;
+    behindReader_.reset();
+    record_.note = "fill abandoned while the client read it back: " + why;
+    logOnce();
+    client_->abortClient(record_.note);
+  }
 }
 
-bool Exchange::commitFill() {
-  auto committed = writer_->commit(fill_->digest, writer_->written());
-  std::uint64_t size = writer_->written();
+void Exchange::appendToFill(std::string_view data) {
+  fillPending_.append(data);
+  if (fillPending_.size() >= kFillAppendChunk) flushFill();
+}
+
+void Exchange::flushFill() {
+  if (fillPending_.empty()) return;
+  std::size_t size = fillPending_.size();
+  fillBytes_ += size;
+  fillQueued_ += size;
+  std::string bytes;
+  bytes.reserve(kFillAppendChunk + 64 * 1024);
+  bytes.swap(fillPending_);
+  writer_->append(std::move(bytes),
+                  [this, size](Result<void> stored) { onFillAppended(std::move(stored), size); });
+  if (fillQueued_ > kFillQueueHigh) upstreamGate_.pause(net::ReadGate::kStoreBusy);
+}
+
+void Exchange::onFillAppended(Result<void> stored, std::size_t size) {
+  fillQueued_ -= std::min<std::uint64_t>(fillQueued_, size);
+  if (committing_) return; // a failed append fails the commit too, which reports it
+  if (!stored.ok()) {
+    stopFill(stored.failure().detail);
+    return;
+  }
+  if (fill_->progress) fill_->progress->publishWritten(writer_->appended());
+  sendFromFill(); // a client that fell behind may be waiting for these bytes
+  if (fillQueued_ <= kFillQueueHigh / 2 && upstreamGate_.paused(net::ReadGate::kStoreBusy)) {
+    upstreamGate_.resume(net::ReadGate::kStoreBusy);
+    feedResponse(); // bytes already buffered raise no new read event
+  }
+}
+
+void Exchange::commitFill() {
+  flushFill();
+  committing_ = true;
+  // Nothing more to read: no read event, and no stall timer, until the store has answered.
+  upstreamGate_.pause(net::ReadGate::kStoreBusy);
+  writer_->commit(fillBytes_,
+                  [this](const Result<void> &committed) { onFillCommitted(committed); });
+}
+
+void Exchange::onFillCommitted(const Result<void> &committed) {
+  committing_ = false;
+  upstreamGate_.resume(net::ReadGate::kStoreBusy);
+  std::uint64_t size = fillBytes_;
   writer_.reset();
   fillHold_.release();
   fillReservation_.release(); // committed bytes are counted by the index from here on
@@ -646,7 +782,7 @@ bool Exchange::commitFill() {
     log::cache().warn("{} {}", client_->logPrefix(), record_.note);
     logOnce();
     client_->abortClient(record_.note);
-    return false;
+    return;
   }
   if (!committed.ok()) {
     log::cache().warn("{} cannot store {}: {}; served without caching", client_->logPrefix(),
@@ -684,13 +820,31 @@ bool Exchange::commitFill() {
     }
   }
   endFill(committed.ok() ? cache::FillProgress::kCommitted : cache::FillProgress::kFailed);
+  if (behind_) {
+    // Upstream is done; the client reads the rest back at its own pace, the last bytes too now
+    // that they are verified.
+    fillCommitted_ = committed.ok();
+    releaseUpstream();
+    if (!fillCommitted_) {
+      // Not stored after all (a disk error, not a mismatch): the write's bytes are gone.
+      record_.note = "the fill could not be stored while the client read it back";
+      logOnce();
+      client_->abortClient(record_.note);
+      return;
+    }
+    sendFromFill();
+    return;
+  }
   evbuffer_add_buffer(client_->clientOutput(), held_.get());
-  return true;
+  if (chunkedToClient_) {
+    evbuffer_add(client_->clientOutput(), http::kLastChunk.data(), http::kLastChunk.size());
+  }
+  finish();
 }
 
 bool Exchange::serveStale(const std::string &why) {
-  if (!candidate_ || !candidate_->servableOffline || responseHeadSent_ || !candidate_->file ||
-      !*candidate_->file) {
+  if (!candidate_ || !candidate_->servableOffline || responseHeadSent_ || !candidate_->reader ||
+      !*candidate_->reader) {
     return false;
   }
   log::cache().warn("{} {} {}: {}; serving the cached manifest (stale)", client_->logPrefix(),
@@ -700,9 +854,9 @@ bool Exchange::serveStale(const std::string &why) {
   upstreamGate_.pause(net::ReadGate::kSinkFull);
   logged_ = true; // the cache handler writes the access line
   endFill(cache::FillProgress::kFailed);
-  client_->replaceHandler(std::make_unique<CacheHandler>(*client_, request_, candidate_->blob,
-                                                         std::move(*candidate_->file), record_.host,
-                                                         "STALE", "cache STALE: " + why));
+  client_->replaceHandler(std::make_unique<CacheHandler>(
+      *client_, request_, candidate_->blob, std::move(*candidate_->reader), record_.host, "STALE",
+      "cache STALE: " + why));
   return true;
 }
 
@@ -771,8 +925,9 @@ void Exchange::finishRevalidation() {
   if (confirmed) {
     confirmCandidate();
     client_->replaceHandler(std::make_unique<CacheHandler>(
-        *client_, std::move(request), candidate_->blob, std::move(*candidate_->file), record_.host,
-        "REVALIDATED", "cache REVALIDATED: upstream HEAD confirmed " + candidate_->blob.digest));
+        *client_, std::move(request), candidate_->blob, std::move(*candidate_->reader),
+        record_.host, "REVALIDATED",
+        "cache REVALIDATED: upstream HEAD confirmed " + candidate_->blob.digest));
     return;
   }
   log::cache().debug("{} upstream did not confirm the cached {} ({}); asking for it",

@@ -54,7 +54,7 @@ struct CacheFill {
 // (unreachable, 5xx, 429) the cached copy is served stale if `servableOffline`.
 struct CacheCandidate {
   cache::BlobRecord blob;
-  std::shared_ptr<UniqueFd> file;
+  std::shared_ptr<std::unique_ptr<cache::BlobReader>> reader; // on this worker's loop
   std::optional<cache::TagRecord> tag; // by tag: confirmed means the same digest
   bool servableOffline = false;
   Credential credential; // the client's Authorization; empty: none
@@ -133,6 +133,12 @@ private:
   // Tells followers the fill is over (kCommitted or kFailed); idempotent.
   void endFill(cache::FillProgress::State state);
   static constexpr int kMaxRedirects = 5;
+  // Bytes of a fill handed to the store but not yet written past which upstream reads pause
+  // (they resume at half): memory stays bounded when the disk is slower than the network.
+  static constexpr std::uint64_t kFillQueueHigh = 4u << 20;
+  // Body bytes gathered before one append: one I/O job and one completion per this many bytes,
+  // not per TLS record. Followers see bytes at most this late.
+  static constexpr std::size_t kFillAppendChunk = 256 * 1024;
   // Starts writing a 200 to the store, unless it is announced past --max-blob-size or does not
   // fit beside the fills in flight (FillBudget): then it passes through, and followers are
   // told at once so they fetch on their own.
@@ -147,8 +153,24 @@ private:
   // Drops the fill without handing the held-back bytes to the client (it is about to be cut).
   void stopFillQuietly();
   void stopFill(const std::string &why);
-  // Verifies and commits the fill; false when the bytes were wrong (the client is aborted).
-  bool commitFill();
+  // Hands the fill's bytes to the store, pausing upstream reads while too many are queued.
+  void appendToFill(std::string_view data);
+  void flushFill(); // hands fillPending_ to the store
+  void onFillAppended(Result<void> stored, std::size_t size);
+  // Verifies and commits the fill on the store's threads; onFillCommitted then ends the
+  // response (or lets a client that fell behind read on), or aborts the client when the bytes
+  // were wrong.
+  void commitFill();
+  void onFillCommitted(const Result<void> &committed);
+  // The client's output is full while a fill streams: rather than pausing upstream (and every
+  // reader of the fill with it), the client from here reads the fill back from the store at its
+  // own pace, never the last byte before the digest is verified.
+  void fallBehind();
+  // Sends a client that fell behind what the store holds of the fill, up to its output's high
+  // mark; finishes the response once the committed blob is all sent.
+  void sendFromFill();
+  // One chunk read back for a client that fell behind; false if the response ended.
+  bool onFillReadBack(const Result<std::span<const char>> &bytes);
   void onConnected(Result<net::Connector::Connection> connection);
   void attachUpstream(BufferEventPtr bev);
   void sendRequestHead();
@@ -188,10 +210,22 @@ private:
   bool logged_ = false;
   AccessRecord record_;
   std::optional<CacheFill> fill_;
-  std::unique_ptr<cache::BlobWriter> writer_;
-  Metrics::FillHold fillHold_;                     // held while writer_ is
+  std::unique_ptr<cache::BlobWrite> writer_; // its completions never run after it is gone
+  std::string fillPending_;                  // body bytes not handed to writer_ yet
+  std::uint64_t fillBytes_ = 0;              // handed to writer_ so far
+  std::uint64_t fillQueued_ = 0;             // of those, not yet stored
+  bool committing_ = false;    // the response is read whole; the store is committing it
+  Metrics::FillHold fillHold_; // held while writer_ is
   cache::FillBudget::Reservation fillReservation_; // the announced bytes, held while writer_ is
-  EvBufferPtr held_; // the latest body bytes, released only once the fill is verified
+  EvBufferPtr held_;           // the latest body bytes, released only once the fill is verified
+  std::uint64_t fillSize_ = 0; // the announced length of the body being stored
+  // The client fell behind the fill (fallBehind): it reads the write back through behindReader_
+  // (valid past the commit) from clientOffset_.
+  bool behind_ = false;
+  std::unique_ptr<cache::BlobReader> behindReader_; // its completions never run after it is gone
+  bool readingBack_ = false;                        // a read of behindReader_ is in flight
+  std::uint64_t clientOffset_ = 0;                  // body bytes handed to the client while behind_
+  bool fillCommitted_ = false; // verified: the client may get the last bytes too
   std::string contentType_;
   std::optional<std::string> redirectTo_;
   std::optional<CacheCandidate> candidate_;

@@ -17,6 +17,7 @@
 #include "ca/authority.h"
 #include "ca/leaf_cache.h"
 #include "ca/mint_limiter.h"
+#include "cache/blob_store_sync.h"
 #include "cache/evictor.h"
 #include "cache/file_blob_store.h"
 #include "cache/fill_budget.h"
@@ -40,7 +41,7 @@ struct Server::Impl {
   std::unique_ptr<ca::LeafCache> leaves;
   std::unique_ptr<ca::MintLimiter> mints;
   std::unique_ptr<CaWatcher> caWatcher;
-  std::unique_ptr<cache::FileBlobStore> blobs;
+  std::unique_ptr<cache::BlobStore> blobs;
   std::unique_ptr<cache::FillBudget> fillBudget; // before the evictor, which reads it
   std::unique_ptr<cache::Evictor> evictor;
   cache::FillRegistry fills;
@@ -176,8 +177,10 @@ std::vector<net::SocketAddress> Server::boundAddresses() const { return impl_->b
 void Server::openCache() {
   // The cache must never fail a pull: if it cannot be set up, run as a pass-through proxy.
   try {
-    impl_->blobs = std::make_unique<cache::FileBlobStore>(impl_->options.dataDir);
-    std::size_t leftovers = impl_->blobs->removeLeftovers();
+    impl_->blobs = std::make_unique<cache::FileBlobStore>(
+        impl_->options.dataDir, cache::FileBlobStoreOptions{impl_->options.storeIoThreads});
+    auto swept = cache::removeLeftoversNow(*impl_->blobs);
+    std::size_t leftovers = swept.ok() ? swept.value() : 0;
     if (leftovers != 0) log::cache().info("removed {} unfinished fill(s) from tmp/", leftovers);
     auto index = cache::Index::open(impl_->options.dataDir / "cache.db"); // migrates once
     if (!index.ok()) throw std::runtime_error(index.failure().detail);

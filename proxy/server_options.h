@@ -94,6 +94,9 @@ struct ServerOptions {
   std::chrono::milliseconds fillStallTimeout{std::chrono::seconds(60)};
   // A blob announced larger than this is passed through and not stored.
   std::uint64_t maxBlobSize = std::uint64_t{64} << 30;
+  // Threads that do the blob store's writes, fsyncs, renames, hashing and uncached reads, so
+  // that no event loop waits on the disk.
+  unsigned storeIoThreads = 2;
 
   std::size_t leafCacheSize = 1024;
   std::chrono::hours leafValidity{24 * 7};

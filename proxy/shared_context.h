@@ -27,7 +27,7 @@ namespace regcache::ca {
 class LeafCache;
 }
 namespace regcache::cache {
-class FileBlobStore;
+class BlobStore;
 class FillBudget;
 class FillRegistry;
 } // namespace regcache::cache
@@ -44,7 +44,7 @@ struct SharedContext {
   SSL_CTX *upstreamTls;
   InterceptPolicy policy;
   // The registry cache; null when it is off or could not be set up (pass-through).
-  cache::FileBlobStore *blobs = nullptr;
+  cache::BlobStore *blobs = nullptr;
   cache::FillRegistry *fills = nullptr;
   std::filesystem::path indexPath;
   std::atomic<std::uint64_t> nextConnectionId{1};

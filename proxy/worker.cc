@@ -16,6 +16,7 @@ Worker::Worker(unsigned index, SharedContext &shared)
   reaper_.reset(event_new(base_.get(), -1, 0, &Worker::onReap, this));
   resolver_ = std::make_unique<net::Resolver>(base_.get(), shared.options.dnsServers);
   mailbox_ = std::make_shared<net::LoopMailbox>(base_.get());
+  completions_ = std::make_unique<LoopCompletions>(mailbox_);
 }
 
 void Worker::openCacheIndex() {

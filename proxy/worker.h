@@ -10,6 +10,7 @@
 #include "base/event_handles.h"
 #include "base/result.h"
 #include "cache/index.h"
+#include "proxy/loop_completions.h"
 #include "proxy/net/connector.h"
 #include "proxy/net/listener.h"
 #include "proxy/net/loop_mailbox.h"
@@ -59,6 +60,8 @@ public:
   // Where other threads hand work back to this loop (ProxyAuthPool's results). Closed when the
   // worker goes, so a late result is dropped.
   const std::shared_ptr<net::LoopMailbox> &mailbox() const { return mailbox_; }
+  // Where the blob store completes this loop's reads and writes (through the mailbox).
+  cache::CompletionQueue &completions() { return *completions_; }
 
   // Frees `object` on the next loop turn, so code on the stack that belongs to it can unwind.
   template <class T> void deleteLater(std::unique_ptr<T> object) {
@@ -99,6 +102,7 @@ private:
   EventPtr reaper_;
   std::unique_ptr<net::Resolver> resolver_;
   std::shared_ptr<net::LoopMailbox> mailbox_;
+  std::unique_ptr<LoopCompletions> completions_;
   UpstreamPool pool_;
   std::unique_ptr<cache::Index> cacheIndex_;
   std::vector<std::unique_ptr<net::Listener>> listeners_;

@@ -12,6 +12,7 @@ public:
     kParserPaused = 1u << 1, // a message ended; the next is read when this one is done
     kAwaitingUpstream = 1u << 2,
     kHandshake = 1u << 3,
+    kStoreBusy = 1u << 4, // the blob store has too many of our bytes queued, or is committing
   };
 
   // bev may be null (nothing to gate yet). The gate does not own it.

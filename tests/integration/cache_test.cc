@@ -10,6 +10,7 @@
 
 #include <sqlite3.h>
 
+#include "cache/blob_store_sync.h"
 #include "cache/digest.h"
 #include "cache/file_blob_store.h"
 #include "cache/index.h"
@@ -589,10 +590,7 @@ TEST_CASE("start-up removes unindexed files and rows without files", "[cache][in
   auto orphanDigest = *regcache::cache::parseDigest("sha256:" + regcache::cache::sha256Hex(orphan));
   {
     regcache::cache::FileBlobStore store(dir);
-    auto writer = store.create();
-    REQUIRE(writer.ok());
-    REQUIRE(writer.value()->write(orphan).ok());
-    REQUIRE(writer.value()->commit(orphanDigest, orphan.size()).ok());
+    REQUIRE(regcache::cache::putNow(store, orphanDigest, orphan).ok());
     auto index = regcache::cache::Index::open(dir / "cache.db");
     REQUIRE(index.ok());
     auto now = std::chrono::system_clock::now();
@@ -603,7 +601,7 @@ TEST_CASE("start-up removes unindexed files and rows without files", "[cache][in
   {
     ProxyFixture proxy([&](auto &o) { o.dataDir = dir; });
     regcache::cache::FileBlobStore store(dir);
-    CHECK_FALSE(store.contains(orphanDigest));
+    CHECK_FALSE(regcache::cache::statNow(store, orphanDigest).ok());
     auto index = regcache::cache::Index::open(dir / "cache.db");
     REQUIRE(index.ok());
     CHECK_FALSE(index.value()->findBlob(kDigest).value().has_value());

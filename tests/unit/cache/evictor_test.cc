@@ -4,6 +4,7 @@
 
 #include <random>
 
+#include "cache/blob_store_sync.h"
 #include "cache/evictor.h"
 #include "cache/file_blob_store.h"
 #include "cache/fill_budget.h"
@@ -17,11 +18,8 @@ namespace {
 
 // Stores `content` in the store and the index, as a committed fill would.
 void storeBlob(FileBlobStore &store, Index &index, const std::string &content) {
-  auto writer = store.create();
-  REQUIRE(writer.ok());
-  REQUIRE(writer.value()->write(content).ok());
   auto digest = *parseDigest("sha256:" + sha256Hex(content));
-  REQUIRE(writer.value()->commit(digest, content.size()).ok());
+  REQUIRE(putNow(store, digest, content).ok());
   auto now = std::chrono::system_clock::now();
   BlobRecord record{
       digest.toString(), content.size(), "application/octet-stream", false, now, now, 0};

@@ -1,12 +1,13 @@
+// What the file store promises beyond the BlobStore contract (the conformance suite,
+// blob_store_conformance_test.cc, checks that): where blobs go on disk, temp files under tmp/,
+// and leftovers from a crash.
 #include <catch2/catch.hpp>
 
 #include "temp_dir.h"
 
-#include <unistd.h>
-
 #include <fstream>
-#include <random>
 
+#include "cache/blob_store_sync.h"
 #include "cache/file_blob_store.h"
 
 using namespace regcache::cache;
@@ -17,48 +18,20 @@ namespace {
 Digest digestOf(const std::string &content) { return *parseDigest("sha256:" + sha256Hex(content)); }
 } // namespace
 
-TEST_CASE("a verified blob is committed where its digest says and reads back", "[cache][store]") {
+TEST_CASE("a committed blob is a file where its digest says, and tmp/ is left empty",
+          "[cache][store]") {
   TempDir dir;
   FileBlobStore store(dir.path());
-  auto writer = store.create();
-  REQUIRE(writer.ok());
-  REQUIRE(writer.value()->write("hello ").ok());
-  REQUIRE(writer.value()->write("world").ok());
   Digest digest = digestOf("hello world");
-  REQUIRE(writer.value()->commit(digest, 11).ok());
-  CHECK(store.contains(digest));
-  CHECK(fs::exists(dir.path() / "blobs/sha256" / digest.hex.substr(0, 2) / digest.hex));
-  auto fd = store.openForRead(digest);
-  REQUIRE(fd.ok());
-  char buf[32] = {};
-  CHECK(::read(fd.value(), buf, sizeof buf) == 11);
-  ::close(fd.value());
-  CHECK(std::string(buf) == "hello world");
-  CHECK(store.list() == std::vector<Digest>{digest});
+  auto write = store.begin(digest, InlineCompletions::instance());
+  REQUIRE(write.ok());
+  CHECK_FALSE(fs::is_empty(dir.path() / "tmp")); // the write in progress lives under tmp/
+  REQUIRE(appendNow(**write, "hello ").ok());
+  REQUIRE(appendNow(**write, "world").ok());
+  REQUIRE(commitNow(**write, 11).ok());
+  fs::path file = dir.path() / "blobs/sha256" / digest.hex.substr(0, 2) / digest.hex;
+  CHECK(fs::file_size(file) == 11);
   CHECK(fs::is_empty(dir.path() / "tmp"));
-}
-
-TEST_CASE("wrong bytes or a short body are never committed", "[cache][store]") {
-  TempDir dir;
-  FileBlobStore store(dir.path());
-  Digest digest = digestOf("the real content");
-  {
-    auto liar = store.create();
-    REQUIRE(liar.ok());
-    REQUIRE(liar.value()->write("other content").ok());
-    auto committed = liar.value()->commit(digest, std::nullopt);
-    REQUIRE_FALSE(committed.ok());
-    CHECK(committed.failure().code == regcache::Error::kUpstream);
-  }
-  {
-    auto shortBody = store.create();
-    REQUIRE(shortBody.ok());
-    REQUIRE(shortBody.value()->write("the real content").ok());
-    CHECK_FALSE(shortBody.value()->commit(digest, 999).ok());
-  }
-  CHECK_FALSE(store.contains(digest));
-  CHECK(fs::is_empty(dir.path() / "tmp")); // abandoned writers remove their temp files
-  CHECK(store.openForRead(digest).failure().code == regcache::Error::kNotFound);
 }
 
 TEST_CASE("temp files left by a crash are removed at start-up", "[cache][store]") {
@@ -68,19 +41,23 @@ TEST_CASE("temp files left by a crash are removed at start-up", "[cache][store]"
     std::ofstream(dir.path() / "tmp" / "fill-123") << "half a blob";
   }
   FileBlobStore again(dir.path());
-  CHECK(again.removeLeftovers() == 1);
+  CHECK(removeLeftoversNow(again).value() == 1);
   CHECK(fs::is_empty(dir.path() / "tmp"));
 }
 
-TEST_CASE("removing a blob deletes its file", "[cache][store]") {
+TEST_CASE("a write abandoned or refused leaves no temp file", "[cache][store]") {
   TempDir dir;
-  FileBlobStore store(dir.path());
-  auto writer = store.create();
-  REQUIRE(writer.ok());
-  REQUIRE(writer.value()->write("x").ok());
-  Digest digest = digestOf("x");
-  REQUIRE(writer.value()->commit(digest, 1).ok());
-  REQUIRE(store.remove(digest).ok());
-  CHECK_FALSE(store.contains(digest));
-  CHECK(store.remove(digest).ok()); // idempotent
+  Digest digest = digestOf("the real content");
+  {
+    FileBlobStore store(dir.path());
+    {
+      auto write = store.begin(digest, InlineCompletions::instance());
+      REQUIRE(write.ok());
+      REQUIRE(appendNow(**write, "other content").ok());
+      CHECK(commitNow(**write, std::nullopt).failure().code == regcache::Error::kUpstream);
+    }
+    { auto abandoned = store.begin(digest, InlineCompletions::instance()); }
+  } // the store runs its queued I/O (the abandoned write's removal) before it goes
+  CHECK(fs::is_empty(dir.path() / "tmp"));
+  CHECK(fs::is_empty(dir.path() / "blobs/sha256"));
 }

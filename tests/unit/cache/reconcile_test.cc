@@ -6,6 +6,7 @@
 #include <fstream>
 #include <random>
 
+#include "cache/blob_store_sync.h"
 #include "cache/digest.h"
 #include "cache/file_blob_store.h"
 #include "cache/index.h"
@@ -40,14 +41,14 @@ TEST_CASE("start-up cleanup never follows a symlink planted in tmp/ or blobs/",
   FileBlobStore store(data);
   auto index = Index::open(data / "cache.db");
   REQUIRE(index.ok());
-  CHECK(store.removeLeftovers() == 1); // the link itself
+  CHECK(removeLeftoversNow(store).value() == 1); // the link itself
   CHECK_FALSE(fs::is_symlink(data / "tmp" / "fill-1"));
   auto report = reconcile(*index.value(), store);
   CHECK(report.orphanFiles == 0); // neither link is a blob
   auto other = *parseDigest("sha256:" + otherHex);
-  CHECK_FALSE(store.contains(other));
-  CHECK_FALSE(store.openForRead(other).ok());              // a linked blob is never served
-  (void)store.remove(*parseDigest("sha256:" + victimHex)); // refused: the prefix is a link
+  CHECK_FALSE(statNow(store, other).ok());
+  CHECK_FALSE(store.openReader(other, InlineCompletions::instance()).ok()); // never served
+  (void)removeNow(store, *parseDigest("sha256:" + victimHex)); // refused: the prefix is a link
 
   CHECK(fs::exists(outside / "victim"));
   CHECK(fs::exists(outside / victimHex));
@@ -65,8 +66,8 @@ TEST_CASE("a store whose tmp/ or blobs/ is a symlink is refused, and nothing is 
     fs::create_symlink(outside, data / linked);
     CHECK_THROWS([&] {
       FileBlobStore store(data);
-      (void)store.removeLeftovers();
-      (void)store.list();
+      (void)removeLeftoversNow(store);
+      (void)listNow(store);
     }());
   }
   CHECK(fs::exists(outside / "precious"));
