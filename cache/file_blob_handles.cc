@@ -44,8 +44,8 @@ Failure readFailure(ssize_t n) {
 } // namespace
 
 FileBlobReader::FileBlobReader(std::shared_ptr<const ReadableFile> file, IoPool &pool,
-                               CompletionQueue &completions)
-    : file_(std::move(file)), pool_(pool), guard_(completions) {}
+                               CompletionQueue &completions, bool noWait)
+    : file_(std::move(file)), pool_(pool), noWait_(noWait), guard_(completions) {}
 
 void FileBlobReader::read(std::uint64_t offset, std::size_t max, ReadDone done) {
   auto want = readableAt(*file_, offset, max);
@@ -182,8 +182,9 @@ Result<void> FileBlobWrite::State::commit(std::optional<std::uint64_t> expectedS
 
 FileBlobWrite::FileBlobWrite(Digest digest, UniqueFd fd, std::string tempName,
                              std::shared_ptr<const FileBlobStore::Dirs> dirs, IoPool &pool,
-                             CompletionQueue &completions)
-    : state_(std::make_shared<State>()), strand_(pool.strand()), pool_(pool), guard_(completions) {
+                             CompletionQueue &completions, bool noWait)
+    : state_(std::make_shared<State>()), strand_(pool.strand()), pool_(pool), noWait_(noWait),
+      guard_(completions) {
   state_->digest = std::move(digest);
   state_->file = std::make_shared<ReadableFile>();
   state_->file->fd = std::move(fd);
@@ -226,11 +227,11 @@ void FileBlobWrite::commit(std::optional<std::uint64_t> expectedSize, Done done)
 }
 
 Result<std::unique_ptr<BlobReader>> FileBlobWrite::openReader(CompletionQueue &completions) {
-  return std::unique_ptr<BlobReader>(new FileBlobReader(state_->file, pool_, completions));
+  return std::unique_ptr<BlobReader>(new FileBlobReader(state_->file, pool_, completions, noWait_));
 }
 
 std::shared_ptr<BlobReaderSource> FileBlobWrite::readerSource() {
-  return std::make_shared<FileReaderSource>(state_->file, pool_);
+  return std::make_shared<FileReaderSource>(state_->file, pool_, noWait_);
 }
 
 } // namespace regcache::cache

@@ -27,8 +27,9 @@ struct ReadableFile {
 
 class FileBlobReader final : public BlobReader {
 public:
+  // `noWait` false: tryReadNow always says "would block" (FileBlobStoreOptions::readsOnCaller).
   FileBlobReader(std::shared_ptr<const ReadableFile> file, IoPool &pool,
-                 CompletionQueue &completions);
+                 CompletionQueue &completions, bool noWait);
   void read(std::uint64_t offset, std::size_t max, ReadDone done) override;
   std::optional<Result<std::span<const char>>> tryReadNow(std::uint64_t offset,
                                                           std::size_t max) override;
@@ -38,22 +39,23 @@ private:
   IoPool &pool_;
   // Reused for every read; shared with a read in flight, which may outlive the reader.
   std::shared_ptr<std::vector<char>> buffer_ = std::make_shared<std::vector<char>>();
-  bool noWait_ = true; // false once the filesystem refused RWF_NOWAIT
+  bool noWait_; // false when asked, or once the filesystem refused RWF_NOWAIT
   CompletionGuard guard_;
 };
 
 // Opens readers of one write from any thread.
 class FileReaderSource final : public BlobReaderSource {
 public:
-  FileReaderSource(std::shared_ptr<const ReadableFile> file, IoPool &pool)
-      : file_(std::move(file)), pool_(pool) {}
+  FileReaderSource(std::shared_ptr<const ReadableFile> file, IoPool &pool, bool noWait)
+      : file_(std::move(file)), pool_(pool), noWait_(noWait) {}
   Result<std::unique_ptr<BlobReader>> openReader(CompletionQueue &completions) override {
-    return std::unique_ptr<BlobReader>(new FileBlobReader(file_, pool_, completions));
+    return std::unique_ptr<BlobReader>(new FileBlobReader(file_, pool_, completions, noWait_));
   }
 
 private:
   std::shared_ptr<const ReadableFile> file_;
   IoPool &pool_;
+  bool noWait_;
 };
 
 class FileBlobWrite final : public BlobWrite {
@@ -61,7 +63,7 @@ public:
   // `fd` is the temp file `tempName` under dirs->tmp, open read-write.
   FileBlobWrite(Digest digest, UniqueFd fd, std::string tempName,
                 std::shared_ptr<const FileBlobStore::Dirs> dirs, IoPool &pool,
-                CompletionQueue &completions);
+                CompletionQueue &completions, bool noWait);
   ~FileBlobWrite() override;
   void append(std::string bytes, Done done) override;
   void commit(std::optional<std::uint64_t> expectedSize, Done done) override;
@@ -75,6 +77,7 @@ private:
   std::shared_ptr<State> state_;
   std::shared_ptr<IoPool::Strand> strand_;
   IoPool &pool_;
+  bool noWait_; // for its readers
   std::uint64_t appended_ = 0;
   bool committing_ = false;
   CompletionGuard guard_;

@@ -121,7 +121,7 @@ std::size_t sweepTmp(const FileBlobStore::Dirs &dirs) {
 } // namespace
 
 FileBlobStore::FileBlobStore(const fs::path &dataDir, FileBlobStoreOptions options)
-    : pool_(options.ioThreads) {
+    : options_(options), pool_(options.ioThreads) {
   fs::path blobs = dataDir / "blobs" / "sha256";
   fs::path tmp = dataDir / "tmp";
   std::error_code ec;
@@ -151,8 +151,8 @@ Result<std::unique_ptr<BlobWrite>> FileBlobStore::begin(const Digest &digest,
   UniqueFd fd(::openat(dirs_->tmp.get(), name.c_str(),
                        O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644));
   if (!fd) return fail(Error::kIo, "create tmp/" + name + ": " + std::strerror(errno));
-  return std::unique_ptr<BlobWrite>(
-      new FileBlobWrite(digest, std::move(fd), std::move(name), dirs_, pool_, completions));
+  return std::unique_ptr<BlobWrite>(new FileBlobWrite(digest, std::move(fd), std::move(name), dirs_,
+                                                      pool_, completions, options_.readsOnCaller));
 }
 
 Result<std::unique_ptr<BlobReader>> FileBlobStore::openReader(const Digest &digest,
@@ -168,7 +168,8 @@ Result<std::unique_ptr<BlobReader>> FileBlobStore::openReader(const Digest &dige
                 "open " + digest.toString() + ": " + std::strerror(errno));
   }
   file->readable.store(static_cast<std::uint64_t>(st.st_size), std::memory_order_release);
-  return std::unique_ptr<BlobReader>(new FileBlobReader(std::move(file), pool_, completions));
+  return std::unique_ptr<BlobReader>(
+      new FileBlobReader(std::move(file), pool_, completions, options_.readsOnCaller));
 }
 
 void FileBlobStore::stat(const Digest &digest, CompletionQueue &completions, Done<BlobInfo> done) {

@@ -19,6 +19,9 @@ namespace regcache::cache {
 
 struct FileBlobStoreOptions {
   unsigned ioThreads = 2; // --store-io-threads
+  // tryReadNow reads from the page cache on the caller's thread. False: it always says "would
+  // block", so every read goes to the I/O threads (tests of that path, benchmarks).
+  bool readsOnCaller = true;
 };
 
 class FileBlobStore final : public BlobStore {
@@ -46,6 +49,7 @@ public:
 
 private:
   std::shared_ptr<const Dirs> dirs_;
+  FileBlobStoreOptions options_;
   IoPool pool_; // last: destroyed first, so queued I/O still finds the directories open
 };
 

@@ -178,7 +178,8 @@ void Server::openCache() {
   // The cache must never fail a pull: if it cannot be set up, run as a pass-through proxy.
   try {
     impl_->blobs = std::make_unique<cache::FileBlobStore>(
-        impl_->options.dataDir, cache::FileBlobStoreOptions{impl_->options.storeIoThreads});
+        impl_->options.dataDir, cache::FileBlobStoreOptions{impl_->options.storeIoThreads,
+                                                            impl_->options.storeReadsOnLoop});
     auto swept = cache::removeLeftoversNow(*impl_->blobs);
     std::size_t leftovers = swept.ok() ? swept.value() : 0;
     if (leftovers != 0) log::cache().info("removed {} unfinished fill(s) from tmp/", leftovers);

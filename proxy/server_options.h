@@ -97,6 +97,9 @@ struct ServerOptions {
   // Threads that do the blob store's writes, fsyncs, renames, hashing and uncached reads, so
   // that no event loop waits on the disk.
   unsigned storeIoThreads = 2;
+  // Hits read from the page cache on the loop (preadv2 RWF_NOWAIT) before asking the I/O
+  // threads. Not a flag: false is for tests of the pool path and for benchmarks.
+  bool storeReadsOnLoop = true;
 
   std::size_t leafCacheSize = 1024;
   std::chrono::hours leafValidity{24 * 7};

@@ -212,6 +212,41 @@ TEST_CASE("concurrent misses for one digest make exactly one upstream fetch",
   CHECK(upstream.requests().size() == 1);
 }
 
+TEST_CASE("with every store read on the I/O threads, hits, ranges and followers get their bytes",
+          "[cache][integration][store]") {
+  auto upstream = slowBlobUpstream(kBlob);
+  ProxyFixture proxy([](auto &o) {
+    o.workers = 2;
+    o.storeReadsOnLoop = false; // tryReadNow always "would block": read() on the pool
+  });
+  std::vector<std::string> bodies(4);
+  std::vector<std::thread> clients;
+  for (std::size_t i = 0; i < bodies.size(); ++i) {
+    clients.emplace_back([&, i] {
+      std::this_thread::sleep_for(std::chrono::milliseconds(30 * i)); // followers of the fill
+      auto client = RawSocket::connectTo(proxy.port());
+      client.sendAll(blobGet(upstream.port()));
+      bodies[i] = body(client.readResponse(10000ms));
+    });
+  }
+  for (auto &c : clients)
+    c.join();
+  for (const auto &b : bodies)
+    CHECK(b == kBlob);
+  auto client = RawSocket::connectTo(proxy.port());
+  for (int i = 0; i < 3; ++i) { // hits on one keep-alive connection
+    client.sendAll(blobGet(upstream.port()));
+    std::string hit = client.readResponse(10000ms);
+    CHECK(hit.find("X-Cache: HIT") != std::string::npos);
+    CHECK(body(hit) == kBlob);
+  }
+  client.sendAll(blobGet(upstream.port(), "GET", "Range: bytes=299990-\r\n"));
+  std::string partial = client.readResponse(10000ms);
+  CHECK(partial.rfind("HTTP/1.1 206", 0) == 0);
+  CHECK(body(partial) == kBlob.substr(299990));
+  CHECK(upstream.requests().size() == 1);
+}
+
 TEST_CASE("a fill goes on when its client leaves: followers finish and the blob is cached",
           "[cache][integration]") {
   auto upstream = slowBlobUpstream(kBlob);
