@@ -8,103 +8,26 @@
 #include "base/log.h"
 #include "cache/file_blob_store.h"
 #include "cache/fill_registry.h"
+#include "cache/index_writer.h"
 #include "cache/manifest_media_type.h"
 #include "cache/registry_route.h"
+#include "proxy/cache_lookup.h"
 #include "proxy/worker.h"
 
 namespace regcache::proxy {
 
 namespace {
 
-// One cache entry per set of media types a client accepts: "a, b;q=0.5" and "b, a" match.
-std::string acceptKey(const http::RequestHead &head) {
-  std::vector<std::string> types;
-  for (const auto &[name, value] : head.headers.entries()) {
-    if (!http::equalsIgnoreCase(name, "Accept")) continue;
-    std::string_view list = value;
-    while (!list.empty()) {
-      auto comma = list.find(',');
-      std::string_view item = list.substr(0, comma);
-      item = item.substr(0, item.find(';'));
-      while (!item.empty() && item.front() == ' ')
-        item.remove_prefix(1);
-      while (!item.empty() && item.back() == ' ')
-        item.remove_suffix(1);
-      if (!item.empty()) types.emplace_back(item);
-      if (comma == std::string_view::npos) break;
-      list.remove_prefix(comma + 1);
-    }
-  }
-  std::sort(types.begin(), types.end());
-  types.erase(std::unique(types.begin(), types.end()), types.end());
-  std::string key;
-  for (const auto &t : types)
-    key += (key.empty() ? "" : ",") + t;
-  return key;
-}
-
-struct Asker {
-  Credential credential; // empty without Authorization
-  bool anonymous() const { return credential.empty(); }
-};
-
-// Cached content found for the request, and whether it may go out without asking upstream.
-struct Found {
-  cache::BlobRecord blob;
-  UniqueFd file;
-  std::optional<cache::TagRecord> tag;
-};
-
-// Decides between a hit and a check with upstream for content that is on disk; false when it is
-// a miss at this registry, to be fetched and verified like any other.
-bool serveOrConfirm(Worker &worker, const cache::RegistryRoute &route, const Asker &asker,
-                    Found found, bool fresh, CacheDecision &decision) {
-  cache::Index *index = worker.index();
-  const std::string &digest = found.blob.digest;
-  // A HEAD proves nothing about bytes: only a registry that served this digest before may
-  // confirm a client's access to it. Any other (a client may name its own server) must send the
-  // bytes, which are verified like any fill.
-  auto atRegistry = index->servedAtRegistry(digest, decision.registry);
-  if (!atRegistry.ok() || !atRegistry.value()) return false;
-  // Upstream's yes for a repository covers only what it served under that repository: a digest
-  // stored from another one may not be in this one at all.
-  auto served = index->servedUnder(digest, decision.registry, route.repository, false);
-  bool servedHere = served.ok() && served.value();
-  auto servedAnonymously = index->servedUnder(digest, decision.registry, route.repository, true);
-  bool publicHere = servedHere && servedAnonymously.ok() && servedAnonymously.value();
-  bool accepted = publicHere || (servedHere && !asker.anonymous() &&
-                                 worker.shared().accessMemo.accepted(
-                                     asker.credential.key, decision.registry, route.repository));
-  if (fresh && accepted) {
-    decision.hit = std::move(found.blob);
-    decision.file = std::move(found.file);
-    return true;
-  }
-  // Public content may be served while upstream is unreachable. Content only ever fetched with
-  // credentials only when the operator said so, to clients that send credentials, and only where
-  // upstream served it.
-  bool trustCached =
-      worker.options().offlineAuth == OfflineAuth::kTrustCached && !asker.anonymous() && servedHere;
-  bool offline = publicHere || trustCached;
-  decision.candidate =
-      CacheCandidate{std::move(found.blob), std::make_shared<UniqueFd>(std::move(found.file)),
-                     std::move(found.tag),  offline,
-                     asker.credential,      route.repository};
-  return true;
-}
-
 // A manifest asked for by digest goes out with a manifest media type, whatever its bytes were
 // first cached as (a blob is application/octet-stream): the type its own JSON names, else the one
 // upstream sent when it was fetched under /manifests/. False if neither is known.
-bool typeAsManifest(Found &found) {
-  cache::BlobRecord &blob = found.blob;
+bool typeAsManifest(cache::BlobRecord &blob, int fd) {
   std::optional<std::string> type;
   if (blob.size <= cache::kMaxManifestBytes) {
     std::string json(static_cast<std::size_t>(blob.size), '\0');
     std::size_t got = 0;
     while (got < json.size()) {
-      ssize_t n =
-          ::pread(found.file.get(), json.data() + got, json.size() - got, static_cast<off_t>(got));
+      ssize_t n = ::pread(fd, json.data() + got, json.size() - got, static_cast<off_t>(got));
       if (n <= 0) break;
       got += static_cast<std::size_t>(n);
     }
@@ -116,44 +39,36 @@ bool typeAsManifest(Found &found) {
   return true;
 }
 
-// A manifest by tag: fresh within --tag-ttl is a hit; older, it is revalidated upstream with the
-// cached copy kept as the fallback when upstream fails.
-void decideTag(Worker &worker, const http::RequestHead &head, const cache::RegistryRoute &route,
-               const Asker &asker, CacheDecision &decision, const std::string &logPrefix) {
-  cache::Index *index = worker.index();
-  std::string accept = acceptKey(head);
-  auto tag = index->findTag(decision.registry, route.repository, route.reference, accept);
-  if (!tag.ok()) {
-    log::cache().warn("{} tag lookup failed, passing through: {}", logPrefix, tag.failure().detail);
-    return;
+// Opens what the lookup found and turns it into the decision's hit or candidate. False when the
+// file cannot be read (or, by digest as a manifest, typed): then it is a miss.
+bool takeLookup(Worker &worker, const cache::RegistryRoute &route, const Credential &credential,
+                CacheLookup lookup, CacheDecision &decision, const std::string &logPrefix) {
+  auto digest = cache::parseDigest(lookup.blob.digest);
+  if (!digest) return false;
+  auto fd = worker.shared().blobs->openForRead(*digest);
+  if (!fd.ok()) {
+    // The index outlived the file (deleted by hand): forget it and fetch again.
+    log::cache().warn("{} {} is indexed but unreadable ({}); refetching", logPrefix,
+                      lookup.blob.digest, fd.failure().detail);
+    worker.shared().indexWriter->removeBlob(lookup.blob.digest);
+    return false;
   }
-  if (tag.value()) {
-    auto digest = cache::parseDigest(tag.value()->digest);
-    auto blob = digest ? index->findBlob(digest->toString())
-                       : Result<std::optional<cache::BlobRecord>>(std::nullopt);
-    if (digest && blob.ok() && blob.value()) {
-      auto fd = worker.shared().blobs->openForRead(*digest);
-      if (fd.ok()) {
-        cache::BlobRecord record = std::move(*blob.value());
-        record.mediaType = tag.value()->mediaType;
-        record.manifest = true;
-        auto age = std::chrono::system_clock::now() - tag.value()->checkedAt;
-        bool cached =
-            serveOrConfirm(worker, route, asker,
-                           Found{std::move(record), UniqueFd(fd.value()), std::move(*tag.value())},
-                           age < worker.options().tagTtl, decision);
-        if (cached && decision.hit) return;
-      }
-    }
+  UniqueFd file(fd.value());
+  if (route.byDigest() && lookup.blob.manifest && !typeAsManifest(lookup.blob, file.get())) {
+    return false;
   }
-  if (head.method == "GET") {
-    decision.fill =
-        CacheFill{cache::Digest{}, {},     decision.registry, route.repository, true, nullptr,
-                  route.reference, accept, asker.credential};
-  } else {
-    decision.tagToLearn =
-        cache::TagRecord{decision.registry, route.repository, route.reference, accept, {}, {}, {}};
+  if (lookup.outcome == CacheLookup::Outcome::kHit) {
+    decision.hit = std::move(lookup.blob);
+    decision.file = std::move(file);
+    return true;
   }
+  decision.candidate = CacheCandidate{std::move(lookup.blob),
+                                      std::make_shared<UniqueFd>(std::move(file)),
+                                      std::move(lookup.tag),
+                                      lookup.servableOffline,
+                                      credential,
+                                      route.repository};
+  return true;
 }
 
 } // namespace
@@ -161,62 +76,70 @@ void decideTag(Worker &worker, const http::RequestHead &head, const cache::Regis
 CacheDecision decideCache(Worker &worker, const http::RequestHead &head, const Route &route,
                           const std::string &logPrefix) {
   CacheDecision decision;
-  cache::Index *index = worker.index();
-  cache::FileBlobStore *store = worker.shared().blobs;
-  if (index == nullptr || store == nullptr || route.kind != RouteKind::kForward) return decision;
+  const cache::IndexView *view = worker.shared().indexView;
+  if (view == nullptr || worker.shared().blobs == nullptr || route.kind != RouteKind::kForward) {
+    return decision;
+  }
   if (head.method != "GET" && head.method != "HEAD") return decision;
   std::string path = route.originTarget.substr(0, route.originTarget.find('?'));
   auto registryRoute = cache::parseRegistryPath(path);
   if (!registryRoute) return decision;
   decision.registry = http::registryKey(route.upstream, route.tls);
-  Asker asker;
+  LookupRequest request{*registryRoute, decision.registry, {}, {}};
   if (auto authorization = head.headers.get("Authorization")) {
-    asker.credential = Credential::of(*authorization);
+    request.credential = Credential::of(*authorization);
   }
-  if (!registryRoute->byDigest()) {
-    if (registryRoute->kind == cache::RegistryRoute::Kind::kManifest) {
-      decideTag(worker, head, *registryRoute, asker, decision, logPrefix);
+  bool byTag = !registryRoute->byDigest();
+  if (byTag && registryRoute->kind != cache::RegistryRoute::Kind::kManifest) return decision;
+  if (byTag) request.acceptKey = acceptKey(head);
+  const ServerOptions &options = worker.options();
+  CacheLookup lookup =
+      lookupCache(request, *view, worker.shared().accessMemo,
+                  {options.tagTtl, options.offlineAuth, std::chrono::system_clock::now()});
+  if (lookup.outcome != CacheLookup::Outcome::kMiss) {
+    bool taken = takeLookup(worker, *registryRoute, request.credential, std::move(lookup), decision,
+                            logPrefix);
+    // By digest, cached content needs no fill; by tag, only a hit does (a candidate's GET
+    // fetches, and stores, upstream's answer).
+    if (taken && (!byTag || decision.hit)) return decision;
+  }
+  const Credential &credential = request.credential;
+  if (byTag) {
+    if (head.method == "GET") {
+      decision.fill = CacheFill{cache::Digest{},
+                                {},
+                                decision.registry,
+                                registryRoute->repository,
+                                true,
+                                nullptr,
+                                registryRoute->reference,
+                                request.acceptKey,
+                                credential};
+    } else {
+      decision.tagToLearn = cache::TagRecord{decision.registry,
+                                             registryRoute->repository,
+                                             registryRoute->reference,
+                                             request.acceptKey,
+                                             {},
+                                             {},
+                                             {}};
     }
     return decision;
   }
   const cache::Digest &digest = *registryRoute->digest;
-  auto found = index->findBlob(digest.toString());
-  if (!found.ok()) {
-    log::cache().warn("{} cache index lookup failed, passing through: {}", logPrefix,
-                      found.failure().detail);
-    return decision;
-  }
   bool manifest = registryRoute->kind == cache::RegistryRoute::Kind::kManifest;
-  if (found.value()) {
-    auto fd = store->openForRead(digest);
-    if (fd.ok()) {
-      Found cached{std::move(*found.value()), UniqueFd(fd.value()), std::nullopt};
-      cached.blob.manifest = manifest; // asked for as: the public probe asks the same way
-      if ((!manifest || typeAsManifest(cached)) &&
-          serveOrConfirm(worker, *registryRoute, asker, std::move(cached), true, decision)) {
-        return decision;
-      }
-      // Not to be served from here without upstream's bytes: a miss.
-    } else {
-      // The index outlived the file (deleted by hand): forget it and fetch again.
-      log::cache().warn("{} {} is indexed but unreadable ({}); refetching", logPrefix,
-                        digest.toString(), fd.failure().detail);
-      if (auto removed = index->removeBlob(digest.toString()); !removed.ok()) {
-        log::cache().warn("{} {}", logPrefix, removed.failure().detail);
-      }
-    }
-  }
   if (head.method == "GET") {
     // A repository upstream lets anyone read needs no credential to follow its fills: on Docker
     // Hub, where every client has a token of its own, concurrent pulls then share one fetch.
-    bool openToAll = asker.anonymous() || worker.shared().publicRepositories.known(
-                                              decision.registry, registryRoute->repository) == true;
+    bool openToAll = credential.empty() ||
+                     worker.shared().publicRepositories.known(decision.registry,
+                                                              registryRoute->repository) == true;
     // A fill is followed only by clients of its own registry (another registry's upstream, maybe
     // a client's own slow or lying server, must not hold them up), asking the same way (a
     // manifest's follower needs upstream's manifest type, not a blob's), with the same credential
     // unless the repository is open to all.
     std::string fillKey = decision.registry + (manifest ? " manifest " : " blob ") +
-                          digest.toString() + (openToAll ? "" : " " + asker.credential.key);
+                          digest.toString() + (openToAll ? "" : " " + credential.key);
     std::shared_ptr<cache::FillProgress> progress;
     if (cache::FillRegistry *fills = worker.shared().fills) {
       auto [joined, leader] = fills->join(fillKey);
@@ -235,7 +158,7 @@ CacheDecision decideCache(Worker &worker, const http::RequestHead &head, const R
                               std::move(progress),
                               std::nullopt,
                               {},
-                              asker.credential};
+                              credential};
   }
   return decision;
 }

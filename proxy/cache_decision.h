@@ -2,15 +2,11 @@
 // Whether a forwarded request can be answered from the cache, follow a fill in flight, or
 // should lead a fill. GET and HEAD of blobs and manifests qualify.
 //
-// Who may see cached content: what upstream served to a client without credentials under
-// (registry, repository) is served to anyone asking under that repository. Anything else (content
-// fetched with credentials, or asked for under another repository) is served only after upstream
-// accepts the client for the repository: an upstream HEAD with the client's own headers, whose
-// answer is remembered per credential for a minute at most (AccessMemo). Only a registry that
-// served the digest before may confirm it so; at any other the request is a miss, whose bytes are
-// fetched and verified. Fills are shared only within one registry, between requests with the same
+// Who may see cached content is decided by lookupCache (proxy/cache_lookup.h), a pure function
+// of the request, the index view and the access memo; this adds the file, the fill and the
+// follower. Fills are shared only within one registry, between requests with the same
 // credential (or none) or in a repository found public (PublicRepositories), so nobody follows a
-// fill they could not start.
+// fill they could not start. Nothing here waits on SQLite.
 #include <optional>
 
 #include "base/unique_fd.h"

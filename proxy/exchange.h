@@ -64,7 +64,16 @@ struct CacheCandidate {
 
 class Exchange final : public RequestHandler, private http::ResponseSink {
 public:
-  enum class State { kConnecting, kAwaitingResponse, kStreamingResponse, kDone, kFailed };
+  // kIndexing: a fill's bytes are verified and stored, and the response waits for the index
+  // writer to confirm the row (the upstream connection is already released).
+  enum class State {
+    kConnecting,
+    kAwaitingResponse,
+    kStreamingResponse,
+    kIndexing,
+    kDone,
+    kFailed
+  };
 
   // originTarget: the path and query to send upstream ("/v2/...").
   // With `fill`, a 200 with a Content-Length is written to the blob store as it streams and
@@ -141,8 +150,14 @@ private:
   // Drops the fill without handing the held-back bytes to the client (it is about to be cut).
   void stopFillQuietly();
   void stopFill(const std::string &why);
-  // Verifies and commits the fill; false when the bytes were wrong (the client is aborted).
+  // Verifies and commits the fill, and hands its row to the index writer; false when the bytes
+  // were wrong (the client is aborted) or the row is on its way: onFillIndexed() goes on.
   bool commitFill();
+  // On the loop, once the writer has the row (or failed to write it): the held-back tail and the
+  // end of the response go out, and followers are told.
+  void onFillIndexed(Result<void> indexed, const cache::BlobRecord &blob);
+  // Ends the response of a fill, once its tail is out.
+  void finishFilledResponse();
   void onConnected(Result<net::Connector::Connection> connection);
   void attachUpstream(BufferEventPtr bev);
   void sendRequestHead();
@@ -208,6 +223,8 @@ private:
   std::optional<http::AuthChallenge> authChallenge_; // a 401 to answer with the account
   bool authRetried_ = false;
   std::unique_ptr<upstream_auth::TokenFetcher> tokenFetcher_;
+  // Expires with the exchange: a completion posted from another thread checks it first.
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 
 } // namespace regcache::proxy

@@ -23,6 +23,9 @@ public:
   std::vector<net::SocketAddress> boundAddresses() const;
   // Reloads the CA directory now rather than at the next periodic check (SIGHUP).
   void reloadCa();
+  // Blocks until the index writer has written to cache.db every change handed to it so far
+  // (the loops write behind). For tests and tools that read the file; never on a loop.
+  void flushIndex();
   // Stops every worker and waits for them. Safe to call twice.
   void stop();
 

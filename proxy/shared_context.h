@@ -28,6 +28,8 @@ namespace regcache::cache {
 class FileBlobStore;
 class FillBudget;
 class FillRegistry;
+class IndexView;
+class IndexWriter;
 } // namespace regcache::cache
 namespace regcache::proxy {
 class ProxyAuthPool;
@@ -45,6 +47,10 @@ struct SharedContext {
   cache::FileBlobStore *blobs = nullptr;
   cache::FillRegistry *fills = nullptr;
   std::filesystem::path indexPath;
+  // The index the loops read (memory) and the one thread that writes it to SQLite; both set
+  // whenever `blobs` is. Loops never open SQLite themselves.
+  const cache::IndexView *indexView = nullptr;
+  cache::IndexWriter *indexWriter = nullptr;
   std::atomic<std::uint64_t> nextConnectionId{1};
   Metrics metrics{};
   std::vector<net::Cidr> allowedClients{};

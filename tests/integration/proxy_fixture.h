@@ -17,6 +17,8 @@ public:
   ~ProxyFixture();
   uint16_t port() const { return port_; }
   const std::filesystem::path &dataDir() const { return dataDir_; }
+  // Waits until cache.db holds every index change the proxy made so far (it writes behind).
+  void flushIndex() const { server_->flushIndex(); }
 
 private:
   std::filesystem::path dataDir_;
