@@ -278,7 +278,8 @@ Result<void> Index::recordHit(const std::string &digest, TimePoint at) {
 }
 
 Result<void> Index::apply(const std::vector<IndexChange> &changes,
-                          const std::map<std::string, HitCount> &hits) {
+                          const std::map<std::string, HitCount> &hits,
+                          const std::map<std::string, std::uint64_t> &counters) {
   if (auto r = exec("BEGIN IMMEDIATE"); !r.ok()) return r;
   auto fail = [&](Failure failure) {
     rollback();
@@ -300,7 +301,9 @@ Result<void> Index::apply(const std::vector<IndexChange> &changes,
   auto remove = prepare("DELETE FROM blobs WHERE digest = ?1");
   auto hit = prepare("UPDATE blobs SET hits = hits + ?2, last_access = MAX(last_access, ?3) "
                      "WHERE digest = ?1");
-  for (auto *stmt : {&insertBlob, &source, &tag, &markPublic, &remove, &hit}) {
+  auto counter = prepare("INSERT INTO counters (name, value) VALUES (?1, ?2) "
+                         "ON CONFLICT(name) DO UPDATE SET value = value + excluded.value");
+  for (auto *stmt : {&insertBlob, &source, &tag, &markPublic, &remove, &hit, &counter}) {
     if (!stmt->ok()) return fail(stmt->failure());
   }
   auto step = [&](Result<StmtPtr> &stmt) {
@@ -357,7 +360,19 @@ Result<void> Index::apply(const std::vector<IndexChange> &changes,
     bind(hit->get(), 3, toUnix(count.last));
     if (!step(hit)) return fail(sqliteFailure("apply"));
   }
+  for (const auto &[name, delta] : counters) {
+    bind(counter->get(), 1, name);
+    bind(counter->get(), 2, static_cast<std::int64_t>(delta));
+    if (!step(counter)) return fail(sqliteFailure("apply"));
+  }
   return commit();
+}
+
+std::int64_t Index::dataVersion() const {
+  sqlite3_stmt *stmt = nullptr;
+  sqlite3_prepare_v2(db_.get(), "PRAGMA data_version", -1, &stmt, nullptr);
+  StmtPtr owned(stmt);
+  return sqlite3_step(stmt) == SQLITE_ROW ? sqlite3_column_int64(stmt, 0) : -1;
 }
 
 Result<void> Index::removeBlob(const std::string &digest) {

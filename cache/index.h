@@ -115,10 +115,14 @@ public:
   // shown it holds these bytes, so only its HEAD may confirm a client's access to them.
   Result<bool> servedAtRegistry(const std::string &digest, const std::string &registry);
   Result<void> recordHit(const std::string &digest, TimePoint at);
-  // Every change in order, then the hit counts (added, last access raised to `last`), in one
-  // transaction: all of it is written or none.
+  // Every change in order, then the hit counts (added, last access raised to `last`), then the
+  // counter deltas (as addCounters), in one transaction: all of it is written or none.
   Result<void> apply(const std::vector<IndexChange> &changes,
-                     const std::map<std::string, HitCount> &hits);
+                     const std::map<std::string, HitCount> &hits,
+                     const std::map<std::string, std::uint64_t> &counters = {});
+  // SQLite's PRAGMA data_version: changes whenever another connection commits to the file (never
+  // for this connection's own commits). -1 if it cannot be read.
+  std::int64_t dataVersion() const;
   Result<void> removeBlob(const std::string &digest);
 
   Result<void> putTag(const TagRecord &tag);

@@ -32,6 +32,7 @@ void IndexWriter::stop() {
     changes_.clear();
     inViewAfterWrite_.clear();
     hits_.clear();
+    counters_.clear();
     writtenUpTo_ = queued_;
   }
   written_.notify_all();
@@ -108,7 +109,7 @@ void IndexWriter::removeBlob(const std::string &digest) {
 void IndexWriter::recordHit(const std::string &digest, TimePoint at) {
   std::lock_guard lock(mutex_);
   if (stopping_) return;
-  if (hits_.empty()) {
+  if (hits_.empty() && counters_.empty()) {
     firstHit_ = std::chrono::steady_clock::now();
     // The first hit of a batch starts its clock; the rest wait for it.
     wake_.notify_one();
@@ -117,6 +118,17 @@ void IndexWriter::recordHit(const std::string &digest, TimePoint at) {
   ++count.count;
   if (at > count.last) count.last = at;
   ++queued_;
+}
+
+void IndexWriter::addCounters(const std::vector<std::pair<std::string, std::uint64_t>> &deltas) {
+  std::lock_guard lock(mutex_);
+  if (stopping_ || deltas.empty()) return;
+  // Counters are as patient as hits: they go with the next batch, on the same clock.
+  if (hits_.empty() && counters_.empty()) firstHit_ = std::chrono::steady_clock::now();
+  for (const auto &[name, delta] : deltas)
+    counters_[name] += delta;
+  ++queued_;
+  wake_.notify_one();
 }
 
 void IndexWriter::flush() {
@@ -130,25 +142,48 @@ void IndexWriter::flush() {
 }
 
 Result<void> IndexWriter::write(const std::vector<IndexChange> &changes,
-                                const std::map<std::string, HitCount> &hits) {
-  Result<void> written = index_->apply(changes, hits);
+                                const std::map<std::string, HitCount> &hits,
+                                const std::map<std::string, std::uint64_t> &counters) {
+  Result<void> written = index_->apply(changes, hits, counters);
   for (int attempt = 1; !written.ok() && attempt < options_.attempts; ++attempt) {
     std::this_thread::sleep_for(options_.retryPause);
-    written = index_->apply(changes, hits);
+    written = index_->apply(changes, hits, counters);
   }
   return written;
 }
 
+void IndexWriter::reloadIfChanged() {
+  auto now = std::chrono::steady_clock::now();
+  if (now < nextReloadCheck_) return;
+  nextReloadCheck_ = now + options_.reloadCheck;
+  std::int64_t version = index_->dataVersion();
+  if (version == dataVersion_) return;
+  bool first = dataVersion_ == -1;
+  dataVersion_ = version;
+  if (first) return; // the view was loaded from this file at start-up
+  if (auto loaded = view_.load(*index_); !loaded.ok()) {
+    log::cache().warn("cache index: changed by another process, but not reloaded: {}",
+                      loaded.failure().detail);
+    return;
+  }
+  log::cache().debug("cache index: changed by another process; reloaded");
+}
+
 void IndexWriter::run() {
   std::unique_lock lock(mutex_);
+  auto patient = [&] { return !hits_.empty() || !counters_.empty(); };
   for (;;) {
-    wake_.wait(lock, [&] { return stopping_ || !changes_.empty() || !hits_.empty(); });
-    if (changes_.empty() && !stopping_ && flushing_ == 0) {
+    lock.unlock();
+    reloadIfChanged();
+    lock.lock();
+    wake_.wait_until(lock, nextReloadCheck_,
+                     [&] { return stopping_ || !changes_.empty() || patient(); });
+    if (changes_.empty() && patient() && !stopping_ && flushing_ == 0) {
       // Only hits so far: let more gather, unless a change worth writing now comes first.
       wake_.wait_until(lock, firstHit_ + options_.hitDelay,
                        [&] { return stopping_ || !changes_.empty() || flushing_ > 0; });
     }
-    if (changes_.empty() && hits_.empty()) {
+    if (changes_.empty() && !patient()) {
       if (stopping_) break;
       continue;
     }
@@ -156,14 +191,16 @@ void IndexWriter::run() {
     std::vector<Done> dones;
     std::vector<bool> inViewAfterWrite;
     std::map<std::string, HitCount> hits;
+    std::map<std::string, std::uint64_t> counters;
     changes.swap(changes_);
     inViewAfterWrite.swap(inViewAfterWrite_);
     dones.swap(dones_);
     hits.swap(hits_);
+    counters.swap(counters_);
     std::uint64_t upTo = queued_;
     lock.unlock();
 
-    Result<void> written = write(changes, hits);
+    Result<void> written = write(changes, hits, counters);
     if (written.ok()) {
       // Only now may the hit path serve the new blobs: their rows survive a crash.
       for (std::size_t i = 0; i < changes.size(); ++i) {

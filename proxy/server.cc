@@ -177,9 +177,9 @@ void Server::start() {
     impl_->shared->indexWriter = impl_->indexWriter.get();
     impl_->indexWriter->start();
   }
-  if (impl_->blobs) {
+  if (impl_->indexWriter) {
     impl_->statsFlusher = std::make_unique<StatsFlusher>(
-        impl_->shared->indexPath, impl_->shared->metrics, o.evictionInterval);
+        *impl_->indexWriter, impl_->shared->metrics, o.evictionInterval);
   }
   if (impl_->shared->proxyUsers) {
     // A few threads, so even a flood of logins leaves cores to the event loops.
@@ -260,8 +260,8 @@ void Server::stop() {
     worker->join();
   impl_->workers.clear();
   impl_->proxyAuthPool.reset();                         // its results have no loop left to go to
-  if (impl_->indexWriter) impl_->indexWriter->stop();   // writes what the loops handed it
   if (impl_->statsFlusher) impl_->statsFlusher->stop(); // after the workers: nothing is lost
+  if (impl_->indexWriter) impl_->indexWriter->stop();   // writes what the loops and flusher gave
 }
 
 int runServer(const ServerOptions &options) {

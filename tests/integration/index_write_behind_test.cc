@@ -6,6 +6,8 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include <sqlite3.h>
 
@@ -119,4 +121,37 @@ TEST_CASE("hits are served at once while another connection holds the index's wr
   std::string again = client.readResponse();
   CHECK(again.find("X-Cache: HIT") != std::string::npos);
   CHECK(body(again) == kCold);
+}
+
+TEST_CASE("a change another process makes to cache.db reaches the running proxy's memory view",
+          "[cache][sqlite][integration]") {
+  auto upstream = twoBlobs();
+  ProxyFixture proxy;
+  auto client = RawSocket::connectTo(proxy.port());
+  client.sendAll(get(upstream.port(), kHotDigest));
+  REQUIRE(client.readResponse().find("X-Cache: MISS") != std::string::npos);
+  client.sendAll(get(upstream.port(), kHotDigest));
+  REQUIRE(client.readResponse().find("X-Cache: HIT") != std::string::npos);
+
+  // What `regcache cache rm REGISTRY/REPO` does beside a running server, file left in place: only
+  // the index says the blob is gone.
+  proxy.flushIndex();
+  {
+    auto index = regcache::cache::Index::open(proxy.dataDir() / "cache.db");
+    REQUIRE(index.ok());
+    auto forgotten = index.value()->forgetRepository(
+        "http://127.0.0.1:" + std::to_string(upstream.port()), "library/test", nullptr);
+    REQUIRE(forgotten.ok());
+    REQUIRE(forgotten.value() == std::vector<std::string>{kHotDigest});
+  }
+  std::string answer;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (std::chrono::steady_clock::now() < deadline) { // the writer looks every 2 s
+    client.sendAll(get(upstream.port(), kHotDigest));
+    answer = client.readResponse();
+    if (answer.find("X-Cache: MISS") != std::string::npos) break;
+    std::this_thread::sleep_for(200ms);
+  }
+  CHECK(answer.find("X-Cache: MISS") != std::string::npos);
+  CHECK(body(answer) == kHot);
 }
