@@ -33,6 +33,8 @@ Result<void> IndexView::load(Index &index) {
   std::unordered_map<std::string, IndexedBlob> blobs;
   std::unordered_map<std::string, TagRecord> tags;
   std::uint64_t bytes = 0;
+  // Sized once: rehashing 100,000 entries as they come costs more than the count.
+  if (auto totals = index.totals(); totals.ok()) blobs.reserve(totals->blobs);
   auto scanned = index.scanBlobs([&](BlobRecord &&blob) {
     bytes += blob.size;
     std::string digest = blob.digest;
