@@ -134,7 +134,7 @@ void IndexWriter::addCounters(const std::vector<std::pair<std::string, std::uint
 void IndexWriter::flush() {
   std::unique_lock lock(mutex_);
   std::uint64_t target = queued_;
-  if (writtenUpTo_ >= target) return;
+  if (!started_ || writtenUpTo_ >= target) return; // not started: nothing would ever write
   ++flushing_;
   wake_.notify_one();
   written_.wait(lock, [&] { return writtenUpTo_ >= target; });

@@ -513,6 +513,15 @@ void Exchange::failUpstream(int status, const std::string &reason, UpstreamError
 }
 
 void Exchange::onClientClosed() {
+  if (state_ == State::kIndexing) {
+    // The blob is stored and its row on its way: stay (adopted by the worker) until the writer
+    // answers, so the followers reading this fill are told kCommitted, not cut off.
+    detached_ = std::make_unique<DetachedClient>(client_->worker(), *this, *client_);
+    client_ = detached_.get();
+    record_.note = record_.note.empty() ? "client closed; indexing continued"
+                                        : record_.note + "; client closed; indexing continued";
+    return;
+  }
   if (writer_ && state_ == State::kStreamingResponse) {
     // Finish the fill for the followers reading it and for the next pull, without a client.
     detached_ = std::make_unique<DetachedClient>(client_->worker(), *this, *client_);
@@ -672,11 +681,7 @@ bool Exchange::commitFill() {
 }
 
 void Exchange::onFillIndexed(Result<void> indexed, const cache::BlobRecord &blob) {
-  if (state_ != State::kIndexing) {
-    // The client went while the row was being written: the blob is stored all the same.
-    endFill(indexed.ok() ? cache::FillProgress::kCommitted : cache::FillProgress::kFailed);
-    return;
-  }
+  if (state_ != State::kIndexing) return; // failed meanwhile: nothing is waiting on the row
   if (!indexed.ok()) {
     log::cache().warn("{} cannot index {}: {}", client_->logPrefix(), blob.digest,
                       indexed.failure().detail);

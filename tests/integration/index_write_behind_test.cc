@@ -155,3 +155,33 @@ TEST_CASE("a change another process makes to cache.db reaches the running proxy'
   CHECK(answer.find("X-Cache: MISS") != std::string::npos);
   CHECK(body(answer) == kHot);
 }
+
+TEST_CASE("a fill whose client leaves while its row waits for the index still completes its "
+          "followers",
+          "[cache][sqlite][integration]") {
+  auto upstream = twoBlobs();
+  ProxyFixture proxy;
+  WriteLock lock(proxy.dataDir() / "cache.db");
+  auto leader = RawSocket::connectTo(proxy.port());
+  leader.sendAll(get(upstream.port(), kColdDigest));
+  // The leader's bytes are all stored, its row waits for the lock: its response is not over
+  // (the held-back tail waits for the row).
+  std::string partial =
+      leader.readUntil([](const std::string &s) { return s.size() >= kCold.size() / 2; }, 5000ms);
+  REQUIRE(partial.find("X-Cache: MISS") != std::string::npos);
+  REQUIRE(responseLength(partial) == 0);
+  auto follower = RawSocket::connectTo(proxy.port());
+  follower.sendAll(get(upstream.port(), kColdDigest));
+  std::string head = follower.readUntil(
+      [](const std::string &s) { return s.find("\r\n\r\n") != std::string::npos; }, 5000ms);
+  REQUIRE(head.find("HTTP/1.1 200") == 0);
+  leader.close();
+  std::this_thread::sleep_for(200ms); // the proxy sees the leader go before the row lands
+  lock.release();
+  std::string followed =
+      head + follower.readUntil([&](const std::string &s) { return responseLength(head + s) != 0; },
+                                10000ms);
+  REQUIRE(responseLength(followed) != 0);
+  CHECK(body(followed) == kCold);
+  CHECK(upstream.requests().size() == 1);
+}
