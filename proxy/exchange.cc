@@ -694,7 +694,9 @@ void Exchange::onFillIndexed(Result<void> indexed, const cache::BlobRecord &blob
     record_.note =
         record_.note.empty() ? "cache MISS, stored" : record_.note + "; cache MISS, stored";
   }
-  endFill(indexed.ok() ? cache::FillProgress::kCommitted : cache::FillProgress::kFailed);
+  // The bytes are verified and stored either way: followers may finish from the file, as before
+  // (an unindexed file is removed at the next start-up).
+  endFill(cache::FillProgress::kCommitted);
   evbuffer_add_buffer(client_->clientOutput(), held_.get());
   finishFilledResponse();
 }
