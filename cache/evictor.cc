@@ -6,6 +6,7 @@
 #include "cache/blob_store_sync.h"
 #include "cache/fill_budget.h"
 #include "cache/index.h"
+#include "cache/index_view.h"
 
 namespace regcache::cache {
 
@@ -40,7 +41,8 @@ std::size_t Evictor::evictOnce() {
     auto oldest = index.value()->leastRecentlyUsed(64);
     if (!oldest.ok() || oldest->empty()) break;
     for (const auto &blob : oldest.value()) {
-      // The row goes first: from then on nobody starts reading this file.
+      // The memory view goes first, then the row: from then on nobody starts reading this file.
+      if (options_.view != nullptr) options_.view->removeBlob(blob.digest);
       if (!index.value()->removeBlob(blob.digest).ok()) continue;
       if (auto digest = parseDigest(blob.digest)) {
         if (auto removed = removeNow(store_, *digest); !removed.ok()) {

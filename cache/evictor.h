@@ -16,11 +16,15 @@ namespace regcache::cache {
 
 class BlobStore;
 class FillBudget;
+class IndexView;
 
 struct EvictionOptions {
   std::uint64_t maxBytes = 0; // 0: no limit
   std::chrono::milliseconds interval{std::chrono::seconds(10)};
   const FillBudget *inFlight = nullptr; // must outlive the evictor; null: fills not counted
+  // The index the loops read: an evicted blob leaves it before its row and file go, so no new
+  // hit starts on it. Must outlive the evictor; null: none (tests, the `cache` commands).
+  IndexView *view = nullptr;
 };
 
 class Evictor {

@@ -277,6 +277,104 @@ Result<void> Index::recordHit(const std::string &digest, TimePoint at) {
   return {};
 }
 
+Result<void> Index::apply(const std::vector<IndexChange> &changes,
+                          const std::map<std::string, HitCount> &hits,
+                          const std::map<std::string, std::uint64_t> &counters) {
+  if (auto r = exec("BEGIN IMMEDIATE"); !r.ok()) return r;
+  auto fail = [&](Failure failure) {
+    rollback();
+    return failure;
+  };
+  // Prepared once per batch: each statement serves every change of its kind.
+  auto insertBlob = prepare("INSERT INTO blobs (digest, size, media_type, manifest, created_at, "
+                            "last_access, hits) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0) "
+                            "ON CONFLICT(digest) DO NOTHING");
+  auto source = prepare("INSERT INTO blob_sources (digest, registry, repository, anonymous) "
+                        "VALUES (?1, ?2, ?3, ?4) ON CONFLICT(digest, registry, repository) "
+                        "DO UPDATE SET anonymous = MAX(anonymous, excluded.anonymous)");
+  auto tag = prepare("INSERT INTO tags (registry, repository, tag, accept, digest, media_type, "
+                     "checked_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT(registry, "
+                     "repository, tag, accept) DO UPDATE SET digest = excluded.digest, "
+                     "media_type = excluded.media_type, checked_at = excluded.checked_at");
+  auto markPublic = prepare("UPDATE blob_sources SET anonymous = 1 WHERE registry = ?1 AND "
+                            "repository = ?2");
+  auto remove = prepare("DELETE FROM blobs WHERE digest = ?1");
+  auto hit = prepare("UPDATE blobs SET hits = hits + ?2, last_access = MAX(last_access, ?3) "
+                     "WHERE digest = ?1");
+  auto counter = prepare("INSERT INTO counters (name, value) VALUES (?1, ?2) "
+                         "ON CONFLICT(name) DO UPDATE SET value = value + excluded.value");
+  for (auto *stmt : {&insertBlob, &source, &tag, &markPublic, &remove, &hit, &counter}) {
+    if (!stmt->ok()) return fail(stmt->failure());
+  }
+  auto step = [&](Result<StmtPtr> &stmt) {
+    bool done = sqlite3_step(stmt->get()) == SQLITE_DONE;
+    sqlite3_reset(stmt->get());
+    return done;
+  };
+  for (const IndexChange &change : changes) {
+    bool done = false;
+    switch (change.kind) {
+    case IndexChange::Kind::kPutBlob: {
+      sqlite3_stmt *s = insertBlob->get();
+      bind(s, 1, change.blob.digest);
+      bind(s, 2, static_cast<std::int64_t>(change.blob.size));
+      bind(s, 3, change.blob.mediaType);
+      bind(s, 4, std::int64_t{change.blob.manifest ? 1 : 0});
+      bind(s, 5, toUnix(change.blob.createdAt));
+      bind(s, 6, toUnix(change.blob.lastAccess));
+      sqlite3_stmt *t = source->get();
+      bind(t, 1, change.blob.digest);
+      bind(t, 2, change.source.registry);
+      bind(t, 3, change.source.repository);
+      bind(t, 4, std::int64_t{change.source.anonymous ? 1 : 0});
+      done = step(insertBlob) && step(source);
+      break;
+    }
+    case IndexChange::Kind::kPutTag: {
+      sqlite3_stmt *s = tag->get();
+      bind(s, 1, change.tag.registry);
+      bind(s, 2, change.tag.repository);
+      bind(s, 3, change.tag.tag);
+      bind(s, 4, change.tag.accept);
+      bind(s, 5, change.tag.digest);
+      bind(s, 6, change.tag.mediaType);
+      bind(s, 7, toUnix(change.tag.checkedAt));
+      done = step(tag);
+      break;
+    }
+    case IndexChange::Kind::kMarkRepositoryPublic:
+      bind(markPublic->get(), 1, change.source.registry);
+      bind(markPublic->get(), 2, change.source.repository);
+      done = step(markPublic);
+      break;
+    case IndexChange::Kind::kRemoveBlob:
+      bind(remove->get(), 1, change.blob.digest);
+      done = step(remove);
+      break;
+    }
+    if (!done) return fail(sqliteFailure("apply"));
+  }
+  for (const auto &[digest, count] : hits) {
+    bind(hit->get(), 1, digest);
+    bind(hit->get(), 2, static_cast<std::int64_t>(count.count));
+    bind(hit->get(), 3, toUnix(count.last));
+    if (!step(hit)) return fail(sqliteFailure("apply"));
+  }
+  for (const auto &[name, delta] : counters) {
+    bind(counter->get(), 1, name);
+    bind(counter->get(), 2, static_cast<std::int64_t>(delta));
+    if (!step(counter)) return fail(sqliteFailure("apply"));
+  }
+  return commit();
+}
+
+std::int64_t Index::dataVersion() const {
+  sqlite3_stmt *stmt = nullptr;
+  sqlite3_prepare_v2(db_.get(), "PRAGMA data_version", -1, &stmt, nullptr);
+  StmtPtr owned(stmt);
+  return sqlite3_step(stmt) == SQLITE_ROW ? sqlite3_column_int64(stmt, 0) : -1;
+}
+
 Result<void> Index::removeBlob(const std::string &digest) {
   auto stmt = prepare("DELETE FROM blobs WHERE digest = ?1");
   if (!stmt.ok()) return stmt.failure();
@@ -376,6 +474,30 @@ Result<std::vector<std::string>> Index::allDigests() {
     digests.push_back(text(stmt->get(), 0));
   if (rc != SQLITE_DONE) return sqliteFailure("allDigests");
   return digests;
+}
+
+Result<void> Index::scanBlobs(const std::function<void(BlobRecord &&)> &visit) {
+  auto stmt = prepare("SELECT digest, size, media_type, manifest, created_at, last_access, hits "
+                      "FROM blobs");
+  if (!stmt.ok()) return stmt.failure();
+  int rc;
+  while ((rc = sqlite3_step(stmt->get())) == SQLITE_ROW)
+    visit(readBlob(stmt->get()));
+  if (rc != SQLITE_DONE) return sqliteFailure("scanBlobs");
+  return {};
+}
+
+Result<void>
+Index::scanSources(const std::function<void(std::string &&digest, BlobSource &&)> &visit) {
+  auto stmt = prepare("SELECT digest, registry, repository, anonymous FROM blob_sources");
+  if (!stmt.ok()) return stmt.failure();
+  int rc;
+  while ((rc = sqlite3_step(stmt->get())) == SQLITE_ROW) {
+    visit(text(stmt->get(), 0), BlobSource{text(stmt->get(), 1), text(stmt->get(), 2),
+                                           sqlite3_column_int(stmt->get(), 3) != 0});
+  }
+  if (rc != SQLITE_DONE) return sqliteFailure("scanSources");
+  return {};
 }
 
 Result<void> Index::addCounters(const std::vector<std::pair<std::string, std::uint64_t>> &deltas) {

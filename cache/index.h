@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -33,6 +34,15 @@ struct BlobRecord {
   std::uint64_t hits = 0;
 };
 
+// Where a digest was served: upstream sent it under this repository, to a client without
+// credentials (anonymous) or with them.
+struct BlobSource {
+  std::string registry;
+  std::string repository;
+  bool anonymous = false;
+  bool operator==(const BlobSource &) const = default;
+};
+
 struct TagRecord {
   std::string registry;   // "registry-1.docker.io"
   std::string repository; // "library/alpine"
@@ -53,6 +63,22 @@ struct CacheTotals {
   std::uint64_t blobs = 0;
   std::uint64_t bytes = 0;
   std::uint64_t hits = 0;
+};
+
+// One change in a batch (Index::apply, written by IndexWriter): the same as Index's method of
+// the same name.
+struct IndexChange {
+  enum class Kind { kPutBlob, kPutTag, kMarkRepositoryPublic, kRemoveBlob };
+  Kind kind = Kind::kPutBlob;
+  BlobRecord blob;   // kPutBlob; kRemoveBlob uses only the digest
+  BlobSource source; // kPutBlob; kMarkRepositoryPublic uses only registry and repository
+  TagRecord tag;     // kPutTag
+};
+
+// Hits on one digest since the last batch.
+struct HitCount {
+  std::uint64_t count = 0;
+  TimePoint last;
 };
 
 class Index {
@@ -89,6 +115,14 @@ public:
   // shown it holds these bytes, so only its HEAD may confirm a client's access to them.
   Result<bool> servedAtRegistry(const std::string &digest, const std::string &registry);
   Result<void> recordHit(const std::string &digest, TimePoint at);
+  // Every change in order, then the hit counts (added, last access raised to `last`), then the
+  // counter deltas (as addCounters), in one transaction: all of it is written or none.
+  Result<void> apply(const std::vector<IndexChange> &changes,
+                     const std::map<std::string, HitCount> &hits,
+                     const std::map<std::string, std::uint64_t> &counters = {});
+  // SQLite's PRAGMA data_version: changes whenever another connection commits to the file (never
+  // for this connection's own commits). -1 if it cannot be read.
+  std::int64_t dataVersion() const;
   Result<void> removeBlob(const std::string &digest);
 
   Result<void> putTag(const TagRecord &tag);
@@ -104,6 +138,10 @@ public:
   Result<std::vector<BlobRecord>> leastRecentlyUsed(std::size_t limit);
   Result<CacheTotals> totals();
   Result<std::vector<std::string>> allDigests();
+  // Every blob row, then every source row, in no particular order (loading IndexView). Stops at
+  // the first SQLite failure.
+  Result<void> scanBlobs(const std::function<void(BlobRecord &&)> &visit);
+  Result<void> scanSources(const std::function<void(std::string &&digest, BlobSource &&)> &visit);
 
   // Purging (`regcache cache rm`). Removes the tags of a repository, or one tag of it.
   Result<std::size_t> removeTags(const std::string &registry, const std::string &repository,

@@ -8,7 +8,7 @@
 #include "base/time_format.h"
 #include "ca/authority.h"
 #include "ca/leaf_cache.h"
-#include "cache/index.h"
+#include "cache/index_view.h"
 #include "proxy/worker.h"
 
 namespace regcache::proxy {
@@ -46,12 +46,10 @@ std::string jsonString(const std::string &text) {
 std::string AdminEndpoint::catalogJson() {
   // Like the distribution registry's catalog, but across registries: "host[:port]/name".
   std::string json = "{\"repositories\":[";
-  if (cache::Index *index = client_.worker().index()) {
-    auto names = index->listRepositories(!admin_);
-    if (names.ok()) {
-      for (std::size_t i = 0; i < names->size(); ++i) {
-        json += (i == 0 ? "" : ",") + jsonString((*names)[i]);
-      }
+  if (const cache::IndexView *view = client_.worker().shared().indexView) {
+    std::vector<std::string> names = view->listRepositories(!admin_);
+    for (std::size_t i = 0; i < names.size(); ++i) {
+      json += (i == 0 ? "" : ",") + jsonString(names[i]);
     }
   }
   return json + "]}\n";
@@ -59,19 +57,18 @@ std::string AdminEndpoint::catalogJson() {
 
 std::string AdminEndpoint::metricsText() {
   std::string text = client_.worker().shared().metrics.renderPrometheus();
-  cache::Index *index = client_.worker().index();
-  if (index == nullptr) return text;
-  auto totals = index->totals();
-  if (!totals.ok()) return text;
+  const cache::IndexView *view = client_.worker().shared().indexView;
+  if (view == nullptr) return text;
+  cache::CacheTotals totals = view->totals();
   text += "# HELP regcache_cache_blobs Blobs and manifests stored.\n"
           "# TYPE regcache_cache_blobs gauge\n"
           "regcache_cache_blobs " +
-          std::to_string(totals->blobs) +
+          std::to_string(totals.blobs) +
           "\n"
           "# HELP regcache_cache_bytes Bytes stored in blobs/.\n"
           "# TYPE regcache_cache_bytes gauge\n"
           "regcache_cache_bytes " +
-          std::to_string(totals->bytes) + "\n";
+          std::to_string(totals.bytes) + "\n";
   return text;
 }
 

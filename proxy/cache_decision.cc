@@ -1,106 +1,25 @@
 #include "proxy/cache_decision.h"
 
-#include <unistd.h>
-
 #include <algorithm>
 #include <vector>
 
 #include "base/log.h"
 #include "cache/blob_store_sync.h"
 #include "cache/fill_registry.h"
+#include "cache/index_writer.h"
 #include "cache/manifest_media_type.h"
 #include "cache/registry_route.h"
+#include "proxy/cache_lookup.h"
 #include "proxy/worker.h"
 
 namespace regcache::proxy {
 
 namespace {
 
-// One cache entry per set of media types a client accepts: "a, b;q=0.5" and "b, a" match.
-std::string acceptKey(const http::RequestHead &head) {
-  std::vector<std::string> types;
-  for (const auto &[name, value] : head.headers.entries()) {
-    if (!http::equalsIgnoreCase(name, "Accept")) continue;
-    std::string_view list = value;
-    while (!list.empty()) {
-      auto comma = list.find(',');
-      std::string_view item = list.substr(0, comma);
-      item = item.substr(0, item.find(';'));
-      while (!item.empty() && item.front() == ' ')
-        item.remove_prefix(1);
-      while (!item.empty() && item.back() == ' ')
-        item.remove_suffix(1);
-      if (!item.empty()) types.emplace_back(item);
-      if (comma == std::string_view::npos) break;
-      list.remove_prefix(comma + 1);
-    }
-  }
-  std::sort(types.begin(), types.end());
-  types.erase(std::unique(types.begin(), types.end()), types.end());
-  std::string key;
-  for (const auto &t : types)
-    key += (key.empty() ? "" : ",") + t;
-  return key;
-}
-
-struct Asker {
-  Credential credential; // empty without Authorization
-  bool anonymous() const { return credential.empty(); }
-};
-
-// Cached content found for the request, and whether it may go out without asking upstream.
-struct Found {
-  cache::BlobRecord blob;
-  std::unique_ptr<cache::BlobReader> reader; // on the worker's loop
-  std::optional<cache::TagRecord> tag;
-};
-
-// Decides between a hit and a check with upstream for content that is on disk; false when it is
-// a miss at this registry, to be fetched and verified like any other.
-bool serveOrConfirm(Worker &worker, const cache::RegistryRoute &route, const Asker &asker,
-                    Found found, bool fresh, CacheDecision &decision) {
-  cache::Index *index = worker.index();
-  const std::string &digest = found.blob.digest;
-  // A HEAD proves nothing about bytes: only a registry that served this digest before may
-  // confirm a client's access to it. Any other (a client may name its own server) must send the
-  // bytes, which are verified like any fill.
-  auto atRegistry = index->servedAtRegistry(digest, decision.registry);
-  if (!atRegistry.ok() || !atRegistry.value()) return false;
-  // Upstream's yes for a repository covers only what it served under that repository: a digest
-  // stored from another one may not be in this one at all.
-  auto served = index->servedUnder(digest, decision.registry, route.repository, false);
-  bool servedHere = served.ok() && served.value();
-  auto servedAnonymously = index->servedUnder(digest, decision.registry, route.repository, true);
-  bool publicHere = servedHere && servedAnonymously.ok() && servedAnonymously.value();
-  bool accepted = publicHere || (servedHere && !asker.anonymous() &&
-                                 worker.shared().accessMemo.accepted(
-                                     asker.credential.key, decision.registry, route.repository));
-  if (fresh && accepted) {
-    decision.hit = std::move(found.blob);
-    decision.reader = std::move(found.reader);
-    return true;
-  }
-  // Public content may be served while upstream is unreachable. Content only ever fetched with
-  // credentials only when the operator said so, to clients that send credentials, and only where
-  // upstream served it.
-  bool trustCached =
-      worker.options().offlineAuth == OfflineAuth::kTrustCached && !asker.anonymous() && servedHere;
-  bool offline = publicHere || trustCached;
-  decision.candidate =
-      CacheCandidate{std::move(found.blob),
-                     std::make_shared<std::unique_ptr<cache::BlobReader>>(std::move(found.reader)),
-                     std::move(found.tag),
-                     offline,
-                     asker.credential,
-                     route.repository};
-  return true;
-}
-
 // A manifest asked for by digest goes out with a manifest media type, whatever its bytes were
 // first cached as (a blob is application/octet-stream): the type its own JSON names, else the one
 // upstream sent when it was fetched under /manifests/. False if neither is known.
-bool typeAsManifest(Worker &worker, const cache::Digest &digest, Found &found) {
-  cache::BlobRecord &blob = found.blob;
+bool typeAsManifest(Worker &worker, const cache::Digest &digest, cache::BlobRecord &blob) {
   std::optional<std::string> type;
   if (blob.size <= cache::kMaxManifestBytes) {
     // From the page cache when it is there (it nearly always is for a manifest); else a wait on
@@ -114,44 +33,36 @@ bool typeAsManifest(Worker &worker, const cache::Digest &digest, Found &found) {
   return true;
 }
 
-// A manifest by tag: fresh within --tag-ttl is a hit; older, it is revalidated upstream with the
-// cached copy kept as the fallback when upstream fails.
-void decideTag(Worker &worker, const http::RequestHead &head, const cache::RegistryRoute &route,
-               const Asker &asker, CacheDecision &decision, const std::string &logPrefix) {
-  cache::Index *index = worker.index();
-  std::string accept = acceptKey(head);
-  auto tag = index->findTag(decision.registry, route.repository, route.reference, accept);
-  if (!tag.ok()) {
-    log::cache().warn("{} tag lookup failed, passing through: {}", logPrefix, tag.failure().detail);
-    return;
+// Opens what the lookup found and turns it into the decision's hit or candidate. False when the
+// file cannot be read (or, by digest as a manifest, typed): then it is a miss.
+bool takeLookup(Worker &worker, const cache::RegistryRoute &route, const Credential &credential,
+                CacheLookup lookup, CacheDecision &decision, const std::string &logPrefix) {
+  auto digest = cache::parseDigest(lookup.blob.digest);
+  if (!digest) return false;
+  auto reader = worker.shared().blobs->openReader(*digest, worker.completions());
+  if (!reader.ok()) {
+    // The index outlived the file (deleted by hand): forget it and fetch again.
+    log::cache().warn("{} {} is indexed but unreadable ({}); refetching", logPrefix,
+                      lookup.blob.digest, reader.failure().detail);
+    worker.shared().indexWriter->removeBlob(lookup.blob.digest);
+    return false;
   }
-  if (tag.value()) {
-    auto digest = cache::parseDigest(tag.value()->digest);
-    auto blob = digest ? index->findBlob(digest->toString())
-                       : Result<std::optional<cache::BlobRecord>>(std::nullopt);
-    if (digest && blob.ok() && blob.value()) {
-      auto reader = worker.shared().blobs->openReader(*digest, worker.completions());
-      if (reader.ok()) {
-        cache::BlobRecord record = std::move(*blob.value());
-        record.mediaType = tag.value()->mediaType;
-        record.manifest = true;
-        auto age = std::chrono::system_clock::now() - tag.value()->checkedAt;
-        bool cached = serveOrConfirm(
-            worker, route, asker,
-            Found{std::move(record), std::move(reader.value()), std::move(*tag.value())},
-            age < worker.shared().tagTtl.load(), decision);
-        if (cached && decision.hit) return;
-      }
-    }
+  if (route.byDigest() && lookup.blob.manifest && !typeAsManifest(worker, *digest, lookup.blob)) {
+    return false;
   }
-  if (head.method == "GET") {
-    decision.fill =
-        CacheFill{cache::Digest{}, {},     decision.registry, route.repository, true, nullptr,
-                  route.reference, accept, asker.credential};
-  } else {
-    decision.tagToLearn =
-        cache::TagRecord{decision.registry, route.repository, route.reference, accept, {}, {}, {}};
+  if (lookup.outcome == CacheLookup::Outcome::kHit) {
+    decision.hit = std::move(lookup.blob);
+    decision.reader = std::move(reader.value());
+    return true;
   }
+  decision.candidate = CacheCandidate{
+      std::move(lookup.blob),
+      std::make_shared<std::unique_ptr<cache::BlobReader>>(std::move(reader.value())),
+      std::move(lookup.tag),
+      lookup.servableOffline,
+      credential,
+      route.repository};
+  return true;
 }
 
 } // namespace
@@ -159,55 +70,63 @@ void decideTag(Worker &worker, const http::RequestHead &head, const cache::Regis
 CacheDecision decideCache(Worker &worker, const http::RequestHead &head, const Route &route,
                           const std::string &logPrefix) {
   CacheDecision decision;
-  cache::Index *index = worker.index();
-  cache::BlobStore *store = worker.shared().blobs;
-  if (index == nullptr || store == nullptr || route.kind != RouteKind::kForward) return decision;
+  const cache::IndexView *view = worker.shared().indexView;
+  if (view == nullptr || worker.shared().blobs == nullptr || route.kind != RouteKind::kForward) {
+    return decision;
+  }
   if (head.method != "GET" && head.method != "HEAD") return decision;
   std::string path = route.originTarget.substr(0, route.originTarget.find('?'));
   auto registryRoute = cache::parseRegistryPath(path);
   if (!registryRoute) return decision;
   decision.registry = http::registryKey(route.upstream, route.tls);
-  Asker asker;
+  LookupRequest request{*registryRoute, decision.registry, {}, {}};
   if (auto authorization = head.headers.get("Authorization")) {
-    asker.credential = Credential::of(*authorization);
+    request.credential = Credential::of(*authorization);
   }
-  if (!registryRoute->byDigest()) {
-    if (registryRoute->kind == cache::RegistryRoute::Kind::kManifest) {
-      decideTag(worker, head, *registryRoute, asker, decision, logPrefix);
+  bool byTag = !registryRoute->byDigest();
+  if (byTag && registryRoute->kind != cache::RegistryRoute::Kind::kManifest) return decision;
+  if (byTag) request.acceptKey = acceptKey(head);
+  const ServerOptions &options = worker.options();
+  CacheLookup lookup = lookupCache(
+      request, *view, worker.shared().accessMemo,
+      {worker.shared().tagTtl.load(), options.offlineAuth, std::chrono::system_clock::now()});
+  if (lookup.outcome != CacheLookup::Outcome::kMiss) {
+    bool taken = takeLookup(worker, *registryRoute, request.credential, std::move(lookup), decision,
+                            logPrefix);
+    // By digest, cached content needs no fill; by tag, only a hit does (a candidate's GET
+    // fetches, and stores, upstream's answer).
+    if (taken && (!byTag || decision.hit)) return decision;
+  }
+  const Credential &credential = request.credential;
+  if (byTag) {
+    if (head.method == "GET") {
+      decision.fill = CacheFill{cache::Digest{},
+                                {},
+                                decision.registry,
+                                registryRoute->repository,
+                                true,
+                                nullptr,
+                                registryRoute->reference,
+                                request.acceptKey,
+                                credential};
+    } else {
+      decision.tagToLearn = cache::TagRecord{decision.registry,
+                                             registryRoute->repository,
+                                             registryRoute->reference,
+                                             request.acceptKey,
+                                             {},
+                                             {},
+                                             {}};
     }
     return decision;
   }
   const cache::Digest &digest = *registryRoute->digest;
-  auto found = index->findBlob(digest.toString());
-  if (!found.ok()) {
-    log::cache().warn("{} cache index lookup failed, passing through: {}", logPrefix,
-                      found.failure().detail);
-    return decision;
-  }
   bool manifest = registryRoute->kind == cache::RegistryRoute::Kind::kManifest;
-  if (found.value()) {
-    auto reader = store->openReader(digest, worker.completions());
-    if (reader.ok()) {
-      Found cached{std::move(*found.value()), std::move(reader.value()), std::nullopt};
-      cached.blob.manifest = manifest; // asked for as: the public probe asks the same way
-      if ((!manifest || typeAsManifest(worker, digest, cached)) &&
-          serveOrConfirm(worker, *registryRoute, asker, std::move(cached), true, decision)) {
-        return decision;
-      }
-      // Not to be served from here without upstream's bytes: a miss.
-    } else {
-      // The index outlived the file (deleted by hand): forget it and fetch again.
-      log::cache().warn("{} {} is indexed but unreadable ({}); refetching", logPrefix,
-                        digest.toString(), reader.failure().detail);
-      if (auto removed = index->removeBlob(digest.toString()); !removed.ok()) {
-        log::cache().warn("{} {}", logPrefix, removed.failure().detail);
-      }
-    }
-  }
   if (head.method == "GET") {
     // A repository upstream lets anyone read needs no credential to read its fills.
-    bool openToAll = asker.anonymous() || worker.shared().publicRepositories.known(
-                                              decision.registry, registryRoute->repository) == true;
+    bool openToAll = credential.empty() ||
+                     worker.shared().publicRepositories.known(decision.registry,
+                                                              registryRoute->repository) == true;
     // One fill per registry, kind and digest, whoever asks: another registry's upstream (maybe a
     // client's own slow or lying server) must not hold up clients of this one, and a manifest's
     // reader needs upstream's manifest type, not a blob's. Whether a reader may see it is decided
@@ -217,20 +136,19 @@ CacheDecision decideCache(Worker &worker, const http::RequestHead &head, const R
     std::shared_ptr<cache::FillProgress> progress;
     if (cache::FillRegistry *fills = worker.shared().fills) {
       auto [joined, leader] = fills->join(
-          fillKey, cache::FillLeader{asker.credential.key, registryRoute->repository, openToAll});
+          fillKey, cache::FillLeader{credential.key, registryRoute->repository, openToAll});
       if (!leader) {
         // Someone is fetching this digest already, on this thread or another: read its fill.
         const cache::FillLeader &startedBy = joined->leader;
         // The leader's own credential, or content anyone may read, needs no question. Nor does a
         // credential upstream accepted a moment ago for the repository the leader fetched this
         // digest under. Anyone else waits for upstream's yes to a HEAD of its own.
-        bool mayRead = asker.credential.key == startedBy.credentialKey ||
+        bool mayRead = credential.key == startedBy.credentialKey ||
                        (openToAll && startedBy.openToAll) ||
-                       (!asker.anonymous() && registryRoute->repository == startedBy.repository &&
-                        worker.shared().accessMemo.accepted(asker.credential.key, decision.registry,
+                       (!credential.empty() && registryRoute->repository == startedBy.repository &&
+                        worker.shared().accessMemo.accepted(credential.key, decision.registry,
                                                             registryRoute->repository));
-        if (!mayRead)
-          decision.confirmJoin = JoinToConfirm{asker.credential, registryRoute->repository};
+        if (!mayRead) decision.confirmJoin = JoinToConfirm{credential, registryRoute->repository};
         decision.follow = std::move(joined);
         return decision;
       }
@@ -244,7 +162,7 @@ CacheDecision decideCache(Worker &worker, const http::RequestHead &head, const R
                               std::move(progress),
                               std::nullopt,
                               {},
-                              asker.credential};
+                              credential};
   }
   return decision;
 }

@@ -2,17 +2,14 @@
 // Whether a forwarded request can be answered from the cache, follow a fill in flight, or
 // should lead a fill. GET and HEAD of blobs and manifests qualify.
 //
-// Who may see cached content: what upstream served to a client without credentials under
-// (registry, repository) is served to anyone asking under that repository. Anything else (content
-// fetched with credentials, or asked for under another repository) is served only after upstream
-// accepts the client for the repository: an upstream HEAD with the client's own headers, whose
-// answer is remembered per credential for a minute at most (AccessMemo). Only a registry that
-// served the digest before may confirm it so; at any other the request is a miss, whose bytes are
-// fetched and verified. A fill is shared within one registry (kind and digest): by requests with
-// the leader's credential (or, both open to all, none or a repository found public) at once; by
-// any other only after upstream accepts that client for this content (a JoinCheck: a HEAD with
-// its own Authorization at the fill's registry), or if it accepted it for the leader's
-// repository a moment ago (AccessMemo). So nobody reads a fill they could not have started.
+// Who may see cached content is decided by lookupCache (proxy/cache_lookup.h), a pure function
+// of the request, the index view and the access memo; this adds the reader, the fill and the
+// follower. Nothing here waits on SQLite. A fill is shared within one registry (kind and digest):
+// by requests with the leader's credential (or, both open to all, none or a repository found
+// public) at once; by any other only after upstream accepts that client for this content (a
+// JoinCheck: a HEAD with its own Authorization at the fill's registry), or if it accepted it for
+// the leader's repository a moment ago (AccessMemo). So nobody reads a fill they could not have
+// started.
 #include <optional>
 
 #include "cache/blob_store.h"

@@ -2,6 +2,7 @@
 
 #include "base/log.h"
 #include "cache/byte_range.h"
+#include "cache/index_writer.h"
 #include "proxy/worker.h"
 
 namespace regcache::proxy {
@@ -59,10 +60,9 @@ void CacheHandler::start() {
   evbuffer_add(client_.clientOutput(), serialized.data(), serialized.size());
   record_.status = head.status;
   if (request_.method == "HEAD") remaining_ = 0;
-  if (auto *index = client_.worker().index()) {
-    if (auto hit = index->recordHit(blob_.digest, std::chrono::system_clock::now()); !hit.ok()) {
-      log::cache().warn("{} cannot record a hit: {}", client_.logPrefix(), hit.failure().detail);
-    }
+  // Counted behind, in the writer's next batch: a hit never waits on SQLite.
+  if (cache::IndexWriter *writer = client_.worker().shared().indexWriter) {
+    writer->recordHit(blob_.digest, std::chrono::system_clock::now());
   }
   pump();
 }

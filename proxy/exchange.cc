@@ -7,6 +7,7 @@
 
 #include "base/log.h"
 #include "cache/index.h"
+#include "cache/index_writer.h"
 #include "proxy/cache_handler.h"
 #include "proxy/http/forwarding.h"
 #include "proxy/http/headers.h"
@@ -498,9 +499,15 @@ void Exchange::finishResponse() {
     return;
   }
   if (writer_) {
-    commitFill(); // finishes the response when the store is done (a client behind reads on)
+    // Finishes the response once the store and then the index are done (a client that fell
+    // behind reads on).
+    commitFill();
     return;
   }
+  finishFilledResponse();
+}
+
+void Exchange::finishFilledResponse() {
   if (chunkedToClient_) {
     evbuffer_add(client_->clientOutput(), http::kLastChunk.data(), http::kLastChunk.size());
   }
@@ -541,6 +548,15 @@ void Exchange::failUpstream(int status, const std::string &reason, UpstreamError
 }
 
 void Exchange::onClientClosed() {
+  if (state_ == State::kIndexing) {
+    // The blob is stored and its row on its way: stay (adopted by the worker) until the writer
+    // answers, so the followers reading this fill are told kCommitted, not cut off.
+    detached_ = std::make_unique<DetachedClient>(client_->worker(), *this, *client_);
+    client_ = detached_.get();
+    record_.note = record_.note.empty() ? "client closed; indexing continued"
+                                        : record_.note + "; client closed; indexing continued";
+    return;
+  }
   if (writer_ && state_ == State::kStreamingResponse) {
     // Finish the fill for the followers reading it and for the next pull, without a client.
     detached_ = std::make_unique<DetachedClient>(client_->worker(), *this, *client_);
@@ -632,7 +648,7 @@ bool Exchange::onFillReadBack(const Result<std::span<const char>> &bytes) {
 
 void Exchange::startFill(const http::ResponseHead &head) {
   cache::BlobStore *store = client_->worker().shared().blobs;
-  if (store == nullptr || client_->worker().index() == nullptr || !head.contentLength) return;
+  if (store == nullptr || !client_->worker().cacheEnabled() || !head.contentLength) return;
   if (fill_->tag) {
     // By tag the digest is whatever upstream says it is; the body must then hash to it.
     auto announced = cache::parseDigest(head.headers.get("Docker-Content-Digest").value_or(""));
@@ -787,59 +803,74 @@ void Exchange::onFillCommitted(const Result<void> &committed) {
   if (!committed.ok()) {
     log::cache().warn("{} cannot store {}: {}; served without caching", client_->logPrefix(),
                       fill_->digest.toString(), committed.failure().detail);
-  } else {
-    auto now = std::chrono::system_clock::now();
-    cache::BlobRecord blob{
-        fill_->digest.toString(), size, contentType_, fill_->manifest, now, now, 0};
-    if (!fill_->credential.empty()) {
-      // Upstream just served this client: it needs no HEAD to be served this repository again.
-      client_->worker().shared().accessMemo.remember(fill_->credential, fill_->registry,
-                                                     fill_->repository);
-    }
-    if (auto put = client_->worker().index()->putBlob(blob, fill_->registry, fill_->repository,
-                                                      fill_->credential.empty());
-        !put.ok()) {
-      log::cache().warn("{} cannot index {}: {}", client_->logPrefix(), blob.digest,
-                        put.failure().detail);
-    } else {
-      log::cache().debug("{} cached {} ({} bytes)", client_->logPrefix(), blob.digest, size);
-      if (!fill_->credential.empty()) {
-        noteCredentialedFetch(client_->worker(), registryEndpoint_, fill_->registry,
-                              fill_->repository, blob);
-      }
-      if (fill_->tag) {
-        cache::TagRecord tag{fill_->registry, fill_->repository, *fill_->tag, fill_->acceptKey,
-                             blob.digest,     contentType_,      now};
-        if (auto tagged = client_->worker().index()->putTag(tag); !tagged.ok()) {
-          log::cache().warn("{} cannot record tag {}: {}", client_->logPrefix(), *fill_->tag,
-                            tagged.failure().detail);
-        }
-      }
-      record_.note =
-          record_.note.empty() ? "cache MISS, stored" : record_.note + "; cache MISS, stored";
-    }
-  }
-  endFill(committed.ok() ? cache::FillProgress::kCommitted : cache::FillProgress::kFailed);
-  if (behind_) {
-    // Upstream is done; the client reads the rest back at its own pace, the last bytes too now
-    // that they are verified.
-    fillCommitted_ = committed.ok();
-    releaseUpstream();
-    if (!fillCommitted_) {
+    endFill(cache::FillProgress::kFailed);
+    if (behind_) {
       // Not stored after all (a disk error, not a mismatch): the write's bytes are gone.
+      releaseUpstream();
       record_.note = "the fill could not be stored while the client read it back";
       logOnce();
       client_->abortClient(record_.note);
       return;
     }
+    evbuffer_add_buffer(client_->clientOutput(), held_.get());
+    finishFilledResponse();
+    return;
+  }
+  auto now = std::chrono::system_clock::now();
+  cache::BlobRecord blob{
+      fill_->digest.toString(), size, contentType_, fill_->manifest, now, now, 0};
+  if (!fill_->credential.empty()) {
+    // Upstream just served this client: it needs no HEAD to be served this repository again.
+    client_->worker().shared().accessMemo.remember(fill_->credential, fill_->registry,
+                                                   fill_->repository);
+  }
+  std::optional<cache::TagRecord> tag;
+  if (fill_->tag) {
+    tag = cache::TagRecord{fill_->registry, fill_->repository, *fill_->tag, fill_->acceptKey,
+                           blob.digest,     contentType_,      now};
+  }
+  // The row must be in SQLite before the response completes (a crash then loses no committed
+  // blob), but the loop does not wait for it: the writer posts its answer back.
+  state_ = State::kIndexing;
+  releaseUpstream();
+  std::weak_ptr<bool> alive = alive_;
+  std::shared_ptr<net::LoopMailbox> mailbox = client_->worker().mailbox();
+  client_->worker().shared().indexWriter->putBlob(
+      blob, cache::BlobSource{fill_->registry, fill_->repository, fill_->credential.empty()},
+      std::move(tag), [this, alive, mailbox, blob](Result<void> indexed) {
+        mailbox->post([this, alive, blob, indexed = std::move(indexed)]() mutable {
+          if (alive.lock()) onFillIndexed(std::move(indexed), blob);
+        });
+      });
+}
+
+void Exchange::onFillIndexed(Result<void> indexed, const cache::BlobRecord &blob) {
+  if (state_ != State::kIndexing) return; // failed meanwhile: nothing is waiting on the row
+  if (!indexed.ok()) {
+    log::cache().warn("{} cannot index {}: {}", client_->logPrefix(), blob.digest,
+                      indexed.failure().detail);
+  } else {
+    log::cache().debug("{} cached {} ({} bytes)", client_->logPrefix(), blob.digest, blob.size);
+    if (!fill_->credential.empty()) {
+      noteCredentialedFetch(client_->worker(), registryEndpoint_, fill_->registry,
+                            fill_->repository, blob);
+    }
+    record_.note =
+        record_.note.empty() ? "cache MISS, stored" : record_.note + "; cache MISS, stored";
+  }
+  // The bytes are verified and stored either way: readers may finish from the store, as before
+  // (an unindexed file is removed at the next start-up).
+  endFill(cache::FillProgress::kCommitted);
+  if (behind_) {
+    // The client reads the rest back at its own pace, the last bytes too now that they are
+    // verified.
+    fillCommitted_ = true;
+    state_ = State::kStreamingResponse;
     sendFromFill();
     return;
   }
   evbuffer_add_buffer(client_->clientOutput(), held_.get());
-  if (chunkedToClient_) {
-    evbuffer_add(client_->clientOutput(), http::kLastChunk.data(), http::kLastChunk.size());
-  }
-  finish();
+  finishFilledResponse();
 }
 
 bool Exchange::serveStale(const std::string &why) {
@@ -875,22 +906,17 @@ void Exchange::confirmCandidate() {
   }
   // Upstream has it under this repository (for anyone, without credentials): later requests here
   // need no HEAD.
-  if (auto put = worker.index()->putBlob(candidate_->blob, registry, candidate_->repository,
-                                         candidate_->credential.empty());
-      !put.ok()) {
-    log::cache().warn("{} cannot record where {} was served: {}", client_->logPrefix(),
-                      candidate_->blob.digest, put.failure().detail);
-  } else if (!candidate_->credential.empty()) {
+  worker.shared().indexWriter->addSource(
+      candidate_->blob,
+      cache::BlobSource{registry, candidate_->repository, candidate_->credential.empty()});
+  if (!candidate_->credential.empty()) {
     noteCredentialedFetch(worker, registryEndpoint_, registry, candidate_->repository,
                           candidate_->blob);
   }
   if (!candidate_->tag) return;
   cache::TagRecord tag = *candidate_->tag;
   tag.checkedAt = std::chrono::system_clock::now();
-  if (auto put = worker.index()->putTag(tag); !put.ok()) {
-    log::cache().warn("{} cannot record the revalidated tag {}: {}", client_->logPrefix(), tag.tag,
-                      put.failure().detail);
-  }
+  worker.shared().indexWriter->putTag(tag);
 }
 
 void Exchange::learnTag(const http::ResponseHead &head) {
@@ -903,11 +929,7 @@ void Exchange::learnTag(const http::ResponseHead &head) {
   tag.digest = digest->toString();
   tag.mediaType = std::string(*mediaType);
   tag.checkedAt = std::chrono::system_clock::now();
-  if (auto put = client_->worker().index()->putTag(tag); !put.ok()) {
-    log::cache().warn("{} cannot record tag {}: {}", client_->logPrefix(), tag.tag,
-                      put.failure().detail);
-    return;
-  }
+  client_->worker().shared().indexWriter->putTag(tag);
   log::cache().debug("{} learned {}:{} -> {} from upstream's HEAD", client_->logPrefix(),
                      tag.repository, tag.tag, tag.digest);
 }
@@ -1072,7 +1094,7 @@ void Exchange::followRedirect() {
 
 bool Exchange::canAnswerPing() const {
   bool ping = originTarget_ == "/v2/" || originTarget_ == "/v2";
-  return ping && client_->worker().index() != nullptr &&
+  return ping && client_->worker().cacheEnabled() &&
          (request_.method == "GET" || request_.method == "HEAD");
 }
 

@@ -64,7 +64,16 @@ struct CacheCandidate {
 
 class Exchange final : public RequestHandler, private http::ResponseSink {
 public:
-  enum class State { kConnecting, kAwaitingResponse, kStreamingResponse, kDone, kFailed };
+  // kIndexing: a fill's bytes are verified and stored, and the response waits for the index
+  // writer to confirm the row (the upstream connection is already released).
+  enum class State {
+    kConnecting,
+    kAwaitingResponse,
+    kStreamingResponse,
+    kIndexing,
+    kDone,
+    kFailed
+  };
 
   // originTarget: the path and query to send upstream ("/v2/...").
   // With `fill`, a 200 with a Content-Length is written to the blob store as it streams and
@@ -157,9 +166,9 @@ private:
   void appendToFill(std::string_view data);
   void flushFill(); // hands fillPending_ to the store
   void onFillAppended(Result<void> stored, std::size_t size);
-  // Verifies and commits the fill on the store's threads; onFillCommitted then ends the
-  // response (or lets a client that fell behind read on), or aborts the client when the bytes
-  // were wrong.
+  // Verifies and commits the fill on the store's threads; onFillCommitted then hands its row
+  // to the index writer (or aborts the client when the bytes were wrong), and onFillIndexed ends
+  // the response or lets a client that fell behind read on.
   void commitFill();
   void onFillCommitted(const Result<void> &committed);
   // The client's output is full while a fill streams: rather than pausing upstream (and every
@@ -171,6 +180,11 @@ private:
   void sendFromFill();
   // One chunk read back for a client that fell behind; false if the response ended.
   bool onFillReadBack(const Result<std::span<const char>> &bytes);
+  // On the loop, once the writer has the row (or failed to write it): the held-back tail and the
+  // end of the response go out, and readers are told.
+  void onFillIndexed(Result<void> indexed, const cache::BlobRecord &blob);
+  // Ends the response of a fill, once its tail is out.
+  void finishFilledResponse();
   void onConnected(Result<net::Connector::Connection> connection);
   void attachUpstream(BufferEventPtr bev);
   void sendRequestHead();
@@ -255,6 +269,8 @@ private:
   // Where the TokenCache keeps what operatorAccount_ obtained: anonymous tokens apart.
   std::string tokenKey() const;
   std::unique_ptr<upstream_auth::TokenFetcher> tokenFetcher_;
+  // Expires with the exchange: a completion posted from another thread checks it first.
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 
 } // namespace regcache::proxy

@@ -1,6 +1,7 @@
 #include "proxy/public_probe.h"
 
 #include "base/log.h"
+#include "cache/index_writer.h"
 #include "proxy/http/auth_challenge.h"
 #include "proxy/worker.h"
 
@@ -140,11 +141,8 @@ void PublicProbe::finish(std::optional<bool> isPublic, const std::string &why) {
   finished_ = true;
   worker_.shared().publicRepositories.endProbe(registry_, repository_, isPublic);
   if (isPublic == true) {
-    if (cache::Index *index = worker_.index()) {
-      if (auto marked = index->markRepositoryPublic(registry_, repository_); !marked.ok()) {
-        log::cache().warn("cannot record {}/{} as public: {}", registry_, repository_,
-                          marked.failure().detail);
-      }
+    if (cache::IndexWriter *writer = worker_.shared().indexWriter) {
+      writer->markRepositoryPublic(registry_, repository_);
     }
     log::cache().info("{}/{} is public ({}): its cached content is served to anyone", registry_,
                       repository_, why);
@@ -160,10 +158,8 @@ void noteCredentialedFetch(Worker &worker, const net::Endpoint &endpoint,
                            const cache::BlobRecord &blob) {
   auto &repositories = worker.shared().publicRepositories;
   if (repositories.known(registry, repository) == true) {
-    if (cache::Index *index = worker.index()) {
-      if (auto put = index->putBlob(blob, registry, repository, true); !put.ok()) {
-        log::cache().warn("cannot record {} as public: {}", blob.digest, put.failure().detail);
-      }
+    if (cache::IndexWriter *writer = worker.shared().indexWriter) {
+      writer->addSource(blob, cache::BlobSource{registry, repository, true});
     }
     return;
   }

@@ -23,6 +23,8 @@
 #include "cache/fill_budget.h"
 #include "cache/fill_registry.h"
 #include "cache/index.h"
+#include "cache/index_view.h"
+#include "cache/index_writer.h"
 #include "cache/reconcile.h"
 #include "proxy/ca_watcher.h"
 #include "proxy/intercept_tls.h"
@@ -43,6 +45,8 @@ struct Server::Impl {
   std::unique_ptr<CaWatcher> caWatcher;
   std::unique_ptr<cache::BlobStore> blobs;
   std::unique_ptr<cache::FillBudget> fillBudget; // before the evictor, which reads it
+  cache::IndexView indexView;                    // before the writer and the evictor
+  std::unique_ptr<cache::IndexWriter> indexWriter;
   std::unique_ptr<cache::Evictor> evictor;
   cache::FillRegistry fills;
   SslCtxPtr interceptTls;
@@ -152,9 +156,14 @@ void Server::start() {
   if (o.cacheEnabled) openCache();
   impl_->shared->blobs = impl_->blobs.get();
   impl_->shared->fillBudget = impl_->fillBudget.get();
-  if (impl_->blobs) {
+  if (impl_->indexWriter) {
+    impl_->shared->indexView = &impl_->indexView;
+    impl_->shared->indexWriter = impl_->indexWriter.get();
+    impl_->indexWriter->start();
+  }
+  if (impl_->indexWriter) {
     impl_->statsFlusher = std::make_unique<StatsFlusher>(
-        impl_->shared->indexPath, impl_->shared->metrics, o.evictionInterval);
+        *impl_->indexWriter, impl_->shared->metrics, o.evictionInterval);
   }
   {
     // Always there, even without proxy users: a reload may turn them on. Idle, its threads only
@@ -191,25 +200,36 @@ void Server::openCache() {
                         "without a file",
                         report.orphanFiles, report.missingFiles);
     }
+    // The hot part of the index goes to memory once; from here on the loops read it there.
+    if (auto loaded = impl_->indexView.load(*index.value()); !loaded.ok()) {
+      throw std::runtime_error(loaded.failure().detail);
+    }
     std::uint64_t limit = impl_->options.cacheMaxSize != 0
                               ? impl_->options.cacheMaxSize
                               : cache::defaultCacheLimit(impl_->options.dataDir);
     impl_->fillBudget = std::make_unique<cache::FillBudget>(limit);
     impl_->evictor = std::make_unique<cache::Evictor>(
         impl_->options.dataDir / "cache.db", *impl_->blobs,
-        cache::EvictionOptions{limit, impl_->options.evictionInterval, impl_->fillBudget.get()});
+        cache::EvictionOptions{limit, impl_->options.evictionInterval, impl_->fillBudget.get(),
+                               &impl_->indexView});
     log::cache().info("cache limit {} bytes", limit);
-    auto totals = index.value()->totals();
-    if (totals.ok()) {
-      log::cache().info("cache: {} blobs, {} bytes in {}", totals->blobs, totals->bytes,
-                        impl_->options.dataDir.string());
-    }
+    cache::CacheTotals totals = impl_->indexView.totals();
+    log::cache().info("cache: {} blobs, {} bytes in {}", totals.blobs, totals.bytes,
+                      impl_->options.dataDir.string());
+    // This connection is the writer's from now on, used only on its thread.
+    impl_->indexWriter =
+        std::make_unique<cache::IndexWriter>(std::move(index.value()), impl_->indexView);
   } catch (const std::exception &e) {
     log::cache().warn("the cache is unavailable, passing everything through: {}", e.what());
     impl_->evictor.reset();
+    impl_->indexWriter.reset();
     impl_->fillBudget.reset();
     impl_->blobs.reset();
   }
+}
+
+void Server::flushIndex() {
+  if (impl_ && impl_->indexWriter) impl_->indexWriter->flush();
 }
 
 void Server::reloadCa() {
@@ -261,6 +281,7 @@ void Server::stop() {
   impl_->workers.clear();
   impl_->proxyAuthPool.reset();                         // its results have no loop left to go to
   if (impl_->statsFlusher) impl_->statsFlusher->stop(); // after the workers: nothing is lost
+  if (impl_->indexWriter) impl_->indexWriter->stop();   // writes what the loops and flusher gave
 }
 
 namespace {

@@ -32,6 +32,9 @@ public:
   // anything changes: on failure the running configuration stays whole and the reason is
   // returned. Open connections are never closed. Call from one thread at a time.
   Result<void> reload(const ServerOptions &next);
+  // Blocks until the index writer has written to cache.db every change handed to it so far
+  // (the loops write behind). For tests and tools that read the file; never on a loop.
+  void flushIndex();
   // Stops every worker and waits for them. Safe to call twice.
   void stop();
 

@@ -30,6 +30,8 @@ namespace regcache::cache {
 class BlobStore;
 class FillBudget;
 class FillRegistry;
+class IndexView;
+class IndexWriter;
 } // namespace regcache::cache
 namespace regcache::proxy {
 class ProxyAuthPool;
@@ -47,6 +49,10 @@ struct SharedContext {
   cache::BlobStore *blobs = nullptr;
   cache::FillRegistry *fills = nullptr;
   std::filesystem::path indexPath;
+  // The index the loops read (memory) and the one thread that writes it to SQLite; both set
+  // whenever `blobs` is. Loops never open SQLite themselves.
+  const cache::IndexView *indexView = nullptr;
+  cache::IndexWriter *indexWriter = nullptr;
   std::atomic<std::uint64_t> nextConnectionId{1};
   Metrics metrics{};
   // --allow-client, checked at accept. Reloadable: a swap narrows who may connect from then on.

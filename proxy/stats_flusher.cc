@@ -1,17 +1,13 @@
 #include "proxy/stats_flusher.h"
 
-#include "base/log.h"
 #include "cache/index.h"
+#include "cache/index_writer.h"
 
 namespace regcache::proxy {
 
-StatsFlusher::StatsFlusher(std::filesystem::path indexPath, const Metrics &metrics,
+StatsFlusher::StatsFlusher(cache::IndexWriter &writer, const Metrics &metrics,
                            std::chrono::milliseconds interval)
-    : indexPath_(std::move(indexPath)), metrics_(metrics), thread_(interval, [this] {
-        if (auto flushed = flushOnce(); !flushed.ok()) {
-          log::cache().warn("cache statistics not saved: {}", flushed.failure().detail);
-        }
-      }) {}
+    : writer_(writer), metrics_(metrics), thread_(interval, [this] { flushOnce(); }) {}
 
 StatsFlusher::~StatsFlusher() { stop(); }
 
@@ -19,12 +15,10 @@ void StatsFlusher::start() { thread_.start(); }
 
 void StatsFlusher::stop() {
   thread_.stop();
-  if (auto flushed = flushOnce(); !flushed.ok()) {
-    log::cache().warn("cache statistics not saved at exit: {}", flushed.failure().detail);
-  }
+  flushOnce();
 }
 
-Result<void> StatsFlusher::flushOnce() {
+void StatsFlusher::flushOnce() {
   PersistentTotals now = metrics_.totals();
   std::vector<std::pair<std::string, std::uint64_t>> deltas;
   auto add = [&](const char *name, std::uint64_t current, std::uint64_t before) {
@@ -34,12 +28,9 @@ Result<void> StatsFlusher::flushOnce() {
   add(cache::kCounterCacheMisses, now.cacheMisses, flushed_.cacheMisses);
   add(cache::kCounterBytesFromCache, now.bytesFromCache, flushed_.bytesFromCache);
   add(cache::kCounterBytesFromUpstream, now.bytesFromUpstream, flushed_.bytesFromUpstream);
-  if (deltas.empty()) return {};
-  auto index = cache::Index::open(indexPath_);
-  if (!index.ok()) return index.failure();
-  if (auto added = index.value()->addCounters(deltas); !added.ok()) return added;
+  if (deltas.empty()) return;
+  writer_.addCounters(deltas);
   flushed_ = now;
-  return {};
 }
 
 } // namespace regcache::proxy

@@ -1,19 +1,23 @@
 #pragma once
 // Adds what the metrics counted since the last flush to the index's persistent counters, every
 // interval and once more at stop, so `regcache cache stats` can report a hit ratio and bytes by
-// source across restarts without the proxy writing SQLite on every request.
+// source across restarts without the proxy writing SQLite on every request. The deltas go to the
+// index writer's next batch (one thread writes cache.db).
 #include <chrono>
-#include <filesystem>
 
 #include "base/periodic_thread.h"
-#include "base/result.h"
 #include "proxy/metrics.h"
+
+namespace regcache::cache {
+class IndexWriter;
+}
 
 namespace regcache::proxy {
 
 class StatsFlusher {
 public:
-  StatsFlusher(std::filesystem::path indexPath, const Metrics &metrics,
+  // `writer` must outlive the flusher, and be stopped after it (stop() hands it the last deltas).
+  StatsFlusher(cache::IndexWriter &writer, const Metrics &metrics,
                std::chrono::milliseconds interval);
   ~StatsFlusher();
   StatsFlusher(const StatsFlusher &) = delete;
@@ -21,11 +25,11 @@ public:
 
   void start();
   void stop();
-  // Writes the counts since the last successful flush; on failure they wait for the next one.
-  Result<void> flushOnce();
+  // Hands the writer the counts since the last flush.
+  void flushOnce();
 
 private:
-  std::filesystem::path indexPath_;
+  cache::IndexWriter &writer_;
   const Metrics &metrics_;
   PersistentTotals flushed_;
   PeriodicThread thread_;

@@ -19,21 +19,6 @@ Worker::Worker(unsigned index, SharedContext &shared)
   completions_ = std::make_unique<LoopCompletions>(mailbox_);
 }
 
-void Worker::openCacheIndex() {
-  if (shared_.blobs == nullptr) return;
-  auto opened = cache::Index::open(shared_.indexPath);
-  if (!opened.ok()) {
-    log::cache().warn("worker {}: cache index unavailable, passing through: {}", index_,
-                      opened.failure().detail);
-    return;
-  }
-  cacheIndex_ = std::move(opened.value());
-  // This connection is used on the loop: waiting seconds for another writer would stall every
-  // connection on it. Past this, the write is skipped (logged by the caller) and the request
-  // goes on; a read never waits in WAL mode.
-  cacheIndex_->setBusyTimeout(kLoopBusyTimeout);
-}
-
 Worker::~Worker() {
   mailbox_->close(); // a pool thread's late result must not wake a loop that is going away
   // Sessions first: they hold bufferevents and lookups that refer to the pool and resolver.
@@ -77,7 +62,6 @@ std::vector<net::SocketAddress> Worker::boundAddresses() const {
 }
 
 void Worker::start() {
-  openCacheIndex();
   thread_ = std::thread([this] {
     event_base_dispatch(base_.get());
     log::proxy().debug("worker {} stopped", index_);

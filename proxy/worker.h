@@ -9,7 +9,6 @@
 
 #include "base/event_handles.h"
 #include "base/result.h"
-#include "cache/index.h"
 #include "proxy/loop_completions.h"
 #include "proxy/net/connector.h"
 #include "proxy/net/listener.h"
@@ -32,13 +31,9 @@ public:
   Worker(const Worker &) = delete;
   Worker &operator=(const Worker &) = delete;
 
-  // How long the loop's index connection waits for another connection's write lock.
-  static constexpr std::chrono::milliseconds kLoopBusyTimeout{5};
-
   // Binds every listen address. Call before start().
   Result<void> listen();
-  // Opens this worker's index connection (with the privileges the process has now: after
-  // --user is applied), then runs the loop on its own thread.
+  // Runs the loop on its own thread.
   void start();
   // Thread-safe: asks the loop to exit; join() waits for it.
   void stop();
@@ -52,8 +47,8 @@ public:
   unsigned index() const { return index_; }
   std::size_t sessionCount() const { return sessions_.size(); }
   std::vector<net::SocketAddress> boundAddresses() const;
-  // This thread's connection to the cache index, or null when the cache is off or broken.
-  cache::Index *index() { return cacheIndex_.get(); }
+  // True when the cache is on: then SharedContext's indexView and indexWriter are set.
+  bool cacheEnabled() const { return shared_.indexWriter != nullptr; }
   // How to connect to `host` upstream: the options' timeouts, the target policy judging every
   // resolved address, and the upstream TLS context.
   net::ConnectSettings upstreamConnectSettings(const std::string &host) const;
@@ -94,8 +89,6 @@ private:
   void onAccept(int fd, const net::SocketAddress &peer, bool mirrorTls = false);
   static void onReap(evutil_socket_t, short, void *arg) noexcept;
 
-  void openCacheIndex();
-
   unsigned index_;
   SharedContext &shared_;
   EventBasePtr base_;
@@ -104,7 +97,6 @@ private:
   std::shared_ptr<net::LoopMailbox> mailbox_;
   std::unique_ptr<LoopCompletions> completions_;
   UpstreamPool pool_;
-  std::unique_ptr<cache::Index> cacheIndex_;
   std::vector<std::unique_ptr<net::Listener>> listeners_;
   std::unordered_map<ClientSession *, std::unique_ptr<ClientSession>> sessions_;
   std::unordered_map<RequestHandler *, std::unique_ptr<RequestHandler>> adopted_;

@@ -213,6 +213,7 @@ bool headOnly(const std::string &s) { return s.find("\r\n\r\n") != std::string::
 
 bool sourceRecorded(const ProxyFixture &proxy, const std::string &digest,
                     const std::string &registry, const std::string &repository, bool anonymously) {
+  proxy.flushIndex();
   auto index = regcache::cache::Index::open(proxy.dataDir() / "cache.db");
   if (!index.ok()) return false;
   auto served = index.value()->servedUnder(digest, registry, repository, anonymously);

@@ -281,6 +281,7 @@ TEST_CASE("a fill whose only client left is still committed", "[cache][integrati
   std::string last;
   for (int attempt = 0; attempt < 50; ++attempt) { // the fill takes about 0.3 s
     // Only the index is asked: a blob not cached yet would be a HEAD passed upstream.
+    proxy.flushIndex();
     auto index = regcache::cache::Index::open(proxy.dataDir() / "cache.db");
     REQUIRE(index.ok());
     auto found = index.value()->findBlob(kDigest);

@@ -38,6 +38,7 @@ std::string head(const std::string &content) {
 }
 
 bool indexed(const ProxyFixture &proxy, const std::string &digest) {
+  proxy.flushIndex();
   auto index = regcache::cache::Index::open(proxy.dataDir() / "cache.db");
   REQUIRE(index.ok());
   auto found = index.value()->findBlob(digest);

@@ -21,6 +21,8 @@ public:
   const std::vector<uint16_t> &ports() const { return ports_; }
   const std::filesystem::path &dataDir() const { return dataDir_; }
   proxy::Server &server() { return *server_; }
+  // Waits until cache.db holds every index change the proxy made so far (it writes behind).
+  void flushIndex() const { server_->flushIndex(); }
 
 private:
   std::filesystem::path dataDir_;

@@ -94,6 +94,7 @@ std::string body(const std::string &response) {
 
 bool servedAnonymously(const ProxyFixture &proxy, const std::string &registry,
                        const std::string &repository) {
+  proxy.flushIndex();
   auto index = regcache::cache::Index::open(proxy.dataDir() / "cache.db");
   if (!index.ok()) return false;
   auto served = index.value()->servedUnder(kLayerDigest, registry, repository, true);
