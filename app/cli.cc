@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <stdexcept>
 
+#include "app/build_info.h"
 #include "app/units.h"
 #include "proxy/net/cidr.h"
 #include "proxy/target_policy.h"
@@ -490,6 +491,7 @@ ParsedCommand Cli::parse(int argc, const char *const *argv) {
   for (const auto &address : raw_->listen)
     o.listen.push_back(parseListenAddress(address));
   o.dataDir = out.dataDir;
+  o.build = {REGCACHE_VERSION, gitDescribe(), REGCACHE_BUILD_TYPE};
   o.workers = raw_->workers;
   o.interceptPatterns = raw_->intercept;
   o.allowClients = raw_->allowClient;

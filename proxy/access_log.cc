@@ -20,10 +20,12 @@ AccessRecord startAccessRecord(const ClientSide &client, std::string method, std
 }
 
 void completeRequest(Metrics &metrics, const AccessRecord &r) {
-  metrics.countRequest(routeLabelOf(r.method, r.host, r.path), outcomeOf(r.cache, r.status),
-                       r.bytesSent, r.fromCache);
+  RouteLabel route = routeLabelOf(r.method, r.host, r.path);
+  Outcome outcome = outcomeOf(r.cache, r.status);
+  metrics.countRequest(route, outcome, r.bytesSent, r.fromCache);
   auto elapsed = std::chrono::duration_cast<std::chrono::microseconds>(
       std::chrono::steady_clock::now() - r.started);
+  metrics.observeRequestDuration(route, outcome, elapsed);
   metrics.countUser(r.user);
   log::access().info("{} client={} user={} method={} host={} path=\"{}\" status={} bytes={} "
                      "ms={:.1f} cache={} note=\"{}\"",

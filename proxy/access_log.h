@@ -13,7 +13,8 @@ struct AccessRecord {
   std::string method;
   std::string host; // upstream host[:port], or "-" for the proxy's own endpoints
   std::string path;
-  int status = 0; // 0: no response was sent
+  int status = 0;         // 0: no response was sent
+  int upstreamStatus = 0; // the status of upstream's last response head; 0: none
   std::uint64_t bytesSent = 0;
   std::chrono::steady_clock::time_point started;
   std::string note;       // why it failed, or how it was served ("-" when empty)

@@ -323,8 +323,11 @@ void Exchange::onResponseHead(http::ResponseHead &&head) {
   }
   state_ = State::kStreamingResponse;
   record_.status = head.status;
+  record_.upstreamStatus = head.status;
   responseKeepAlive_ = head.keepAlive;
   Metrics &metrics = client_->worker().shared().metrics;
+  metrics.observeUpstreamFirstByte(std::chrono::duration_cast<std::chrono::microseconds>(
+      std::chrono::steady_clock::now() - record_.started));
   if (auto remaining = head.headers.get("RateLimit-Remaining")) {
     metrics.noteRateLimit(record_.host, *remaining);
   }

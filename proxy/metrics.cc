@@ -71,6 +71,18 @@ Outcome outcomeOf(std::string_view cacheLabel, int status) {
   return status == 0 || status >= 500 ? Outcome::kError : Outcome::kPass;
 }
 
+Metrics::Metrics() : startedAt_(std::chrono::system_clock::now()) {}
+
+void Metrics::observeRequestDuration(RouteLabel route, Outcome outcome,
+                                     std::chrono::microseconds took) {
+  requestDurations_[static_cast<std::size_t>(route)][static_cast<std::size_t>(outcome)].observe(
+      took);
+}
+
+void Metrics::observeUpstreamFirstByte(std::chrono::microseconds took) {
+  upstreamFirstByte_.observe(took);
+}
+
 void Metrics::countRequest(RouteLabel route, Outcome outcome, std::uint64_t bytes, bool fromCache) {
   requests_[static_cast<std::size_t>(route)][static_cast<std::size_t>(outcome)].fetch_add(
       1, std::memory_order_relaxed);
@@ -156,6 +168,17 @@ void header(std::string &out, std::string_view name, std::string_view type, std:
 
 std::string Metrics::renderPrometheus() const {
   std::string out;
+  header(out, "regcache_build_info", "gauge",
+         "Always 1; the labels say which regcache answers (version, git describe, build type).");
+  out += "regcache_build_info{version=\"" + escapeLabel(build_.version) + "\",git=\"" +
+         escapeLabel(build_.git) + "\",build_type=\"" + escapeLabel(build_.buildType) + "\"} 1\n";
+  header(out, "regcache_start_time_seconds", "gauge",
+         "When the proxy started, in seconds since the Unix epoch.");
+  out +=
+      "regcache_start_time_seconds " +
+      std::to_string(
+          std::chrono::duration_cast<std::chrono::seconds>(startedAt_.time_since_epoch()).count()) +
+      "\n";
   header(out, "regcache_requests_total", "counter",
          "Requests answered, by route and cache outcome.");
   for (std::size_t r = 0; r < kRoutes; ++r) {
@@ -167,6 +190,19 @@ std::string Metrics::renderPrometheus() const {
              std::to_string(value) + "\n";
     }
   }
+  header(out, "regcache_request_duration_seconds", "histogram",
+         "From a request's head to its last byte sent, by route and cache outcome.");
+  for (std::size_t r = 0; r < kRoutes; ++r) {
+    for (std::size_t o = 0; o < kOutcomes; ++o) {
+      requestDurations_[r][o].render(out, "regcache_request_duration_seconds",
+                                     "route=\"" + std::string(labelOf(static_cast<RouteLabel>(r))) +
+                                         "\",outcome=\"" +
+                                         std::string(labelOf(static_cast<Outcome>(o))) + "\"");
+    }
+  }
+  header(out, "regcache_upstream_first_byte_seconds", "histogram",
+         "From a request's head to the head of upstream's response (DNS, connect, TLS, wait).");
+  upstreamFirstByte_.render(out, "regcache_upstream_first_byte_seconds", "");
   header(out, "regcache_served_bytes_total", "counter",
          "Response body bytes sent to clients, by where they came from.");
   out += "regcache_served_bytes_total{source=\"cache\"} " +

@@ -147,6 +147,7 @@ void Server::start() {
     impl_->shared->adminClients.push_back(*range);
   }
   impl_->shared->metrics.limitLabelValues(o.metricsMaxLabelValues);
+  impl_->shared->metrics.setBuildIdentity(o.build);
   if (!o.proxyAuthFile.empty()) {
     auto users = ProxyUsers::load(o.proxyAuthFile);
     if (!users.ok()) throw std::runtime_error(users.failure().detail);

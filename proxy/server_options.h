@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "proxy/build_identity.h"
 #include "proxy/http/limits.h"
 
 namespace regcache::proxy {
@@ -109,6 +110,8 @@ struct ServerOptions {
   std::size_t upstreamPoolPerHost = 8; // idle keep-alive connections kept per upstream
   std::chrono::milliseconds upstreamIdle{std::chrono::seconds(30)};
   std::size_t relayHighWatermark = 1 << 20; // bytes queued for a slow peer before reads pause
+  // Not a flag: what app/ was built from (regcache_build_info, the status page).
+  BuildIdentity build{};
 };
 
 } // namespace regcache::proxy

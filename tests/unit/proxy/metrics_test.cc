@@ -97,3 +97,24 @@ TEST_CASE("label values past the limit fold into other", "[metrics]") {
   CHECK(text.find("user=\"other\"} 2\n") != std::string::npos);
   CHECK(text.find("bob") == std::string::npos);
 }
+
+TEST_CASE("a latency histogram renders cumulative buckets, a sum and a count", "[metrics]") {
+  LatencyHistogram histogram;
+  std::string none;
+  histogram.render(none, "x_seconds", "");
+  CHECK(none.empty());
+  histogram.observe(std::chrono::milliseconds(3));
+  histogram.observe(std::chrono::milliseconds(700));
+  histogram.observe(std::chrono::seconds(400));
+  histogram.observe(std::chrono::microseconds(-5)); // a clock step: counted as 0
+  std::string out;
+  histogram.render(out, "x_seconds", "route=\"blob\"");
+  INFO(out);
+  CHECK(out.find("x_seconds_bucket{route=\"blob\",le=\"0.005\"} 2\n") != std::string::npos);
+  CHECK(out.find("x_seconds_bucket{route=\"blob\",le=\"0.5\"} 2\n") != std::string::npos);
+  CHECK(out.find("x_seconds_bucket{route=\"blob\",le=\"1\"} 3\n") != std::string::npos);
+  CHECK(out.find("x_seconds_bucket{route=\"blob\",le=\"300\"} 3\n") != std::string::npos);
+  CHECK(out.find("x_seconds_bucket{route=\"blob\",le=\"+Inf\"} 4\n") != std::string::npos);
+  CHECK(out.find("x_seconds_sum{route=\"blob\"} 400.703000\n") != std::string::npos);
+  CHECK(out.find("x_seconds_count{route=\"blob\"} 4\n") != std::string::npos);
+}
