@@ -4,6 +4,7 @@
 // A blob being read stays readable (its descriptor outlives the unlink), and fills in flight are
 // not in the index yet, so nothing being read or filled is ever cut short. The bytes fills in
 // flight have reserved (FillBudget) count toward the limit: they will land in the index soon.
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
@@ -33,11 +34,17 @@ public:
   void stop();
   // One pass, on the caller's thread: returns how many blobs were evicted.
   std::size_t evictOnce();
+  // What every pass so far evicted (any thread may read them).
+  std::uint64_t evictedBlobs() const { return evictedBlobs_.load(std::memory_order_relaxed); }
+  std::uint64_t evictedBytes() const { return evictedBytes_.load(std::memory_order_relaxed); }
+  std::uint64_t limit() const { return options_.maxBytes; }
 
 private:
   std::filesystem::path indexPath_;
   FileBlobStore &store_;
   EvictionOptions options_;
+  std::atomic<std::uint64_t> evictedBlobs_{0};
+  std::atomic<std::uint64_t> evictedBytes_{0};
   PeriodicThread thread_;
 };
 

@@ -3,6 +3,7 @@
 // digest at once, exactly one upstream fetch happens. The leader writes the blob; followers read
 // the same temp file as it grows, and the finished blob afterwards.
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <map>
@@ -10,6 +11,7 @@
 #include <mutex>
 #include <string>
 #include <utility>
+#include <vector>
 
 namespace regcache::cache {
 
@@ -21,6 +23,8 @@ struct FillProgress {
   std::uint64_t size = 0;
   std::string contentType;
   std::filesystem::path tempPath;
+  // When the leader joined; set before the fill is shared, never changed.
+  std::chrono::steady_clock::time_point startedAt = std::chrono::steady_clock::now();
 
   bool terminal() const {
     int s = state.load(std::memory_order_acquire);
@@ -37,6 +41,17 @@ public:
   void finish(const std::string &digest, const std::shared_ptr<FillProgress> &progress,
               FillProgress::State state);
   std::size_t inFlight() const;
+
+  // One fill in flight, as the status page shows it.
+  struct Snapshot {
+    std::string digest; // the key the leader joined with
+    std::uint64_t written = 0;
+    std::uint64_t size = 0; // 0 until upstream's head announced it
+    std::chrono::steady_clock::time_point startedAt;
+    long readers = 0; // the leader and its followers: every holder of the progress but this map
+  };
+  // The fills in flight now, by digest.
+  std::vector<Snapshot> snapshot() const;
 
 private:
   mutable std::mutex mutex_;

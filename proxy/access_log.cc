@@ -1,6 +1,7 @@
 #include "proxy/access_log.h"
 
 #include "base/log.h"
+#include "cache/registry_route.h"
 #include "proxy/metrics.h"
 #include "proxy/request_handler.h"
 
@@ -19,6 +20,35 @@ AccessRecord startAccessRecord(const ClientSide &client, std::string method, std
   return record;
 }
 
+namespace {
+
+// The origin-form path of a target logged as the client sent it (absolute-form included).
+std::string_view originPath(std::string_view target) {
+  if (auto scheme = target.find("://");
+      scheme != std::string_view::npos && scheme < target.find('/')) {
+    auto slash = target.find('/', scheme + 3);
+    target = slash == std::string_view::npos ? std::string_view("/") : target.substr(slash);
+  }
+  return target.substr(0, target.find('?'));
+}
+
+void countPull(Metrics &metrics, const AccessRecord &r, Outcome outcome) {
+  auto route = cache::parseRegistryPath(originPath(r.path));
+  if (!route) return;
+  bool manifestGet = route->kind == cache::RegistryRoute::Kind::kManifest && r.method == "GET" &&
+                     r.status >= 200 && r.status < 300;
+  // Docker Hub counts manifest GETs against its limit; a REVALIDATED one cost upstream a HEAD.
+  bool saved = outcome == Outcome::kHit || outcome == Outcome::kStale ||
+               outcome == Outcome::kRevalidated || outcome == Outcome::kCoalesced;
+  // Cache answers name plain-HTTP registries "http://host:port", upstream exchanges "host:port".
+  std::string_view registry = r.host;
+  if (registry.rfind("http://", 0) == 0) registry.remove_prefix(7);
+  metrics.pulls().countRequest(std::string(registry), route->repository, manifestGet, saved,
+                               r.bytesSent);
+}
+
+} // namespace
+
 void completeRequest(Metrics &metrics, const AccessRecord &r) {
   RouteLabel route = routeLabelOf(r.method, r.host, r.path);
   Outcome outcome = outcomeOf(r.cache, r.status);
@@ -26,6 +56,7 @@ void completeRequest(Metrics &metrics, const AccessRecord &r) {
   auto elapsed = std::chrono::duration_cast<std::chrono::microseconds>(
       std::chrono::steady_clock::now() - r.started);
   metrics.observeRequestDuration(route, outcome, elapsed);
+  if (route == RouteLabel::kBlob || route == RouteLabel::kManifest) countPull(metrics, r, outcome);
   metrics.countUser(r.user);
   log::access().info("{} client={} user={} method={} host={} path=\"{}\" status={} bytes={} "
                      "ms={:.1f} cache={} note=\"{}\"",

@@ -86,6 +86,8 @@ void Metrics::observeUpstreamFirstByte(std::chrono::microseconds took) {
 void Metrics::countRequest(RouteLabel route, Outcome outcome, std::uint64_t bytes, bool fromCache) {
   requests_[static_cast<std::size_t>(route)][static_cast<std::size_t>(outcome)].fetch_add(
       1, std::memory_order_relaxed);
+  // The proxy's own pages (/metrics, the status page) come from neither cache nor upstream.
+  if (route == RouteLabel::kAdmin) return;
   (fromCache ? bytesFromCache_ : bytesFromUpstream_).fetch_add(bytes, std::memory_order_relaxed);
 }
 
@@ -116,6 +118,7 @@ void Metrics::noteRateLimit(const std::string &registry, std::string_view header
   auto [end, error] =
       std::from_chars(headerValue.data(), headerValue.data() + headerValue.size(), remaining);
   if (error != std::errc() || end == headerValue.data()) return;
+  pulls_.noteRateLimit(registry, remaining, std::chrono::system_clock::now());
   std::lock_guard lock(rateLimitMutex_);
   rateLimitRemaining_[labelIn(rateLimitRemaining_, registry, maxLabelValues_)] = remaining;
 }

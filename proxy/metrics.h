@@ -13,6 +13,7 @@
 
 #include "proxy/build_identity.h"
 #include "proxy/latency_histogram.h"
+#include "proxy/pull_stats.h"
 
 namespace regcache::proxy {
 
@@ -79,8 +80,14 @@ public:
   };
   FillHold holdFill() { return FillHold(*this); }
 
+  // By registry and repository, for the status page.
+  PullStats &pulls() { return pulls_; }
+  const PullStats &pulls() const { return pulls_; }
+  std::chrono::system_clock::time_point startedAt() const { return startedAt_; }
+
   std::uint64_t requests(RouteLabel route, Outcome outcome) const;
   std::uint64_t upstreamErrors(UpstreamError kind) const;
+  const BuildIdentity &buildIdentity() const { return build_; }
   std::int64_t fillsInFlight() const { return fillsInFlight_.load(std::memory_order_relaxed); }
   PersistentTotals totals() const;
 
@@ -97,6 +104,7 @@ private:
   std::array<std::array<LatencyHistogram, kOutcomes>, kRoutes> requestDurations_{};
   LatencyHistogram upstreamFirstByte_;
   BuildIdentity build_;
+  PullStats pulls_;
   std::chrono::system_clock::time_point startedAt_;
   std::array<Counter, kErrorKinds> upstreamErrors_{};
   Counter bytesFromCache_{0};

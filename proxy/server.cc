@@ -13,6 +13,7 @@
 #include "base/clock.h"
 #include "base/data_dir_lock.h"
 #include "base/log.h"
+#include "base/periodic_thread.h"
 #include "base/privileges.h"
 #include "ca/authority.h"
 #include "ca/leaf_cache.h"
@@ -48,6 +49,8 @@ struct Server::Impl {
   std::unique_ptr<SharedContext> shared;
   std::unique_ptr<ProxyAuthPool> proxyAuthPool; // refers to shared->proxyUsers: freed first
   std::unique_ptr<StatsFlusher> statsFlusher;
+  // Samples the counters for the status page's last hour (one kept per minute).
+  std::unique_ptr<PeriodicThread> statusSampler;
   std::optional<upstream_auth::Credentials> upstreamCredentials;
   std::vector<std::unique_ptr<Worker>> workers;
   std::vector<net::SocketAddress> bound;
@@ -169,6 +172,7 @@ void Server::start() {
   if (o.cacheEnabled) openCache();
   impl_->shared->blobs = impl_->blobs.get();
   impl_->shared->fillBudget = impl_->fillBudget.get();
+  impl_->shared->evictor = impl_->evictor.get();
   if (impl_->blobs) {
     impl_->statsFlusher = std::make_unique<StatsFlusher>(
         impl_->shared->indexPath, impl_->shared->metrics, o.evictionInterval);
@@ -186,6 +190,13 @@ void Server::start() {
   impl_->caWatcher->start();
   if (impl_->evictor) impl_->evictor->start();
   if (impl_->statsFlusher) impl_->statsFlusher->start();
+  impl_->statusSampler = std::make_unique<PeriodicThread>(std::chrono::seconds(5), [this] {
+    SharedContext &shared = *impl_->shared;
+    shared.history.record(sampleOf(shared.metrics, std::chrono::system_clock::now(),
+                                   shared.evictor ? shared.evictor->evictedBlobs() : 0,
+                                   shared.evictor ? shared.evictor->evictedBytes() : 0));
+  });
+  impl_->statusSampler->start();
   impl_->running = true;
 }
 
@@ -242,6 +253,7 @@ void Server::stop() {
   impl_->workers.clear();
   impl_->proxyAuthPool.reset();                         // its results have no loop left to go to
   if (impl_->statsFlusher) impl_->statsFlusher->stop(); // after the workers: nothing is lost
+  if (impl_->statusSampler) impl_->statusSampler->stop();
 }
 
 int runServer(const ServerOptions &options) {
