@@ -56,6 +56,8 @@ std::string chart(const std::string &id, const std::vector<CounterSample> &minut
                      ? 600.0
                      : 600.0 * static_cast<double>(i) / static_cast<double>(minutes.size() - 1);
       double y = 100.0 - 95.0 * static_cast<double>(v) / static_cast<double>(top);
+      // One minute so far: a level line across the chart rather than an invisible point.
+      if (minutes.size() == 1) out += fmt::format("0.0,{:.1f} ", y);
       out += fmt::format("{}{:.1f},{:.1f}", i == 0 ? "" : " ", x, y);
     }
     return out;
@@ -155,7 +157,8 @@ t.innerHTML=list.length?list.map(f).join(''):'<tr><td colspan="'+cols+'">'+empty
 function chart(id,ms,a,b){var top=1;ms.forEach(function(m){top=Math.max(top,m[a],m[b])});
 var svg=document.getElementById(id),pl=svg.querySelectorAll('polyline');
 [a,b].forEach(function(k,j){pl[j].setAttribute('points',ms.map(function(m,i){
-var x=ms.length<2?600:600*i/(ms.length-1);return x.toFixed(1)+','+(100-95*m[k]/top).toFixed(1)}).join(' '))});}
+var x=ms.length<2?600:600*i/(ms.length-1),y=(100-95*m[k]/top).toFixed(1);
+return (ms.length===1?'0.0,'+y+' ':'')+x.toFixed(1)+','+y}).join(' '))});}
 function draw(d){
 document.querySelectorAll('[data-k]').forEach(function(e){var k=e.dataset.k,f=e.dataset.f,v;
 if(f==='r'){var p=get(d,k.replace(/\.hit_ratio$/,''));v=ratio(p.hits,p.misses)}
