@@ -56,6 +56,7 @@ struct Cli::Raw {
   std::vector<std::string> upstreamCa;
   std::string logLevel = "info";
   std::string accessLog;
+  std::string accessLogFormat = proxy::ServerOptions{}.accessLogFormat;
   std::string maxRequestLine = "8KiB";
   std::string maxHeaderBytes = "64KiB";
   std::size_t maxHeaders = 100;
@@ -215,6 +216,11 @@ Cli::Cli() : raw_(std::make_unique<Raw>()) {
       ->capture_default_str();
   serve_->add_option("--access-log", raw_->accessLog,
                      "One line per request to FILE, or - for stdout (default: stderr)");
+  serve_
+      ->add_option("--access-log-format", raw_->accessLogFormat,
+                   "text (key=value) or json (one object per line)")
+      ->check(CLI::IsMember({"text", "json"}))
+      ->capture_default_str();
   serve_->add_option("--max-request-line", raw_->maxRequestLine, "Longest request line (size)")
       ->capture_default_str();
   serve_
@@ -517,6 +523,7 @@ ParsedCommand Cli::parse(int argc, const char *const *argv) {
   o.upstreamCaFiles.assign(raw_->upstreamCa.begin(), raw_->upstreamCa.end());
   o.logLevel = raw_->logLevel;
   o.accessLogPath = raw_->accessLog;
+  o.accessLogFormat = raw_->accessLogFormat;
   o.limits.maxRequestLine = parseSize(raw_->maxRequestLine);
   o.limits.maxHeaderBytes = parseSize(raw_->maxHeaderBytes);
   o.limits.maxHeaderCount = raw_->maxHeaders;

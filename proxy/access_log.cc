@@ -1,6 +1,11 @@
 #include "proxy/access_log.h"
 
+#include <spdlog/fmt/fmt.h>
+
+#include <atomic>
+
 #include "base/log.h"
+#include "base/time_format.h"
 #include "cache/registry_route.h"
 #include "proxy/metrics.h"
 #include "proxy/request_handler.h"
@@ -18,6 +23,55 @@ AccessRecord startAccessRecord(const ClientSide &client, std::string method, std
   record.path = std::move(path);
   record.started = std::chrono::steady_clock::now();
   return record;
+}
+
+namespace {
+
+std::atomic<AccessLogFormat> accessLogFormat{AccessLogFormat::kText};
+
+// Request fields are the client's bytes: escape quotes, backslashes and every control or
+// non-ASCII byte, so one line stays one valid JSON object whatever a client sends.
+std::string jsonText(std::string_view text) {
+  std::string out = "\"";
+  for (char c : text) {
+    auto u = static_cast<unsigned char>(c);
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (u < 0x20 || u >= 0x7f) {
+      out += fmt::format("\\u{:04x}", u);
+    } else {
+      out += c;
+    }
+  }
+  return out + "\"";
+}
+
+} // namespace
+
+void setAccessLogFormat(AccessLogFormat format) {
+  accessLogFormat.store(format, std::memory_order_relaxed);
+}
+
+std::string accessLineJson(const AccessRecord &r, std::chrono::system_clock::time_point now,
+                           std::chrono::microseconds elapsed) {
+  auto millis =
+      std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
+  std::string time = formatUtcTime(now, "%Y-%m-%dT%H:%M:%S") + fmt::format(".{:03d}Z", millis);
+  std::string connection = r.connection;
+  if (connection.size() > 2 && connection.front() == '[') {
+    connection = connection.substr(1, connection.size() - 2); // "[c42]" -> "c42"
+  }
+  return fmt::format(
+      "{{\"time\":{},\"connection\":{},\"client\":{},\"user\":{},\"method\":{},\"host\":{},"
+      "\"path\":{},\"status\":{},\"bytes\":{},\"duration_ms\":{:.1f},\"cache\":{},"
+      "\"upstream_status\":{},\"note\":{}}}",
+      jsonText(time), jsonText(connection), jsonText(r.client), jsonText(r.user),
+      jsonText(r.method), jsonText(r.host.empty() ? "-" : r.host), jsonText(r.path), r.status,
+      r.bytesSent, static_cast<double>(elapsed.count()) / 1000.0,
+      r.cache.empty() ? "null" : jsonText(r.cache),
+      r.upstreamStatus == 0 ? "null" : std::to_string(r.upstreamStatus),
+      r.note.empty() ? "null" : jsonText(r.note));
 }
 
 namespace {
@@ -58,6 +112,10 @@ void completeRequest(Metrics &metrics, const AccessRecord &r) {
   metrics.observeRequestDuration(route, outcome, elapsed);
   if (route == RouteLabel::kBlob || route == RouteLabel::kManifest) countPull(metrics, r, outcome);
   metrics.countUser(r.user);
+  if (accessLogFormat.load(std::memory_order_relaxed) == AccessLogFormat::kJson) {
+    log::access().info("{}", accessLineJson(r, std::chrono::system_clock::now(), elapsed));
+    return;
+  }
   log::access().info("{} client={} user={} method={} host={} path=\"{}\" status={} bytes={} "
                      "ms={:.1f} cache={} note=\"{}\"",
                      r.connection, r.client, r.user, r.method, r.host.empty() ? "-" : r.host,

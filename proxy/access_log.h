@@ -24,6 +24,16 @@ struct AccessRecord {
 
 class Metrics;
 
+enum class AccessLogFormat { kText, kJson };
+// How completeRequest writes access lines from now on (set once at start-up; default text).
+void setAccessLogFormat(AccessLogFormat format);
+
+// The request as one JSON object on one line (no newline): time (UTC, ms), connection, client,
+// user, method, host, path, status, bytes, duration_ms, cache, upstream_status (null when no
+// upstream answered), note. Strings are escaped, so hostile paths cannot break the line.
+std::string accessLineJson(const AccessRecord &record, std::chrono::system_clock::time_point now,
+                           std::chrono::microseconds elapsed);
+
 class ClientSide;
 
 // A record for a request of `client` starting now; status, bytes and note are filled in as it

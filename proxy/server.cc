@@ -24,6 +24,7 @@
 #include "cache/fill_registry.h"
 #include "cache/index.h"
 #include "cache/reconcile.h"
+#include "proxy/access_log.h"
 #include "proxy/ca_watcher.h"
 #include "proxy/intercept_tls.h"
 #include "proxy/net/tls_contexts.h"
@@ -151,6 +152,7 @@ void Server::start() {
   }
   impl_->shared->metrics.limitLabelValues(o.metricsMaxLabelValues);
   impl_->shared->metrics.setBuildIdentity(o.build);
+  setAccessLogFormat(o.accessLogFormat == "json" ? AccessLogFormat::kJson : AccessLogFormat::kText);
   if (!o.proxyAuthFile.empty()) {
     auto users = ProxyUsers::load(o.proxyAuthFile);
     if (!users.ok()) throw std::runtime_error(users.failure().detail);
@@ -257,7 +259,7 @@ void Server::stop() {
 }
 
 int runServer(const ServerOptions &options) {
-  log::setup(options.logLevel, options.accessLogPath);
+  log::setup(options.logLevel, options.accessLogPath, options.accessLogFormat == "json");
 
   // Block the signals before any worker thread exists, so only sigwait below receives them.
   sigset_t signals;

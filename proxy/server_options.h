@@ -62,6 +62,8 @@ struct ServerOptions {
 
   std::string logLevel = "info";
   std::string accessLogPath; // empty: stderr; "-": stdout
+  // "text" (key=value after a timestamp) or "json" (one object per line, for Loki, jq, ...).
+  std::string accessLogFormat = "text";
 
   http::Limits limits;
   std::chrono::milliseconds idleTimeout{std::chrono::seconds(60)};
