@@ -388,6 +388,9 @@ Cli::Cli() : raw_(std::make_unique<Raw>()) {
   cacheStats_ = cacheCommand->add_subcommand("stats", "Entries, bytes and hits in the cache");
   cacheVerify_ = cacheCommand->add_subcommand(
       "verify", "Re-hash every cached blob; report and remove the corrupt ones");
+  for (CLI::App *command : {cacheList_, cacheStats_, cacheVerify_}) {
+    command->add_flag("--json", json_, "Print one JSON document (for jq and scripts)");
+  }
   cacheRemove_ = cacheCommand->add_subcommand(
       "rm", "Purge a digest, a repository (REGISTRY/REPO) or an image (REGISTRY/REPO:TAG, with "
             "the manifests and blobs it references that no other repository was served)");
@@ -412,6 +415,7 @@ Cli::Cli() : raw_(std::make_unique<Raw>()) {
   proxyAuthHash_->add_flag("--admin", raw_->hashAdmin,
                            "Mark the user an admin (may read /metrics and /v2/_catalog)");
   version_ = app_.add_subcommand("version", "Print the version of regcache and its libraries");
+  version_->add_flag("--json", json_, "Print one JSON document (for jq and scripts)");
 }
 
 Cli::~Cli() = default;
@@ -484,6 +488,7 @@ ParsedCommand Cli::parse(int argc, const char *const *argv) {
   out.hashAdmin = raw_->hashAdmin;
   if (!raw_->gcOlderThan.empty()) out.gcOlderThan = parseDuration(raw_->gcOlderThan);
   out.rotateNow = raw_->rotateNow;
+  out.json = json_;
   out.leafValidity =
       std::chrono::duration_cast<std::chrono::hours>(parseDuration(raw_->leafValidity));
   if (out.command != Command::kServe) return out;

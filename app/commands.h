@@ -17,6 +17,7 @@ int runCacheVerify(const ParsedCommand &command);
 int runCacheRemove(const ParsedCommand &command);
 int runCacheGc(const ParsedCommand &command);
 int runProxyAuthHash(const ParsedCommand &command);
-int runVersion();
+// `json`: one JSON document instead of the text.
+int runVersion(bool json = false);
 
 } // namespace regcache::app
