@@ -317,6 +317,7 @@ Cli::Cli() : raw_(std::make_unique<Raw>()) {
   caInit_ = ca->add_subcommand("init", "Create the CA in <data-dir>/ca");
   caBundle_ = ca->add_subcommand("bundle", "Print the PEM bundle of roots clients must trust");
   caShow_ = ca->add_subcommand("show", "Describe the CA's roots");
+  caShow_->add_flag("--json", json_, "Print one JSON document (for jq and scripts)");
   caRotate_ = ca->add_subcommand(
       "rotate", "Publish a new root now; it signs after the overlap; the old root is retired "
                 "once its last leaf has expired");

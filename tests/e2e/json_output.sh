@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# --json of cache ls, cache stats, cache verify and version parses with jq and says what the text
+# --json of cache ls, cache stats, cache verify, ca show and version parses with jq and says what the text
 # says, after a real skopeo pull through the proxy; on a terminal `cache ls` prints an aligned
 # table with sizes in KiB/MiB and relative times.
 source "$(dirname "$0")/lib.sh"
@@ -41,6 +41,14 @@ status=0
 [ "$status" = 1 ] || fail "cache verify --json exited $status on a corrupt blob"
 jq -e --arg d "$LAYER_DIGEST" '.corrupt == 1 and .removed == [$d]' "$WORK/verify.json" >/dev/null ||
   fail "cache verify --json: $(cat "$WORK/verify.json")"
+
+# ca show --json after a rotation: the active and the next root, and when the next one signs.
+"$REGCACHE" ca rotate --overlap 1h "${DD[@]}" >/dev/null || fail "ca rotate"
+"$REGCACHE" ca show --json "${DD[@]}" >"$WORK/ca.json"
+jq -e '(.generations | map(.state)) == ["next", "active"] and .next_transition != null and
+  .generations[0].activate_at == .next_transition and
+  all(.generations[]; .sha256 | test("^([0-9A-F]{2}:){31}[0-9A-F]{2}$"))' "$WORK/ca.json" \
+  >/dev/null || fail "ca show --json: $(cat "$WORK/ca.json")"
 
 # On a terminal: a header, aligned columns, a human size and a relative time.
 script -qec "$REGCACHE cache ls ${DD[*]}" /dev/null | tr -d '\r' >"$WORK/ls.txt"
