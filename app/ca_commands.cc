@@ -2,8 +2,11 @@
 #include <stdexcept>
 
 #include "app/commands.h"
+#include "app/json_text.h"
 #include "base/clock.h"
 #include "ca/authority.h"
+#include "ca/generation.h"
+#include "ca/x509_util.h"
 
 namespace regcache::app {
 namespace {
@@ -37,8 +40,40 @@ int runCaBundle(const ParsedCommand &command) {
   return 0;
 }
 
+namespace {
+
+// What `ca show` prints, as one JSON document: every generation, newest first, and the next
+// scheduled transition.
+std::string authorityJson(const ca::Authority &authority) {
+  std::string out = "{\"generations\":[";
+  const auto &generations = authority.generations();
+  for (auto it = generations.rbegin(); it != generations.rend(); ++it) {
+    X509 *root = it->root.get();
+    out += std::string(it == generations.rbegin() ? "" : ",") +
+           "{\"number\":" + std::to_string(it->times.number) +
+           ",\"state\":" + jsonText(ca::stateName(it->state)) +
+           ",\"sha256\":" + jsonText(ca::fingerprintSha256(root)) + ",\"not_before\":" +
+           jsonText(ca::formatUtc(ca::toTimePoint(X509_get0_notBefore(root)))) +
+           ",\"not_after\":" + jsonText(ca::formatUtc(ca::toTimePoint(X509_get0_notAfter(root)))) +
+           ",\"created_at\":" + jsonText(ca::formatUtc(it->times.createdAt)) +
+           ",\"activate_at\":" + jsonText(ca::formatUtc(it->times.activateAt)) + ",\"retire_at\":" +
+           (it->times.retireAt ? jsonText(ca::formatUtc(*it->times.retireAt)) : "null") + "}";
+  }
+  out += "],\"next_transition\":" + (authority.nextTransition()
+                                         ? jsonText(ca::formatUtc(*authority.nextTransition()))
+                                         : std::string("null"));
+  out += ",\"permitted_dns\":[";
+  for (std::size_t i = 0; i < authority.permittedDns().size(); ++i) {
+    out += (i == 0 ? "" : ",") + jsonText(authority.permittedDns()[i]);
+  }
+  return out + "]}\n";
+}
+
+} // namespace
+
 int runCaShow(const ParsedCommand &command) {
-  std::cout << loadAuthority(command)->describe();
+  auto authority = loadAuthority(command);
+  std::cout << (command.json ? authorityJson(*authority) : authority->describe());
   return 0;
 }
 

@@ -1,6 +1,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
@@ -10,6 +12,7 @@
 #include <vector>
 
 #include "app/commands.h"
+#include "app/json_text.h"
 #include "base/data_dir_lock.h"
 #include "base/time_format.h"
 #include "base/unique_fd.h"
@@ -62,6 +65,26 @@ std::string formatBytes(std::uint64_t bytes) {
   return text;
 }
 
+// Columns padded to their widest cell, sizes right-aligned (column 2).
+void printTable(const std::array<std::string, 5> &header,
+                const std::vector<std::array<std::string, 5>> &rows) {
+  std::array<std::size_t, 5> width{};
+  for (std::size_t c = 0; c < 5; ++c) {
+    width[c] = header[c].size();
+    for (const auto &row : rows)
+      width[c] = std::max(width[c], row[c].size());
+  }
+  auto print = [&](const std::array<std::string, 5> &row) {
+    for (std::size_t c = 0; c < 5; ++c) {
+      std::string pad(width[c] - row[c].size(), ' ');
+      std::cout << (c == 2 ? pad + row[c] : row[c] + (c == 4 ? "" : pad)) << (c == 4 ? "\n" : "  ");
+    }
+  };
+  print(header);
+  for (const auto &row : rows)
+    print(row);
+}
+
 std::string hitRatio(std::uint64_t hits, std::uint64_t misses) {
   if (hits + misses == 0) return "-";
   char text[16];
@@ -72,10 +95,55 @@ std::string hitRatio(std::uint64_t hits, std::uint64_t misses) {
 
 } // namespace
 
+// "12 s ago", "5 min ago", "3 h ago", "2 d ago": a terminal reader's time.
+static std::string ago(std::chrono::system_clock::time_point at) {
+  auto seconds =
+      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now() - at)
+          .count();
+  if (seconds < 0) return "just now";
+  if (seconds < 120) return std::to_string(seconds) + " s ago";
+  if (seconds < 7200) return std::to_string(seconds / 60) + " min ago";
+  if (seconds < 172800) return std::to_string(seconds / 3600) + " h ago";
+  return std::to_string(seconds / 86400) + " d ago";
+}
+
+static std::string isoTime(std::chrono::system_clock::time_point at) {
+  return formatUtcTime(at, "%Y-%m-%dT%H:%M:%SZ");
+}
+
 int runCacheList(const ParsedCommand &command) {
   auto index = openIndex(command);
   auto tags = index->listTags();
   if (!tags.ok()) throw std::runtime_error(tags.failure().detail);
+  bool table = !command.json && ::isatty(STDOUT_FILENO) == 1;
+  if (command.json || table) {
+    std::vector<std::array<std::string, 5>> rows;
+    std::string json = "[";
+    for (const auto &tag : tags.value()) {
+      auto blob = index->findBlob(tag.digest);
+      bool known = blob.ok() && blob.value();
+      std::string ref = tag.registry + "/" + tag.repository + ":" + tag.tag;
+      if (command.json) {
+        json += std::string(json.size() > 1 ? "," : "") + "{\"reference\":" + jsonText(ref) +
+                ",\"registry\":" + jsonText(tag.registry) +
+                ",\"repository\":" + jsonText(tag.repository) + ",\"tag\":" + jsonText(tag.tag) +
+                ",\"digest\":" + jsonText(tag.digest) +
+                ",\"size_bytes\":" + (known ? std::to_string(blob.value()->size) : "null") +
+                ",\"last_pull\":" + (known ? jsonText(isoTime(blob.value()->lastAccess)) : "null") +
+                ",\"checked_at\":" + jsonText(isoTime(tag.checkedAt)) + "}";
+      } else {
+        rows.push_back({ref, tag.digest.substr(0, 19),
+                        known ? formatBytes(blob.value()->size) : "?",
+                        known ? ago(blob.value()->lastAccess) : "?", ago(tag.checkedAt)});
+      }
+    }
+    if (command.json) {
+      std::cout << json << "]\n";
+      return 0;
+    }
+    printTable({"IMAGE", "DIGEST", "SIZE", "LAST PULL", "CHECKED"}, rows);
+    return 0;
+  }
   for (const auto &tag : tags.value()) {
     auto blob = index->findBlob(tag.digest);
     bool known = blob.ok() && blob.value();
@@ -101,6 +169,7 @@ int runCacheVerify(const ParsedCommand &command) {
   if (!digests.ok()) throw std::runtime_error(digests.failure().detail);
   bool terminal = ::isatty(STDERR_FILENO) == 1;
   std::size_t corrupt = 0, checked = 0;
+  std::vector<std::string> corruptDigests;
   for (const auto &text : digests.value()) {
     ++checked;
     if (terminal) {
@@ -123,14 +192,24 @@ int runCacheVerify(const ParsedCommand &command) {
     }
     if (digest && actual == digest->hex) continue;
     ++corrupt;
-    std::cout << (terminal ? "\n" : "") << "corrupt: " << text
-              << (reader.ok() ? " (content does not match)" : " (file missing)") << ", removed\n";
+    corruptDigests.push_back(text);
+    if (!command.json)
+      std::cout << (terminal ? "\n" : "") << "corrupt: " << text
+                << (reader.ok() ? " (content does not match)" : " (file missing)") << ", removed\n";
     if (auto removed = index->removeBlob(text); !removed.ok()) {
       std::cout << "  cannot remove the row: " << removed.failure().detail << "\n";
     }
     if (digest) (void)cache::removeNow(store, *digest);
   }
   if (terminal) std::cerr << "\n";
+  if (command.json) {
+    std::string names;
+    for (const auto &name : corruptDigests)
+      names += (names.empty() ? "" : ",") + jsonText(name);
+    std::cout << "{\"verified\":" << checked << ",\"corrupt\":" << corrupt << ",\"removed\":["
+              << names << "]}\n";
+    return corrupt == 0 ? 0 : 1;
+  }
   std::cout << checked << " blob(s) verified, " << corrupt << " corrupt\n";
   return corrupt == 0 ? 0 : 1;
 }
@@ -147,6 +226,16 @@ int runCacheStats(const ParsedCommand &command) {
   };
   std::uint64_t hits = counter(cache::kCounterCacheHits);
   std::uint64_t misses = counter(cache::kCounterCacheMisses);
+  if (command.json) {
+    std::cout << "{\"entries\":" << totals->blobs << ",\"bytes_stored\":" << totals->bytes
+              << ",\"hits\":" << hits << ",\"misses\":" << misses << ",\"hit_ratio\":"
+              << (hits + misses == 0 ? std::string("null")
+                                     : std::to_string(static_cast<double>(hits) /
+                                                      static_cast<double>(hits + misses)))
+              << ",\"bytes_from_cache\":" << counter(cache::kCounterBytesFromCache)
+              << ",\"bytes_from_upstream\":" << counter(cache::kCounterBytesFromUpstream) << "}\n";
+    return 0;
+  }
   std::cout << "entries:             " << totals->blobs << "\n"
             << "bytes stored:        " << totals->bytes << " (" << formatBytes(totals->bytes)
             << ")\n"

@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <stdexcept>
 
+#include "app/build_info.h"
 #include "app/units.h"
 #include "proxy/mirror_route.h"
 #include "proxy/net/cidr.h"
@@ -56,6 +57,7 @@ struct Cli::Raw {
   std::vector<std::string> upstreamCa;
   std::string logLevel = "info";
   std::string accessLog;
+  std::string accessLogFormat = proxy::ServerOptions{}.accessLogFormat;
   std::string maxRequestLine = "8KiB";
   std::string maxHeaderBytes = "64KiB";
   std::size_t maxHeaders = 100;
@@ -223,6 +225,11 @@ Cli::Cli() : raw_(std::make_unique<Raw>()) {
       ->capture_default_str();
   serve_->add_option("--access-log", raw_->accessLog,
                      "One line per request to FILE, or - for stdout (default: stderr)");
+  serve_
+      ->add_option("--access-log-format", raw_->accessLogFormat,
+                   "text (key=value) or json (one object per line)")
+      ->check(CLI::IsMember({"text", "json"}))
+      ->capture_default_str();
   serve_->add_option("--max-request-line", raw_->maxRequestLine, "Longest request line (size)")
       ->capture_default_str();
   serve_
@@ -340,6 +347,7 @@ Cli::Cli() : raw_(std::make_unique<Raw>()) {
   caInit_ = ca->add_subcommand("init", "Create the CA in <data-dir>/ca");
   caBundle_ = ca->add_subcommand("bundle", "Print the PEM bundle of roots clients must trust");
   caShow_ = ca->add_subcommand("show", "Describe the CA's roots");
+  caShow_->add_flag("--json", json_, "Print one JSON document (for jq and scripts)");
   caRotate_ = ca->add_subcommand(
       "rotate", "Publish a new root now; it signs after the overlap; the old root is retired "
                 "once its last leaf has expired");
@@ -411,6 +419,9 @@ Cli::Cli() : raw_(std::make_unique<Raw>()) {
   cacheStats_ = cacheCommand->add_subcommand("stats", "Entries, bytes and hits in the cache");
   cacheVerify_ = cacheCommand->add_subcommand(
       "verify", "Re-hash every cached blob; report and remove the corrupt ones");
+  for (CLI::App *command : {cacheList_, cacheStats_, cacheVerify_}) {
+    command->add_flag("--json", json_, "Print one JSON document (for jq and scripts)");
+  }
   cacheRemove_ = cacheCommand->add_subcommand(
       "rm", "Purge a digest, a repository (REGISTRY/REPO) or an image (REGISTRY/REPO:TAG, with "
             "the manifests and blobs it references that no other repository was served)");
@@ -435,6 +446,7 @@ Cli::Cli() : raw_(std::make_unique<Raw>()) {
   proxyAuthHash_->add_flag("--admin", raw_->hashAdmin,
                            "Mark the user an admin (may read /metrics and /v2/_catalog)");
   version_ = app_.add_subcommand("version", "Print the version of regcache and its libraries");
+  version_->add_flag("--json", json_, "Print one JSON document (for jq and scripts)");
 }
 
 Cli::~Cli() = default;
@@ -507,6 +519,7 @@ ParsedCommand Cli::parse(int argc, const char *const *argv) {
   out.hashAdmin = raw_->hashAdmin;
   if (!raw_->gcOlderThan.empty()) out.gcOlderThan = parseDuration(raw_->gcOlderThan);
   out.rotateNow = raw_->rotateNow;
+  out.json = json_;
   out.leafValidity =
       std::chrono::duration_cast<std::chrono::hours>(parseDuration(raw_->leafValidity));
   if (out.command != Command::kServe) return out;
@@ -526,6 +539,7 @@ ParsedCommand Cli::parse(int argc, const char *const *argv) {
   for (const auto &address : raw_->listen)
     o.listen.push_back(parseListenAddress(address));
   o.dataDir = out.dataDir;
+  o.build = {REGCACHE_VERSION, gitDescribe(), REGCACHE_BUILD_TYPE};
   o.workers = raw_->workers;
   o.interceptPatterns = raw_->intercept;
   o.allowClients = raw_->allowClient;
@@ -551,6 +565,7 @@ ParsedCommand Cli::parse(int argc, const char *const *argv) {
   o.upstreamCaFiles.assign(raw_->upstreamCa.begin(), raw_->upstreamCa.end());
   o.logLevel = raw_->logLevel;
   o.accessLogPath = raw_->accessLog;
+  o.accessLogFormat = raw_->accessLogFormat;
   o.limits.maxRequestLine = parseSize(raw_->maxRequestLine);
   o.limits.maxHeaderBytes = parseSize(raw_->maxHeaderBytes);
   o.limits.maxHeaderCount = raw_->maxHeaders;

@@ -40,6 +40,7 @@ struct ParsedCommand {
   std::vector<std::string> permitDns;                            // ca init
   std::chrono::milliseconds overlap{std::chrono::hours(24 * 7)}; // ca rotate
   bool rotateNow = false;                                        // ca rotate --now
+  bool json = false; // --json: cache ls|stats|verify, version print one JSON document
   std::chrono::hours leafValidity{24 * 7}; // ca rotate: how long old leaves live on
   std::string bundleFile;                  // ca install
   std::string bundleUrl;                   // ca install
@@ -113,6 +114,7 @@ private:
   CLI::App *cacheGc_ = nullptr;
   CLI::App *proxyAuthHash_ = nullptr;
   CLI::App *version_ = nullptr;
+  bool json_ = false; // --json of the subcommands that print reports
 };
 
 } // namespace regcache::app

@@ -11,6 +11,7 @@
 
 #include "app/build_info.h"
 #include "app/commands.h"
+#include "app/json_text.h"
 
 namespace regcache::app {
 
@@ -34,8 +35,24 @@ std::string versionText() {
   return out.str();
 }
 
-int runVersion() {
-  std::cout << versionText();
+std::string versionJson() {
+  std::ostringstream out;
+  out << "{\"version\":" << jsonText(REGCACHE_VERSION) << ",\"git\":" << jsonText(gitDescribe())
+      << ",\"build_type\":" << jsonText(REGCACHE_BUILD_TYPE)
+      << ",\"compiler\":" << jsonText(REGCACHE_COMPILER)
+      << ",\"architecture\":" << jsonText(REGCACHE_ARCHITECTURE) << ",\"libraries\":{"
+      << "\"openssl\":" << jsonText(OpenSSL_version(OPENSSL_VERSION))
+      << ",\"libevent\":" << jsonText(event_get_version())
+      << ",\"sqlite\":" << jsonText(sqlite3_libversion())
+      << ",\"c-ares\":" << jsonText(ares_version(nullptr)) << ",\"llhttp\":\""
+      << LLHTTP_VERSION_MAJOR << "." << LLHTTP_VERSION_MINOR << "." << LLHTTP_VERSION_PATCH
+      << "\",\"spdlog\":\"" << SPDLOG_VER_MAJOR << "." << SPDLOG_VER_MINOR << "."
+      << SPDLOG_VER_PATCH << "\",\"cli11\":" << jsonText(CLI11_VERSION) << "}}\n";
+  return out.str();
+}
+
+int runVersion(bool json) {
+  std::cout << (json ? versionJson() : versionText());
   return 0;
 }
 

@@ -32,7 +32,7 @@ bool setLevel(const std::string &level) {
   return true;
 }
 
-void setup(const std::string &level, const std::string &accessLogPath) {
+void setup(const std::string &level, const std::string &accessLogPath, bool bareAccessLines) {
   auto lvl = spdlog::level::from_str(level);
   if (lvl == spdlog::level::off && level != "off") {
     throw std::invalid_argument("unknown log level: " + level);
@@ -52,7 +52,7 @@ void setup(const std::string &level, const std::string &accessLogPath) {
     access = std::make_shared<spdlog::logger>(
         "access", std::make_shared<spdlog::sinks::basic_file_sink_mt>(accessLogPath));
   }
-  access->set_pattern("%Y-%m-%dT%H:%M:%S.%e %v");
+  access->set_pattern(bareAccessLines ? "%v" : "%Y-%m-%dT%H:%M:%S.%e %v");
   access->set_level(spdlog::level::info);
   access->flush_on(spdlog::level::info);
   spdlog::register_logger(access);

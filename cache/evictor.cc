@@ -51,6 +51,8 @@ std::size_t Evictor::evictOnce() {
       }
       bytes -= std::min(bytes, blob.size);
       ++evicted;
+      evictedBlobs_.fetch_add(1, std::memory_order_relaxed);
+      evictedBytes_.fetch_add(blob.size, std::memory_order_relaxed);
       if (bytes <= target) break;
     }
   }

@@ -42,12 +42,18 @@ public:
   // A new --cache-max-size (SIGHUP), used from the next pass on; thread-safe. A limit of 0 stops
   // evicting; a non-zero limit takes effect only if the evictor started with one.
   void setLimit(std::uint64_t maxBytes) noexcept { maxBytes_.store(maxBytes); }
+  // What every pass so far evicted (any thread may read them).
+  std::uint64_t evictedBlobs() const { return evictedBlobs_.load(std::memory_order_relaxed); }
+  std::uint64_t evictedBytes() const { return evictedBytes_.load(std::memory_order_relaxed); }
+  std::uint64_t limit() const { return maxBytes_.load(); }
 
 private:
   std::filesystem::path indexPath_;
   BlobStore &store_;
   EvictionOptions options_;
   std::atomic<std::uint64_t> maxBytes_;
+  std::atomic<std::uint64_t> evictedBlobs_{0};
+  std::atomic<std::uint64_t> evictedBytes_{0};
   PeriodicThread thread_;
 };
 

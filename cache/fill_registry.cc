@@ -56,4 +56,22 @@ std::size_t FillRegistry::inFlight() const {
   return fills_.size();
 }
 
+std::vector<FillRegistry::Snapshot> FillRegistry::snapshot() const {
+  std::lock_guard lock(mutex_);
+  std::vector<Snapshot> out;
+  for (const auto &[digest, progress] : fills_) {
+    Snapshot s;
+    s.digest = digest;
+    s.written = progress->written.load(std::memory_order_relaxed);
+    // size is published with kStreaming (release); before that it is not to be read.
+    if (progress->state.load(std::memory_order_acquire) == FillProgress::kStreaming) {
+      s.size = progress->size;
+    }
+    s.startedAt = progress->startedAt;
+    s.readers = progress.use_count() - 1;
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
 } // namespace regcache::cache

@@ -4,6 +4,7 @@
 // the write in progress through readers of their own (BlobReaderSource), before and after the
 // commit.
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -11,6 +12,7 @@
 #include <mutex>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "cache/blob_store.h"
 
@@ -36,6 +38,8 @@ struct FillProgress {
   std::uint64_t size = 0;
   std::string contentType;
   std::shared_ptr<BlobReaderSource> readers; // the leader's write
+  // When the leader joined; set before the fill is shared, never changed.
+  std::chrono::steady_clock::time_point startedAt = std::chrono::steady_clock::now();
 
   bool terminal() const {
     int s = state.load(std::memory_order_acquire);
@@ -70,6 +74,17 @@ public:
   void finish(const std::string &digest, const std::shared_ptr<FillProgress> &progress,
               FillProgress::State state);
   std::size_t inFlight() const;
+
+  // One fill in flight, as the status page shows it.
+  struct Snapshot {
+    std::string digest; // the key the leader joined with
+    std::uint64_t written = 0;
+    std::uint64_t size = 0; // 0 until upstream's head announced it
+    std::chrono::steady_clock::time_point startedAt;
+    long readers = 0; // the leader and its followers: every holder of the progress but this map
+  };
+  // The fills in flight now, by digest.
+  std::vector<Snapshot> snapshot() const;
 
 private:
   mutable std::mutex mutex_;

@@ -13,7 +13,8 @@ struct AccessRecord {
   std::string method;
   std::string host; // upstream host[:port], or "-" for the proxy's own endpoints
   std::string path;
-  int status = 0; // 0: no response was sent
+  int status = 0;         // 0: no response was sent
+  int upstreamStatus = 0; // the status of upstream's last response head; 0: none
   std::uint64_t bytesSent = 0;
   std::chrono::steady_clock::time_point started;
   std::string note;       // why it failed, or how it was served ("-" when empty)
@@ -22,6 +23,16 @@ struct AccessRecord {
 };
 
 class Metrics;
+
+enum class AccessLogFormat { kText, kJson };
+// How completeRequest writes access lines from now on (set once at start-up; default text).
+void setAccessLogFormat(AccessLogFormat format);
+
+// The request as one JSON object on one line (no newline): time (UTC, ms), connection, client,
+// user, method, host, path, status, bytes, duration_ms, cache, upstream_status (null when no
+// upstream answered), note. Strings are escaped, so hostile paths cannot break the line.
+std::string accessLineJson(const AccessRecord &record, std::chrono::system_clock::time_point now,
+                           std::chrono::microseconds elapsed);
 
 class ClientSide;
 

@@ -9,6 +9,7 @@
 #include "ca/authority.h"
 #include "ca/leaf_cache.h"
 #include "cache/index_view.h"
+#include "proxy/status_report.h"
 #include "proxy/worker.h"
 
 namespace regcache::proxy {
@@ -114,6 +115,20 @@ void AdminEndpoint::start() {
     }
   } else if (path == "/v2/_catalog" && readOnly) {
     respond(200, "application/json; charset=utf-8", catalogJson());
+  } else if ((path == "/" || path == "/status.json") && readOnly) {
+    auto report = gatherStatus(client_.worker().shared(), client_.worker().shared().indexView,
+                               std::chrono::system_clock::now());
+    http::Headers extra;
+    extra.add("Cache-Control", "no-store");
+    // The page is self-contained: nothing from elsewhere, no framing by other sites.
+    extra.add("Content-Security-Policy", "default-src 'none'; script-src 'unsafe-inline'; "
+                                         "style-src 'unsafe-inline'; connect-src 'self'; "
+                                         "img-src 'self'; frame-ancestors 'none'");
+    if (path == "/") {
+      respond(200, "text/html; charset=utf-8", renderStatusHtml(report), std::move(extra));
+    } else {
+      respond(200, "application/json; charset=utf-8", renderStatusJson(report), std::move(extra));
+    }
   } else if (path == "/metrics" && readOnly) {
     respond(200, "text/plain; version=0.0.4; charset=utf-8", metricsText());
   } else if (path == "/ca.crt" || path == "/healthz" || path == "/metrics") {

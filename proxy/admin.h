@@ -4,6 +4,7 @@
 //   GET /healthz  liveness
 //   GET /v2/_catalog  the cached repositories, as "registry/name"
 //   GET /metrics  Prometheus counters (requests by route and cache outcome, bytes, fills, errors)
+//   GET /  GET /status.json  the status page and its data (proxy/status_report.h)
 // /ca.crt and /healthz answer every allowed client: a VM fetches the CA before it is set up.
 // Everything else answers only admins (--admin-allow, or a proxy user marked admin), and 403
 // anyone else: they name registries, repositories and users. With --public-catalog the catalog

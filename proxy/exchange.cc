@@ -351,8 +351,11 @@ void Exchange::onResponseHead(http::ResponseHead &&head) {
   }
   state_ = State::kStreamingResponse;
   record_.status = head.status;
+  record_.upstreamStatus = head.status;
   responseKeepAlive_ = head.keepAlive;
   Metrics &metrics = client_->worker().shared().metrics;
+  metrics.observeUpstreamFirstByte(std::chrono::duration_cast<std::chrono::microseconds>(
+      std::chrono::steady_clock::now() - record_.started));
   if (auto remaining = head.headers.get("RateLimit-Remaining")) {
     metrics.noteRateLimit(record_.host, *remaining);
   }
@@ -739,7 +742,10 @@ void Exchange::stopFill(const std::string &why) {
 
 void Exchange::appendToFill(std::string_view data) {
   fillPending_.append(data);
-  if (fillPending_.size() >= kFillAppendChunk) flushFill();
+  // Gather while the store is busy, hand over at once when it is idle: a fast upstream's bytes go
+  // in large appends, and a trickling one's still reach the fill's readers without waiting for a
+  // whole chunk.
+  if (fillPending_.size() >= kFillAppendChunk || fillQueued_ == 0) flushFill();
 }
 
 void Exchange::flushFill() {
@@ -764,6 +770,7 @@ void Exchange::onFillAppended(Result<void> stored, std::size_t size) {
   }
   if (fill_->progress) fill_->progress->publishWritten(writer_->appended());
   sendFromFill(); // a client that fell behind may be waiting for these bytes
+  if (fillQueued_ == 0 && writer_) flushFill(); // what gathered meanwhile
   if (fillQueued_ <= kFillQueueHigh / 2 && upstreamGate_.paused(net::ReadGate::kStoreBusy)) {
     upstreamGate_.resume(net::ReadGate::kStoreBusy);
     feedResponse(); // bytes already buffered raise no new read event

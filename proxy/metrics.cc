@@ -71,9 +71,23 @@ Outcome outcomeOf(std::string_view cacheLabel, int status) {
   return status == 0 || status >= 500 ? Outcome::kError : Outcome::kPass;
 }
 
+Metrics::Metrics() : startedAt_(std::chrono::system_clock::now()) {}
+
+void Metrics::observeRequestDuration(RouteLabel route, Outcome outcome,
+                                     std::chrono::microseconds took) {
+  requestDurations_[static_cast<std::size_t>(route)][static_cast<std::size_t>(outcome)].observe(
+      took);
+}
+
+void Metrics::observeUpstreamFirstByte(std::chrono::microseconds took) {
+  upstreamFirstByte_.observe(took);
+}
+
 void Metrics::countRequest(RouteLabel route, Outcome outcome, std::uint64_t bytes, bool fromCache) {
   requests_[static_cast<std::size_t>(route)][static_cast<std::size_t>(outcome)].fetch_add(
       1, std::memory_order_relaxed);
+  // The proxy's own pages (/metrics, the status page) come from neither cache nor upstream.
+  if (route == RouteLabel::kAdmin) return;
   (fromCache ? bytesFromCache_ : bytesFromUpstream_).fetch_add(bytes, std::memory_order_relaxed);
 }
 
@@ -104,6 +118,7 @@ void Metrics::noteRateLimit(const std::string &registry, std::string_view header
   auto [end, error] =
       std::from_chars(headerValue.data(), headerValue.data() + headerValue.size(), remaining);
   if (error != std::errc() || end == headerValue.data()) return;
+  pulls_.noteRateLimit(registry, remaining, std::chrono::system_clock::now());
   std::lock_guard lock(rateLimitMutex_);
   rateLimitRemaining_[labelIn(rateLimitRemaining_, registry, maxLabelValues_)] = remaining;
 }
@@ -156,6 +171,17 @@ void header(std::string &out, std::string_view name, std::string_view type, std:
 
 std::string Metrics::renderPrometheus() const {
   std::string out;
+  header(out, "regcache_build_info", "gauge",
+         "Always 1; the labels say which regcache answers (version, git describe, build type).");
+  out += "regcache_build_info{version=\"" + escapeLabel(build_.version) + "\",git=\"" +
+         escapeLabel(build_.git) + "\",build_type=\"" + escapeLabel(build_.buildType) + "\"} 1\n";
+  header(out, "regcache_start_time_seconds", "gauge",
+         "When the proxy started, in seconds since the Unix epoch.");
+  out +=
+      "regcache_start_time_seconds " +
+      std::to_string(
+          std::chrono::duration_cast<std::chrono::seconds>(startedAt_.time_since_epoch()).count()) +
+      "\n";
   header(out, "regcache_requests_total", "counter",
          "Requests answered, by route and cache outcome.");
   for (std::size_t r = 0; r < kRoutes; ++r) {
@@ -167,6 +193,19 @@ std::string Metrics::renderPrometheus() const {
              std::to_string(value) + "\n";
     }
   }
+  header(out, "regcache_request_duration_seconds", "histogram",
+         "From a request's head to its last byte sent, by route and cache outcome.");
+  for (std::size_t r = 0; r < kRoutes; ++r) {
+    for (std::size_t o = 0; o < kOutcomes; ++o) {
+      requestDurations_[r][o].render(out, "regcache_request_duration_seconds",
+                                     "route=\"" + std::string(labelOf(static_cast<RouteLabel>(r))) +
+                                         "\",outcome=\"" +
+                                         std::string(labelOf(static_cast<Outcome>(o))) + "\"");
+    }
+  }
+  header(out, "regcache_upstream_first_byte_seconds", "histogram",
+         "From a request's head to the head of upstream's response (DNS, connect, TLS, wait).");
+  upstreamFirstByte_.render(out, "regcache_upstream_first_byte_seconds", "");
   header(out, "regcache_served_bytes_total", "counter",
          "Response body bytes sent to clients, by where they came from.");
   out += "regcache_served_bytes_total{source=\"cache\"} " +

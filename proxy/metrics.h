@@ -4,11 +4,16 @@
 // atomics; the few per-registry gauges sit behind a mutex, touched once per upstream response.
 #include <array>
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <mutex>
 #include <string>
 #include <string_view>
+
+#include "proxy/build_identity.h"
+#include "proxy/latency_histogram.h"
+#include "proxy/pull_stats.h"
 
 namespace regcache::proxy {
 
@@ -41,7 +46,15 @@ struct PersistentTotals {
 
 class Metrics {
 public:
+  Metrics();
   void countRequest(RouteLabel route, Outcome outcome, std::uint64_t bytes, bool fromCache);
+  // The time from a request's head to its last byte sent (or its failure), by route and outcome.
+  void observeRequestDuration(RouteLabel route, Outcome outcome, std::chrono::microseconds took);
+  // The time from a request's head to the head of upstream's response (DNS, connect, TLS and
+  // upstream's own wait included).
+  void observeUpstreamFirstByte(std::chrono::microseconds took);
+  // Labels of regcache_build_info. Call before the workers start.
+  void setBuildIdentity(BuildIdentity identity) { build_ = std::move(identity); }
   void countUpstreamError(UpstreamError kind);
   // Requests per proxy user ("-" without credentials).
   void countUser(const std::string &user);
@@ -67,8 +80,14 @@ public:
   };
   FillHold holdFill() { return FillHold(*this); }
 
+  // By registry and repository, for the status page.
+  PullStats &pulls() { return pulls_; }
+  const PullStats &pulls() const { return pulls_; }
+  std::chrono::system_clock::time_point startedAt() const { return startedAt_; }
+
   std::uint64_t requests(RouteLabel route, Outcome outcome) const;
   std::uint64_t upstreamErrors(UpstreamError kind) const;
+  const BuildIdentity &buildIdentity() const { return build_; }
   std::int64_t fillsInFlight() const { return fillsInFlight_.load(std::memory_order_relaxed); }
   PersistentTotals totals() const;
 
@@ -82,6 +101,11 @@ private:
   static constexpr auto kErrorKinds = static_cast<std::size_t>(UpstreamError::kCount);
 
   std::array<std::array<Counter, kOutcomes>, kRoutes> requests_{};
+  std::array<std::array<LatencyHistogram, kOutcomes>, kRoutes> requestDurations_{};
+  LatencyHistogram upstreamFirstByte_;
+  BuildIdentity build_;
+  PullStats pulls_;
+  std::chrono::system_clock::time_point startedAt_;
   std::array<Counter, kErrorKinds> upstreamErrors_{};
   Counter bytesFromCache_{0};
   Counter bytesFromUpstream_{0};

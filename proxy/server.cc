@@ -13,6 +13,7 @@
 #include "base/clock.h"
 #include "base/data_dir_lock.h"
 #include "base/log.h"
+#include "base/periodic_thread.h"
 #include "base/privileges.h"
 #include "ca/authority.h"
 #include "ca/leaf_cache.h"
@@ -26,6 +27,7 @@
 #include "cache/index_view.h"
 #include "cache/index_writer.h"
 #include "cache/reconcile.h"
+#include "proxy/access_log.h"
 #include "proxy/ca_watcher.h"
 #include "proxy/intercept_tls.h"
 #include "proxy/live_config.h"
@@ -54,6 +56,8 @@ struct Server::Impl {
   std::unique_ptr<SharedContext> shared;
   std::unique_ptr<ProxyAuthPool> proxyAuthPool; // its checks hold their own users snapshots
   std::unique_ptr<StatsFlusher> statsFlusher;
+  // Samples the counters for the status page's last hour (one kept per minute).
+  std::unique_ptr<PeriodicThread> statusSampler;
   std::vector<std::unique_ptr<Worker>> workers;
   std::vector<net::SocketAddress> bound;
   bool running = false;
@@ -144,6 +148,8 @@ void Server::start() {
   if (!live.ok()) throw std::runtime_error(live.failure().detail);
   publish(*impl_->shared, std::move(live.value()));
   impl_->shared->metrics.limitLabelValues(o.metricsMaxLabelValues);
+  impl_->shared->metrics.setBuildIdentity(o.build);
+  setAccessLogFormat(o.accessLogFormat == "json" ? AccessLogFormat::kJson : AccessLogFormat::kText);
   if (!o.runAsUser.empty()) {
     // Every socket is bound and no thread runs yet: the last moment that needs root.
     if (auto dropped = dropPrivileges(o.runAsUser, o.dataDir); !dropped.ok()) {
@@ -156,6 +162,7 @@ void Server::start() {
   if (o.cacheEnabled) openCache();
   impl_->shared->blobs = impl_->blobs.get();
   impl_->shared->fillBudget = impl_->fillBudget.get();
+  impl_->shared->evictor = impl_->evictor.get();
   if (impl_->indexWriter) {
     impl_->shared->indexView = &impl_->indexView;
     impl_->shared->indexWriter = impl_->indexWriter.get();
@@ -178,6 +185,13 @@ void Server::start() {
   impl_->caWatcher->start();
   if (impl_->evictor) impl_->evictor->start();
   if (impl_->statsFlusher) impl_->statsFlusher->start();
+  impl_->statusSampler = std::make_unique<PeriodicThread>(std::chrono::seconds(5), [this] {
+    SharedContext &shared = *impl_->shared;
+    shared.history.record(sampleOf(shared.metrics, std::chrono::system_clock::now(),
+                                   shared.evictor ? shared.evictor->evictedBlobs() : 0,
+                                   shared.evictor ? shared.evictor->evictedBytes() : 0));
+  });
+  impl_->statusSampler->start();
   impl_->running = true;
 }
 
@@ -281,7 +295,8 @@ void Server::stop() {
   impl_->workers.clear();
   impl_->proxyAuthPool.reset();                         // its results have no loop left to go to
   if (impl_->statsFlusher) impl_->statsFlusher->stop(); // after the workers: nothing is lost
-  if (impl_->indexWriter) impl_->indexWriter->stop();   // writes what the loops and flusher gave
+  if (impl_->statusSampler) impl_->statusSampler->stop();
+  if (impl_->indexWriter) impl_->indexWriter->stop(); // writes what the loops and flusher gave
 }
 
 namespace {
@@ -315,7 +330,7 @@ void onHangup(Server &server, const Reloader &reloader) {
 } // namespace
 
 int runServer(const ServerOptions &options, const Reloader &reloader) {
-  log::setup(options.logLevel, options.accessLogPath);
+  log::setup(options.logLevel, options.accessLogPath, options.accessLogFormat == "json");
 
   // Block the signals before any worker thread exists, so only sigwait below receives them.
   sigset_t signals;

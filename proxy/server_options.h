@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "proxy/build_identity.h"
 #include "proxy/http/limits.h"
 
 namespace regcache::proxy {
@@ -61,6 +62,8 @@ struct ServerOptions {
 
   std::string logLevel = "info";
   std::string accessLogPath; // empty: stderr; "-": stdout
+  // "text" (key=value after a timestamp) or "json" (one object per line, for Loki, jq, ...).
+  std::string accessLogFormat = "text";
 
   http::Limits limits;
   std::chrono::milliseconds idleTimeout{std::chrono::seconds(60)};
@@ -123,6 +126,8 @@ struct ServerOptions {
   // The same endpoint over TLS, for clients that refuse plain-HTTP mirrors: each connection gets
   // a leaf from regcache's CA for the name it asks for (SNI), else for the address it reached.
   std::vector<ListenAddress> mirrorTlsListen;
+  // Not a flag: what app/ was built from (regcache_build_info, the status page).
+  BuildIdentity build{};
 };
 
 } // namespace regcache::proxy

@@ -19,6 +19,7 @@
 #include "proxy/public_repositories.h"
 #include "proxy/reloadable.h"
 #include "proxy/server_options.h"
+#include "proxy/status_history.h"
 #include "proxy/target_policy.h"
 #include "proxy/upstream_auth/credentials.h"
 #include "proxy/upstream_auth/token_cache.h"
@@ -28,6 +29,7 @@ class LeafCache;
 }
 namespace regcache::cache {
 class BlobStore;
+class Evictor;
 class FillBudget;
 class FillRegistry;
 class IndexView;
@@ -81,6 +83,10 @@ struct SharedContext {
   cache::FillBudget *fillBudget = nullptr;
   // Open connections per client address, across the workers (--max-connections-per-client).
   ClientConnections clientConnections{options.maxConnectionsPerClient};
+  // The status page's last hour, sampled every few seconds (one sample kept per minute).
+  StatusHistory history{};
+  // Eviction counts and the limit for the status page; null when the cache is off.
+  const cache::Evictor *evictor = nullptr;
 };
 
 } // namespace regcache::proxy

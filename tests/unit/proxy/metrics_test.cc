@@ -1,5 +1,6 @@
 #include <catch2/catch.hpp>
 
+#include "proxy/access_log.h"
 #include "proxy/metrics.h"
 
 using namespace regcache::proxy;
@@ -96,4 +97,47 @@ TEST_CASE("label values past the limit fold into other", "[metrics]") {
   CHECK(text.find("user=\"alice\"} 2\n") != std::string::npos);
   CHECK(text.find("user=\"other\"} 2\n") != std::string::npos);
   CHECK(text.find("bob") == std::string::npos);
+}
+
+TEST_CASE("a latency histogram renders cumulative buckets, a sum and a count", "[metrics]") {
+  LatencyHistogram histogram;
+  std::string none;
+  histogram.render(none, "x_seconds", "");
+  CHECK(none.empty());
+  histogram.observe(std::chrono::milliseconds(3));
+  histogram.observe(std::chrono::milliseconds(700));
+  histogram.observe(std::chrono::seconds(400));
+  histogram.observe(std::chrono::microseconds(-5)); // a clock step: counted as 0
+  std::string out;
+  histogram.render(out, "x_seconds", "route=\"blob\"");
+  INFO(out);
+  CHECK(out.find("x_seconds_bucket{route=\"blob\",le=\"0.005\"} 2\n") != std::string::npos);
+  CHECK(out.find("x_seconds_bucket{route=\"blob\",le=\"0.5\"} 2\n") != std::string::npos);
+  CHECK(out.find("x_seconds_bucket{route=\"blob\",le=\"1\"} 3\n") != std::string::npos);
+  CHECK(out.find("x_seconds_bucket{route=\"blob\",le=\"300\"} 3\n") != std::string::npos);
+  CHECK(out.find("x_seconds_bucket{route=\"blob\",le=\"+Inf\"} 4\n") != std::string::npos);
+  CHECK(out.find("x_seconds_sum{route=\"blob\"} 400.703000\n") != std::string::npos);
+  CHECK(out.find("x_seconds_count{route=\"blob\"} 4\n") != std::string::npos);
+}
+
+TEST_CASE("a JSON access line escapes what clients send and says null for what is missing",
+          "[access-log]") {
+  AccessRecord record;
+  record.connection = "[c7]";
+  record.client = "127.0.0.1:5000";
+  record.method = "GET";
+  record.host = "registry:443";
+  record.path = "/v2/\"x\"\n\\\x01\xff";
+  record.status = 200;
+  record.bytesSent = 12;
+  std::chrono::system_clock::time_point at{std::chrono::milliseconds(1796133600123)};
+  std::string line = accessLineJson(record, at, std::chrono::microseconds(41260));
+  CHECK(line == "{\"time\":\"2026-12-01T14:00:00.123Z\",\"connection\":\"c7\",\"client\":"
+                "\"127.0.0.1:5000\",\"user\":\"-\",\"method\":\"GET\",\"host\":\"registry:443\","
+                "\"path\":\"/v2/\\\"x\\\"\\u000a\\\\\\u0001\\u00ff\",\"status\":200,\"bytes\":12,"
+                "\"duration_ms\":41.3,\"cache\":null,\"upstream_status\":null,\"note\":null}");
+  record.cache = "MISS";
+  record.upstreamStatus = 200;
+  line = accessLineJson(record, at, std::chrono::microseconds(0));
+  CHECK(line.find("\"cache\":\"MISS\",\"upstream_status\":200,") != std::string::npos);
 }
