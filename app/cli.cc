@@ -70,6 +70,10 @@ struct Cli::Raw {
   std::size_t mintsPerClientPerMinute = 30;
   std::string fillStallTimeout = "60s";
   std::string maxBlobSize = "64GiB";
+  // Restarts that drop nothing, DNS that survives a dead resolver (issue #13).
+  std::string drainTimeout = "30s";
+  std::string dnsMaxTtl = "300s";
+  std::string dnsNegativeTtl = "10s";
 };
 
 std::filesystem::path defaultDataDir() {
@@ -303,6 +307,21 @@ Cli::Cli() : raw_(std::make_unique<Raw>()) {
   serve_
       ->add_option("--max-blob-size", raw_->maxBlobSize,
                    "Pass through, without storing, a blob announced larger than this (size)")
+      ->capture_default_str();
+  // Restarts that drop nothing, DNS that survives a dead resolver (issue #13).
+  serve_
+      ->add_option("--drain-timeout", raw_->drainTimeout,
+                   "On SIGTERM, stop accepting and let in-flight responses and fills finish "
+                   "for up to this long before exiting (duration; 0: exit at once)")
+      ->capture_default_str();
+  serve_
+      ->add_option("--dns-max-ttl", raw_->dnsMaxTtl,
+                   "Keep an upstream's DNS answer at most this long, even if its TTL is longer "
+                   "(duration; 0: do not cache answers)")
+      ->capture_default_str();
+  serve_
+      ->add_option("--dns-negative-ttl", raw_->dnsNegativeTtl,
+                   "Remember that a name does not resolve for this long (duration; 0: do not)")
       ->capture_default_str();
 
   CLI::App *ca = app_.add_subcommand("ca", "Manage the proxy's certificate authority");
@@ -545,6 +564,9 @@ ParsedCommand Cli::parse(int argc, const char *const *argv) {
     throw std::invalid_argument("--fill-stall-timeout must be positive");
   }
   o.maxBlobSize = parseSize(raw_->maxBlobSize);
+  o.drainTimeout = parseDuration(raw_->drainTimeout);
+  o.dnsMaxTtl = parseDuration(raw_->dnsMaxTtl);
+  o.dnsNegativeTtl = parseDuration(raw_->dnsNegativeTtl);
   if (o.listen.empty()) throw std::invalid_argument("at least one --listen address is needed");
   return out;
 }

@@ -1,5 +1,6 @@
 #pragma once
 // The running proxy: the CA and leaf cache, the TLS contexts, and the worker threads.
+#include <chrono>
 #include <memory>
 #include <vector>
 
@@ -23,6 +24,10 @@ public:
   std::vector<net::SocketAddress> boundAddresses() const;
   // Reloads the CA directory now rather than at the next periodic check (SIGHUP).
   void reloadCa();
+  // Stops accepting, closes idle keep-alive connections, and waits up to `timeout` for every
+  // in-flight response and fill to finish. Returns whether everything finished in time. Call
+  // stop() afterwards.
+  bool drain(std::chrono::milliseconds timeout);
   // Stops every worker and waits for them. Safe to call twice.
   void stop();
 
@@ -32,7 +37,8 @@ private:
   std::unique_ptr<Impl> impl_;
 };
 
-// Runs `regcache serve` until SIGINT or SIGTERM; returns the process exit code.
+// Runs `regcache serve` until SIGINT or SIGTERM (which drain first, see Server::drain); returns
+// the process exit code.
 int runServer(const ServerOptions &options);
 
 } // namespace regcache::proxy

@@ -109,6 +109,13 @@ struct ServerOptions {
   std::size_t upstreamPoolPerHost = 8; // idle keep-alive connections kept per upstream
   std::chrono::milliseconds upstreamIdle{std::chrono::seconds(30)};
   std::size_t relayHighWatermark = 1 << 20; // bytes queued for a slow peer before reads pause
+  // SIGTERM stops accepting, then waits this long for in-flight responses and fills to finish
+  // before exiting (0: exit at once).
+  std::chrono::milliseconds drainTimeout{std::chrono::seconds(30)};
+  // Each worker keeps upstream DNS answers for their TTL, at most dnsMaxTtl (0: no cache), and
+  // remembers a name that does not resolve for dnsNegativeTtl (0: not at all).
+  std::chrono::milliseconds dnsMaxTtl{std::chrono::seconds(300)};
+  std::chrono::milliseconds dnsNegativeTtl{std::chrono::seconds(10)};
 };
 
 } // namespace regcache::proxy

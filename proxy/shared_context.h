@@ -13,6 +13,7 @@
 #include "proxy/client_connections.h"
 #include "proxy/metrics.h"
 #include "proxy/net/cidr.h"
+#include "proxy/net/dns_server_order.h"
 #include "proxy/policy.h"
 #include "proxy/proxy_users.h"
 #include "proxy/public_repositories.h"
@@ -67,6 +68,9 @@ struct SharedContext {
   cache::FillBudget *fillBudget = nullptr;
   // Open connections per client address, across the workers (--max-connections-per-client).
   ClientConnections clientConnections{options.maxConnectionsPerClient};
+  // Which --dns-server to ask first, learned by every worker's resolver (a dead server is moved
+  // behind the others once for the whole process, not once per worker).
+  net::DnsServerOrder dnsServers{options.dnsServers};
 };
 
 } // namespace regcache::proxy
