@@ -29,6 +29,9 @@ struct Cli::Raw {
   std::string bundleCaFile;
   std::string proxyUrl;
   std::string noProxy = "localhost,127.0.0.1,::1";
+  std::string mirrorUrl;
+  std::string clientFile = "all";
+  std::string gatePath = "/usr/libexec/regcache/regcache-proxy-gate";
   std::vector<std::string> permitDns;
   std::string rotateOverlap = "7d";
   std::string cacheRef;
@@ -392,6 +395,23 @@ Cli::Cli() : raw_(std::make_unique<Raw>()) {
       ->required();
   clientConfig_->add_option("--no-proxy", raw_->noProxy, "Hosts that bypass the proxy")
       ->capture_default_str();
+  clientConfig_->add_option("--mirror", raw_->mirrorUrl,
+                            "The mirror endpoint clients fall back from (default: --proxy; "
+                            "https://HOST:PORT for --mirror-tls-listen)");
+  clientConfig_
+      ->add_option("--registry", raw_->registries,
+                   "Registries to configure; repeatable (default: docker.io, ghcr.io, quay.io, "
+                   "gcr.io, registry.k8s.io and other public ones)")
+      ->delimiter(',');
+  clientConfig_
+      ->add_option("--client", raw_->clientFile,
+                   "Print one file only: containerd-hosts (of the first --registry), "
+                   "containerd-config, buildkitd, daemon-json, docker-dropin, containerd-dropin, "
+                   "registries-conf or kind")
+      ->capture_default_str();
+  clientConfig_
+      ->add_option("--gate", raw_->gatePath, "Where regcache-proxy-gate is installed in the VM")
+      ->capture_default_str();
   CLI::App *cacheCommand = app_.add_subcommand("cache", "Inspect the registry cache");
   cacheCommand->require_subcommand(1);
   cacheList_ =
@@ -490,6 +510,9 @@ ParsedCommand Cli::parse(int argc, const char *const *argv) {
   out.bundleCaFile = raw_->bundleCaFile;
   out.proxyUrl = raw_->proxyUrl;
   out.noProxy = raw_->noProxy;
+  out.mirrorUrl = raw_->mirrorUrl;
+  out.clientFile = raw_->clientFile;
+  out.gatePath = raw_->gatePath;
   out.overlap = parseDuration(raw_->rotateOverlap);
   out.cacheRef = raw_->cacheRef;
   out.hashToken = raw_->hashToken;

@@ -49,6 +49,9 @@ struct ParsedCommand {
   std::filesystem::path bundleCaFile; // ca install: extra roots to verify an https --bundle-url
   std::string proxyUrl;               // client-config
   std::string noProxy;                // client-config
+  std::string mirrorUrl;              // client-config: the mirror endpoint (default: proxyUrl)
+  std::string clientFile = "all";     // client-config --client
+  std::string gatePath;               // client-config: where regcache-proxy-gate is installed
   std::string cacheRef;               // cache rm
   bool hashToken = false;             // proxy-auth hash
   bool hashAdmin = false;             // proxy-auth hash --admin
