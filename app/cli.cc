@@ -32,6 +32,13 @@ struct Cli::Raw {
   std::string mirrorUrl;
   std::string clientFile = "all";
   std::string gatePath = "/usr/libexec/regcache/regcache-proxy-gate";
+  DoctorOptions doctor;
+  std::string doctorSystemBundle = DoctorOptions{}.systemBundle.string();
+  std::string doctorDaemonJson = DoctorOptions{}.daemonJson.string();
+  std::string doctorHostsDir = DoctorOptions{}.containerdHostsDir.string();
+  std::string doctorBuildkitd = DoctorOptions{}.buildkitdToml.string();
+  std::string doctorGateDir = DoctorOptions{}.gateEnvDir.string();
+  bool doctorNoSystemctl = false;
   std::vector<std::string> permitDns;
   std::string rotateOverlap = "7d";
   std::string cacheRef;
@@ -412,6 +419,30 @@ Cli::Cli() : raw_(std::make_unique<Raw>()) {
   clientConfig_
       ->add_option("--gate", raw_->gatePath, "Where regcache-proxy-gate is installed in the VM")
       ->capture_default_str();
+  doctor_ = app_.add_subcommand(
+      "doctor", "Inside a VM: check that this machine can use regcache, and print each fix");
+  doctor_->add_option("--proxy", raw_->doctor.proxyUrl, "The proxy URL, e.g. http://10.0.0.1:3128")
+      ->required();
+  doctor_->add_option("--image", raw_->doctor.image,
+                      "REGISTRY/REPO:TAG whose manifest to HEAD through the proxy");
+  doctor_
+      ->add_option("--registry", raw_->doctor.registries,
+                   "Registries NO_PROXY must not exclude (default: docker.io and other public "
+                   "ones); repeatable")
+      ->delimiter(',');
+  doctor_->add_option("--system-bundle", raw_->doctorSystemBundle, "The system trust store (PEM)")
+      ->capture_default_str();
+  doctor_->add_option("--daemon-json", raw_->doctorDaemonJson, "dockerd's daemon.json")
+      ->capture_default_str();
+  doctor_->add_option("--hosts-dir", raw_->doctorHostsDir, "containerd's hosts.toml directory")
+      ->capture_default_str();
+  doctor_->add_option("--buildkitd-toml", raw_->doctorBuildkitd, "buildkitd's config")
+      ->capture_default_str();
+  doctor_->add_option("--gate-dir", raw_->doctorGateDir, "Where regcache-proxy-gate writes")
+      ->capture_default_str();
+  doctor_->add_flag("--no-systemctl", raw_->doctorNoSystemctl,
+                    "Do not read the daemons' environment with systemctl show");
+  doctor_->add_flag("--json", raw_->doctor.json, "Print the checks as JSON");
   CLI::App *cacheCommand = app_.add_subcommand("cache", "Inspect the registry cache");
   cacheCommand->require_subcommand(1);
   cacheList_ =
@@ -484,6 +515,8 @@ ParsedCommand Cli::parse(int argc, const char *const *argv) {
     out.command = Command::kCaInstall;
   else if (clientConfig_->parsed())
     out.command = Command::kClientConfig;
+  else if (doctor_->parsed())
+    out.command = Command::kDoctor;
   else if (cacheList_->parsed())
     out.command = Command::kCacheList;
   else if (cacheStats_->parsed())
@@ -513,6 +546,13 @@ ParsedCommand Cli::parse(int argc, const char *const *argv) {
   out.mirrorUrl = raw_->mirrorUrl;
   out.clientFile = raw_->clientFile;
   out.gatePath = raw_->gatePath;
+  out.doctor = raw_->doctor;
+  out.doctor.systemBundle = raw_->doctorSystemBundle;
+  out.doctor.daemonJson = raw_->doctorDaemonJson;
+  out.doctor.containerdHostsDir = raw_->doctorHostsDir;
+  out.doctor.buildkitdToml = raw_->doctorBuildkitd;
+  out.doctor.gateEnvDir = raw_->doctorGateDir;
+  out.doctor.useSystemctl = !raw_->doctorNoSystemctl;
   out.overlap = parseDuration(raw_->rotateOverlap);
   out.cacheRef = raw_->cacheRef;
   out.hashToken = raw_->hashToken;

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "app/doctor.h"
 #include "proxy/server_options.h"
 
 namespace regcache::app {
@@ -28,6 +29,7 @@ enum class Command {
   kCacheRemove,
   kCacheGc,
   kProxyAuthHash,
+  kDoctor,
   kVersion
 };
 
@@ -52,6 +54,7 @@ struct ParsedCommand {
   std::string mirrorUrl;              // client-config: the mirror endpoint (default: proxyUrl)
   std::string clientFile = "all";     // client-config --client
   std::string gatePath;               // client-config: where regcache-proxy-gate is installed
+  DoctorOptions doctor;               // doctor
   std::string cacheRef;               // cache rm
   bool hashToken = false;             // proxy-auth hash
   bool hashAdmin = false;             // proxy-auth hash --admin
@@ -91,6 +94,7 @@ private:
   CLI::App *caRotate_ = nullptr;
   CLI::App *caInstall_ = nullptr;
   CLI::App *clientConfig_ = nullptr;
+  CLI::App *doctor_ = nullptr;
   CLI::App *cacheList_ = nullptr;
   CLI::App *cacheStats_ = nullptr;
   CLI::App *cacheVerify_ = nullptr;

@@ -17,6 +17,7 @@ int runCacheVerify(const ParsedCommand &command);
 int runCacheRemove(const ParsedCommand &command);
 int runCacheGc(const ParsedCommand &command);
 int runProxyAuthHash(const ParsedCommand &command);
+int runDoctor(const ParsedCommand &command);
 int runVersion();
 
 } // namespace regcache::app

@@ -6,6 +6,7 @@
 #include "app/ca_install.h"
 #include "app/client_config.h"
 #include "app/commands.h"
+#include "app/doctor.h"
 #include "ca/authority.h"
 
 namespace regcache::app {
@@ -89,6 +90,12 @@ int runClientConfig(const ParsedCommand &command) {
   input.rootSha256 = roots;
   std::cout << failOpenConfig(input, parseClientFile(command.clientFile));
   return 0;
+}
+
+int runDoctor(const ParsedCommand &command) {
+  DoctorOptions options = command.doctor;
+  if (options.registries.empty()) options.registries = defaultRegistries();
+  return printDoctorReport(runDoctorChecks(options), options.json);
 }
 
 } // namespace regcache::app
