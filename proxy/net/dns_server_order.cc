@@ -31,7 +31,7 @@ unsigned DnsServerOrder::generation() const {
 
 DnsServerOrder::Snapshot DnsServerOrder::snapshot() const {
   std::lock_guard lock(mutex_);
-  return Snapshot{generation_, join(order_)};
+  return Snapshot{generation_, join(order_), reordered_};
 }
 
 std::optional<std::string> DnsServerOrder::onQueryDone(int timeouts, unsigned startedIn,

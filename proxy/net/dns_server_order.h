@@ -25,6 +25,7 @@ public:
   struct Snapshot {
     unsigned generation;
     std::string servers; // comma-separated
+    bool reordered;      // a server timed out and was moved behind the others
   };
   // The order now and its generation, taken together.
   Snapshot snapshot() const;

@@ -127,6 +127,7 @@ std::shared_ptr<Resolver::Lookup> Resolver::resolve(const std::string &host, uin
   followServerOrder();
 
   lookup->grace_.reset(evtimer_new(base_, &Resolver::onGrace, lookup.get()));
+  lookup->patient_ = !servers_.snapshot().reordered;
   for (int family : {AF_INET6, AF_INET}) {
     ares_addrinfo_hints hints{};
     hints.ai_family = family;
@@ -197,7 +198,11 @@ void Resolver::finishQuery(Query *raw, int status, int timeouts, ares_addrinfo *
   if (result != nullptr) ares_freeaddrinfo(result);
   if (--lookup.pending_ > 0) {
     if (!lookup.v6_.empty() || !lookup.v4_.empty()) {
-      timeval delay = toTimeval(kResolutionDelay);
+      auto left = lookup.patient_
+                      ? std::chrono::duration_cast<std::chrono::milliseconds>(
+                            lookup.started_ + kFamilyPatience - std::chrono::steady_clock::now())
+                      : kResolutionDelay;
+      timeval delay = toTimeval(std::max(left, kResolutionDelay));
       evtimer_add(lookup.grace_.get(), &delay);
     }
     return;

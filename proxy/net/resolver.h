@@ -55,6 +55,8 @@ public:
     bool missing_ = true; // every family answered "no such name/no data" (cacheable)
     int ttl_ = INT32_MAX; // the smallest TTL among the addresses, in seconds
     EventPtr grace_;      // the resolution delay once one family has answered
+    std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
+    bool patient_ = true; // no dead server known when it began: wait kFamilyPatience
   };
 
   struct CacheTtls {
@@ -62,9 +64,14 @@ public:
     std::chrono::milliseconds negativeTtl{0}; // how long "no such name" is kept; 0: not kept
   };
 
-  // Once one family has addresses, how long the other is waited for (RFC 8305's resolution
-  // delay): a server that refuses AAAA and a dead one behind it must not hold the A answer.
+  // Once one family has addresses, the other is waited for until kFamilyPatience has passed
+  // since the lookup began: long enough for one c-ares try at a dead first server (2 s) and the
+  // answer of the next, so a dual-stack name keeps its IPv6 addresses. Once a dead server is
+  // known (moved behind the others), only kResolutionDelay (RFC 8305's): a family still pending
+  // then is retrying that dead server after a healthy one refused it (dnsmasq refuses AAAA), and
+  // must not hold the answer for the seconds c-ares' retries take.
   static constexpr std::chrono::milliseconds kResolutionDelay{50};
+  static constexpr std::chrono::milliseconds kFamilyPatience{2500};
 
   // servers: "IP", "IP:PORT" or "[IPv6]:PORT"; empty uses the system configuration.
   // Throws std::runtime_error if c-ares cannot be set up (start-up only).
