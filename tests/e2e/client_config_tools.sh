@@ -46,7 +46,9 @@ SSL_CERT_FILE="$WORK/pki/ca.crt" timeout 60 ctr --address "$sock" content fetch 
   >"$WORK/ctr.log" 2>&1 || fail "ctr fetch with the generated hosts.toml failed: $(tail -n 3 "$WORK/ctr.log")"
 grep -q "ns=127.0.0.1" "$ACCESS_LOG" || grep -q "ns=127.0.0.1" "$PROXY_LOG" ||
   fail "ctr did not ask regcache (the [host]) first"
-ctr --address "$sock" content ls | grep -q "$LAYER_DIGEST" || fail "containerd does not hold the layer"
+# Into a file first: grep -q closing the pipe early would fail ctr (and the pipeline) with SIGPIPE.
+ctr --address "$sock" content ls >"$WORK/content.txt"
+grep -q "$LAYER_DIGEST" "$WORK/content.txt" || fail "containerd does not hold the layer"
 
 log "containerd: config.toml"
 cc --client containerd-config >"$WORK/generated-containerd.toml"
