@@ -31,6 +31,16 @@ struct Cli::Raw {
   std::string bundleCaFile;
   std::string proxyUrl;
   std::string noProxy = "localhost,127.0.0.1,::1";
+  std::string mirrorUrl;
+  std::string clientFile = "all";
+  std::string gatePath = "/usr/libexec/regcache/regcache-proxy-gate";
+  DoctorOptions doctor;
+  std::string doctorSystemBundle = DoctorOptions{}.systemBundle.string();
+  std::string doctorDaemonJson = DoctorOptions{}.daemonJson.string();
+  std::string doctorHostsDir = DoctorOptions{}.containerdHostsDir.string();
+  std::string doctorBuildkitd = DoctorOptions{}.buildkitdToml.string();
+  std::string doctorGateDir = DoctorOptions{}.gateEnvDir.string();
+  bool doctorNoSystemctl = false;
   std::vector<std::string> permitDns;
   std::string rotateOverlap = "7d";
   std::string cacheRef;
@@ -81,6 +91,10 @@ struct Cli::Raw {
   std::vector<std::string> mirrorTlsListen;
   // The blob store's I/O threads (issue #11).
   unsigned storeIoThreads = 2;
+  // Restarts that drop nothing, DNS that survives a dead resolver (issue #13).
+  std::string drainTimeout = "30s";
+  std::string dnsMaxTtl = "300s";
+  std::string dnsNegativeTtl = "10s";
 };
 
 std::filesystem::path defaultDataDir() {
@@ -341,6 +355,21 @@ Cli::Cli() : raw_(std::make_unique<Raw>()) {
                    "Threads that write, fsync, hash and read blobs off the event loops")
       ->check(CLI::Range(1u, 64u))
       ->capture_default_str();
+  // Restarts that drop nothing, DNS that survives a dead resolver (issue #13).
+  serve_
+      ->add_option("--drain-timeout", raw_->drainTimeout,
+                   "On SIGTERM, stop accepting and let in-flight responses and fills finish "
+                   "for up to this long before exiting (duration; 0: exit at once)")
+      ->capture_default_str();
+  serve_
+      ->add_option("--dns-max-ttl", raw_->dnsMaxTtl,
+                   "Keep an upstream's DNS answer at most this long, even if its TTL is longer "
+                   "(duration; 0: do not cache answers)")
+      ->capture_default_str();
+  serve_
+      ->add_option("--dns-negative-ttl", raw_->dnsNegativeTtl,
+                   "Remember that a name does not resolve for this long (duration; 0: do not)")
+      ->capture_default_str();
 
   CLI::App *ca = app_.add_subcommand("ca", "Manage the proxy's certificate authority");
   ca->require_subcommand(1);
@@ -411,6 +440,47 @@ Cli::Cli() : raw_(std::make_unique<Raw>()) {
       ->required();
   clientConfig_->add_option("--no-proxy", raw_->noProxy, "Hosts that bypass the proxy")
       ->capture_default_str();
+  clientConfig_->add_option("--mirror", raw_->mirrorUrl,
+                            "The mirror endpoint clients fall back from (default: --proxy; "
+                            "https://HOST:PORT for --mirror-tls-listen)");
+  clientConfig_
+      ->add_option("--registry", raw_->registries,
+                   "Registries to configure; repeatable (default: docker.io, ghcr.io, quay.io, "
+                   "gcr.io, registry.k8s.io and other public ones)")
+      ->delimiter(',');
+  clientConfig_
+      ->add_option("--client", raw_->clientFile,
+                   "Print one file only: containerd-hosts (of the first --registry), "
+                   "containerd-config, buildkitd, daemon-json, docker-dropin, containerd-dropin, "
+                   "registries-conf or kind")
+      ->capture_default_str();
+  clientConfig_
+      ->add_option("--gate", raw_->gatePath, "Where regcache-proxy-gate is installed in the VM")
+      ->capture_default_str();
+  doctor_ = app_.add_subcommand(
+      "doctor", "Inside a VM: check that this machine can use regcache, and print each fix");
+  doctor_->add_option("--proxy", raw_->doctor.proxyUrl, "The proxy URL, e.g. http://10.0.0.1:3128")
+      ->required();
+  doctor_->add_option("--image", raw_->doctor.image,
+                      "REGISTRY/REPO:TAG whose manifest to HEAD through the proxy");
+  doctor_
+      ->add_option("--registry", raw_->doctor.registries,
+                   "Registries NO_PROXY must not exclude (default: docker.io and other public "
+                   "ones); repeatable")
+      ->delimiter(',');
+  doctor_->add_option("--system-bundle", raw_->doctorSystemBundle, "The system trust store (PEM)")
+      ->capture_default_str();
+  doctor_->add_option("--daemon-json", raw_->doctorDaemonJson, "dockerd's daemon.json")
+      ->capture_default_str();
+  doctor_->add_option("--hosts-dir", raw_->doctorHostsDir, "containerd's hosts.toml directory")
+      ->capture_default_str();
+  doctor_->add_option("--buildkitd-toml", raw_->doctorBuildkitd, "buildkitd's config")
+      ->capture_default_str();
+  doctor_->add_option("--gate-dir", raw_->doctorGateDir, "Where regcache-proxy-gate writes")
+      ->capture_default_str();
+  doctor_->add_flag("--no-systemctl", raw_->doctorNoSystemctl,
+                    "Do not read the daemons' environment with systemctl show");
+  doctor_->add_flag("--json", raw_->doctor.json, "Print the checks as JSON");
   CLI::App *cacheCommand = app_.add_subcommand("cache", "Inspect the registry cache");
   cacheCommand->require_subcommand(1);
   cacheList_ =
@@ -487,6 +557,8 @@ ParsedCommand Cli::parse(int argc, const char *const *argv) {
     out.command = Command::kCaInstall;
   else if (clientConfig_->parsed())
     out.command = Command::kClientConfig;
+  else if (doctor_->parsed())
+    out.command = Command::kDoctor;
   else if (cacheList_->parsed())
     out.command = Command::kCacheList;
   else if (cacheStats_->parsed())
@@ -513,6 +585,16 @@ ParsedCommand Cli::parse(int argc, const char *const *argv) {
   out.bundleCaFile = raw_->bundleCaFile;
   out.proxyUrl = raw_->proxyUrl;
   out.noProxy = raw_->noProxy;
+  out.mirrorUrl = raw_->mirrorUrl;
+  out.clientFile = raw_->clientFile;
+  out.gatePath = raw_->gatePath;
+  out.doctor = raw_->doctor;
+  out.doctor.systemBundle = raw_->doctorSystemBundle;
+  out.doctor.daemonJson = raw_->doctorDaemonJson;
+  out.doctor.containerdHostsDir = raw_->doctorHostsDir;
+  out.doctor.buildkitdToml = raw_->doctorBuildkitd;
+  out.doctor.gateEnvDir = raw_->doctorGateDir;
+  out.doctor.useSystemctl = !raw_->doctorNoSystemctl;
   out.overlap = parseDuration(raw_->rotateOverlap);
   out.cacheRef = raw_->cacheRef;
   out.hashToken = raw_->hashToken;
@@ -607,6 +689,9 @@ ParsedCommand Cli::parse(int argc, const char *const *argv) {
   for (const auto &address : raw_->mirrorTlsListen)
     o.mirrorTlsListen.push_back(parseListenAddress(address));
   o.storeIoThreads = raw_->storeIoThreads;
+  o.drainTimeout = parseDuration(raw_->drainTimeout);
+  o.dnsMaxTtl = parseDuration(raw_->dnsMaxTtl);
+  o.dnsNegativeTtl = parseDuration(raw_->dnsNegativeTtl);
   if (o.listen.empty()) throw std::invalid_argument("at least one --listen address is needed");
   return out;
 }

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "app/doctor.h"
 #include "proxy/server_options.h"
 
 namespace regcache::app {
@@ -28,6 +29,7 @@ enum class Command {
   kCacheRemove,
   kCacheGc,
   kProxyAuthHash,
+  kDoctor,
   kVersion,
   kPrintConfig, // serve --print-config: `serve` fully parsed, then printed
   kCheckConfig  // serve --check-config: only configFile is set
@@ -52,6 +54,10 @@ struct ParsedCommand {
   std::filesystem::path bundleCaFile; // ca install: extra roots to verify an https --bundle-url
   std::string proxyUrl;               // client-config
   std::string noProxy;                // client-config
+  std::string mirrorUrl;              // client-config: the mirror endpoint (default: proxyUrl)
+  std::string clientFile = "all";     // client-config --client
+  std::string gatePath;               // client-config: where regcache-proxy-gate is installed
+  DoctorOptions doctor;               // doctor
   std::string cacheRef;               // cache rm
   bool hashToken = false;             // proxy-auth hash
   bool hashAdmin = false;             // proxy-auth hash --admin
@@ -107,6 +113,7 @@ private:
   CLI::App *caRotate_ = nullptr;
   CLI::App *caInstall_ = nullptr;
   CLI::App *clientConfig_ = nullptr;
+  CLI::App *doctor_ = nullptr;
   CLI::App *cacheList_ = nullptr;
   CLI::App *cacheStats_ = nullptr;
   CLI::App *cacheVerify_ = nullptr;

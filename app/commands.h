@@ -17,6 +17,7 @@ int runCacheVerify(const ParsedCommand &command);
 int runCacheRemove(const ParsedCommand &command);
 int runCacheGc(const ParsedCommand &command);
 int runProxyAuthHash(const ParsedCommand &command);
+int runDoctor(const ParsedCommand &command);
 // `json`: one JSON document instead of the text.
 int runVersion(bool json = false);
 int runCheckConfig(const ParsedCommand &command); // app/check_config.cc

@@ -4,7 +4,9 @@
 #include "app/bundle_pin.h"
 #include "app/bundle_source.h"
 #include "app/ca_install.h"
+#include "app/client_config.h"
 #include "app/commands.h"
+#include "app/doctor.h"
 #include "ca/authority.h"
 
 namespace regcache::app {
@@ -77,8 +79,23 @@ int runClientConfig(const ParsedCommand &command) {
   if (auto authority = ca::Authority::load(command.dataDir / "ca"); authority.ok()) {
     roots = rootFingerprints(authority.value()->bundlePem());
   }
-  std::cout << clientConfig(command.proxyUrl, command.noProxy, roots);
+  FailOpenInput input;
+  input.proxyUrl = command.proxyUrl;
+  input.mirrorUrl = command.mirrorUrl;
+  input.noProxy = command.noProxy;
+  input.registries = command.registries.empty() ? defaultRegistries() : command.registries;
+  // registry-1.docker.io is Docker Hub's server, not a registry name of its own.
+  std::erase(input.registries, std::string("registry-1.docker.io"));
+  input.gatePath = command.gatePath;
+  input.rootSha256 = roots;
+  std::cout << failOpenConfig(input, parseClientFile(command.clientFile));
   return 0;
+}
+
+int runDoctor(const ParsedCommand &command) {
+  DoctorOptions options = command.doctor;
+  if (options.registries.empty()) options.registries = defaultRegistries();
+  return printDoctorReport(runDoctorChecks(options), options.json);
 }
 
 } // namespace regcache::app

@@ -34,6 +34,7 @@ int main(int argc, char **argv) {
     case Command::kCacheRemove: return runCacheRemove(command);
     case Command::kCacheGc: return runCacheGc(command);
     case Command::kProxyAuthHash: return runProxyAuthHash(command);
+    case Command::kDoctor: return runDoctor(command);
     case Command::kVersion: return runVersion(command.json);
     case Command::kNone: std::cout << cli.help(); return 0;
     }

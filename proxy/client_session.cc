@@ -566,9 +566,20 @@ bool ClientSession::routeToMirror(http::RequestHead &head, Route &route) {
   return true;
 }
 
+bool ClientSession::closeIfIdle() {
+  if (state_ != State::kReadingRequest || !answeredOne_ || (parser_ && parser_->midMessage()) ||
+      (bev_ && evbuffer_get_length(bufferevent_get_input(bev_.get())) != 0)) {
+    return false;
+  }
+  log::proxy().debug("{} closing an idle keep-alive connection: draining", prefix_);
+  closeAfterFlush();
+  return true;
+}
+
 void ClientSession::continueAfterResponse() {
   worker_.deleteLater(std::move(handler_));
-  if (!keepAlive_) {
+  answeredOne_ = true;
+  if (!keepAlive_ || worker_.draining()) {
     closeAfterFlush();
     return;
   }

@@ -60,6 +60,10 @@ public:
   // listener (the mirror and the admin endpoints), inside TLS.
   void startMirrorTls();
   State state() const { return state_; }
+  // Draining: closes the connection now if it waits between two requests (after at least one
+  // response, with no byte of the next request read); a fresh connection keeps its first
+  // request, which no client would retry. Returns whether it closed.
+  bool closeIfIdle();
 
   // ClientSide
   Worker &worker() override { return worker_; }
@@ -173,6 +177,7 @@ private:
   bool requestDone_ = false;
   bool responseDone_ = false;
   bool keepAlive_ = true;
+  bool answeredOne_ = false; // a response completed on this connection
 
   std::unique_ptr<net::Connector> tunnelConnector_;
   std::shared_ptr<net::Resolver::Lookup> targetLookup_; // judging an intercepted CONNECT's target

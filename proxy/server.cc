@@ -31,6 +31,7 @@
 #include "proxy/ca_watcher.h"
 #include "proxy/intercept_tls.h"
 #include "proxy/live_config.h"
+#include "proxy/net/inherited_sockets.h"
 #include "proxy/net/tls_contexts.h"
 #include "proxy/proxy_auth_pool.h"
 #include "proxy/stats_flusher.h"
@@ -60,6 +61,9 @@ struct Server::Impl {
   std::unique_ptr<PeriodicThread> statusSampler;
   std::vector<std::unique_ptr<Worker>> workers;
   std::vector<net::SocketAddress> bound;
+  // Passed by socket activation; kept open until the process exits, so the kernel queues new
+  // connections in their backlog while a drain runs and the next process starts.
+  std::vector<int> inheritedSockets;
   bool running = false;
 };
 
@@ -123,21 +127,32 @@ void Server::start() {
                                         nullptr, &impl_->fills, o.dataDir / "cache.db"});
   impl_->shared->tagTtl.store(o.tagTtl);
 
+  // Socket activation: the sockets systemd (or a test's launcher) passed replace --listen.
+  auto inherited = net::takeInheritedSockets();
+  if (!inherited.ok()) throw std::runtime_error(inherited.failure().detail);
+  impl_->inheritedSockets = inherited.value();
+  if (!impl_->inheritedSockets.empty()) {
+    log::proxy().info("socket activation: accepting on {} inherited socket(s); --listen is ignored",
+                      impl_->inheritedSockets.size());
+  }
   unsigned count = o.workers != 0 ? o.workers : std::max(1u, std::thread::hardware_concurrency());
   for (unsigned i = 0; i < count; ++i) {
     auto worker = std::make_unique<Worker>(i, *impl_->shared);
-    if (auto listening = worker->listen(); !listening.ok()) {
+    if (auto listening = worker->listen(impl_->inheritedSockets); !listening.ok()) {
       throw std::runtime_error(listening.failure().detail);
     }
     if (i == 0) {
       // Port 0 means "any": the other workers must share the port the first one got.
       impl_->bound = worker->boundAddresses();
-      for (std::size_t k = 0; k < o.listen.size() && k < impl_->bound.size(); ++k) {
+      for (std::size_t k = 0;
+           impl_->inheritedSockets.empty() && k < o.listen.size() && k < impl_->bound.size(); ++k) {
         o.listen[k].port = impl_->bound[k].port();
       }
+      std::size_t plain =
+          impl_->inheritedSockets.empty() ? o.listen.size() : impl_->inheritedSockets.size();
       for (std::size_t k = 0; k < o.mirrorTlsListen.size(); ++k) {
-        if (o.listen.size() + k < impl_->bound.size()) {
-          o.mirrorTlsListen[k].port = impl_->bound[o.listen.size() + k].port();
+        if (plain + k < impl_->bound.size()) {
+          o.mirrorTlsListen[k].port = impl_->bound[plain + k].port();
         }
       }
     }
@@ -283,6 +298,20 @@ Result<void> Server::reload(const ServerOptions &next) {
   return {};
 }
 
+bool Server::drain(std::chrono::milliseconds timeout) {
+  if (!impl_->running) return true;
+  for (auto &worker : impl_->workers)
+    worker->beginDrain();
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    bool all = std::all_of(impl_->workers.begin(), impl_->workers.end(),
+                           [](const auto &worker) { return worker->drained(); });
+    if (all) return true;
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+}
+
 void Server::stop() {
   if (!impl_ || !impl_->running) return;
   impl_->running = false;
@@ -355,8 +384,18 @@ int runServer(const ServerOptions &options, const Reloader &reloader) {
       onHangup(server, reloader);
       continue;
     }
-    log::proxy().info("signal {} received; shutting down", signal);
+    log::proxy().info("signal {} received; draining for up to {} ms, then shutting down", signal,
+                      options.drainTimeout.count());
     break;
+  }
+  auto started = std::chrono::steady_clock::now();
+  bool drained = server.drain(options.drainTimeout);
+  auto took = std::chrono::duration_cast<std::chrono::milliseconds>(
+      std::chrono::steady_clock::now() - started);
+  if (drained) {
+    log::proxy().info("drained in {} ms", took.count());
+  } else {
+    log::proxy().warn("--drain-timeout passed with responses still in flight; cutting them off");
   }
   server.stop();
   return 0;

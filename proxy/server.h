@@ -1,5 +1,6 @@
 #pragma once
 // The running proxy: the CA and leaf cache, the TLS contexts, and the worker threads.
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <vector>
@@ -35,6 +36,10 @@ public:
   // Blocks until the index writer has written to cache.db every change handed to it so far
   // (the loops write behind). For tests and tools that read the file; never on a loop.
   void flushIndex();
+  // Stops accepting, closes idle keep-alive connections, and waits up to `timeout` for every
+  // in-flight response and fill to finish. Returns whether everything finished in time. Call
+  // stop() afterwards.
+  bool drain(std::chrono::milliseconds timeout);
   // Stops every worker and waits for them. Safe to call twice.
   void stop();
 
@@ -48,7 +53,8 @@ private:
 // std::exception with the reason when it does not load.
 using Reloader = std::function<ServerOptions()>;
 
-// Runs `regcache serve` until SIGINT or SIGTERM; returns the process exit code. On SIGHUP,
+// Runs `regcache serve` until SIGINT or SIGTERM (which drain first, see Server::drain); returns
+// the process exit code. On SIGHUP,
 // reloads what it can through `reloader` (see Server::reload), or only the CA without one.
 int runServer(const ServerOptions &options, const Reloader &reloader = {});
 

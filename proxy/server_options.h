@@ -128,6 +128,13 @@ struct ServerOptions {
   std::vector<ListenAddress> mirrorTlsListen;
   // Not a flag: what app/ was built from (regcache_build_info, the status page).
   BuildIdentity build{};
+  // SIGTERM stops accepting, then waits this long for in-flight responses and fills to finish
+  // before exiting (0: exit at once).
+  std::chrono::milliseconds drainTimeout{std::chrono::seconds(30)};
+  // Each worker keeps upstream DNS answers for their TTL, at most dnsMaxTtl (0: no cache), and
+  // remembers a name that does not resolve for dnsNegativeTtl (0: not at all).
+  std::chrono::milliseconds dnsMaxTtl{std::chrono::seconds(300)};
+  std::chrono::milliseconds dnsNegativeTtl{std::chrono::seconds(10)};
 };
 
 } // namespace regcache::proxy

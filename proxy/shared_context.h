@@ -14,6 +14,7 @@
 #include "proxy/client_connections.h"
 #include "proxy/metrics.h"
 #include "proxy/net/cidr.h"
+#include "proxy/net/dns_server_order.h"
 #include "proxy/policy.h"
 #include "proxy/proxy_users.h"
 #include "proxy/public_repositories.h"
@@ -87,6 +88,9 @@ struct SharedContext {
   StatusHistory history{};
   // Eviction counts and the limit for the status page; null when the cache is off.
   const cache::Evictor *evictor = nullptr;
+  // Which --dns-server to ask first, learned by every worker's resolver (a dead server is moved
+  // behind the others once for the whole process, not once per worker).
+  net::DnsServerOrder dnsServers{options.dnsServers};
 };
 
 } // namespace regcache::proxy

@@ -1,5 +1,9 @@
 #include "proxy/worker.h"
 
+#include <fcntl.h>
+
+#include <cerrno>
+#include <cstring>
 #include <stdexcept>
 
 #include "base/log.h"
@@ -14,7 +18,9 @@ Worker::Worker(unsigned index, SharedContext &shared)
       pool_(shared.options.upstreamPoolPerHost, shared.options.upstreamIdle) {
   if (!base_) throw std::runtime_error("event_base_new failed");
   reaper_.reset(event_new(base_.get(), -1, 0, &Worker::onReap, this));
-  resolver_ = std::make_unique<net::Resolver>(base_.get(), shared.options.dnsServers);
+  resolver_ = std::make_unique<net::Resolver>(
+      base_.get(), shared.options.dnsServers, shared.dnsServers,
+      net::Resolver::CacheTtls{shared.options.dnsMaxTtl, shared.options.dnsNegativeTtl});
   mailbox_ = std::make_shared<net::LoopMailbox>(base_.get());
   completions_ = std::make_unique<LoopCompletions>(mailbox_);
 }
@@ -29,17 +35,31 @@ Worker::~Worker() {
   listeners_.clear();
 }
 
-Result<void> Worker::listen() {
-  for (const auto &address : shared_.options.listen) {
-    auto socketAddress = net::SocketAddress::fromIp(address.host, address.port);
-    if (!socketAddress) return fail(Error::kInvalidInput, "bad listen address " + address.host);
+Result<void> Worker::listen(const std::vector<int> &inherited) {
+  for (int original : inherited) {
+    // A duplicate per worker: each listener closes its own, and the original outlives them all.
+    int fd = ::fcntl(original, F_DUPFD_CLOEXEC, 0);
+    if (fd < 0) return fail(Error::kIo, std::string("dup: ") + std::strerror(errno));
     auto listener =
-        net::Listener::open(base_.get(), *socketAddress,
-                            [this](int fd, const net::SocketAddress &peer) { onAccept(fd, peer); });
+        net::Listener::adopt(base_.get(), fd, [this](int client, const net::SocketAddress &peer) {
+          onAccept(client, peer);
+        });
     if (!listener.ok()) return listener.failure();
     listeners_.push_back(std::move(listener.value()));
   }
-  // After the plain listeners, so boundAddresses() keeps --listen's order first.
+  // Inherited sockets replace --listen; the mirror's TLS listeners are opened either way.
+  if (inherited.empty()) {
+    for (const auto &address : shared_.options.listen) {
+      auto socketAddress = net::SocketAddress::fromIp(address.host, address.port);
+      if (!socketAddress) return fail(Error::kInvalidInput, "bad listen address " + address.host);
+      auto listener = net::Listener::open(
+          base_.get(), *socketAddress,
+          [this](int fd, const net::SocketAddress &peer) { onAccept(fd, peer); });
+      if (!listener.ok()) return listener.failure();
+      listeners_.push_back(std::move(listener.value()));
+    }
+  }
+  // After the plain (or inherited) listeners, so boundAddresses() lists those first.
   for (const auto &address : shared_.options.mirrorTlsListen) {
     auto socketAddress = net::SocketAddress::fromIp(address.host, address.port);
     if (!socketAddress) {
@@ -72,6 +92,30 @@ void Worker::stop() { event_base_loopexit(base_.get(), nullptr); }
 
 void Worker::join() {
   if (thread_.joinable()) thread_.join();
+}
+
+void Worker::beginDrain() {
+  mailbox_->post([this] {
+    if (draining_) return;
+    draining_ = true;
+    listeners_.clear();
+    // Copied first: closing a session removes it from sessions_.
+    std::vector<ClientSession *> open;
+    for (auto &entry : sessions_)
+      open.push_back(entry.first);
+    for (auto *session : open)
+      session->closeIfIdle();
+    drainCheck_.reset(event_new(base_.get(), -1, EV_PERSIST, &Worker::onDrainCheck, this));
+    timeval tv{0, static_cast<suseconds_t>(
+                      std::chrono::duration_cast<std::chrono::microseconds>(kDrainCheck).count())};
+    event_add(drainCheck_.get(), &tv);
+    onDrainCheck(-1, 0, this);
+  });
+}
+
+void Worker::onDrainCheck(evutil_socket_t, short, void *arg) noexcept {
+  auto *self = static_cast<Worker *>(arg);
+  self->drained_.store(self->sessions_.empty() && self->adopted_.empty());
 }
 
 void Worker::onAccept(int fd, const net::SocketAddress &peer, bool mirrorTls) {

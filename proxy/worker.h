@@ -1,6 +1,7 @@
 #pragma once
 // One worker thread: its own event loop, listeners (SO_REUSEPORT), resolver, upstream pool and
 // client sessions. Nothing in a worker is touched by another thread except stop().
+#include <atomic>
 #include <chrono>
 #include <memory>
 #include <thread>
@@ -31,13 +32,23 @@ public:
   Worker(const Worker &) = delete;
   Worker &operator=(const Worker &) = delete;
 
-  // Binds every listen address. Call before start().
-  Result<void> listen();
+  // Binds every listen address, or, when `inherited` is not empty (socket activation), accepts
+  // on a duplicate of each inherited socket instead (the caller keeps the originals). Call
+  // before start().
+  Result<void> listen(const std::vector<int> &inherited = {});
   // Runs the loop on its own thread.
   void start();
   // Thread-safe: asks the loop to exit; join() waits for it.
   void stop();
   void join();
+  // Thread-safe: stops accepting (the listeners close; an inherited socket stays open in the
+  // process that passed it, so new clients wait in its backlog), closes keep-alive connections
+  // that sit between requests, and lets every other session finish its response and close.
+  void beginDrain();
+  // Thread-safe: true once a drain left no client session and no fill running on this worker.
+  bool drained() const { return drained_.load(); }
+  // Loop thread: a drain has begun, so a session closes after its current response.
+  bool draining() const { return draining_; }
 
   event_base *base() { return base_.get(); }
   net::Resolver &resolver() { return *resolver_; }
@@ -89,6 +100,10 @@ private:
   void onAccept(int fd, const net::SocketAddress &peer, bool mirrorTls = false);
   static void onReap(evutil_socket_t, short, void *arg) noexcept;
 
+  // Loop thread, every kDrainCheck while draining: publishes drained().
+  static void onDrainCheck(evutil_socket_t, short, void *arg) noexcept;
+  static constexpr std::chrono::milliseconds kDrainCheck{50};
+
   unsigned index_;
   SharedContext &shared_;
   EventBasePtr base_;
@@ -102,6 +117,9 @@ private:
   std::unordered_map<RequestHandler *, std::unique_ptr<RequestHandler>> adopted_;
   std::unordered_map<PublicProbe *, std::unique_ptr<PublicProbe>> probes_;
   std::vector<std::shared_ptr<void>> graveyard_;
+  bool draining_ = false;
+  std::atomic<bool> drained_{false};
+  EventPtr drainCheck_;
   std::thread thread_;
 };
 

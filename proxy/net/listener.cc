@@ -23,6 +23,28 @@ Result<std::unique_ptr<Listener>> Listener::open(event_base *base, const SocketA
   return self;
 }
 
+Result<std::unique_ptr<Listener>> Listener::adopt(event_base *base, int fd,
+                                                  AcceptCallback onAccept) {
+  std::unique_ptr<Listener> self(new Listener());
+  self->onAccept_ = std::move(onAccept);
+  if (evutil_make_socket_nonblocking(fd) != 0) {
+    int saved = errno;
+    evutil_closesocket(fd);
+    return fail(Error::kIo, std::string("inherited socket: ") + std::strerror(saved));
+  }
+  // Backlog -1: the socket is listening already, with the backlog its unit chose.
+  self->listener_.reset(evconnlistener_new(base, &Listener::onAccept, self.get(),
+                                           LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, fd));
+  if (!self->listener_) {
+    int saved = errno;
+    evutil_closesocket(fd);
+    return fail(Error::kIo,
+                std::string("cannot accept on an inherited socket: ") + std::strerror(saved));
+  }
+  evconnlistener_set_error_cb(self->listener_.get(), &Listener::onError);
+  return self;
+}
+
 SocketAddress Listener::localAddress() const {
   SocketAddress out;
   out.length = sizeof out.storage;

@@ -9,6 +9,7 @@ trap 'rm -rf "$root"' EXIT
 fail() { echo "install_layout: $*" >&2; exit 1; }
 DESTDIR="$root" cmake --install "$build" >/dev/null
 for f in "$prefix/bin/regcache" "$prefix/share/man/man1/regcache.1.gz" "$unit_dir/regcache.service" \
+  "$unit_dir/regcache.socket" "$prefix/libexec/regcache/regcache-proxy-gate" \
   /etc/regcache/regcache.toml "$sysusers_dir/regcache.conf" "$tmpfiles_dir/regcache.conf" \
   "$prefix/share/doc/regcache/copyright"; do
   [ -e "$root$f" ] || fail "cmake --install did not install $f"
@@ -17,6 +18,9 @@ unit="$root$unit_dir/regcache.service"
 grep -q "^ExecStart=$prefix/bin/regcache serve --config /etc/regcache/regcache.toml " "$unit" ||
   fail "the unit does not start the installed binary with the installed config"
 grep -q '^User=regcache$' "$unit" || fail "the unit does not run as regcache"
+grep -q '^ListenStream=127.0.0.1:3128$' "$root$unit_dir/regcache.socket" ||
+  fail "the socket unit does not listen where the config's default listen does"
+[ -x "$root$prefix/libexec/regcache/regcache-proxy-gate" ] || fail "the gate is not executable"
 grep -q '^u regcache ' "$root$sysusers_dir/regcache.conf" || fail "sysusers.d does not create regcache"
 grep -q '^d /var/lib/regcache 0700 regcache regcache' "$root$tmpfiles_dir/regcache.conf" ||
   fail "tmpfiles.d does not make /var/lib/regcache private to regcache"
@@ -29,7 +33,8 @@ done
 if command -v systemd-analyze >/dev/null; then
   mkdir "$root/verify"
   sed "s|^ExecStart=$prefix/|ExecStart=$root$prefix/|" "$unit" >"$root/verify/regcache.service"
-  MANPATH="$root$prefix/share/man" systemd-analyze verify "$root/verify/regcache.service" ||
-    fail "systemd-analyze verify rejects the installed unit"
+  cp "$root$unit_dir/regcache.socket" "$root/verify/regcache.socket"
+  MANPATH="$root$prefix/share/man" systemd-analyze verify "$root/verify/regcache.service" \
+    "$root/verify/regcache.socket" || fail "systemd-analyze verify rejects the installed units"
 fi
 echo "install_layout: ok"
