@@ -70,6 +70,8 @@ struct Cli::Raw {
   std::size_t mintsPerClientPerMinute = 30;
   std::string fillStallTimeout = "60s";
   std::string maxBlobSize = "64GiB";
+  // How often the evictor checks --cache-max-size (and the hit counters are flushed).
+  std::string evictionInterval = "10s";
 };
 
 std::filesystem::path defaultDataDir() {
@@ -303,6 +305,11 @@ Cli::Cli() : raw_(std::make_unique<Raw>()) {
   serve_
       ->add_option("--max-blob-size", raw_->maxBlobSize,
                    "Pass through, without storing, a blob announced larger than this (size)")
+      ->capture_default_str();
+  serve_
+      ->add_option("--eviction-interval", raw_->evictionInterval,
+                   "How often the cache size is checked against --cache-max-size and least "
+                   "recently used blobs evicted (duration)")
       ->capture_default_str();
 
   CLI::App *ca = app_.add_subcommand("ca", "Manage the proxy's certificate authority");
@@ -545,6 +552,10 @@ ParsedCommand Cli::parse(int argc, const char *const *argv) {
     throw std::invalid_argument("--fill-stall-timeout must be positive");
   }
   o.maxBlobSize = parseSize(raw_->maxBlobSize);
+  o.evictionInterval = parseDuration(raw_->evictionInterval);
+  if (o.evictionInterval.count() <= 0) {
+    throw std::invalid_argument("--eviction-interval must be positive");
+  }
   if (o.listen.empty()) throw std::invalid_argument("at least one --listen address is needed");
   return out;
 }

@@ -226,3 +226,9 @@ TEST_CASE("cache flags parse sizes and durations", "[app][cli]") {
   CHECK(defaults.serve.cacheMaxSize == 0); // auto: half of the filesystem
   CHECK(parse({"serve", "--no-cache"}).serve.cacheEnabled == false);
 }
+
+TEST_CASE("--eviction-interval sets how often the evictor runs", "[app][cli]") {
+  CHECK(parse({"serve"}).serve.evictionInterval == 10s);
+  CHECK(parse({"serve", "--eviction-interval", "1s"}).serve.evictionInterval == 1s);
+  CHECK_THROWS(parse({"serve", "--eviction-interval", "0"}));
+}
