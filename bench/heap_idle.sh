@@ -107,6 +107,6 @@ first=$(awk -F= '/^mem_heap_B=/ {print $2; exit}' "$WORK/heap.massif")
   echo "# heaptrack run: $opened_heap idle connections; heaptrack_print --print-peaks (top consumers at the peak)"
   heaptrack_print --print-peaks 1 --print-allocators 0 --print-temporary 0 --print-leaks 0 \
     --print-histogram 0 --print-flamegraph 0 --peak-limit 25 --sub-peak-limit 6 "$heap_file" 2>/dev/null |
-    sed -e "s|$root/||g" | head -n 400 || true # head ends the pipe early
+    sed -e "s|$root/||g" -e "s|$WORK|WORK|g" | head -n 400 || true # head ends the pipe early
 } >"$report"
 log "report: $report"
