@@ -227,7 +227,7 @@ TEST_CASE("cache flags parse sizes and durations", "[app][cli]") {
   CHECK(parse({"serve", "--no-cache"}).serve.cacheEnabled == false);
 }
 
-TEST_CASE("--eviction-interval sets how often the evictor runs", "[app][cli]") {
+TEST_CASE("serve --eviction-interval sets how often the evictor runs", "[app][cli]") {
   CHECK(parse({"serve"}).serve.evictionInterval == 10s);
   CHECK(parse({"serve", "--eviction-interval", "1s"}).serve.evictionInterval == 1s);
   CHECK_THROWS(parse({"serve", "--eviction-interval", "0"}));
