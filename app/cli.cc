@@ -95,6 +95,8 @@ struct Cli::Raw {
   std::string drainTimeout = "30s";
   std::string dnsMaxTtl = "300s";
   std::string dnsNegativeTtl = "10s";
+  // How often the evictor checks --cache-max-size (and the hit counters are flushed).
+  std::string evictionInterval = "10s";
 };
 
 std::filesystem::path defaultDataDir() {
@@ -369,6 +371,11 @@ Cli::Cli() : raw_(std::make_unique<Raw>()) {
   serve_
       ->add_option("--dns-negative-ttl", raw_->dnsNegativeTtl,
                    "Remember that a name does not resolve for this long (duration; 0: do not)")
+      ->capture_default_str();
+  serve_
+      ->add_option("--eviction-interval", raw_->evictionInterval,
+                   "How often the cache size is checked against --cache-max-size and least "
+                   "recently used blobs evicted (duration)")
       ->capture_default_str();
 
   CLI::App *ca = app_.add_subcommand("ca", "Manage the proxy's certificate authority");
@@ -692,6 +699,10 @@ ParsedCommand Cli::parse(int argc, const char *const *argv) {
   o.drainTimeout = parseDuration(raw_->drainTimeout);
   o.dnsMaxTtl = parseDuration(raw_->dnsMaxTtl);
   o.dnsNegativeTtl = parseDuration(raw_->dnsNegativeTtl);
+  o.evictionInterval = parseDuration(raw_->evictionInterval);
+  if (o.evictionInterval.count() <= 0) {
+    throw std::invalid_argument("--eviction-interval must be positive");
+  }
   if (o.listen.empty()) throw std::invalid_argument("at least one --listen address is needed");
   return out;
 }

@@ -99,7 +99,7 @@ push_blob() {
   [ -n "$location" ] || fail "no upload location for $repo"
   case "$location" in http*) ;; *) location="https://registry.test:$REG_PORT$location" ;; esac
   case "$location" in *\?*) location="$location&digest=$digest" ;; *) location="$location?digest=$digest" ;; esac
-  registry_curl -X PUT -H 'Content-Type: application/octet-stream' --upload-file "$file" \
+  registry_curl --max-time 900 -X PUT -H 'Content-Type: application/octet-stream' --upload-file "$file" \
     -o /dev/null "$location" || fail "blob upload to $repo failed"
   echo "$digest"
 }
@@ -183,6 +183,9 @@ check_run() { # WHAT JSON
 
 # Purges DIGEST from regcache's cache, so the next request for it is a miss.
 purge() { "$REGCACHE" cache rm --data-dir "$WORK/proxy-data" "$1" >>"$WORK/bench.log" 2>&1 || true; }
+
+# The committed blob files of regcache's cache, sorted (for comm).
+blob_files() { find "$WORK/proxy-data/blobs" -type f | sort; }
 
 # How many of regcache's answers for DIGEST were cache misses, from its access log.
 misses() { grep -c "/blobs/$1\" status=200 .*cache=MISS" "$ACCESS_LOG" || true; }

@@ -54,6 +54,8 @@ ROWS = [
      "regcache", "mib_per_s", "direct", ">=", 0.6, "MiB/s"),
     ("10", "workload 2 during a large fill + eviction", "p99 during the fill ÷ without",
      "regcache-fill", "p99_ms", "regcache-quiet", "<=", 1.5, "ms"),
+    ("10", "", "blobs evicted inside the window (every round must evict)", "regcache-fill",
+     "evicted_blobs", None, ">=", 1, ""),
 ]
 
 

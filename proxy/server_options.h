@@ -83,6 +83,7 @@ struct ServerOptions {
   bool cacheEnabled = true;
   // Past this many bytes, least recently used blobs are evicted. 0: half of the filesystem.
   std::uint64_t cacheMaxSize = 0;
+  // How often the evictor checks the size (and the stats flusher writes the hit counters).
   std::chrono::milliseconds evictionInterval{std::chrono::seconds(10)};
   // A manifest fetched by tag is served from the cache for this long without asking upstream;
   // after that a HEAD asks upstream whether it changed (X-Cache: REVALIDATED when not), and the

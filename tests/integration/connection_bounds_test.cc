@@ -12,6 +12,7 @@
 #include "proxy_fixture.h"
 #include "raw_socket.h"
 #include "scripted_upstream.h"
+#include "tls_front.h"
 
 using namespace regcache::test;
 
@@ -152,4 +153,55 @@ TEST_CASE("a flood of made-up SNI names stops minting, while cached leaves still
   CHECK(interceptedHandshake(proxy.port(), "registry.test", "127.0.0.1"));
   CHECK(interceptedHandshake(proxy.port(), "other.test", "127.0.0.2"));
   CHECK_FALSE(interceptedHandshake(proxy.port(), "flood9.test", "127.0.0.1"));
+}
+
+TEST_CASE("an idle intercepted keep-alive connection whose client has gone is released at once",
+          "[limits][tls][integration]") {
+  // One connection per address and a long idle timeout: the address may connect again only once
+  // the proxy has noticed that the first client closed its socket.
+  constexpr const char *kAddress = "127.0.0.73";
+  ScriptedUpstream upstream(
+      [](const RecordedRequest &, UpstreamReply &reply) { reply.send(okResponse("pong")); });
+  TlsFront tls(upstream.port());
+  ProxyFixture proxy([&](auto &o) {
+    o.upstreamCaFiles = {tls.caFile()};
+    o.maxConnectionsPerClient = 1;
+    o.idleTimeout = std::chrono::seconds(30);
+  });
+  std::string target = "127.0.0.1:" + std::to_string(tls.port());
+  {
+    auto client = RawSocket::connectTo(proxy.port(), kAddress);
+    client.sendAll(connectRequest(target));
+    REQUIRE(established(client));
+    timeval tv{3, 0}; // every SSL call below blocks at most this long per read
+    setsockopt(client.fd(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+    SSL *ssl = SSL_new(ctx);
+    SSL_set_fd(ssl, client.fd());
+    SSL_set_tlsext_host_name(ssl, "registry.test");
+    REQUIRE(SSL_connect(ssl) == 1);
+    std::string request = "GET /ping HTTP/1.1\r\nHost: " + target + "\r\n\r\n";
+    REQUIRE(SSL_write(ssl, request.data(), static_cast<int>(request.size())) > 0);
+    std::string response;
+    char buf[4096];
+    for (int i = 0; i < 10 && response.find("pong") == std::string::npos; ++i) {
+      int n = SSL_read(ssl, buf, sizeof buf);
+      if (n <= 0) break;
+      response.append(buf, static_cast<std::size_t>(n));
+    }
+    SSL_free(ssl); // no close_notify: the client just goes, as a killed process does
+    SSL_CTX_free(ctx);
+    ERR_clear_error();
+    REQUIRE(response.find("pong") != std::string::npos);
+    // The connection is now idle and kept alive; the client closes its socket here.
+  }
+  bool admitted = false;
+  auto gone = std::chrono::steady_clock::now();
+  for (int i = 0; i < 20 && !admitted; ++i) { // at most 2 s, far below the idle timeout
+    std::this_thread::sleep_for(100ms);
+    auto again = RawSocket::connectTo(proxy.port(), kAddress);
+    admitted = healthz(again).rfind("HTTP/1.1 200", 0) == 0;
+  }
+  CHECK(admitted);
+  CHECK(std::chrono::steady_clock::now() - gone < 5s);
 }

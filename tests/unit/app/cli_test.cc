@@ -241,3 +241,9 @@ TEST_CASE("mirror flags: registries are checked, TLS listeners parsed", "[app][c
                     Catch::Contains("bad --mirror-registries entry 'a/b'"));
   CHECK_THROWS(parse({"serve", "--mirror-tls-listen", "nowhere"}));
 }
+
+TEST_CASE("serve --eviction-interval sets how often the evictor runs", "[app][cli]") {
+  CHECK(parse({"serve"}).serve.evictionInterval == 10s);
+  CHECK(parse({"serve", "--eviction-interval", "1s"}).serve.evictionInterval == 1s);
+  CHECK_THROWS(parse({"serve", "--eviction-interval", "0"}));
+}
