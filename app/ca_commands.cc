@@ -2,8 +2,8 @@
 #include <stdexcept>
 
 #include "app/commands.h"
-#include "app/json_text.h"
 #include "base/clock.h"
+#include "base/json_text.h"
 #include "ca/authority.h"
 #include "ca/generation.h"
 #include "ca/x509_util.h"

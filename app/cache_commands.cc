@@ -12,8 +12,8 @@
 #include <vector>
 
 #include "app/commands.h"
-#include "app/json_text.h"
 #include "base/data_dir_lock.h"
+#include "base/json_text.h"
 #include "base/time_format.h"
 #include "base/unique_fd.h"
 #include "cache/blob_store_sync.h"

@@ -11,7 +11,7 @@
 
 #include "app/build_info.h"
 #include "app/commands.h"
-#include "app/json_text.h"
+#include "base/json_text.h"
 
 namespace regcache::app {
 

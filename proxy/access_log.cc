@@ -4,6 +4,7 @@
 
 #include <atomic>
 
+#include "base/json_text.h"
 #include "base/log.h"
 #include "base/time_format.h"
 #include "cache/registry_route.h"
@@ -28,24 +29,6 @@ AccessRecord startAccessRecord(const ClientSide &client, std::string method, std
 namespace {
 
 std::atomic<AccessLogFormat> accessLogFormat{AccessLogFormat::kText};
-
-// Request fields are the client's bytes: escape quotes, backslashes and every control or
-// non-ASCII byte, so one line stays one valid JSON object whatever a client sends.
-std::string jsonText(std::string_view text) {
-  std::string out = "\"";
-  for (char c : text) {
-    auto u = static_cast<unsigned char>(c);
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (u < 0x20 || u >= 0x7f) {
-      out += fmt::format("\\u{:04x}", u);
-    } else {
-      out += c;
-    }
-  }
-  return out + "\"";
-}
 
 } // namespace
 

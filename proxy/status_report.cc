@@ -2,6 +2,7 @@
 
 #include <spdlog/fmt/fmt.h>
 
+#include "base/json_text.h"
 #include "base/time_format.h"
 #include "ca/authority.h"
 #include "ca/leaf_cache.h"
@@ -111,25 +112,8 @@ std::string hitRatioText(std::uint64_t hits, std::uint64_t misses) {
 
 namespace {
 
-// Names come from requests (registries, repositories): escape everything JSON reserves.
-std::string jsonQuoted(std::string_view text) {
-  std::string out = "\"";
-  for (char c : text) {
-    auto u = static_cast<unsigned char>(c);
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (u < 0x20 || u >= 0x7f) {
-      out += fmt::format("\\u{:04x}", u);
-    } else {
-      out += c;
-    }
-  }
-  return out + "\"";
-}
-
 std::string utc(std::chrono::system_clock::time_point at) {
-  return jsonQuoted(formatUtcTime(at, "%Y-%m-%dT%H:%M:%SZ"));
+  return jsonText(formatUtcTime(at, "%Y-%m-%dT%H:%M:%SZ"));
 }
 
 std::int64_t unixSeconds(std::chrono::system_clock::time_point at) {
@@ -143,7 +127,7 @@ std::string countersJson(const CounterSample &s) {
       s.hits, s.misses, s.bytesFromCache, s.bytesFromUpstream, s.evictedBlobs, s.evictedBytes);
   for (std::size_t k = 0; k < s.upstreamErrors.size(); ++k) {
     out += fmt::format("{}{}:{}", k == 0 ? "" : ",",
-                       jsonQuoted(labelOf(static_cast<UpstreamError>(k))), s.upstreamErrors[k]);
+                       jsonText(labelOf(static_cast<UpstreamError>(k))), s.upstreamErrors[k]);
   }
   return out + "}}";
 }
@@ -152,7 +136,7 @@ std::string repositoriesJson(const std::vector<RepositoryPulls> &repos) {
   std::string out = "[";
   for (std::size_t i = 0; i < repos.size(); ++i) {
     out += fmt::format("{}{{\"repository\":{},\"pulls\":{},\"bytes\":{}}}", i == 0 ? "" : ",",
-                       jsonQuoted(repos[i].name), repos[i].pulls, repos[i].bytes);
+                       jsonText(repos[i].name), repos[i].pulls, repos[i].bytes);
   }
   return out + "]";
 }
@@ -164,8 +148,7 @@ std::string renderStatusJson(const StatusReport &r) {
   out += fmt::format("\"generated_at\":{},\"started_at\":{},\"uptime_seconds\":{},", utc(r.now),
                      utc(r.startedAt), unixSeconds(r.now) - unixSeconds(r.startedAt));
   out += fmt::format("\"build\":{{\"version\":{},\"git\":{},\"build_type\":{}}},",
-                     jsonQuoted(r.build.version), jsonQuoted(r.build.git),
-                     jsonQuoted(r.build.buildType));
+                     jsonText(r.build.version), jsonText(r.build.git), jsonText(r.build.buildType));
   out += "\"since_start\":" + countersJson(r.sinceStart) + ",";
   out += "\"last_hour\":" + countersJson(r.lastHour) + ",";
   out += "\"per_minute\":[";
@@ -182,7 +165,7 @@ std::string renderStatusJson(const StatusReport &r) {
     const auto &reg = r.registries[i];
     out += fmt::format("{}{{\"registry\":{},\"pulls\":{},\"pulls_saved\":{},"
                        "\"ratelimit_remaining\":{},\"ratelimit_seen_at\":{}}}",
-                       i == 0 ? "" : ",", jsonQuoted(reg.registry), reg.pulls, reg.pullsSaved,
+                       i == 0 ? "" : ",", jsonText(reg.registry), reg.pulls, reg.pullsSaved,
                        reg.rateLimitRemaining ? std::to_string(*reg.rateLimitRemaining) : "null",
                        reg.rateLimitRemaining ? utc(reg.rateLimitSeenAt) : "null");
   }
@@ -194,14 +177,14 @@ std::string renderStatusJson(const StatusReport &r) {
     const auto &f = r.fills[i];
     out += fmt::format("{}{{\"registry\":{},\"digest\":{},\"written_bytes\":{},"
                        "\"size_bytes\":{},\"bytes_per_second\":{},\"readers\":{}}}",
-                       i == 0 ? "" : ",", jsonQuoted(f.registry), jsonQuoted(f.digest), f.written,
+                       i == 0 ? "" : ",", jsonText(f.registry), jsonText(f.digest), f.written,
                        f.size, f.bytesPerSecond, f.readers);
   }
   out += "],\"ca\":{\"generations\":[";
   for (std::size_t i = 0; i < r.caGenerations.size(); ++i) {
     const auto &g = r.caGenerations[i];
     out += fmt::format("{}{{\"number\":{},\"state\":{},\"activate_at\":{},\"retire_at\":{}}}",
-                       i == 0 ? "" : ",", g.number, jsonQuoted(g.state), utc(g.activateAt),
+                       i == 0 ? "" : ",", g.number, jsonText(g.state), utc(g.activateAt),
                        g.retireAt ? utc(*g.retireAt) : "null");
   }
   out += fmt::format("],\"next_transition\":{}}},",

@@ -1,8 +1,8 @@
-#include "app/json_text.h"
+#include "base/json_text.h"
 
 #include <cstdio>
 
-namespace regcache::app {
+namespace regcache {
 
 std::string jsonText(std::string_view text) {
   std::string out = "\"";
@@ -22,4 +22,4 @@ std::string jsonText(std::string_view text) {
   return out + "\"";
 }
 
-} // namespace regcache::app
+} // namespace regcache
