@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# One data dir, one server. While a first server fills the cache slowly, a second `serve` on the
+# One data dir, one server. While a first server fills the cache slowly (a throttled upstream), a second `serve` on the
 # same data dir refuses to start, naming the first one's PID, and its start-up sweep never runs:
 # the live temp file survives and the fill completes. `cache gc` beside the running server
 # leaves the live temp file alone; with no server, it sweeps what a crash left in tmp/.
@@ -10,14 +10,17 @@ start_dns registry.test
 start_registry "$WORK/pki"
 make_image $((40 * 1024))
 push_image "$WORK/pki" "$REG_PORT" test/image:v1
+# A slow upstream: nginx in front of the registry sends blobs at 4 MiB/s, so the fill of the
+# 40 MiB layer takes about 10 s (a slow client would not do: a fill no longer waits for one).
+NGINX_LOCATIONS="location ~ /blobs/ { proxy_buffering on; limit_rate 4m; proxy_pass https://127.0.0.1:$REG_PORT; }"
+start_nginx_proxy "$WORK/pki" "$REG_PORT"
 start_proxy --dns-server "127.0.0.1:$DNS_PORT" --upstream-ca "$WORK/pki/ca.crt"
 data="$WORK/proxy-data"
 hex=${LAYER_DIGEST#sha256:}
 
-# The fill advances at its client's pace: at 4 MiB/s the 40 MiB layer takes about 10 s.
-spawn "$WORK/slow-client.log" through_proxy curl -sS --max-time 120 --limit-rate 4M \
+spawn "$WORK/slow-client.log" through_proxy curl -sS --max-time 120 \
   --proxy "http://127.0.0.1:$PROXY_PORT" --cacert "$PROXY_BUNDLE" -o "$WORK/layer.bin" \
-  "https://registry.test:$REG_PORT/v2/test/image/blobs/$LAYER_DIGEST"
+  "https://registry.test:$NGINX_TLS_PORT/v2/test/image/blobs/$LAYER_DIGEST"
 client_pid=$LAST_PID
 temp=""
 for _ in $(seq 1 100); do
