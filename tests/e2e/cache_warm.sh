@@ -2,7 +2,8 @@
 # `regcache cache warm` through a running proxy: warming a multi-arch OCI index (two
 # single-platform images pushed with skopeo, the index written by hand and PUT with curl) makes
 # the next skopeo pull of each platform a full cache hit (no upstream blob GET); --platform warms
-# only the platform named; a missing image makes the command fail naming it; --json parses.
+# only the platform named; a missing image makes the command fail naming it; --json parses; on a
+# terminal it draws a progress bar per blob.
 source "$(dirname "$0")/lib.sh"
 
 make_pki "$WORK/pki" registry.test
@@ -100,4 +101,14 @@ jq -e --arg image "$REGISTRY/test/missing:v1" '.failures | length == 1 and .[0].
   "$WORK/warm3.json" >/dev/null || fail "cache warm --json failures: $(cat "$WORK/warm3.json")"
 jq -e '[.images[] | select(.ok)] | length == 1' "$WORK/warm3.json" >/dev/null ||
   fail "the good image was not warmed beside the missing one: $(cat "$WORK/warm3.json")"
+log "on a terminal (script(1)): a progress bar per blob"
+if command -v script >/dev/null; then
+  timeout 60 script -qec "$(printf '%q ' "$REGCACHE" cache warm --proxy "$PROXY" \
+    "$REGISTRY/test/other:v1")" /dev/null >"$WORK/warm-tty.out" 2>&1 ||
+    fail "cache warm on a terminal failed: $(cat "$WORK/warm-tty.out")"
+  grep -q "sha256:[0-9a-f]\{12\} \[#*" "$WORK/warm-tty.out" ||
+    fail "no progress bar on a terminal: $(cat -v "$WORK/warm-tty.out")"
+  grep -q "ok   $REGISTRY/test/other:v1  2 platforms" "$WORK/warm-tty.out" ||
+    fail "no result line on a terminal: $(cat -v "$WORK/warm-tty.out")"
+fi
 log "ok"
