@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <csignal>
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
@@ -119,6 +120,9 @@ std::vector<std::string> warmImageNames(const WarmOptions &options) {
 
 int runCacheWarm(const ParsedCommand &command) {
   const WarmOptions &options = command.warm;
+  // SSL_write to a peer that closed raises SIGPIPE; a failed blob must fail its image, not end
+  // the process.
+  std::signal(SIGPIPE, SIG_IGN);
   std::vector<std::string> names = warmImageNames(options);
   if (names.empty()) throw std::runtime_error("name at least one image, or --file LIST");
   std::vector<Platform> wanted;
@@ -184,7 +188,7 @@ int runCacheWarm(const ParsedCommand &command) {
     for (std::size_t j = next++; j < jobs.size(); j = next++) {
       const BlobJob &job = jobs[j];
       progress->blobStarted(slot, shortDigest(job.blob.digest), job.blob.size);
-      auto answer = client.get(job.image, "blobs", job.blob.digest, "", 0,
+      auto answer = client.get(job.image, "blobs", job.blob.digest, "", 0, job.blob.size,
                                [&](std::uint64_t n) { progress->blobBytes(slot, n); });
       progress->blobFinished(slot);
       std::string error;

@@ -1,7 +1,5 @@
 #include "app/registry_client.h"
 
-#include <limits>
-
 #include "proxy/http/auth_challenge.h"
 #include "proxy/upstream_auth/token_fetcher.h"
 #include "proxy/upstream_auth/token_response.h"
@@ -66,7 +64,7 @@ Result<std::string> RegistryClient::fetchToken(const std::string &challengeHeade
 
 Result<HttpGetResponse> RegistryClient::get(const ImageReference &image, const std::string &kind,
                                             const std::string &reference, const std::string &accept,
-                                            std::size_t keepBody,
+                                            std::size_t keepBody, std::uint64_t maxBody,
                                             const std::function<void(std::uint64_t)> &onBytes) {
   auto origin = http::parseAbsoluteUrl("https://" + image.endpoint() + "/v2/" + image.repository +
                                        "/" + kind + "/" + reference);
@@ -82,8 +80,7 @@ Result<HttpGetResponse> RegistryClient::get(const ImageReference &image, const s
                     url.authority.port == origin->authority.port;
     std::string token = sameHost ? tokenFor(scopeKey) : std::string();
     if (!token.empty()) headers.add("Authorization", token);
-    auto answer = httpGet(settings_, url, headers, keepBody,
-                          std::numeric_limits<std::uint64_t>::max(), onBytes);
+    auto answer = httpGet(settings_, url, headers, keepBody, maxBody, onBytes);
     if (!answer) return answer.failure();
     if (answer->status == 401 && sameHost && !retriedAuth) {
       retriedAuth = true;
@@ -109,9 +106,6 @@ Result<HttpGetResponse> RegistryClient::get(const ImageReference &image, const s
       return fail(answer->status == 404 ? Error::kNotFound : Error::kUpstream,
                   kind.substr(0, kind.size() - 1) + " " + reference + ": HTTP " +
                       std::to_string(answer->status) + why);
-    }
-    if (answer->bodyBytes > answer->body.size() && keepBody > 0) {
-      return fail(Error::kTooLarge, kind + " " + reference + " is larger than expected");
     }
     return answer;
   }

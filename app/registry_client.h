@@ -19,12 +19,13 @@ public:
   explicit RegistryClient(HttpGetSettings settings) : settings_(std::move(settings)) {}
 
   // GET https://ENDPOINT/v2/REPOSITORY/`kind`/`reference` (kind "manifests" or "blobs") with
-  // `accept` when not empty. Keeps up to `keepBody` bytes of the body (more than that fails with
-  // kTooLarge); `onBytes` hears of each chunk. Follows up to 5 redirects, dropping the token when
-  // the host changes. Fails unless the final answer is 200; the detail names the status.
+  // `accept` when not empty. Keeps up to `keepBody` bytes of the body and stops with kTooLarge
+  // past `maxBody` (a hostile registry's endless body ends there); `onBytes` hears of each
+  // chunk. Follows up to 5 redirects, dropping the token when the host changes. Fails unless
+  // the final answer is 200; the detail names the status.
   Result<HttpGetResponse> get(const ImageReference &image, const std::string &kind,
                               const std::string &reference, const std::string &accept,
-                              std::size_t keepBody,
+                              std::size_t keepBody, std::uint64_t maxBody,
                               const std::function<void(std::uint64_t)> &onBytes = {});
 
 private:

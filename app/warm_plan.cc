@@ -11,7 +11,7 @@ namespace {
 Result<ManifestContents> fetchManifest(RegistryClient &client, const ImageReference &image,
                                        const std::string &reference) {
   auto answer = client.get(image, "manifests", reference, std::string(kManifestAccept),
-                           cache::kMaxManifestBytes);
+                           cache::kMaxManifestBytes, cache::kMaxManifestBytes);
   if (!answer) return answer.failure();
   if (reference.rfind("sha256:", 0) == 0 &&
       "sha256:" + cache::sha256Hex(answer->body) != reference) {

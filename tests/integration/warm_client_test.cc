@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include <atomic>
+#include <csignal>
 
 #include "app/registry_client.h"
 #include "app/warm_plan.h"
@@ -64,7 +65,10 @@ struct TokenRegistry {
     }
   }};
   TlsFront front{upstream.port()};
-  TokenRegistry() { frontPort = front.port(); }
+  TokenRegistry() {
+    frontPort = front.port();
+    std::signal(SIGPIPE, SIG_IGN); // as `regcache cache warm` does: a cut connection is an error
+  }
 
   ImageReference image(const std::string &reference) const {
     return ImageReference{"127.0.0.1:" + std::to_string(front.port()), "test/app", reference};
@@ -89,7 +93,7 @@ TEST_CASE("cache warm answers a Bearer challenge with an anonymous token and fol
   CHECK(plan->blobs[0].digest == kConfigDigest);
   CHECK(plan->blobs[1].digest == kLayerDigest);
   std::uint64_t heard = 0;
-  auto layer = client.get(registry.image("v1"), "blobs", kLayerDigest, "", 0,
+  auto layer = client.get(registry.image("v1"), "blobs", kLayerDigest, "", 0, kLayer.size(),
                           [&](std::uint64_t n) { heard += n; });
   REQUIRE(layer.ok());
   CHECK(layer->bodyBytes == kLayer.size());
@@ -124,8 +128,17 @@ TEST_CASE("cache warm refuses a manifest past 4 MiB and a missing one by status"
   auto huge = regcache::app::planImage(client, registry.image("v1"), {});
   REQUIRE_FALSE(huge.ok());
   CHECK(huge.failure().code == regcache::Error::kTooLarge);
-  auto missing = client.get(registry.image("v1"), "blobs", "sha256:" + std::string(64, 'b'), "", 0);
+  auto missing =
+      client.get(registry.image("v1"), "blobs", "sha256:" + std::string(64, 'b'), "", 0, 100);
   REQUIRE_FALSE(missing.ok());
   CHECK(missing.failure().code == regcache::Error::kNotFound);
   CHECK(missing.failure().detail.find("HTTP 404") != std::string::npos);
+}
+
+TEST_CASE("cache warm stops reading a blob that runs past its descriptor's size", "[warm]") {
+  TokenRegistry registry;
+  RegistryClient client(registry.settings());
+  auto longer = client.get(registry.image("v1"), "blobs", kLayerDigest, "", 0, kLayer.size() - 1);
+  REQUIRE_FALSE(longer.ok());
+  CHECK(longer.failure().code == regcache::Error::kTooLarge);
 }
