@@ -59,10 +59,13 @@ Result<void> Channel::startTls(const std::string &host, const std::filesystem::p
   return {};
 }
 
-Result<void> Channel::openTunnel(const proxy::http::HostPort &target) {
+Result<void> Channel::openTunnel(const proxy::http::HostPort &target,
+                                 const std::string &proxyAuthorization) {
   std::string authority = proxy::http::formatAuthority(target);
   std::string request = "CONNECT " + authority + " HTTP/1.1\r\nHost: " + authority +
-                        "\r\nUser-Agent: regcache-cache-warm\r\n\r\n";
+                        "\r\nUser-Agent: regcache-cache-warm\r\n";
+  if (!proxyAuthorization.empty()) request += "Proxy-Authorization: " + proxyAuthorization + "\r\n";
+  request += "\r\n";
   if (!sendAll(request)) return fail(Error::kConnect, "cannot send CONNECT to the proxy");
   ConnectAnswer answer;
   proxy::http::ResponseParser parser(proxy::http::Limits{}, answer);

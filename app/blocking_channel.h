@@ -24,9 +24,11 @@ public:
   // against the system roots plus `caFile` (when not empty). `what` names the peer in errors.
   Result<void> startTls(const std::string &host, const std::filesystem::path &caFile,
                         const std::string &what);
-  // Asks the HTTP proxy at the other end for a tunnel to `target` (CONNECT host:port); fails
-  // unless it answers 2xx. Must come before startTls().
-  Result<void> openTunnel(const proxy::http::HostPort &target);
+  // Asks the HTTP proxy at the other end for a tunnel to `target` (CONNECT host:port), with
+  // `proxyAuthorization` as Proxy-Authorization when not empty; fails unless it answers 2xx.
+  // Must come before startTls().
+  Result<void> openTunnel(const proxy::http::HostPort &target,
+                          const std::string &proxyAuthorization = {});
   bool sendAll(std::string_view data);
   // Bytes read; 0 at the end of the stream; -1 on an error or a timeout.
   ssize_t receive(char *buf, std::size_t size);

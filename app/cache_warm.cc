@@ -19,6 +19,7 @@
 #include "app/units.h"
 #include "app/warm_plan.h"
 #include "app/warm_progress.h"
+#include "base/base64.h"
 
 namespace regcache::app {
 namespace {
@@ -93,6 +94,32 @@ std::string summaryJson(const std::vector<ImageOutcome> &outcomes, std::size_t b
          ",\"failures\":[" + failures + "]}";
 }
 
+// The proxy URL without its credentials, and the credentials ("user:secret") apart.
+struct ProxyAddress {
+  std::string url;
+  std::string userinfo;
+};
+
+ProxyAddress splitProxyUrl(const std::string &url) {
+  auto scheme = url.find("://");
+  std::size_t hostStart = scheme == std::string::npos ? 0 : scheme + 3;
+  auto at = url.find('@', hostStart);
+  auto slash = url.find('/', hostStart);
+  if (at == std::string::npos || (slash != std::string::npos && slash < at)) return {url, {}};
+  return {url.substr(0, hostStart) + url.substr(at + 1), url.substr(hostStart, at - hostStart)};
+}
+
+// --proxy, else the proxy every other client of it is given (HTTPS_PROXY), else the default.
+// The environment keeps a proxy token out of the process list.
+std::string chooseProxyUrl(const WarmOptions &options) {
+  if (!options.proxyUrl.empty()) return options.proxyUrl;
+  for (const char *name : {"HTTPS_PROXY", "https_proxy"}) {
+    const char *value = std::getenv(name);
+    if (value != nullptr && *value != '\0') return value;
+  }
+  return kDefaultWarmProxy;
+}
+
 } // namespace
 
 std::vector<std::string> warmImageNames(const WarmOptions &options) {
@@ -131,15 +158,20 @@ int runCacheWarm(const ParsedCommand &command) {
     if (!platform) throw std::runtime_error(platform.failure().detail);
     wanted.push_back(std::move(*platform));
   }
-  auto proxyUrl = proxy::http::parseAbsoluteUrl(options.proxyUrl);
+  ProxyAddress address = splitProxyUrl(chooseProxyUrl(options));
+  auto proxyUrl = proxy::http::parseAbsoluteUrl(address.url);
   if (!proxyUrl || proxyUrl->scheme != "http") {
-    throw std::runtime_error("--proxy must be http://HOST:PORT, like http://127.0.0.1:3128");
+    throw std::runtime_error("--proxy must be http://[USER:SECRET@]HOST:PORT, like "
+                             "http://127.0.0.1:3128");
   }
   HttpGetSettings settings;
   settings.proxy = proxyUrl->authority;
+  if (!address.userinfo.empty()) {
+    settings.proxyAuthorization = "Basic " + encodeBase64(address.userinfo);
+  }
   std::unique_ptr<TemporaryBundle> fetched;
   if (options.caBundle.empty()) {
-    std::string base = options.proxyUrl;
+    std::string base = address.url;
     while (!base.empty() && base.back() == '/')
       base.pop_back();
     fetched = std::make_unique<TemporaryBundle>(fetchBundle(base + "/ca.crt"));

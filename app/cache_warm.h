@@ -7,10 +7,12 @@
 
 namespace regcache::app {
 
+inline constexpr const char *kDefaultWarmProxy = "http://127.0.0.1:3128";
+
 struct WarmOptions {
-  std::vector<std::string> images; // as typed
-  std::filesystem::path listFile;  // --file: one image a line; blank lines and # comments
-  std::string proxyUrl = "http://127.0.0.1:3128";
+  std::vector<std::string> images;    // as typed
+  std::filesystem::path listFile;     // --file: one image a line; blank lines and # comments
+  std::string proxyUrl;               // --proxy; empty: $HTTPS_PROXY, else kDefaultWarmProxy
   std::filesystem::path caBundle;     // --ca-bundle; empty: GET the proxy's /ca.crt
   std::vector<std::string> platforms; // --platform os/arch[/variant], repeatable; empty: all
   unsigned concurrency = 4;           // blobs in flight

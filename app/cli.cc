@@ -517,8 +517,9 @@ Cli::Cli() : raw_(std::make_unique<Raw>()) {
                          "docker.io/library/alpine:3.19, registry:5000/app@sha256:...");
   cacheWarm_->add_option("--file", raw_->warm.listFile,
                          "Images to warm, one a line (blank lines and # comments skipped)");
-  cacheWarm_->add_option("--proxy", raw_->warm.proxyUrl, "The running regcache")
-      ->capture_default_str();
+  cacheWarm_->add_option("--proxy", raw_->warm.proxyUrl,
+                         "The running regcache, http://[USER:SECRET@]HOST:PORT (default: "
+                         "$HTTPS_PROXY, else http://127.0.0.1:3128)");
   cacheWarm_->add_option("--ca-bundle", raw_->warm.caBundle,
                          "The proxy's roots (PEM); default: GET /ca.crt from the proxy");
   cacheWarm_->add_option("--platform", raw_->warm.platforms,

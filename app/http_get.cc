@@ -47,7 +47,8 @@ Result<HttpGetResponse> httpGet(const HttpGetSettings &settings,
   // Plain http through the proxy is tunnelled as well: one code path, and the proxy sees the
   // same CONNECT a registry client sends.
   if (settings.proxy) {
-    if (auto tunnel = channel.openTunnel(url.authority); !tunnel) return tunnel.failure();
+    if (auto tunnel = channel.openTunnel(url.authority, settings.proxyAuthorization); !tunnel)
+      return tunnel.failure();
   }
   if (tls) {
     if (auto started = channel.startTls(url.authority.host, settings.caFile, what); !started) {

@@ -16,6 +16,7 @@ namespace regcache::app {
 
 struct HttpGetSettings {
   std::optional<proxy::http::HostPort> proxy; // none: connect to the server directly
+  std::string proxyAuthorization;             // "Basic ..." for the proxy's CONNECT; may be empty
   std::filesystem::path caFile;               // extra roots (the proxy's bundle); may be empty
   std::chrono::seconds timeout{30};           // per connect, read and write
 };

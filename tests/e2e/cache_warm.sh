@@ -3,7 +3,8 @@
 # single-platform images pushed with skopeo, the index written by hand and PUT with curl) makes
 # the next skopeo pull of each platform a full cache hit (no upstream blob GET); --platform warms
 # only the platform named; a missing image makes the command fail naming it; --json parses; on a
-# terminal it draws a progress bar per blob.
+# terminal it draws a progress bar per blob; behind --proxy-auth-file it takes the credentials
+# from HTTPS_PROXY.
 source "$(dirname "$0")/lib.sh"
 
 make_pki "$WORK/pki" registry.test
@@ -111,4 +112,25 @@ if command -v script >/dev/null; then
   grep -q "ok   $REGISTRY/test/other:v1  2 platforms" "$WORK/warm-tty.out" ||
     fail "no result line on a terminal: $(cat -v "$WORK/warm-tty.out")"
 fi
+log "behind --proxy-auth-file: credentials from HTTPS_PROXY, a 407 without them"
+kill -TERM "$PROXY_PID"
+wait "$PROXY_PID" || fail "regcache exited with an error"
+PROXY_PID=
+token="warm-$(head -c 18 /dev/urandom | od -An -tx1 | tr -d " \n")"
+printf 'runners:%s\n' "$(printf '%s' "$token" | "$REGCACHE" proxy-auth hash --token)" >"$WORK/users"
+chmod 600 "$WORK/users"
+start_proxy --dns-server "127.0.0.1:$DNS_PORT" --upstream-ca "$WORK/pki/ca.crt" \
+  --proxy-auth-file "$WORK/users"
+status=0
+"$REGCACHE" cache warm --proxy "http://127.0.0.1:$PROXY_PORT" "$REGISTRY/test/multi:v1" \
+  >"$WORK/warm4.out" 2>&1 || status=$?
+[ "$status" != 0 ] || fail "cache warm without proxy credentials succeeded"
+grep -q "test/multi:v1 failed: .*407" "$WORK/warm4.out" ||
+  fail "cache warm did not name the 407: $(cat "$WORK/warm4.out")"
+HTTPS_PROXY="http://runners:$token@127.0.0.1:$PROXY_PORT" "$REGCACHE" cache warm \
+  "$REGISTRY/test/multi:v1" >"$WORK/warm5.out" 2>&1 ||
+  fail "cache warm with HTTPS_PROXY credentials failed: $(cat "$WORK/warm5.out")"
+grep -q "^ok   $REGISTRY/test/multi:v1  2 platforms" "$WORK/warm5.out" ||
+  fail "cache warm with credentials: $(cat "$WORK/warm5.out")"
+grep -q "$token" "$WORK/warm4.out" "$WORK/warm5.out" && fail "cache warm printed the proxy token"
 log "ok"

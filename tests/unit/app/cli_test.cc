@@ -262,7 +262,7 @@ TEST_CASE("cache warm takes images, a list file, --proxy, --platform and --concu
   CHECK(c.json);
   auto defaults = parse({"cache", "warm", "alpine"});
   CHECK(defaults.warm.concurrency == 4);
-  CHECK(defaults.warm.proxyUrl == "http://127.0.0.1:3128");
+  CHECK(defaults.warm.proxyUrl.empty()); // $HTTPS_PROXY, else http://127.0.0.1:3128
   CHECK(defaults.warm.caBundle.empty());
   CHECK_THROWS(parse({"cache", "warm", "alpine", "--concurrency", "0"}));
 }
