@@ -40,8 +40,12 @@ Result<HttpGetResponse> httpGet(const HttpGetSettings &settings,
   if (!tls && url.scheme != "http") return fail(Error::kInvalidInput, "not an http(s) URL");
   std::string authority = proxy::http::formatAuthority(url.authority, tls ? 443 : 80);
   std::string what = url.scheme + "://" + authority;
-  auto connected = settings.proxy ? connectChannel(*settings.proxy, "the proxy", settings.timeout)
-                                  : connectChannel(url.authority, what, settings.timeout);
+  auto connected =
+      settings.proxy
+          ? connectChannel(*settings.proxy,
+                           "the proxy at " + proxy::http::formatAuthority(*settings.proxy),
+                           settings.timeout)
+          : connectChannel(url.authority, what, settings.timeout);
   if (!connected) return connected.failure();
   Channel &channel = *connected;
   // Plain http through the proxy is tunnelled as well: one code path, and the proxy sees the
