@@ -73,7 +73,8 @@ Result<ImageReference> parseImageReference(std::string_view text) {
       rest = rest.substr(slash + 1);
     }
   }
-  if (out.registry.empty()) out.registry = "docker.io";
+  // index.docker.io is Docker Hub's old name, as docker still accepts it.
+  if (out.registry.empty() || out.registry == "index.docker.io") out.registry = "docker.io";
   // A ':' after the last '/' starts the tag (the registry's port is already gone).
   auto colon = rest.rfind(':');
   if (colon != std::string_view::npos && rest.find('/', colon) == std::string_view::npos) {

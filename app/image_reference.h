@@ -19,9 +19,9 @@ struct ImageReference {
 };
 
 // The first component is a registry when it has a '.' or ':' or is "localhost"; otherwise the
-// image is on docker.io, where a one-component name gets "library/". No tag means "latest";
-// with both a tag and a digest the digest wins. Fails with kInvalidInput on an empty, upper-case
-// or otherwise malformed name, tag or digest.
+// image is on docker.io (also for "index.docker.io"), where a one-component name gets "library/".
+// No tag means "latest"; with both a tag and a digest the digest wins. Fails with kInvalidInput on
+// an empty, upper-case or otherwise malformed name, tag or digest.
 Result<ImageReference> parseImageReference(std::string_view text);
 
 } // namespace regcache::app

@@ -19,6 +19,9 @@ TEST_CASE("a full Docker Hub reference keeps its tag", "[warm]") {
   REQUIRE(ref.ok());
   CHECK(ref->repository == "library/alpine");
   CHECK(ref->reference == "3.19");
+  auto old = parseImageReference("index.docker.io/alpine");
+  REQUIRE(old.ok());
+  CHECK(old->toString() == "docker.io/library/alpine:latest");
   auto user = parseImageReference("bitnami/redis:7");
   REQUIRE(user.ok());
   CHECK(user->registry == "docker.io");
