@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "app/commands.h"
+#include "app/units.h"
 #include "base/data_dir_lock.h"
 #include "base/json_text.h"
 #include "base/time_format.h"
@@ -50,19 +51,6 @@ std::optional<DataDirLock> lockBesideServer(const ParsedCommand &command) {
               << ": leaving its fills in progress alone\n";
   }
   return std::move(locked.value());
-}
-
-std::string formatBytes(std::uint64_t bytes) {
-  const char *units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-  double value = static_cast<double>(bytes);
-  std::size_t unit = 0;
-  while (value >= 1024 && unit + 1 < std::size(units)) {
-    value /= 1024;
-    ++unit;
-  }
-  char text[32];
-  std::snprintf(text, sizeof text, unit == 0 ? "%.0f %s" : "%.1f %s", value, units[unit]);
-  return text;
 }
 
 // Columns padded to their widest cell, sizes right-aligned (column 2).

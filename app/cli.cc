@@ -44,6 +44,7 @@ struct Cli::Raw {
   std::vector<std::string> permitDns;
   std::string rotateOverlap = "7d";
   std::string cacheRef;
+  WarmOptions warm; // cache warm
   std::string gcOlderThan;
   bool rotateNow = false;
   std::string leafValidity = "7d";
@@ -509,6 +510,24 @@ Cli::Cli() : raw_(std::make_unique<Raw>()) {
       "gc", "Remove files without an index row, rows without a file, tags without a manifest, "
             "and with --older-than blobs unused for that long");
   cacheGc_->add_option("--older-than", raw_->gcOlderThan, "e.g. 30d; default: keep every blob");
+  cacheWarm_ = cacheCommand->add_subcommand(
+      "warm", "Pull images through a running proxy so that it caches them ahead of time: every "
+              "platform of an index (or --platform), every config and layer");
+  cacheWarm_->add_option("IMAGE", raw_->warm.images,
+                         "docker.io/library/alpine:3.19, registry:5000/app@sha256:...");
+  cacheWarm_->add_option("--file", raw_->warm.listFile,
+                         "Images to warm, one a line (blank lines and # comments skipped)");
+  cacheWarm_->add_option("--proxy", raw_->warm.proxyUrl,
+                         "The running regcache, http://[USER:SECRET@]HOST:PORT (default: "
+                         "$HTTPS_PROXY, else http://127.0.0.1:3128)");
+  cacheWarm_->add_option("--ca-bundle", raw_->warm.caBundle,
+                         "The proxy's roots (PEM); default: GET /ca.crt from the proxy");
+  cacheWarm_->add_option("--platform", raw_->warm.platforms,
+                         "os/arch[/variant] of an index to warm (repeatable; default: all)");
+  cacheWarm_->add_option("--concurrency", raw_->warm.concurrency, "Blobs in flight")
+      ->check(CLI::Range(1u, 64u))
+      ->capture_default_str();
+  cacheWarm_->add_flag("--json", json_, "Print a summary document (for jq and scripts)");
   for (CLI::App *sub : {caInit_, caBundle_, caShow_, caRotate_, caInstall_, cacheList_, cacheStats_,
                         cacheVerify_, cacheRemove_, cacheGc_, clientConfig_}) {
     sub->add_option("--data-dir", raw_->dataDir, dataDirHelp);
@@ -576,6 +595,8 @@ ParsedCommand Cli::parse(int argc, const char *const *argv) {
     out.command = Command::kCacheRemove;
   else if (cacheGc_->parsed())
     out.command = Command::kCacheGc;
+  else if (cacheWarm_->parsed())
+    out.command = Command::kCacheWarm;
   else if (version_->parsed())
     out.command = Command::kVersion;
   else if (proxyAuthHash_->parsed())
@@ -604,6 +625,7 @@ ParsedCommand Cli::parse(int argc, const char *const *argv) {
   out.doctor.useSystemctl = !raw_->doctorNoSystemctl;
   out.overlap = parseDuration(raw_->rotateOverlap);
   out.cacheRef = raw_->cacheRef;
+  out.warm = raw_->warm;
   out.hashToken = raw_->hashToken;
   out.hashAdmin = raw_->hashAdmin;
   if (!raw_->gcOlderThan.empty()) out.gcOlderThan = parseDuration(raw_->gcOlderThan);

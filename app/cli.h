@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "app/cache_warm.h"
 #include "app/doctor.h"
 #include "proxy/server_options.h"
 
@@ -28,6 +29,7 @@ enum class Command {
   kCacheVerify,
   kCacheRemove,
   kCacheGc,
+  kCacheWarm,
   kProxyAuthHash,
   kDoctor,
   kVersion,
@@ -63,6 +65,7 @@ struct ParsedCommand {
   bool hashAdmin = false;             // proxy-auth hash --admin
   std::chrono::milliseconds gcOlderThan{0}; // cache gc: 0 keeps every blob in use
   std::string configFile;                   // serve --check-config
+  WarmOptions warm;                         // cache warm
 };
 
 // One `serve` setting as it is in effect: its config key (the flag without dashes) and values.
@@ -119,6 +122,7 @@ private:
   CLI::App *cacheVerify_ = nullptr;
   CLI::App *cacheRemove_ = nullptr;
   CLI::App *cacheGc_ = nullptr;
+  CLI::App *cacheWarm_ = nullptr;
   CLI::App *proxyAuthHash_ = nullptr;
   CLI::App *version_ = nullptr;
   bool json_ = false; // --json of the subcommands that print reports

@@ -16,6 +16,7 @@ int runCacheStats(const ParsedCommand &command);
 int runCacheVerify(const ParsedCommand &command);
 int runCacheRemove(const ParsedCommand &command);
 int runCacheGc(const ParsedCommand &command);
+int runCacheWarm(const ParsedCommand &command); // app/cache_warm.cc
 int runProxyAuthHash(const ParsedCommand &command);
 int runDoctor(const ParsedCommand &command);
 // `json`: one JSON document instead of the text.

@@ -2,6 +2,8 @@
 
 #include <cctype>
 #include <charconv>
+#include <cstdio>
+#include <iterator>
 #include <limits>
 #include <stdexcept>
 #include <string>
@@ -75,6 +77,19 @@ std::uint64_t parseSize(std::string_view text) {
     throw std::invalid_argument("bad size unit in '" + std::string(text) +
                                 "' (use KiB, MiB, GiB, TiB, KB, MB, GB or TB)");
   return checkedMultiply(value, factor, text);
+}
+
+std::string formatBytes(std::uint64_t bytes) {
+  const char *units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  double value = static_cast<double>(bytes);
+  std::size_t unit = 0;
+  while (value >= 1024 && unit + 1 < std::size(units)) {
+    value /= 1024;
+    ++unit;
+  }
+  char text[32];
+  std::snprintf(text, sizeof text, unit == 0 ? "%.0f %s" : "%.1f %s", value, units[unit]);
+  return text;
 }
 
 } // namespace regcache::app

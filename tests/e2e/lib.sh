@@ -184,10 +184,12 @@ YAML
 }
 
 # Builds a small OCI image layout in WORK/image (tag v1) without any network, with a layer of
-# LAYER_KIB KiB of random data (default 64) plus a text file. Sets IMAGE_DIR.
+# LAYER_KIB KiB of random data (default 64) plus a text file, for IMAGE_ARCH (default: this
+# machine's). Sets IMAGE_DIR.
 make_image() {
   local kib="${1:-64}" dir="$WORK/image" layer="$WORK/layer-src"
-  local arch; arch=$(dpkg --print-architecture 2>/dev/null || echo amd64)
+  local arch="${IMAGE_ARCH:-}"
+  [ -n "$arch" ] || arch=$(dpkg --print-architecture 2>/dev/null || echo amd64)
   mkdir -p "$dir/blobs/sha256" "$layer"
   echo "hello from regcache e2e" >"$layer/hello.txt"
   head -c "$((kib * 1024))" /dev/urandom >"$layer/random.bin"

@@ -247,3 +247,35 @@ TEST_CASE("serve --eviction-interval sets how often the evictor runs", "[app][cl
   CHECK(parse({"serve", "--eviction-interval", "1s"}).serve.evictionInterval == 1s);
   CHECK_THROWS(parse({"serve", "--eviction-interval", "0"}));
 }
+
+TEST_CASE("cache warm takes images, a list file, --proxy, --platform and --concurrency",
+          "[app][cli][warm]") {
+  auto c = parse({"cache", "warm", "alpine:3.19", "registry.test:5000/app:v1", "--platform",
+                  "linux/arm64", "--platform", "linux/amd64", "--concurrency", "8", "--proxy",
+                  "http://cache:3128", "--ca-bundle", "/etc/roots.pem", "--json"});
+  CHECK(c.command == Command::kCacheWarm);
+  CHECK(c.warm.images == std::vector<std::string>{"alpine:3.19", "registry.test:5000/app:v1"});
+  CHECK(c.warm.platforms == std::vector<std::string>{"linux/arm64", "linux/amd64"});
+  CHECK(c.warm.concurrency == 8);
+  CHECK(c.warm.proxyUrl == "http://cache:3128");
+  CHECK(c.warm.caBundle == "/etc/roots.pem");
+  CHECK(c.json);
+  auto defaults = parse({"cache", "warm", "alpine"});
+  CHECK(defaults.warm.concurrency == 4);
+  CHECK(defaults.warm.proxyUrl.empty()); // $HTTPS_PROXY, else http://127.0.0.1:3128
+  CHECK(defaults.warm.caBundle.empty());
+  CHECK_THROWS(parse({"cache", "warm", "alpine", "--concurrency", "0"}));
+}
+
+TEST_CASE("cache warm reads a list file after the images named, skipping comments and repeats",
+          "[app][warm]") {
+  TempFile list("# images for the fleet\nalpine:3.19\n\n  busybox:1.36  # the small one\r\n"
+                "alpine:3.19\n");
+  WarmOptions options;
+  options.images = {"nginx:1.25", "busybox:1.36"};
+  options.listFile = list.path;
+  CHECK(warmImageNames(options) ==
+        std::vector<std::string>{"nginx:1.25", "busybox:1.36", "alpine:3.19"});
+  options.listFile = "/no/such/list";
+  CHECK_THROWS(warmImageNames(options));
+}
