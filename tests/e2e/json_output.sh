@@ -57,5 +57,5 @@ head -1 "$WORK/ls.txt" | grep -q "^IMAGE  *DIGEST  *SIZE  *LAST PULL  *CHECKED$"
 grep -qE "^$REGISTRY/test/image:v1  sha256:[0-9a-f]{12}  +[0-9.]+ B  [0-9]+ s ago +[0-9]+ s ago$" \
   "$WORK/ls.txt" || fail "no table row: $(cat "$WORK/ls.txt")"
 # Piped, the lines stay as they were (scripts read them).
-"$REGCACHE" cache ls "${DD[@]}" | grep -q "bytes  last pull " || fail "piped cache ls changed"
+"$REGCACHE" cache ls "${DD[@]}" | grep "bytes  last pull " >/dev/null || fail "piped cache ls changed"
 log "PASS"

@@ -73,7 +73,7 @@ log "registry blob GETs: cold $cold, warm $warm"
 [ "$warm" = 0 ] || fail "the warm fetch made $warm blob GETs upstream"
 grep -q "path=\"/v2/test/image/blobs/$LAYER_DIGEST?ns=127.0.0.1%3A$port_a\" status=200 .*cache=HIT" "$ACCESS_LOG" ||
   fail "no cache hit for the layer"
-ctr --address "$sock" --namespace warm content ls | grep -q "${LAYER_DIGEST}" ||
+ctr --address "$sock" --namespace warm content ls | grep "${LAYER_DIGEST}" >/dev/null ||
   fail "containerd does not hold the layer after the warm fetch"
 
 # The second registry: ns names it, and the cache keeps its tag under it.
@@ -122,7 +122,7 @@ status=$(curl -s -o "$WORK/refused.json" -w '%{http_code}' \
 grep -q '"errors":\[{"code":"UNSUPPORTED"' "$WORK/refused.json" || fail "no OCI error: $(cat "$WORK/refused.json")"
 grep -q 'path="/v2/test/image/manifests/v1?ns=a%2Fb" status=400 .*note="mirror refused' "$ACCESS_LOG" ||
   fail "no access line for the refusal"
-curl -fsS "http://127.0.0.1:$PROXY_PORT/metrics" | grep -q '^regcache_' || fail "/metrics does not answer"
+curl -fsS "http://127.0.0.1:$PROXY_PORT/metrics" | grep '^regcache_' >/dev/null || fail "/metrics does not answer"
 [ "$(curl -fsS "http://127.0.0.1:$PROXY_PORT/healthz")" = ok ] || fail "/healthz does not answer"
 
 log "stopping regcache"
