@@ -67,4 +67,8 @@ for i in 1 20; do
   cmp -s "$WORK/out-pull$i/blobs/sha256/${LAYER_DIGEST#sha256:}" \
     "$IMAGE_DIR/blobs/sha256/${LAYER_DIGEST#sha256:}" || fail "pull $i has the wrong layer"
 done
+# The last restart's regcache must be serving before the cleanup stops it: a SIGTERM that lands
+# while it is still starting (slow under ASan) kills it before its handler is set.
+curl -fsS --max-time 30 "http://127.0.0.1:$PROXY_PORT/healthz" >/dev/null ||
+  fail "the last restarted regcache does not answer /healthz"
 log "PASS"
