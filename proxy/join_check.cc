@@ -1,6 +1,7 @@
 #include "proxy/join_check.h"
 
 #include "proxy/http/headers.h"
+#include "proxy/registry_head.h"
 #include "proxy/worker.h"
 
 namespace regcache::proxy {
@@ -35,23 +36,15 @@ void JoinCheck::start() {
 }
 
 void JoinCheck::head(http::AbsoluteUrl url) {
-  bool atRegistry = url.authority.host == registry_.host && url.authority.port == registry_.port &&
-                    (url.scheme == "https") == registry_.tls;
   http::Headers headers;
-  // The client's own credential, and only for the registry: storage gets none, as when the
-  // proxy follows a fetch's redirect.
-  if (atRegistry && !authorization_.empty()) headers.add("Authorization", authorization_);
+  // The client's own credential goes to the registry only (startRegistryHead): storage gets
+  // none, as when the proxy follows a fetch's redirect.
   if (!accept_.empty()) headers.add("Accept", accept_);
   headers.add("User-Agent", "regcache (join check)");
   asked_ = url;
-  if (request_) worker_.deleteLater(std::move(request_));
-  std::string host = url.authority.host;
-  request_ = std::make_unique<OneShotRequest>(
-      worker_.base(), worker_.resolver(), worker_.upstreamConnectSettings(host),
-      worker_.options().connectTimeout, "HEAD", std::move(url), std::move(headers),
-      atRegistry ? "registry" : "storage",
-      [this](Result<OneShotResponse> answer) { onHead(std::move(answer)); });
-  request_->start();
+  startRegistryHead(worker_, request_, std::move(url), registry_, authorization_,
+                    std::move(headers),
+                    [this](Result<OneShotResponse> answer) { onHead(std::move(answer)); });
 }
 
 void JoinCheck::onHead(Result<OneShotResponse> answer) {

@@ -3,6 +3,7 @@
 #include "base/log.h"
 #include "cache/index_writer.h"
 #include "proxy/http/auth_challenge.h"
+#include "proxy/registry_head.h"
 #include "proxy/worker.h"
 
 namespace regcache::proxy {
@@ -42,19 +43,11 @@ void PublicProbe::head(http::AbsoluteUrl url) {
     headers.add("Accept", blob_.mediaType.empty() ? std::string(kManifestTypes)
                                                   : blob_.mediaType + ", " + kManifestTypes);
   }
-  bool atRegistry = url.authority.host == endpoint_.host && url.authority.port == endpoint_.port &&
-                    (url.scheme == "https") == endpoint_.tls;
-  if (!authorization_.empty() && atRegistry) headers.add("Authorization", authorization_);
   headers.add("User-Agent", "regcache (public probe)");
   asked_ = url;
-  if (request_) worker_.deleteLater(std::move(request_));
-  std::string host = url.authority.host;
-  request_ = std::make_unique<OneShotRequest>(
-      worker_.base(), worker_.resolver(), worker_.upstreamConnectSettings(host),
-      worker_.options().connectTimeout, "HEAD", std::move(url), std::move(headers),
-      atRegistry ? "registry" : "storage",
-      [this](Result<OneShotResponse> answer) { onHead(std::move(answer)); });
-  request_->start();
+  startRegistryHead(worker_, request_, std::move(url), endpoint_, authorization_,
+                    std::move(headers),
+                    [this](Result<OneShotResponse> answer) { onHead(std::move(answer)); });
 }
 
 void PublicProbe::onHead(Result<OneShotResponse> answer) {
