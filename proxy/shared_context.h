@@ -15,6 +15,7 @@
 #include "proxy/metrics.h"
 #include "proxy/net/cidr.h"
 #include "proxy/net/dns_server_order.h"
+#include "proxy/net/parent_proxy.h"
 #include "proxy/policy.h"
 #include "proxy/proxy_users.h"
 #include "proxy/public_repositories.h"
@@ -91,6 +92,9 @@ struct SharedContext {
   // Which --dns-server to ask first, learned by every worker's resolver (a dead server is moved
   // behind the others once for the whole process, not once per worker).
   net::DnsServerOrder dnsServers{options.dnsServers};
+  // --upstream-proxy with its --upstream-no-proxy exceptions; null: every upstream is direct.
+  // Set before the workers start, then never changed (not reloadable).
+  std::shared_ptr<const net::ParentProxy> upstreamProxy{};
 };
 
 } // namespace regcache::proxy
