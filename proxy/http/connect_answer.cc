@@ -16,8 +16,9 @@ Limits limitsFor(std::size_t maxHeadBytes) {
 } // namespace
 
 void ConnectAnswer::Sink::onResponseHead(ResponseHead &&head) {
-  if (head.status < 200) return; // interim: the answer is still to come
-  if (status != 0) return;       // only the first final head is the answer
+  // Interim (1xx but 101): the answer is still to come.
+  if (head.status < 200 && head.status != 101) return;
+  if (status != 0) return; // only the first final head is the answer
   status = head.status;
   reason = std::move(head.reason);
 }
@@ -60,7 +61,8 @@ void ConnectAnswer::settle(ParseStatus status) {
                    error == ParseError::kTooManyHeaders
                ? State::kTooLarge
                : State::kMalformed;
-  reason_ = std::string(parser_.errorReason());
+  // A limit reads better in its own words than in llhttp's ("callback error").
+  reason_ = state_ == State::kTooLarge ? describe(error) : std::string(parser_.errorReason());
   if (reason_.empty()) reason_ = describe(error);
 }
 
