@@ -8,11 +8,11 @@
 
 #include "app/build_info.h"
 #include "app/units.h"
-#include "proxy/mirror_route.h"
+#include "proxy/access/target_policy.h"
 #include "proxy/net/cidr.h"
 #include "proxy/net/no_proxy.h"
 #include "proxy/net/parent_proxy.h"
-#include "proxy/target_policy.h"
+#include "proxy/session/mirror_route.h"
 
 namespace regcache::app {
 

@@ -7,7 +7,7 @@
 #include <chrono>
 
 #include "base/base64.h"
-#include "cache/digest.h"
+#include "base/sha256.h"
 #include "connect_parent.h"
 #include "proxy_fixture.h"
 #include "raw_socket.h"
@@ -158,7 +158,7 @@ TEST_CASE("a garbage, endless or silent answer from the parent is a bounded 502"
   CHECK(again.readResponse(std::chrono::seconds(8)).rfind("HTTP/1.1 502", 0) == 0);
 }
 
-TEST_CASE("--upstream-no-proxy hosts are connected to directly, others through the parent",
+TEST_CASE("hosts in --upstream-no-proxy are connected to directly, others through the parent",
           "[chain][integration]") {
   auto upstream = helloUpstream();
   ConnectParent parent(ConnectParent::Mode::kRelay);
@@ -200,7 +200,7 @@ TEST_CASE("a client's CONNECT tunnel goes through the parent", "[chain][integrat
 TEST_CASE("a blob fill and its redirect to storage both go through the parent",
           "[chain][integration]") {
   const std::string blob = std::string(100000, 'c') + "end";
-  const std::string digest = "sha256:" + regcache::cache::sha256Hex(blob);
+  const std::string digest = "sha256:" + regcache::sha256Hex(blob);
   auto storage = ScriptedUpstream([&](const RecordedRequest &, UpstreamReply &reply) {
     reply.send(okResponse(blob, "Content-Type: application/octet-stream\r\n"));
   });
