@@ -26,6 +26,26 @@ timeval toTimeval(std::chrono::milliseconds ms) {
 
 } // namespace
 
+bool throughParent(const ConnectSettings &settings, const Endpoint &endpoint) {
+  return settings.parent && settings.parent->carries(endpoint.host, endpoint.port);
+}
+
+std::optional<std::string> refuseThroughParent(const ConnectSettings &settings,
+                                               const Endpoint &endpoint) {
+  // The name goes into the CONNECT line: only what a host name or an IP literal is made of.
+  bool clean =
+      !endpoint.host.empty() && std::all_of(endpoint.host.begin(), endpoint.host.end(), [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '.' || c == '-' ||
+               c == '_' || c == ':';
+      });
+  if (!clean) return "'" + endpoint.host + "' is not a host name";
+  // A literal is judged as if connected to directly: the parent would reach that very address.
+  if (auto literal = SocketAddress::fromIp(endpoint.host, endpoint.port)) {
+    return settings.admit ? settings.admit(*literal) : std::nullopt;
+  }
+  return settings.admitName ? settings.admitName(endpoint.host, endpoint.port) : std::nullopt;
+}
+
 Connector::Connector(event_base *base, Resolver &resolver, ConnectSettings settings,
                      Endpoint endpoint, std::string logPrefix, Callback callback)
     : base_(base), resolver_(resolver), settings_(settings), endpoint_(std::move(endpoint)),
@@ -36,7 +56,7 @@ Connector::~Connector() {
 }
 
 void Connector::start() {
-  if (settings_.parent && !settings_.parent->carries(endpoint_.host, endpoint_.port)) {
+  if (settings_.parent && !throughParent(settings_, endpoint_)) {
     log::proxy().debug("{} {}:{} is an --upstream-no-proxy exception: connecting directly",
                        logPrefix_, endpoint_.host, endpoint_.port);
     settings_.parent.reset();
@@ -47,28 +67,13 @@ void Connector::start() {
                           [this](Result<Resolver::Addresses> r) { onResolved(std::move(r)); });
     return;
   }
-  if (auto refusal = refuseThroughParent()) {
+  if (auto refusal = refuseThroughParent(settings_, endpoint_)) {
     log::proxy().warn("{} refused {}:{}: {}", logPrefix_, endpoint_.host, endpoint_.port, *refusal);
     finish(fail(Error::kPolicy, *refusal));
     return;
   }
   lookup_ = resolver_.resolve(settings_.parent->host, settings_.parent->port,
                               [this](Result<Resolver::Addresses> r) { onResolved(std::move(r)); });
-}
-
-std::optional<std::string> Connector::refuseThroughParent() const {
-  // The name goes into the CONNECT line: only what a host name or an IP literal is made of.
-  bool clean = !endpoint_.host.empty() &&
-               std::all_of(endpoint_.host.begin(), endpoint_.host.end(), [](char c) {
-                 return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '.' || c == '-' ||
-                        c == '_' || c == ':';
-               });
-  if (!clean) return "'" + endpoint_.host + "' is not a host name";
-  // A literal is judged as if connected to directly: the parent would reach that very address.
-  if (auto literal = SocketAddress::fromIp(endpoint_.host, endpoint_.port)) {
-    return settings_.admit ? settings_.admit(*literal) : std::nullopt;
-  }
-  return settings_.admitName ? settings_.admitName(endpoint_.host, endpoint_.port) : std::nullopt;
 }
 
 void Connector::onResolved(Result<Resolver::Addresses> addresses) {

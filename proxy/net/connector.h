@@ -52,6 +52,15 @@ struct ConnectSettings {
   std::chrono::milliseconds parentAnswerTimeout{10000};
 };
 
+// Whether a Connector with `settings` reaches `endpoint` through the parent proxy: one is set
+// and its --upstream-no-proxy exceptions do not cover the endpoint.
+bool throughParent(const ConnectSettings &settings, const Endpoint &endpoint);
+// Through a parent, what the proxy can judge without resolving: the name's characters (it goes
+// into the CONNECT line), an IP literal by `admit`, a name by `admitName`. A reason to refuse,
+// or nothing. For callers that decide before connecting (an intercepted CONNECT).
+std::optional<std::string> refuseThroughParent(const ConnectSettings &settings,
+                                               const Endpoint &endpoint);
+
 class Connector {
 public:
   // On success the bufferevent is connected (and handshaken for TLS), has no callbacks set, and is
@@ -82,7 +91,6 @@ private:
   void onResolved(Result<Resolver::Addresses> addresses);
   void tryNextAddress();
   void onTcpResult(short what);
-  std::optional<std::string> refuseThroughParent() const;
   void sendConnect();
   void awaitParentAnswer();
   void onParentAnswer(short what);

@@ -6,6 +6,11 @@
 #include <algorithm>
 #include <chrono>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include "base/base64.h"
 #include "base/sha256.h"
 #include "connect_parent.h"
@@ -245,4 +250,36 @@ TEST_CASE("through a parent, names the target policy refuses never reach the par
     CHECK(client.readResponse().rfind("HTTP/1.1 403", 0) == 0);
   }
   CHECK(parent.connectHeads().empty());
+}
+
+TEST_CASE("through a parent, an intercepted CONNECT is judged by name without a DNS lookup",
+          "[chain][integration]") {
+  // A DNS server that never answers: a lookup would hold the CONNECT for its whole timeout.
+  int silentDns = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(::bind(silentDns, reinterpret_cast<sockaddr *>(&addr), sizeof addr) == 0);
+  socklen_t length = sizeof addr;
+  ::getsockname(silentDns, reinterpret_cast<sockaddr *>(&addr), &length);
+  ConnectParent parent(ConnectParent::Mode::kRelay);
+  {
+    ProxyFixture proxy([&](auto &o) {
+      o.upstreamProxy = parentUrl(parent);
+      o.dnsServers = {"127.0.0.1:" + std::to_string(ntohs(addr.sin_port))};
+    });
+    for (auto [target, status] : std::initializer_list<std::pair<const char *, const char *>>{
+             {"registry.chain.test:443", "HTTP/1.1 200"}, {"localhost:443", "HTTP/1.1 403"}}) {
+      INFO(target);
+      auto started = std::chrono::steady_clock::now();
+      auto client = RawSocket::connectTo(proxy.port());
+      client.sendAll(std::string("CONNECT ") + target + " HTTP/1.1\r\nHost: " + target +
+                     "\r\n\r\n");
+      std::string reply = client.readUntil(
+          [](const std::string &text) { return text.find("\r\n\r\n") != std::string::npos; });
+      CHECK(reply.rfind(status, 0) == 0);
+      CHECK(std::chrono::steady_clock::now() - started < std::chrono::milliseconds(1500));
+    }
+  }
+  ::close(silentDns);
 }
