@@ -283,3 +283,20 @@ TEST_CASE("through a parent, an intercepted CONNECT is judged by name without a 
   }
   ::close(silentDns);
 }
+
+TEST_CASE("a proxy that is its own parent refuses to start", "[chain][integration]") {
+  int probe = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(::bind(probe, reinterpret_cast<sockaddr *>(&addr), sizeof addr) == 0);
+  socklen_t length = sizeof addr;
+  ::getsockname(probe, reinterpret_cast<sockaddr *>(&addr), &length);
+  ::close(probe);
+  const uint16_t port = ntohs(addr.sin_port);
+  CHECK_THROWS_WITH(ProxyFixture([&](auto &o) {
+                      o.listen = {{"127.0.0.1", port}};
+                      o.upstreamProxy = "http://127.0.0.1:" + std::to_string(port);
+                    }),
+                    Catch::Contains("own listen address"));
+}
