@@ -646,6 +646,15 @@ void ClientSession::replaceHandler(std::unique_ptr<RequestHandler> next) {
   if (requestDone_ && handler_.get() == current) current->onRequestEnd();
 }
 
+std::unique_ptr<RequestHandler> ClientSession::handOver(std::unique_ptr<RequestHandler> next) {
+  std::unique_ptr<RequestHandler> previous = std::move(handler_);
+  handler_ = std::move(next);
+  RequestHandler *current = handler_.get();
+  current->start();
+  if (requestDone_ && handler_.get() == current) current->onRequestEnd();
+  return previous;
+}
+
 void ClientSession::abortClient(const std::string &reason) {
   log::proxy().warn("{} aborting client {}: {}", prefix_, peer_.toString(), reason);
   close();
@@ -861,11 +870,7 @@ void ClientSession::closeAfterFlush() {
 void ClientSession::releaseHandler() {
   if (!handler_) return;
   handler_->onClientClosed();
-  if (handler_->continuesWithoutClient()) {
-    worker_.adopt(std::move(handler_));
-  } else {
-    worker_.deleteLater(std::move(handler_));
-  }
+  worker_.deleteLater(std::move(handler_));
 }
 
 void ClientSession::close() {

@@ -77,6 +77,7 @@ public:
   void abortClient(const std::string &reason) override;
   void forwardInstead() override;
   void replaceHandler(std::unique_ptr<RequestHandler> next) override;
+  std::unique_ptr<RequestHandler> handOver(std::unique_ptr<RequestHandler> next) override;
 
 private:
   // http::RequestSink
