@@ -20,7 +20,11 @@ void ConnectAnswer::Sink::onResponseHead(ResponseHead &&head) {
   if (head.status < 200 && head.status != 101) return;
   if (status != 0) return; // only the first final head is the answer
   status = head.status;
-  reason = std::move(head.reason);
+  // The phrase reaches logs and a client's error body: printable ASCII only, and short.
+  for (char c : head.reason) {
+    if (reason.size() == 100) break;
+    reason += c >= 0x20 && c < 0x7f ? c : '?';
+  }
 }
 
 ConnectAnswer::ConnectAnswer(std::size_t maxHeadBytes)

@@ -183,14 +183,15 @@ void Connector::sendConnect() {
   }
   parentAnswer_ = std::make_unique<http::ConnectAnswer>(settings_.parentAnswerMaxBytes);
   parentDeadline_ = std::chrono::steady_clock::now() + settings_.parentAnswerTimeout;
+  connectEvent_.reset(event_new(base_, fd_.get(), EV_READ, &Connector::onParentReadable, this));
   awaitParentAnswer();
 }
 
 void Connector::awaitParentAnswer() {
   auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
       parentDeadline_ - std::chrono::steady_clock::now());
+  // One deadline for the whole answer: a parent trickling bytes does not renew it.
   timeval timeout = toTimeval(std::max(left, std::chrono::milliseconds(0)));
-  connectEvent_.reset(event_new(base_, fd_.get(), EV_READ, &Connector::onParentReadable, this));
   event_add(connectEvent_.get(), &timeout);
 }
 

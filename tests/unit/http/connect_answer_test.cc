@@ -81,3 +81,11 @@ TEST_CASE("an endless head stops at the bound", "[connect_answer]") {
   CHECK(interim.state() != State::kNeedMore);
   CHECK(interim.state() != State::kEstablished);
 }
+
+TEST_CASE("the parent's reason phrase is kept printable and short", "[connect_answer]") {
+  ConnectAnswer answer;
+  (void)answer.feed("HTTP/1.1 403 Nope \xff\xfe" + std::string(500, 'x') + "\r\n\r\n");
+  CHECK(answer.state() == State::kRefused);
+  CHECK(answer.reason().rfind("Nope ??x", 0) == 0);
+  CHECK(answer.reason().size() == 100);
+}
