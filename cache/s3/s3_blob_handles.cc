@@ -14,6 +14,7 @@ namespace regcache::cache::s3 {
 namespace {
 
 constexpr std::size_t kKnownLimit = 100000;
+constexpr std::uint64_t kMaxParts = 10000;
 
 std::optional<std::uint64_t> headerNumber(const proxy::http::Headers &headers,
                                           std::string_view name) {
@@ -379,6 +380,10 @@ void S3BlobWrite::append(std::string bytes, Done done) {
     Result<void> stored = state->spool(bytes);
     // Each full part goes up on the upload strand while the spool goes on filling.
     std::uint64_t partSize = state->shared->options.partSize;
+    if (stored.ok() && state->written > partSize * kMaxParts) { // S3 takes 10000 parts at most
+      state->failed = fail(Error::kTooLarge, "a blob larger than 10000 parts");
+      stored = *state->failed;
+    }
     while (stored.ok() && state->written - state->partStart >= partSize) {
       uploads->post([state, number = state->nextPart, offset = state->partStart, partSize] {
         state->uploadPart(number, offset, partSize);
