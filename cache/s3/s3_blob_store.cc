@@ -182,43 +182,67 @@ void S3BlobStore::removeLeftovers(CompletionQueue &completions, Done<std::size_t
   pool_.post([this, &completions, done = std::move(done)]() mutable {
     std::size_t removed = sweepSpool(shared_->spoolDir.get());
     auto cutoff = std::chrono::system_clock::now() - options_.abandonedUploadAge;
-    std::string keyMarker, idMarker;
-    Result<void> listed;
-    for (std::size_t page = 0; page < kMaxListPages; ++page) {
-      S3Request request;
-      request.method = "GET";
-      request.query = {{"uploads", ""}, {"prefix", blobsPrefix()}};
-      if (!keyMarker.empty()) request.query.emplace_back("key-marker", keyMarker);
-      if (!idMarker.empty()) request.query.emplace_back("upload-id-marker", idMarker);
-      request.payloadHash = std::string(kEmptyPayloadHash);
-      auto response = client_->send(request, kListBodyLimit);
-      if (!response.ok()) {
-        listed = response.failure();
-        break;
-      }
-      if (response->status != 200) {
-        listed = answerFailure(*client_, request, *response);
-        break;
-      }
-      auto parsed = parseListMultipartUploads(response->body);
-      if (!parsed.ok()) {
-        listed = parsed.failure();
-        break;
-      }
-      for (const auto &upload : parsed->uploads) {
+    auto uploads = listUploads();
+    Result<std::size_t> result = removed;
+    if (!uploads.ok()) {
+      result = uploads.failure();
+    } else {
+      for (const auto &upload : *uploads) {
         if (upload.initiated > cutoff) continue; // perhaps a host's upload in flight
         shared_->abortUpload(upload.key, upload.uploadId);
-        ++removed;
+        ++*result;
       }
-      if (!parsed->truncated) break;
-      if (parsed->nextKeyMarker == keyMarker && parsed->nextUploadIdMarker == idMarker) break;
-      keyMarker = parsed->nextKeyMarker;
-      idMarker = parsed->nextUploadIdMarker;
     }
-    Result<std::size_t> result = removed;
-    if (!listed.ok()) result = listed.failure();
     completions.post([result, done = std::move(done)] { done(result); });
   });
+}
+
+Result<std::vector<ListedObject>> S3BlobStore::listObjects(const std::string &prefix) {
+  return listAll(*client_, prefix);
+}
+
+Result<std::vector<ListedUpload>> S3BlobStore::listUploads() {
+  std::vector<ListedUpload> uploads;
+  std::string keyMarker, idMarker;
+  for (std::size_t page = 0; page < kMaxListPages; ++page) {
+    S3Request request;
+    request.method = "GET";
+    request.query = {{"uploads", ""}, {"prefix", blobsPrefix()}};
+    if (!keyMarker.empty()) request.query.emplace_back("key-marker", keyMarker);
+    if (!idMarker.empty()) request.query.emplace_back("upload-id-marker", idMarker);
+    request.payloadHash = std::string(kEmptyPayloadHash);
+    auto response = client_->send(request, kListBodyLimit);
+    if (!response.ok()) return response.failure();
+    if (response->status != 200) return answerFailure(*client_, request, *response);
+    auto parsed = parseListMultipartUploads(response->body);
+    if (!parsed.ok()) return parsed.failure();
+    for (auto &upload : parsed->uploads)
+      uploads.push_back(std::move(upload));
+    if (!parsed->truncated) return uploads;
+    if (parsed->nextKeyMarker == keyMarker && parsed->nextUploadIdMarker == idMarker) {
+      return fail(Error::kUpstream, "an upload listing that repeats itself");
+    }
+    keyMarker = parsed->nextKeyMarker;
+    idMarker = parsed->nextUploadIdMarker;
+  }
+  return fail(Error::kTooLarge, "more listing pages than the store reads");
+}
+
+Result<void> S3BlobStore::deleteObject(const std::string &key) {
+  S3Request request;
+  request.method = "DELETE";
+  request.key = key;
+  request.payloadHash = std::string(kEmptyPayloadHash);
+  auto response = client_->send(request, 64 * 1024);
+  if (!response.ok()) return response.failure();
+  if (response->status != 204 && response->status != 200 && response->status != 404) {
+    return answerFailure(*client_, request, *response);
+  }
+  return {};
+}
+
+void S3BlobStore::abortUpload(const std::string &key, const std::string &uploadId) {
+  shared_->abortUpload(key, uploadId);
 }
 
 void S3BlobStore::markUsed(const Digest &digest) {

@@ -20,6 +20,7 @@
 #include "cache/io_pool.h"
 #include "cache/s3/s3_client.h"
 #include "cache/s3/s3_store_options.h"
+#include "cache/s3/s3_xml.h"
 
 namespace regcache::cache::s3 {
 
@@ -50,6 +51,13 @@ public:
   void markUsed(const Digest &digest);
   // Creates the bucket if it does not exist (tests, first set-up). Blocking.
   Result<void> createBucket();
+  // Blocking, for tools (store gc) and the store's own threads: every object under `prefix`
+  // (ListObjectsV2, all pages), and every multipart upload under the blob prefix.
+  Result<std::vector<ListedObject>> listObjects(const std::string &prefix);
+  Result<std::vector<ListedUpload>> listUploads();
+  // Blocking: DELETE of one object (absent is no error); abort of one upload.
+  Result<void> deleteObject(const std::string &key);
+  void abortUpload(const std::string &key, const std::string &uploadId);
 
   const S3Stats &stats() const { return stats_; }
   S3Client &client() { return *client_; }
