@@ -42,6 +42,9 @@ int digits(std::string_view text, std::size_t at, std::size_t count, bool &ok) {
 }
 
 std::optional<std::chrono::system_clock::time_point> fromUtc(std::tm utc) {
+  // 1970..2200: a system_clock time point counts nanoseconds in 64 bits (about 1678..2262), so
+  // a year outside would overflow it (found by fuzz_s3_xml).
+  if (utc.tm_year < 70 || utc.tm_year > 300) return std::nullopt;
   if (utc.tm_mon < 0 || utc.tm_mon > 11 || utc.tm_mday < 1 || utc.tm_mday > 31 ||
       utc.tm_hour > 23 || utc.tm_min > 59 || utc.tm_sec > 60) {
     return std::nullopt;

@@ -44,6 +44,8 @@ TEST_CASE("s3 xml: uploads, upload ids and errors", "[s3][xml]") {
   CHECK(parseUploadId("<Error><Code>x</Code></Error>").failure().code == Error::kUpstream);
   CHECK(parseHttpDate("Wed, 12 Oct 2009 17:50:00 GMT").has_value());
   CHECK_FALSE(parseHttpDate("Wed, 12 Foo 2009 17:50:00 GMT").has_value());
+  CHECK_FALSE(parseIsoTime("0001-10-12T17:50:30Z").has_value()); // would overflow the clock
+  CHECK_FALSE(parseHttpDate("Wed, 12 Oct 9999 17:50:00 GMT").has_value());
 }
 
 TEST_CASE("s3 xml: malformed, hostile or oversized documents are refused", "[s3][xml]") {
