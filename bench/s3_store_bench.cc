@@ -1,7 +1,8 @@
 // Throughput of the S3 blob store against a real endpoint: one PUT of SIZE MiB through a write
 // (spooled, hashed, multipart) and one GET through a reader (ranged read-ahead windows, hashed
-// here as the fleet's reads are). Usage: regcache-s3-bench ENV_FILE SIZE_MIB [PART_MIB]
-// (ENV_FILE: tests/ceph/rgw-up.sh's s3.env). bench/s3_store.sh runs it beside curl.
+// here as the fleet's reads are). Usage: regcache-s3-bench ENV_FILE SIZE_MIB [PART_MIB
+// [READ_AHEAD_MIB]] (ENV_FILE: tests/ceph/rgw-up.sh's s3.env). bench/s3_store.sh runs it beside
+// curl.
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -39,7 +40,7 @@ double secondsSince(std::chrono::steady_clock::time_point start) {
 
 int main(int argc, char **argv) {
   if (argc < 3) {
-    std::cerr << "usage: regcache-s3-bench ENV_FILE SIZE_MIB [PART_MIB]\n";
+    std::cerr << "usage: regcache-s3-bench ENV_FILE SIZE_MIB [PART_MIB [READ_AHEAD_MIB]]\n";
     return 2;
   }
   std::size_t size = std::stoul(argv[2]) << 20;
@@ -52,6 +53,7 @@ int main(int argc, char **argv) {
   options.prefix = "bench";
   options.spoolDir = std::filesystem::temp_directory_path();
   if (argc > 3) options.partSize = std::stoull(argv[3]) << 20;
+  if (argc > 4) options.readAheadBytes = std::stoull(argv[4]) << 20;
   std::string content(size, '\0');
   std::mt19937_64 random(42);
   for (std::size_t i = 0; i + 8 <= size; i += 8) {
