@@ -4,7 +4,7 @@
 #include <sstream>
 #include <stdexcept>
 
-#include "blocking/channel.h"
+#include "base/blocking/channel.h"
 #include "proxy/http/parser.h"
 #include "proxy/http/target.h"
 

@@ -1,6 +1,6 @@
 #include "app/http_get.h"
 
-#include "blocking/channel.h"
+#include "base/blocking/channel.h"
 #include "proxy/http/parser.h"
 
 namespace regcache::app {

@@ -11,10 +11,11 @@
 #include <random>
 #include <string>
 
+#include "base/sha256.h"
 #include "cache/blob_store_sync.h"
-#include "cache/digest.h"
 #include "cache/s3/s3_blob_store.h"
 
+using namespace regcache;
 using namespace regcache::cache;
 using namespace regcache::cache::s3;
 

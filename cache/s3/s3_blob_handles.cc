@@ -7,7 +7,7 @@
 #include <cstring>
 
 #include "base/log.h"
-#include "cache/digest.h"
+#include "base/sha256.h"
 #include "cache/s3/s3_xml.h"
 
 namespace regcache::cache::s3 {

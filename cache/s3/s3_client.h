@@ -13,8 +13,8 @@
 #include <string_view>
 #include <vector>
 
+#include "base/blocking/channel.h"
 #include "base/result.h"
-#include "blocking/channel.h"
 #include "cache/s3/s3_store_options.h"
 #include "cache/s3/sigv4.h"
 #include "proxy/http/headers.h"

@@ -11,9 +11,9 @@
 #include <atomic>
 #include <thread>
 
+#include "base/sha256.h"
 #include "base/unique_fd.h"
 #include "cache/blob_store_sync.h"
-#include "cache/digest.h"
 #include "cache/s3/s3_blob_store.h"
 #include "cache/s3/s3_xml.h"
 #include "rgw_env.h"

@@ -10,8 +10,8 @@
 
 #include "app/cli.h"
 #include "app/commands.h"
+#include "base/sha256.h"
 #include "cache/blob_store_sync.h"
-#include "cache/digest.h"
 #include "cache/s3/s3_blob_store.h"
 #include "rgw_env.h"
 #include "temp_dir.h"
