@@ -71,6 +71,8 @@ public:
 
   // "PUT bucket/key" for log lines.
   std::string describe(const S3Request &request) const;
+  // The request's head as it would be sent now (addressing, encoding, signature): for tests.
+  std::string requestHead(const S3Request &request) const { return signedHead(request); }
   S3Stats &stats() { return stats_; }
 
 private:
