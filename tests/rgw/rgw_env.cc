@@ -6,6 +6,8 @@
 #include <fstream>
 #include <random>
 
+#include "base/sha256.h"
+
 namespace regcache::test {
 
 const RgwEnv &rgwEnv() {
@@ -31,6 +33,10 @@ const RgwEnv &rgwEnv() {
     return read;
   }();
   return env;
+}
+
+cache::Digest digestOf(const std::string &content) {
+  return *cache::parseDigest("sha256:" + sha256Hex(content));
 }
 
 std::string randomHex(std::size_t length) {

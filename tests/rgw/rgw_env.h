@@ -25,6 +25,9 @@ inline constexpr const char *kTestBucket = "regcache-tests";
 // Options for a store on the test bucket under a new random prefix, spooling in `spool`.
 cache::s3::S3StoreOptions rgwStoreOptions(const TempDir &spool);
 
+// The digest of `content`.
+cache::Digest digestOf(const std::string &content);
+
 // A random lowercase hex string of `length` characters.
 std::string randomHex(std::size_t length);
 

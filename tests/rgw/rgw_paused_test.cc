@@ -45,7 +45,7 @@ struct Paused {
   ~Paused() { ::kill(pid, SIGCONT); }
 };
 
-Digest digestOf(const std::string &content) { return *parseDigest("sha256:" + sha256Hex(content)); }
+using test::digestOf;
 
 } // namespace
 

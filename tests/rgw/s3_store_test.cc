@@ -26,7 +26,7 @@ using regcache::test::TempDir;
 
 namespace {
 
-Digest digestOf(const std::string &content) { return *parseDigest("sha256:" + sha256Hex(content)); }
+using test::digestOf;
 
 std::string patterned(std::size_t size, unsigned seed) {
   std::string bytes(size, '\0');

@@ -23,7 +23,7 @@ using regcache::test::TempDir;
 
 namespace {
 
-Digest digestOf(const std::string &content) { return *parseDigest("sha256:" + sha256Hex(content)); }
+using test::digestOf;
 
 void putMarker(S3BlobStore &store, const Digest &digest) {
   S3Request put;
