@@ -48,6 +48,9 @@ struct Cli::Raw {
   std::string cacheRef;
   WarmOptions warm; // cache warm
   std::string gcOlderThan;
+  S3Flags storeGc;                    // store gc
+  std::vector<std::string> storeGcCa; // store gc --upstream-ca
+  bool dryRun = false;                // store gc --dry-run
   bool rotateNow = false;
   std::string leafValidity = "7d";
   std::string caRotateEvery = "0";
@@ -543,6 +546,18 @@ Cli::Cli() : raw_(std::make_unique<Raw>()) {
       ->check(CLI::Range(1u, 64u))
       ->capture_default_str();
   cacheWarm_->add_flag("--json", json_, "Print a summary document (for jq and scripts)");
+  CLI::App *storeCommand =
+      app_.add_subcommand("store", "Manage a blob store shared by a fleet (an S3-API bucket)");
+  storeCommand->require_subcommand(1);
+  storeGc_ = storeCommand->add_subcommand(
+      "gc", "Remove blobs no host used for --older-than (the later of the object's upload and "
+            "its use marker), orphaned markers, and multipart uploads begun before then");
+  storeGc_->add_option("--older-than", raw_->gcOlderThan, "e.g. 30d")->required();
+  addS3Flags(*storeGc_, raw_->storeGc, true);
+  storeGc_->add_option("--upstream-ca", raw_->storeGcCa,
+                       "Extra roots (PEM) that verify an https:// --s3-endpoint (repeatable)");
+  storeGc_->add_flag("--dry-run", raw_->dryRun, "Report what would be removed; change nothing");
+  storeGc_->add_flag("--json", json_, "Print one JSON document (for jq and scripts)");
   for (CLI::App *sub : {caInit_, caBundle_, caShow_, caRotate_, caInstall_, cacheList_, cacheStats_,
                         cacheVerify_, cacheRemove_, cacheGc_, clientConfig_}) {
     sub->add_option("--data-dir", raw_->dataDir, dataDirHelp);
@@ -612,6 +627,8 @@ ParsedCommand Cli::parse(int argc, const char *const *argv) {
     out.command = Command::kCacheGc;
   else if (cacheWarm_->parsed())
     out.command = Command::kCacheWarm;
+  else if (storeGc_->parsed())
+    out.command = Command::kStoreGc;
   else if (version_->parsed())
     out.command = Command::kVersion;
   else if (proxyAuthHash_->parsed())
@@ -644,6 +661,9 @@ ParsedCommand Cli::parse(int argc, const char *const *argv) {
   out.hashToken = raw_->hashToken;
   out.hashAdmin = raw_->hashAdmin;
   if (!raw_->gcOlderThan.empty()) out.gcOlderThan = parseDuration(raw_->gcOlderThan);
+  out.storeGc = raw_->storeGc;
+  out.storeGcCaFiles.assign(raw_->storeGcCa.begin(), raw_->storeGcCa.end());
+  out.dryRun = raw_->dryRun;
   out.rotateNow = raw_->rotateNow;
   out.json = json_;
   out.leafValidity =
