@@ -27,14 +27,14 @@
 #include "cache/index_view.h"
 #include "cache/index_writer.h"
 #include "cache/reconcile.h"
-#include "proxy/access_log.h"
+#include "proxy/access/proxy_auth_pool.h"
 #include "proxy/ca_watcher.h"
-#include "proxy/intercept_tls.h"
 #include "proxy/live_config.h"
 #include "proxy/net/inherited_sockets.h"
 #include "proxy/net/tls_contexts.h"
-#include "proxy/proxy_auth_pool.h"
-#include "proxy/stats_flusher.h"
+#include "proxy/observe/access_log.h"
+#include "proxy/observe/stats_flusher.h"
+#include "proxy/session/intercept_tls.h"
 #include "proxy/worker.h"
 
 namespace regcache::proxy {
