@@ -16,7 +16,7 @@
 #include <string>
 
 #include "base/lru.h"
-#include "cache/digest.h"
+#include "cache/blob_store.h"
 #include "cache/file_blob_handles.h"
 
 namespace regcache::cache {
