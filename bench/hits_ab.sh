@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
-# Workloads 2 (small manifest hits, keep-alive) and 9 (an intercepted, uncacheable large GET)
-# for two regcache binaries side by side, beside nginx: rounds alternate nginx, A, B, so the
+# Workloads 1 (a large cache hit), 2 (small manifest hits, keep-alive) and 9 (an intercepted,
+# uncacheable large GET) for two regcache binaries side by side, beside nginx: rounds alternate nginx, A, B, so the
 # ratios of one run compare the binaries on the same machine load. A change's before and after.
 # With PERF=1, A's and B's regcache are profiled (perf record -g) in their last round of each
 # workload; with PERF_DIR set, the reports are written there too.
 #
 # Usage: bench/hits_ab.sh REGCACHE_A [REGCACHE_B]
-#   env: WORKLOADS (default 2,9), ROUNDS (3), DURATION (workload 2's seconds, 20),
-#        CONNECTIONS (workload 2's, 64), MIB (workload 9's size, 1024), WORKERS (2),
+#   env: WORKLOADS (default 2,9; 1 too), ROUNDS (3), DURATION (workload 2's seconds, 20),
+#        CONNECTIONS (workload 2's, 64), MIB (workloads 1 and 9's size, 1024), WORKERS (2),
 #        ENV_A, ENV_B (NAME=VALUE ... for that proxy's environment: experiments with one binary)
 # Prints one line per round and the medians of the per-round ratios.
 set -euo pipefail
@@ -31,7 +31,8 @@ make_pki "$WORK/pki" registry.test nginx.test >/dev/null
 start_dns registry.test nginx.test
 start_registry "$WORK/pki"
 mkdir -p "$WORK/www"
-if want 9; then head -c "$((mib * 1048576))" /dev/urandom >"$WORK/www/big"; fi
+if want 1 || want 9; then head -c "$((mib * 1048576))" /dev/urandom >"$WORK/www/big"; fi
+if want 1; then big_digest=$(push_blob bench/big "$WORK/www/big"); fi
 small_digest=$(push_small_manifest bench/small v1 "$WORK/www/small")
 small_path="/v2/bench/small/manifests/$small_digest"
 oci_accept="Accept: application/vnd.oci.image.manifest.v1+json"
@@ -77,9 +78,13 @@ field() { sed -n "s/.*\"$1\":\([0-9.]*\).*/\1/p" <<<"$2"; }
 names=(A)
 start_named_proxy A "$a"
 if [ -n "$b" ]; then start_named_proxy B "$b"; names+=(B); fi
-for name in "${names[@]}"; do # warm the manifest in each cache
+for name in "${names[@]}"; do # warm the manifest (and the large blob) in each cache
   through "$name" 0 2 --target "$registry_target" --path "$small_path" --header "$oci_accept" \
     --max-requests 1 --duration 30 >/dev/null
+  if want 1; then
+    through "$name" 0 1 --target "$registry_target" --path "/v2/bench/big/blobs/$big_digest" \
+      --max-requests 1 --duration 600 >/dev/null
+  fi
 done
 
 summary=()
@@ -96,6 +101,21 @@ if want 2; then
     done
     echo "$line" >>"$WORK/w2.txt"
     log "w2 round $r: req/s nginx, ${names[*]}: $line"
+  done
+fi
+if want 1; then
+  : >"$WORK/w1.txt"
+  for r in $(seq 1 "$rounds"); do
+    out=$(direct_to "$nginx_target" --path /big --max-requests 1 --duration 600)
+    check_run "w1 nginx" "$out"
+    line="$(field mib_per_s "$out")"
+    for name in "${names[@]}"; do
+      out=$(through "$name" "$r" 1 --target "$registry_target" --path "/v2/bench/big/blobs/$big_digest" \
+        --max-requests 1 --duration 600)
+      line+=" $(field mib_per_s "$out")"
+    done
+    echo "$line" >>"$WORK/w1.txt"
+    log "w1 round $r: MiB/s nginx, ${names[*]}: $line"
   done
 fi
 if want 9; then
@@ -115,7 +135,7 @@ fi
 # The median over rounds of column C divided by column 1 (the anchor) in FILE.
 ratio_col() { awk -v c="$2" '$1 > 0 {print $c / $1}' "$1" | sort -n | awk '{v[NR] = $1} END {printf "%.2f\n", v[int((NR + 1) / 2)]}'; }
 median_col() { awk -v c="$2" '{print $c}' "$1" | sort -n | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
-for w in 2 9; do
+for w in 1 2 9; do
   [ -f "$WORK/w$w.txt" ] || continue
   line="workload $w, $rounds rounds, medians: anchor $(median_col "$WORK/w$w.txt" 1)"
   col=2
