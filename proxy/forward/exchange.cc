@@ -40,9 +40,6 @@ bool hasBody(const http::RequestHead &request) {
   return request.chunked || request.contentLength.value_or(0) > 0;
 }
 
-// The mirror's account where the operator has none: anonymous, so it carries no secret.
-const upstream_auth::Credential kAnonymousAccount{};
-
 } // namespace
 
 Exchange::Exchange(ClientSide &client, http::RequestHead request, net::Endpoint endpoint,
@@ -64,19 +61,8 @@ Exchange::Exchange(ClientSide &client, http::RequestHead request, net::Endpoint 
   candidate_ = std::move(candidate);
   registryEndpoint_ = endpoint_;
   tagToLearn_ = std::move(tagToLearn);
-  operatorAccounts_ = client_->worker().shared().upstreamCredentials.load();
-  if (const auto *accounts = operatorAccounts_.get();
-      accounts != nullptr && endpoint_.tls && !request_.headers.has("Authorization")) {
-    // A client's own Authorization always wins; without one, the operator's account is used, but
-    // only over verified TLS: never to http://registry:80, which anyone on the path can read.
-    std::string withPort = poolKey_.host + ":" + std::to_string(endpoint_.port);
-    operatorAccount_ = accounts->find(withPort);
-    if (operatorAccount_ == nullptr && endpoint_.port == 443) {
-      operatorAccount_ = accounts->find(poolKey_.host);
-    }
-    operatorHost_ = withPort;
-    authScope_ = upstream_auth::scopeForPath(originTarget_);
-  }
+  operatorAccount_ = OperatorAccount::choose(client_->worker(), endpoint_, poolKey_.host,
+                                             originTarget_, request_.headers.has("Authorization"));
 }
 
 Exchange::~Exchange() { endFill(cache::FillProgress::kFailed); }
@@ -93,15 +79,7 @@ void Exchange::endFill(cache::FillProgress::State state) {
 void Exchange::servesMirror() {
   mirror_ = true;
   record_.note = "mirror";
-  if (operatorAccount_ != nullptr || !endpoint_.tls) return;
-  operatorAccount_ = &kAnonymousAccount;
-  anonymousAccount_ = true;
-  operatorHost_ = poolKey_.host + ":" + std::to_string(endpoint_.port);
-  authScope_ = upstream_auth::scopeForPath(originTarget_);
-}
-
-std::string Exchange::tokenKey() const {
-  return anonymousAccount_ ? "anonymous " + operatorHost_ : operatorHost_;
+  operatorAccount_.orAnonymous(endpoint_, poolKey_.host, originTarget_);
 }
 
 void Exchange::start() { connect(true); }
@@ -179,10 +157,9 @@ void Exchange::sendRequestHead() {
                                                endpoint_.host.find(':') != std::string::npos},
                                 endpoint_.tls ? 443 : 80)});
   if (usesOperatorAccount()) {
-    auto &tokens = client_->worker().shared().upstreamTokens;
-    auto authorization = tokens.find(tokenKey(), authScope_);
-    if (!authorization) authorization = tokens.find(tokenKey(), ""); // Basic: any scope
-    if (authorization) head.headers.set("Authorization", *authorization);
+    if (auto authorization = operatorAccount_.authorization(client_->worker())) {
+      head.headers.set("Authorization", *authorization);
+    }
   }
   chunkedToUpstream_ = head.chunked;
   std::string serialized = http::serializeRequestHead(head);
@@ -372,8 +349,7 @@ void Exchange::onResponseHead(http::ResponseHead &&head) {
   if (head.status == 401 && canRetryWithOperatorAccount()) {
     for (auto &challenge :
          http::parseAuthChallenges(head.headers.get("WWW-Authenticate").value_or(""))) {
-      bool usable = (challenge.scheme == "basic" && !anonymousAccount_) ||
-                    (challenge.scheme == "bearer" && operatorMaySendTo(challenge));
+      bool usable = operatorAccount_.mayAnswer(challenge, client_->logPrefix());
       if (usable && (!authChallenge_ || challenge.scheme == "bearer")) authChallenge_ = challenge;
     }
     if (authChallenge_) return; // answered at the end of this response, its body dropped
@@ -539,7 +515,7 @@ void Exchange::onClientClosed() {
   upstreamGate_.attach(nullptr);
   upstream_.reset();
   if (connector_) client_->worker().deleteLater(std::move(connector_));
-  if (tokenFetcher_) client_->worker().deleteLater(std::move(tokenFetcher_));
+  operatorAccount_.cancel(client_->worker());
 }
 
 bool Exchange::startFill(const http::ResponseHead &head, std::string &serializedHead) {
@@ -732,26 +708,8 @@ void Exchange::releaseUpstream() {
 }
 
 bool Exchange::usesOperatorAccount() const {
-  // Never toward a redirect target, nor after a redirect to plain HTTP on the same host and port:
-  // the account is for the registry alone, over TLS.
-  return operatorAccount_ != nullptr && endpoint_.tls &&
-         poolKey_.host + ":" + std::to_string(endpoint_.port) == operatorHost_;
-}
-
-bool Exchange::operatorMaySendTo(const http::AuthChallenge &bearer) const {
-  auto realm = bearer.param("realm");
-  if (!realm) return false;
-  auto url = http::parseAbsoluteUrl(*realm);
-  if (url.ok() && url->scheme == "https") return true;
-  // An anonymous token request carries no secret: any http(s) realm may have it.
-  if (url.ok() && url->scheme == "http" && anonymousAccount_) return true;
-  if (url.ok() && url->scheme == "http" && operatorAccount_->allowHttpRealm) return true;
-  // The realm comes from upstream: an http:// one would get the account in the clear. The
-  // registry's 401 goes to the client instead.
-  log::proxy().warn("{} not sending the operator's account to the token realm {}: not https "
-                    "(allow_http_realm = true allows it for this registry)",
-                    client_->logPrefix(), *realm);
-  return false;
+  return operatorAccount_.appliesTo(endpoint_.tls,
+                                    poolKey_.host + ":" + std::to_string(endpoint_.port));
 }
 
 bool Exchange::canRetryWithOperatorAccount() const {
@@ -767,47 +725,16 @@ void Exchange::retryWithOperatorAccount() {
   upstreamEof_ = false;
   responseKeepAlive_ = false;
   state_ = State::kConnecting;
-  Worker &worker = client_->worker();
-  if (challenge.scheme == "basic") {
-    log::proxy().debug("{} upstream asks for Basic credentials; using the operator's account",
-                       client_->logPrefix());
-    worker.shared().upstreamTokens.put(operatorHost_, "",
-                                       upstream_auth::basicAuthorization(*operatorAccount_),
-                                       std::chrono::hours(1));
-    connect(true);
-    return;
-  }
-  auto url = upstream_auth::TokenFetcher::tokenUrl(challenge, authScope_);
-  if (!url.ok()) {
-    failUpstream(502, url.failure().detail, UpstreamError::kProtocol);
-    return;
-  }
-  log::proxy().debug("{} getting an upstream token from {} {}", client_->logPrefix(),
-                     http::formatAuthority(url->authority),
-                     anonymousAccount_ ? "anonymously (mirror)" : "with the operator's account");
-  // The realm comes from upstream's answer: it is judged like any other target.
-  tokenFetcher_ = std::make_unique<upstream_auth::TokenFetcher>(
-      worker.base(), worker.resolver(), worker.upstreamConnectSettings(url->authority.host),
-      worker.options().connectTimeout, std::move(url.value()),
-      anonymousAccount_ ? std::string() : upstream_auth::basicAuthorization(*operatorAccount_),
-      client_->logPrefix(),
-      [this](Result<upstream_auth::TokenResponse> token) { onOperatorToken(std::move(token)); });
-  tokenFetcher_->start();
-}
-
-void Exchange::onOperatorToken(Result<upstream_auth::TokenResponse> token) {
-  client_->worker().deleteLater(std::move(tokenFetcher_));
-  if (!token.ok()) {
-    failUpstream(502,
-                 std::string("cannot get an upstream token ") +
-                     (anonymousAccount_ ? "anonymously" : "with the operator's account") + ": " +
-                     token.failure().detail,
-                 UpstreamError::kProtocol);
-    return;
-  }
-  client_->worker().shared().upstreamTokens.put(tokenKey(), authScope_, "Bearer " + token->token,
-                                                token->expiresIn);
-  connect(true);
+  std::weak_ptr<bool> alive = alive_;
+  operatorAccount_.prepareRetry(
+      client_->worker(), challenge, client_->logPrefix(), [this, alive](Result<void> ready) {
+        if (!alive.lock()) return;
+        if (!ready.ok()) {
+          failUpstream(502, ready.failure().detail, UpstreamError::kProtocol);
+          return;
+        }
+        connect(true);
+      });
 }
 
 void Exchange::followRedirect() {

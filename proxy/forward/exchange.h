@@ -17,8 +17,7 @@
 #include "cache/fill_registry.h"
 #include "cache/index.h"
 #include "proxy/access/access_memo.h"
-#include "proxy/forward/upstream_auth/credentials.h"
-#include "proxy/forward/upstream_auth/token_fetcher.h"
+#include "proxy/forward/operator_account.h"
 #include "proxy/forward/upstream_pool.h"
 #include "proxy/http/message.h"
 #include "proxy/http/parser.h"
@@ -112,15 +111,11 @@ private:
   bool answerPingOffline(const std::string &why);
   bool canAnswerPing() const;
   void followRedirect();
-  // --upstream-auth: whether this request goes with the operator's account, and the retry after
-  // a 401 (a token from the challenge's realm for Bearer, the account itself for Basic).
+  // --upstream-auth (OperatorAccount): whether this request goes with the operator's account,
+  // and the retry after a 401 with what the account obtains.
   bool usesOperatorAccount() const;
   bool canRetryWithOperatorAccount() const;
-  // Whether a Bearer challenge's realm may get the account: https, or http where the account
-  // allows it (allow_http_realm). Logs a refusal.
-  bool operatorMaySendTo(const http::AuthChallenge &bearer) const;
   void retryWithOperatorAccount();
-  void onOperatorToken(Result<upstream_auth::TokenResponse> token);
   // Whether the upstream connection can serve another request: this request was sent whole
   // (the client's body read to its end, nothing left to write), the response parsed to its end
   // with no byte after it, and upstream keeps the connection alive. The one test every path
@@ -206,19 +201,10 @@ private:
   std::optional<cache::TagRecord> tagToLearn_;
   int redirects_ = 0;
   std::optional<bool> confirmed_; // the revalidating HEAD's verdict
-  const upstream_auth::Credential *operatorAccount_ = nullptr;
-  // Keeps the accounts operatorAccount_ points into alive across a SIGHUP reload.
-  std::shared_ptr<const upstream_auth::Credentials> operatorAccounts_;
-  std::string operatorHost_; // the registry the account is for; never sent elsewhere
-  std::string authScope_;
+  OperatorAccount operatorAccount_;
   std::optional<http::AuthChallenge> authChallenge_; // a 401 to answer with the account
   bool authRetried_ = false;
   bool mirror_ = false;
-  // operatorAccount_ is the mirror's anonymous stand-in: no secret, Bearer challenges only.
-  bool anonymousAccount_ = false;
-  // Where the TokenCache keeps what operatorAccount_ obtained: anonymous tokens apart.
-  std::string tokenKey() const;
-  std::unique_ptr<upstream_auth::TokenFetcher> tokenFetcher_;
   // Expires with the exchange: a completion posted from another thread checks it first.
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
