@@ -7,10 +7,7 @@
 
 #include "base/log.h"
 #include "cache/index.h"
-#include "cache/index_writer.h"
-#include "proxy/cache/cache_handler.h"
 #include "proxy/cache/fill.h"
-#include "proxy/cache/public_probe.h"
 #include "proxy/cache/starter_reader.h"
 #include "proxy/http/forwarding.h"
 #include "proxy/http/headers.h"
@@ -356,16 +353,7 @@ void Exchange::onResponseHead(http::ResponseHead &&head) {
   }
   bool redirect = head.status == 301 || head.status == 302 || head.status == 303 ||
                   head.status == 307 || head.status == 308;
-  bool confirmed = false;
-  if (candidate_) {
-    auto announced = head.headers.get("Docker-Content-Digest");
-    bool sameDigest = announced && *announced == candidate_->blob.digest;
-    // Only a 200 is a yes (a 3xx may be an SSO gateway's way to a login page), naming this digest
-    // if it names one (for a tag it must). Storage a registry sent the HEAD to names no digest:
-    // there the length must be the blob's.
-    confirmed = head.status == 200 && (candidate_->tag ? sameDigest : !announced || sameDigest) &&
-                (redirects_ == 0 || head.contentLength == candidate_->blob.size);
-  }
+  bool confirmed = candidate_ && upstreamConfirms(*candidate_, head, redirects_);
   if (revalidating() && redirect && !candidate_->tag && !candidate_->blob.manifest &&
       redirects_ < kMaxRedirects && head.headers.has("Location")) {
     // A registry may send a blob's HEAD on to storage: the proxy follows it, and the storage's
@@ -382,11 +370,13 @@ void Exchange::onResponseHead(http::ResponseHead &&head) {
     return;
   }
   if (confirmed && request_.method == "HEAD") {
-    confirmCandidate();
+    recordConfirmation(client_->worker(), *candidate_, registryEndpoint_);
     head.headers.set("X-Cache", "REVALIDATED");
     record_.cache = "REVALIDATED";
   } else if (tagToLearn_ && request_.method == "HEAD" && head.status == 200) {
-    learnTag(head);
+    if (learnTagFromHead(client_->worker(), *tagToLearn_, head, client_->logPrefix())) {
+      tagToLearn_.reset();
+    }
   }
   if (fill_ && redirect && redirects_ < kMaxRedirects && head.headers.has("Location") &&
       !hasBody(request_)) {
@@ -611,53 +601,13 @@ bool Exchange::serveStale(const std::string &why) {
   upstreamGate_.pause(net::ReadGate::kSinkFull);
   logged_ = true; // the cache handler writes the access line
   endFill(cache::FillProgress::kFailed);
-  client_->replaceHandler(std::make_unique<CacheHandler>(
-      *client_, request_, candidate_->blob, std::move(*candidate_->reader), record_.host, "STALE",
-      "cache STALE: " + why));
+  client_->replaceHandler(serveCandidate(*client_, request_, *candidate_, record_.host, "STALE",
+                                         "cache STALE: " + why));
   return true;
 }
 
 bool Exchange::revalidating() const {
   return candidate_ && !candidate_->refused && request_.method == "GET";
-}
-
-void Exchange::confirmCandidate() {
-  Worker &worker = client_->worker();
-  std::string registry =
-      http::registryKey(http::HostPort{registryEndpoint_.host, registryEndpoint_.port,
-                                       registryEndpoint_.host.find(':') != std::string::npos},
-                        registryEndpoint_.tls);
-  if (!candidate_->credential.empty()) {
-    worker.shared().accessMemo.remember(candidate_->credential, registry, candidate_->repository);
-  }
-  // Upstream has it under this repository (for anyone, without credentials): later requests here
-  // need no HEAD.
-  worker.shared().indexWriter->addSource(
-      candidate_->blob,
-      cache::BlobSource{registry, candidate_->repository, candidate_->credential.empty()});
-  if (!candidate_->credential.empty()) {
-    noteCredentialedFetch(worker, registryEndpoint_, registry, candidate_->repository,
-                          candidate_->blob);
-  }
-  if (!candidate_->tag) return;
-  cache::TagRecord tag = *candidate_->tag;
-  tag.checkedAt = std::chrono::system_clock::now();
-  worker.shared().indexWriter->putTag(tag);
-}
-
-void Exchange::learnTag(const http::ResponseHead &head) {
-  auto announced = head.headers.get("Docker-Content-Digest");
-  auto digest = announced ? oci::parseDigest(*announced) : std::nullopt;
-  auto mediaType = head.headers.get("Content-Type");
-  if (!digest || !mediaType) return;
-  cache::TagRecord tag = std::move(*tagToLearn_);
-  tagToLearn_.reset();
-  tag.digest = digest->toString();
-  tag.mediaType = std::string(*mediaType);
-  tag.checkedAt = std::chrono::system_clock::now();
-  client_->worker().shared().indexWriter->putTag(tag);
-  log::cache().debug("{} learned {}:{} -> {} from upstream's HEAD", client_->logPrefix(),
-                     tag.repository, tag.tag, tag.digest);
 }
 
 void Exchange::finishRevalidation() {
@@ -671,11 +621,10 @@ void Exchange::finishRevalidation() {
   http::RequestHead request = redirected ? std::move(*registryRequest_) : request_;
   std::string target = redirected ? registryTarget_ : originTarget_;
   if (confirmed) {
-    confirmCandidate();
-    client_->replaceHandler(std::make_unique<CacheHandler>(
-        *client_, std::move(request), candidate_->blob, std::move(*candidate_->reader),
-        record_.host, "REVALIDATED",
-        "cache REVALIDATED: upstream HEAD confirmed " + candidate_->blob.digest));
+    recordConfirmation(client_->worker(), *candidate_, registryEndpoint_);
+    std::string note = "cache REVALIDATED: upstream HEAD confirmed " + candidate_->blob.digest;
+    client_->replaceHandler(serveCandidate(*client_, std::move(request), *candidate_, record_.host,
+                                           "REVALIDATED", std::move(note)));
     return;
   }
   log::cache().debug("{} upstream did not confirm the cached {} ({}); asking for it",

@@ -17,6 +17,7 @@
 #include "cache/fill_registry.h"
 #include "cache/index.h"
 #include "proxy/access/access_memo.h"
+#include "proxy/cache/revalidation.h"
 #include "proxy/forward/operator_account.h"
 #include "proxy/forward/upstream_pool.h"
 #include "proxy/http/message.h"
@@ -45,21 +46,6 @@ struct CacheFill {
   // The client's Authorization; empty: fetched without credentials, so servable to anyone
   // asking under this repository.
   Credential credential;
-};
-
-// Cached content that needs upstream's word first: a tag past --tag-ttl, or content the client
-// has not been shown to be allowed to see. A client GET first asks upstream with a HEAD carrying
-// the client's own headers (Docker Hub does not count HEADs against the rate limit); a yes (for a
-// tag: the same digest) serves the cached copy, anything else makes the GET. When upstream fails
-// (unreachable, 5xx, 429) the cached copy is served stale if `servableOffline`.
-struct CacheCandidate {
-  cache::BlobRecord blob;
-  std::shared_ptr<std::unique_ptr<cache::BlobReader>> reader; // on this worker's loop
-  std::optional<cache::TagRecord> tag; // by tag: confirmed means the same digest
-  bool servableOffline = false;
-  Credential credential; // the client's Authorization; empty: none
-  std::string repository;
-  bool refused = false; // the HEAD said no: go straight to the GET
 };
 
 class Exchange final : public RequestHandler, private http::ResponseSink {
@@ -128,9 +114,6 @@ private:
   bool revalidating() const;
   // After the revalidating HEAD: serve the cached manifest, or fetch the new one.
   void finishRevalidation();
-  // Records what upstream confirmed: the tag's digest, the client's access, the source.
-  void confirmCandidate();
-  void learnTag(const http::ResponseHead &head);
   // Tells followers of a fill that never started (it ends before the 200 head, or is declined)
   // that it is over; idempotent. Once started, the Fill tells them.
   void endFill(cache::FillProgress::State state);
