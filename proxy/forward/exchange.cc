@@ -9,6 +9,7 @@
 #include "cache/index.h"
 #include "proxy/cache/fill.h"
 #include "proxy/cache/starter_reader.h"
+#include "proxy/forward/redirect.h"
 #include "proxy/http/forwarding.h"
 #include "proxy/http/headers.h"
 #include "proxy/http/target.h"
@@ -691,26 +692,16 @@ void Exchange::followRedirect() {
   redirectTo_.reset();
   ++redirects_;
   releaseUpstream();
-  if (!location.empty() && location.front() == '/') {
-    originTarget_ = location;
-  } else {
-    auto url = http::parseAbsoluteUrl(location);
-    if (!url.ok() || (url->scheme != "http" && url->scheme != "https")) {
-      failUpstream(502, "upstream redirected to an unusable location", UpstreamError::kProtocol);
-      return;
-    }
-    bool downgrade = endpoint_.tls && url->scheme != "https";
-    if (downgrade || url->authority.host != endpoint_.host ||
-        url->authority.port != endpoint_.port) {
-      // Credentials are for the registry, never for wherever it points us, nor for the same
-      // host and port in the clear. (Host follows endpoint_: sendRequestHead names the new
-      // target.)
-      request_.headers.remove("Authorization");
-    }
-    endpoint_ = net::Endpoint{url->authority.host, url->authority.port, url->scheme == "https"};
-    poolKey_ = PoolKey{endpoint_.tls, lowercase(endpoint_.host), endpoint_.port};
-    originTarget_ = url->pathAndQuery;
+  auto hop = redirectHop(endpoint_, location);
+  if (!hop.ok()) {
+    failUpstream(502, hop.failure().detail, UpstreamError::kProtocol);
+    return;
   }
+  // (Host follows endpoint_: sendRequestHead names the new target.)
+  if (hop->dropAuthorization) request_.headers.remove("Authorization");
+  endpoint_ = std::move(hop->endpoint);
+  poolKey_ = PoolKey{endpoint_.tls, lowercase(endpoint_.host), endpoint_.port};
+  originTarget_ = std::move(hop->originTarget);
   log::proxy().debug("{} following a redirect to {}", client_->logPrefix(), poolKey_.toString());
   record_.note = "followed redirect to " + poolKey_.toString();
   upstreamEof_ = false;
