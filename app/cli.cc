@@ -10,6 +10,8 @@
 #include "app/units.h"
 #include "proxy/access/target_policy.h"
 #include "proxy/net/cidr.h"
+#include "proxy/net/no_proxy.h"
+#include "proxy/net/parent_proxy.h"
 #include "proxy/session/mirror_route.h"
 
 namespace regcache::app {
@@ -46,6 +48,9 @@ struct Cli::Raw {
   std::string cacheRef;
   WarmOptions warm; // cache warm
   std::string gcOlderThan;
+  S3Flags storeGc;                    // store gc
+  std::vector<std::string> storeGcCa; // store gc --upstream-ca
+  bool dryRun = false;                // store gc --dry-run
   bool rotateNow = false;
   std::string leafValidity = "7d";
   std::string caRotateEvery = "0";
@@ -98,6 +103,9 @@ struct Cli::Raw {
   std::string dnsNegativeTtl = "10s";
   // How often the evictor checks --cache-max-size (and the hit counters are flushed).
   std::string evictionInterval = "10s";
+  // Chaining through a parent proxy (issue #12 item 5).
+  std::string upstreamProxy;
+  std::vector<std::string> upstreamNoProxy;
 };
 
 std::filesystem::path defaultDataDir() {
@@ -378,6 +386,16 @@ Cli::Cli() : raw_(std::make_unique<Raw>()) {
                    "How often the cache size is checked against --cache-max-size and least "
                    "recently used blobs evicted (duration)")
       ->capture_default_str();
+  // Chaining through a parent proxy (issue #12 item 5, docs/chaining.md).
+  serve_->add_option("--upstream-proxy", raw_->upstreamProxy,
+                     "Send every upstream connection through this parent proxy with CONNECT: "
+                     "http://HOST:PORT or http://USER:PASSWORD@HOST:PORT (default: direct)");
+  serve_
+      ->add_option("--upstream-no-proxy", raw_->upstreamNoProxy,
+                   "Hosts connected to directly despite --upstream-proxy, NO_PROXY-style: "
+                   "NAME (and names under it), .DOMAIN or *.DOMAIN, IP, CIDR, *, optionally "
+                   ":PORT; comma-separated or repeatable")
+      ->delimiter(',');
 
   CLI::App *ca = app_.add_subcommand("ca", "Manage the proxy's certificate authority");
   ca->require_subcommand(1);
@@ -528,6 +546,18 @@ Cli::Cli() : raw_(std::make_unique<Raw>()) {
       ->check(CLI::Range(1u, 64u))
       ->capture_default_str();
   cacheWarm_->add_flag("--json", json_, "Print a summary document (for jq and scripts)");
+  CLI::App *storeCommand =
+      app_.add_subcommand("store", "Manage a blob store shared by a fleet (an S3-API bucket)");
+  storeCommand->require_subcommand(1);
+  storeGc_ = storeCommand->add_subcommand(
+      "gc", "Remove blobs no host used for --older-than (the later of the object's upload and "
+            "its use marker), orphaned markers, and multipart uploads begun before then");
+  storeGc_->add_option("--older-than", raw_->gcOlderThan, "e.g. 30d")->required();
+  addS3Flags(*storeGc_, raw_->storeGc, true);
+  storeGc_->add_option("--upstream-ca", raw_->storeGcCa,
+                       "Extra roots (PEM) that verify an https:// --s3-endpoint (repeatable)");
+  storeGc_->add_flag("--dry-run", raw_->dryRun, "Report what would be removed; change nothing");
+  storeGc_->add_flag("--json", json_, "Print one JSON document (for jq and scripts)");
   for (CLI::App *sub : {caInit_, caBundle_, caShow_, caRotate_, caInstall_, cacheList_, cacheStats_,
                         cacheVerify_, cacheRemove_, cacheGc_, clientConfig_}) {
     sub->add_option("--data-dir", raw_->dataDir, dataDirHelp);
@@ -597,6 +627,8 @@ ParsedCommand Cli::parse(int argc, const char *const *argv) {
     out.command = Command::kCacheGc;
   else if (cacheWarm_->parsed())
     out.command = Command::kCacheWarm;
+  else if (storeGc_->parsed())
+    out.command = Command::kStoreGc;
   else if (version_->parsed())
     out.command = Command::kVersion;
   else if (proxyAuthHash_->parsed())
@@ -629,6 +661,9 @@ ParsedCommand Cli::parse(int argc, const char *const *argv) {
   out.hashToken = raw_->hashToken;
   out.hashAdmin = raw_->hashAdmin;
   if (!raw_->gcOlderThan.empty()) out.gcOlderThan = parseDuration(raw_->gcOlderThan);
+  out.storeGc = raw_->storeGc;
+  out.storeGcCaFiles.assign(raw_->storeGcCa.begin(), raw_->storeGcCa.end());
+  out.dryRun = raw_->dryRun;
   out.rotateNow = raw_->rotateNow;
   out.json = json_;
   out.leafValidity =
@@ -725,6 +760,14 @@ ParsedCommand Cli::parse(int argc, const char *const *argv) {
   if (o.evictionInterval.count() <= 0) {
     throw std::invalid_argument("--eviction-interval must be positive");
   }
+  if (!raw_->upstreamProxy.empty()) {
+    auto parent = proxy::net::parseParentProxyUrl(raw_->upstreamProxy);
+    if (!parent.ok()) throw std::invalid_argument(parent.failure().detail);
+  }
+  o.upstreamProxy = raw_->upstreamProxy;
+  if (auto exceptions = proxy::net::NoProxyList::parse(raw_->upstreamNoProxy); !exceptions.ok())
+    throw std::invalid_argument(exceptions.failure().detail);
+  o.upstreamNoProxy = raw_->upstreamNoProxy;
   if (o.listen.empty()) throw std::invalid_argument("at least one --listen address is needed");
   return out;
 }

@@ -65,7 +65,7 @@ public:
   // True when the cache is on: then SharedContext's indexView and indexWriter are set.
   bool cacheEnabled() const { return shared_.indexWriter != nullptr; }
   // How to connect to `host` upstream: the options' timeouts, the target policy judging every
-  // resolved address, and the upstream TLS context.
+  // resolved address (or, through --upstream-proxy, the name), and the upstream TLS context.
   net::ConnectSettings upstreamConnectSettings(const std::string &host) const;
   // Where other threads hand work back to this loop (ProxyAuthPool's results). Closed when the
   // worker goes, so a late result is dropped.
