@@ -24,6 +24,7 @@ Worker::Worker(unsigned index, SharedContext &shared)
       net::Resolver::CacheTtls{shared.options.dnsMaxTtl, shared.options.dnsNegativeTtl});
   mailbox_ = std::make_shared<net::LoopMailbox>(base_.get());
   completions_ = std::make_unique<LoopCompletions>(mailbox_);
+  services_ = std::make_unique<HandlerServices>(shared, *completions_, mailbox_);
 }
 
 Worker::~Worker() {

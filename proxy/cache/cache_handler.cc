@@ -5,7 +5,7 @@
 #include "base/log.h"
 #include "cache/byte_range.h"
 #include "cache/index_writer.h"
-#include "proxy/worker.h"
+#include "proxy/handler_services.h"
 
 namespace regcache::proxy {
 namespace {
@@ -80,7 +80,7 @@ void CacheHandler::start() {
   record_.status = head.status;
   if (request_.method == "HEAD") remaining_ = 0;
   // Counted behind, in the writer's next batch: a hit never waits on SQLite.
-  if (cache::IndexWriter *writer = client_.worker().shared().indexWriter) {
+  if (cache::IndexWriter *writer = client_.services().indexWriter()) {
     writer->recordHit(blob_.digest, std::chrono::system_clock::now());
   }
   pump();
@@ -106,7 +106,7 @@ void CacheHandler::pump() {
     if (!head_.empty()) evbuffer_add(client_.clientOutput(), head_.data(), head_.size()); // no body
     head_.clear();
     done_ = true;
-    completeRequest(client_.worker().shared().metrics, record_);
+    completeRequest(client_.services().metrics(), record_);
     client_.onResponseComplete(true);
   }
 }
@@ -138,7 +138,7 @@ bool CacheHandler::onRead(const Result<std::span<const char>> &bytes) {
 void CacheHandler::failRead(const std::string &why) {
   done_ = true;
   record_.note = why;
-  completeRequest(client_.worker().shared().metrics, record_);
+  completeRequest(client_.services().metrics(), record_);
   client_.abortClient(record_.note);
 }
 

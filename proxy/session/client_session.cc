@@ -524,6 +524,8 @@ void ClientSession::onResponseComplete(bool keepAlive) {
   }
 }
 
+HandlerServices &ClientSession::services() { return worker_.services(); }
+
 void ClientSession::forwardInstead() {
   auto next = state_ == State::kHandling ? forwardAlone(*this, fallback_) : nullptr;
   if (!next) {
