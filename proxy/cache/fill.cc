@@ -113,8 +113,13 @@ void Fill::flush() {
   std::string bytes;
   bytes.reserve(kAppendChunk + 64 * 1024);
   bytes.swap(pending_);
+  unstored_.push_back(Unstored{size, starter_ != nullptr ? bytes : std::string()});
+  // The write may outlive this fill (a starter reading back keeps a failed one): its
+  // completions check the fill is still there.
   writer_->append(std::move(bytes),
-                  [this, size](Result<void> stored) { onAppended(std::move(stored), size); });
+                  [this, size, alive = std::weak_ptr<bool>(alive_)](Result<void> stored) {
+                    if (alive.lock()) onAppended(std::move(stored), size);
+                  });
   if (queued_ > kQueueHigh && fetch_ != nullptr) {
     fetch_->holdUpstream(net::ReadGate::kStoreBusy, true);
   }
@@ -122,6 +127,8 @@ void Fill::flush() {
 
 void Fill::onAppended(Result<void> stored, std::size_t size) {
   queued_ -= std::min<std::uint64_t>(queued_, size);
+  if (!writer_) return; // the store failed before: this fill passes through now
+  if (stored.ok() && !unstored_.empty()) unstored_.pop_front();
   if (committing_) return; // a failed append fails the commit too, which reports it
   if (!stored.ok()) {
     abandonStore(stored.failure().detail);
@@ -138,21 +145,44 @@ void Fill::onAppended(Result<void> stored, std::size_t size) {
 void Fill::abandonStore(const std::string &why) {
   log::cache().warn("{} fill of {} abandoned, passing through: {}", fetchEnd_.logPrefix(),
                     digestText_, why);
-  writer_.reset(); // removes the temp file
-  pending_.clear();
+  std::unique_ptr<cache::BlobWrite> failed = std::move(writer_);
   hold_.release();
   reservation_.release();
   publishEnd(cache::FillProgress::kFailed);
   if (fetch_ != nullptr) fetch_->holdUpstream(net::ReadGate::kStoreBusy, false);
   StarterReader *starter = starter_;
+  passThrough_ = true;
+  if (starter != nullptr && starter->isBehind()) {
+    // It reads back from the store: it gets what the store took from the failed write (kept
+    // until it caught up), the rest from memory, then the rest of the body passed through.
+    std::uint64_t stored = failed->appended();
+    if (std::optional<std::string> tail = takeUnstoredTail()) {
+      starter->onStoreFailedBehind(std::move(failed), stored, std::move(*tail), false, why);
+      return;
+    }
+  }
+  failed.reset(); // removes the temp file
+  pending_.clear();
+  unstored_.clear();
   if (starter == nullptr) {
     end();
     return;
   }
   // Leaves starter_ set only if the starter reads live and takes the rest as a pass-through.
-  passThrough_ = true;
   starter->onStoreAbandoned(why);
   if (starter_ == nullptr && !ended_) end();
+}
+
+std::optional<std::string> Fill::takeUnstoredTail() {
+  std::string tail;
+  for (const Unstored &append : unstored_) {
+    if (append.copy.size() != append.size) return std::nullopt;
+    tail += append.copy;
+  }
+  tail += pending_;
+  pending_.clear();
+  unstored_.clear();
+  return tail;
 }
 
 void Fill::onFetchComplete() {
@@ -185,7 +215,7 @@ void Fill::onFetchFailed(const std::string &why) {
 
 void Fill::onCommitted(const Result<void> &committed) {
   committing_ = false;
-  writer_.reset();
+  std::unique_ptr<cache::BlobWrite> write = std::move(writer_);
   hold_.release();
   reservation_.release(); // committed bytes are counted by the index from here on
   if (!committed.ok() && committed.failure().code == Error::kUpstream) {
@@ -203,11 +233,21 @@ void Fill::onCommitted(const Result<void> &committed) {
     publishEnd(cache::FillProgress::kFailed);
     if (StarterReader *starter = starter_) {
       starter_ = nullptr;
-      starter->onUncachedEnd();
+      std::uint64_t stored = write->appended();
+      std::optional<std::string> tail;
+      if (starter->isBehind()) tail = takeUnstoredTail();
+      if (tail) {
+        starter->onStoreFailedBehind(std::move(write), stored, std::move(*tail), true,
+                                     committed.failure().detail);
+      } else {
+        write.reset();
+        starter->onUncachedEnd();
+      }
     }
     end();
     return;
   }
+  write.reset();
   auto now = std::chrono::system_clock::now();
   cache::BlobRecord blob{digestText_, handed_, contentType_, what_.manifest, now, now, 0};
   if (!what_.credential.empty()) {

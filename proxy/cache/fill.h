@@ -12,7 +12,9 @@
 // commit (which checks length and SHA-256) succeeds; on a mismatch the fill fails and every
 // reader is cut off before it.
 #include <cstdint>
+#include <deque>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -116,6 +118,9 @@ private:
   // The store failed mid-fill: nothing is kept; a starter still reading live gets the rest
   // passed through, everyone else is cut off (or fetches on its own if it sent nothing yet).
   void abandonStore(const std::string &why);
+  // The bytes the store never took (appends in flight, then pending_), if a copy of each is
+  // kept; empties both.
+  std::optional<std::string> takeUnstoredTail();
   // Tells followers (kCommitted or kFailed); idempotent.
   void publishEnd(cache::FillProgress::State state);
   // Frees the fetch and this fill on the next loop turn.
@@ -134,7 +139,15 @@ private:
   std::unique_ptr<RequestHandler> fetchOwner_;
   Exchange *fetch_ = nullptr;
   StarterReader *starter_ = nullptr;
-  std::string pending_;      // body bytes not handed to writer_ yet
+  std::string pending_; // body bytes not handed to writer_ yet
+  // Appends handed to writer_ and not yet stored, in order, each with a copy of its bytes while
+  // a starter is attached: if the store fails while the starter reads back, these are the bytes
+  // it can get nowhere else (bounded by kQueueHigh, as upstream reads pause there).
+  struct Unstored {
+    std::size_t size = 0;
+    std::string copy; // empty when no starter was attached
+  };
+  std::deque<Unstored> unstored_;
   std::uint64_t handed_ = 0; // handed to writer_ so far
   std::uint64_t queued_ = 0; // of those, not yet stored
   bool committing_ = false;  // the response is read whole; the store is committing it

@@ -11,7 +11,8 @@ namespace regcache::proxy {
 StarterReader::StarterReader(ClientSide &client, Fill &fill, AccessRecord record, std::string head,
                              bool keepAlive)
     : client_(client), fill_(&fill), digestText_(fill.digestText()), record_(std::move(record)),
-      head_(std::move(head)), keepAlive_(keepAlive), size_(fill.size()), held_(evbuffer_new()) {
+      head_(std::move(head)), keepAlive_(keepAlive), size_(fill.size()), held_(evbuffer_new()),
+      tail_(evbuffer_new()) {
   fill_->attachStarter(this);
 }
 
@@ -34,7 +35,12 @@ void StarterReader::start() {
 void StarterReader::onBytes(std::string_view data) {
   if (done_) return;
   received_ += data.size();
-  if (behind_) return; // read back from the store at this client's pace (sendFromStore)
+  if (behind_) {
+    // Read back from the store at this client's pace (sendFromStore); after a store failure the
+    // bytes are kept here (upstream reads are held meanwhile, so they stay few).
+    if (recovering_) evbuffer_add(tail_.get(), data.data(), data.size());
+    return;
+  }
   evbuffer *out = client_.clientOutput();
   if (passThrough_) {
     evbuffer_add(out, data.data(), data.size());
@@ -91,7 +97,9 @@ void StarterReader::sendFromStore() {
   while (!client_.clientOutputFull()) {
     // Only verified bytes complete the response: before the commit the last byte waits.
     std::uint64_t stored = fill_ != nullptr ? fill_->stored() : 0;
-    std::uint64_t limit = committed_ ? size_ : std::min(stored, size_ > 0 ? size_ - 1 : 0);
+    std::uint64_t limit = recovering_  ? recoverLimit_
+                          : committed_ ? size_
+                                       : std::min(stored, size_ > 0 ? size_ - 1 : 0);
     if (offset_ >= limit) break; // more comes with the next append, or the commit
     std::size_t want =
         static_cast<std::size_t>(std::min<std::uint64_t>(limit - offset_, kReadChunk));
@@ -106,7 +114,49 @@ void StarterReader::sendFromStore() {
     }
     if (!onReadBack(*now)) return;
   }
+  if (recovering_ && offset_ >= recoverLimit_) {
+    catchUp();
+    return;
+  }
   if (committed_ && offset_ >= size_) finish();
+}
+
+void StarterReader::onStoreFailedBehind(std::unique_ptr<cache::BlobWrite> write,
+                                        std::uint64_t stored, std::string tail, bool upstreamDone,
+                                        const std::string &why) {
+  if (done_) return;
+  failedWrite_ = std::move(write);
+  recoverLimit_ = stored;
+  evbuffer_add(tail_.get(), tail.data(), tail.size());
+  recovering_ = true;
+  passThrough_ = true;
+  upstreamDone_ = upstreamDone;
+  record_.note = "the store failed while the client read back; passed through: " + why;
+  if (upstreamDone) {
+    fill_ = nullptr; // the fill is over; it frees itself
+    holding_ = false;
+  } else if (fill_ != nullptr && !holding_) {
+    holding_ = true; // upstream waits until this client has caught up
+    fill_->holdForStarter(true);
+  }
+  sendFromStore();
+}
+
+void StarterReader::catchUp() {
+  recovering_ = false;
+  behind_ = false;
+  behindReader_.reset();
+  failedWrite_.reset(); // its temp file goes
+  record_.bytesSent += evbuffer_get_length(tail_.get());
+  evbuffer_add_buffer(client_.clientOutput(), tail_.get());
+  if (upstreamDone_) {
+    finish();
+    return;
+  }
+  if (holding_ && fill_ != nullptr && !client_.clientOutputFull()) {
+    holding_ = false;
+    fill_->holdForStarter(false);
+  }
 }
 
 bool StarterReader::onReadBack(const Result<std::span<const char>> &bytes) {
@@ -164,6 +214,10 @@ void StarterReader::onUncachedEnd() {
   fill_ = nullptr;
   holding_ = false;
   if (done_) return;
+  if (recovering_) {
+    upstreamDone_ = true; // it finishes once it caught up (catchUp)
+    return;
+  }
   if (behind_) {
     abort("the fill could not be stored while the client read it back");
     return;

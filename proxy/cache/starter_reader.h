@@ -45,6 +45,14 @@ public:
   // The whole body went by but was not stored (a store error at the commit, or after
   // onStoreAbandoned): what this client got live completes its response; if behind, it is cut.
   void onUncachedEnd();
+  // The store failed while this client read back: `write` (the failed one, kept until this
+  // client caught up) holds the body up to `stored`, `tail` what came after it so far. The
+  // client reads the one, then gets the other and the rest of the body passed through, as a
+  // plain forward would send it (`upstreamDone`: the fill got the whole body already).
+  void onStoreFailedBehind(std::unique_ptr<cache::BlobWrite> write, std::uint64_t stored,
+                           std::string tail, bool upstreamDone, const std::string &why);
+  // Reading the fill back from the store, not live.
+  bool isBehind() const { return behind_ && !done_; }
 
 private:
   static constexpr std::size_t kReadChunk = 256 * 1024;
@@ -54,6 +62,7 @@ private:
   void finish();
   void abort(const std::string &why);
   void leaveFill();
+  void catchUp(); // after a store failure: read back all the store had; the rest from memory
 
   ClientSide &client_;
   Fill *fill_;
@@ -67,6 +76,12 @@ private:
   bool passThrough_ = false;
   bool holding_ = false; // asked the fill to hold upstream reads for this client
   bool behind_ = false;
+  // After a store failure while behind: the failed write, read up to recoverLimit_, then tail_.
+  std::unique_ptr<cache::BlobWrite> failedWrite_;
+  EvBufferPtr tail_;
+  std::uint64_t recoverLimit_ = 0;
+  bool recovering_ = false;
+  bool upstreamDone_ = false;
   std::unique_ptr<cache::BlobReader> behindReader_; // its completions never run after it is gone
   bool readingBack_ = false;
   std::uint64_t offset_ = 0; // body bytes handed to the client while behind_
