@@ -12,6 +12,7 @@
 
 #include "cache/blob_store_sync.h"
 #include "cache/file_blob_store.h"
+#include "cache/tiered_blob_store.h"
 
 using namespace regcache::cache;
 using regcache::Error;
@@ -37,7 +38,27 @@ struct FileStore {
   }
 };
 
-using BlobStores = std::tuple<FileStore>;
+// A local disk in front of a "bucket" that is another directory: the contract holds through both
+// tiers (what the remote adds: uploads after the local commit, reads that verify and warm).
+struct TieredStore {
+  TempDir dir;
+  std::unique_ptr<TieredBlobStore> owned = make();
+  BlobStore &store() { return *owned; }
+  void leaveInterruptedWrite() {
+    std::ofstream(dir.path() / "local" / "tmp" / "fill-crashed") << "half";
+  }
+  void settle() {
+    owned.reset();
+    owned = make();
+  }
+  std::unique_ptr<TieredBlobStore> make() {
+    return std::make_unique<TieredBlobStore>(
+        std::make_shared<FileBlobStore>(dir.path() / "local"),
+        std::make_shared<FileBlobStore>(dir.path() / "remote"));
+  }
+};
+
+using BlobStores = std::tuple<FileStore, TieredStore>;
 
 Digest digestOf(const std::string &content) { return *parseDigest("sha256:" + sha256Hex(content)); }
 
