@@ -55,18 +55,19 @@ Result<std::unique_ptr<BlobReader>> TieredBlobStore::openReader(const Digest &di
                                                                 CompletionQueue &completions) {
   auto local = local_->openReader(digest, completions);
   if (local.ok()) return local; // a local hit never touches the bucket
-  return openVerified(digest, std::nullopt, completions);
+  return openVerified(digest, std::nullopt, completions, {});
 }
 
 Result<std::unique_ptr<BlobReader>>
 TieredBlobStore::openRemoteReader(const Digest &digest, std::uint64_t size,
-                                  CompletionQueue &completions) {
-  return openVerified(digest, size, completions);
+                                  CompletionQueue &completions, std::function<void()> onWarmed) {
+  return openVerified(digest, size, completions, std::move(onWarmed));
 }
 
 Result<std::unique_ptr<BlobReader>> TieredBlobStore::openVerified(const Digest &digest,
                                                                   std::optional<std::uint64_t> size,
-                                                                  CompletionQueue &completions) {
+                                                                  CompletionQueue &completions,
+                                                                  std::function<void()> onWarmed) {
   counters_->add(counters_->requests);
   auto inner = remote_->openReader(digest, completions);
   if (!inner.ok()) {
@@ -79,7 +80,7 @@ Result<std::unique_ptr<BlobReader>> TieredBlobStore::openVerified(const Digest &
   std::unique_ptr<BlobWrite> warmWrite = warm.ok() ? std::move(warm.value()) : nullptr;
   return std::unique_ptr<BlobReader>(
       new VerifyingReader(*remote_, digest, size, std::move(inner.value()), std::move(warmWrite),
-                          completions, *counters_));
+                          completions, *counters_, std::move(onWarmed)));
 }
 
 void TieredBlobStore::stat(const Digest &digest, CompletionQueue &completions,

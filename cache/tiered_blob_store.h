@@ -43,18 +43,22 @@ public:
   // The remote tier alone (the proxy's bucket lookup: a local miss asks it before upstream).
   void statRemote(const Digest &digest, CompletionQueue &completions, Done<BlobInfo> done);
   // A reader of the remote object whose size the caller learned from statRemote: verified and
-  // warming, like openReader's on a local miss, without asking the size again.
+  // warming, like openReader's on a local miss, without asking the size again. `onWarmed`: see
+  // VerifyingReader (the proxy indexes the blob then).
   Result<std::unique_ptr<BlobReader>> openRemoteReader(const Digest &digest, std::uint64_t size,
-                                                       CompletionQueue &completions);
+                                                       CompletionQueue &completions,
+                                                       std::function<void()> onWarmed = {});
 
   BlobStore &local() { return *local_; }
   BlobStore &remote() { return *remote_; }
-  const TierCounters &counters() const { return *counters_; }
+  // Counted into by the store, its handles, and the proxy (a bucket too slow to answer).
+  TierCounters &counters() const { return *counters_; }
 
 private:
   Result<std::unique_ptr<BlobReader>> openVerified(const Digest &digest,
                                                    std::optional<std::uint64_t> size,
-                                                   CompletionQueue &completions);
+                                                   CompletionQueue &completions,
+                                                   std::function<void()> onWarmed);
 
   std::shared_ptr<BlobStore> local_;
   std::shared_ptr<BlobStore> remote_;

@@ -1,6 +1,7 @@
 #include "cache/verifying_reader.h"
 
 #include <string>
+#include <utility>
 
 #include "base/log.h"
 #include "cache/blob_store_sync.h"
@@ -15,9 +16,11 @@ constexpr std::uint64_t kMaxWarmBacklog = 8u << 20;
 VerifyingReader::VerifyingReader(BlobStore &remote, Digest digest,
                                  std::optional<std::uint64_t> size,
                                  std::unique_ptr<BlobReader> inner, std::unique_ptr<BlobWrite> warm,
-                                 CompletionQueue &completions, TierCounters &counters)
+                                 CompletionQueue &completions, TierCounters &counters,
+                                 std::function<void()> onWarmed)
     : remote_(remote), digest_(std::move(digest)), size_(size), inner_(std::move(inner)),
-      warm_(std::move(warm)), counters_(counters), guard_(completions) {}
+      warm_(std::move(warm)), counters_(counters), onWarmed_(std::move(onWarmed)),
+      guard_(completions) {}
 
 // The warm write, if unfinished, is destroyed with the reader: nothing half-written is kept.
 VerifyingReader::~VerifyingReader() = default;
@@ -128,6 +131,7 @@ void VerifyingReader::finish(std::span<const char> last, ReadDone done) {
                         committed.failure().detail);
     }
     warm_.reset();
+    if (committed.ok() && onWarmed_) std::exchange(onWarmed_, nullptr)();
     done(last); // the inner reader's span is still valid: no read was asked of it since
   });
 }

@@ -6,8 +6,9 @@
 // (kUpstream), the remote object is removed, and a loud log line says so.
 //
 // As it goes it also writes the bytes into the local tier (warming): the local commit completes
-// before the last bytes are handed out, so when a reader has delivered the whole blob the local
-// tier holds it verified (unless the local write failed: then it is simply not warmed).
+// before the last bytes are handed out, and `onWarmed` runs then: so when a reader has delivered
+// the whole blob the local tier holds it verified (unless the local write failed: then it is
+// simply not warmed, and `onWarmed` does not run).
 //
 // The size comes from the remote's stat, asked on the first read when the opener did not know
 // it. Reads must be in order (offset == bytes delivered so far); anything else fails (kIo).
@@ -28,10 +29,12 @@ public:
   // `remote` (stat, remove on a mismatch) and `counters` must outlive the reader. `inner` reads
   // the remote object, completing on `completions`; `warm` (nullable) is a write of the same
   // digest into the local tier, made for `completions` too. `size`: the object's size when the
-  // opener knows it.
+  // opener knows it. `onWarmed` (may be empty) runs on the owner's thread once the local tier
+  // committed the verified blob, before the read that hands out its last bytes completes.
   VerifyingReader(BlobStore &remote, Digest digest, std::optional<std::uint64_t> size,
                   std::unique_ptr<BlobReader> inner, std::unique_ptr<BlobWrite> warm,
-                  CompletionQueue &completions, TierCounters &counters);
+                  CompletionQueue &completions, TierCounters &counters,
+                  std::function<void()> onWarmed = {});
   ~VerifyingReader() override;
 
   void read(std::uint64_t offset, std::size_t max, ReadDone done) override;
@@ -57,6 +60,7 @@ private:
   std::unique_ptr<BlobReader> inner_;
   std::unique_ptr<BlobWrite> warm_;
   TierCounters &counters_;
+  std::function<void()> onWarmed_;
   Sha256 hasher_;
   std::uint64_t hashed_ = 0;
   std::uint64_t warmPending_ = 0;               // bytes appended to warm_ not yet stored

@@ -10,6 +10,7 @@
 #include "cache/manifest_media_type.h"
 #include "cache/registry_route.h"
 #include "proxy/cache_lookup.h"
+#include "proxy/mirror_route.h"
 #include "proxy/worker.h"
 
 namespace regcache::proxy {
@@ -65,10 +66,23 @@ bool takeLookup(Worker &worker, const cache::RegistryRoute &route, const Credent
   return true;
 }
 
+// Whether a blob GET this host has no row for may ask the fleet's bucket: a whole-blob request
+// (a range comes from upstream or the local tier), at a registry the operator trusts to answer
+// the access HEAD honestly (--store-registries).
+bool mayServeFromBucket(Worker &worker, const http::RequestHead &head, const Route &route,
+                        const cache::IndexView &view, const cache::Digest &digest) {
+  if (worker.shared().tiered == nullptr || head.headers.has("Range")) return false;
+  if (view.findBlob(digest.toString())) return false; // this host's own view decides
+  const auto &allowed = worker.options().storeRegistries;
+  if (allowed.empty()) return false;
+  if (std::find(allowed.begin(), allowed.end(), "*") != allowed.end()) return true;
+  return mirrorAllows(allowed, route.upstream);
+}
+
 } // namespace
 
 CacheDecision decideCache(Worker &worker, const http::RequestHead &head, const Route &route,
-                          const std::string &logPrefix) {
+                          const std::string &logPrefix, bool askBucket) {
   CacheDecision decision;
   const cache::IndexView *view = worker.shared().indexView;
   if (view == nullptr || worker.shared().blobs == nullptr || route.kind != RouteKind::kForward) {
@@ -122,6 +136,12 @@ CacheDecision decideCache(Worker &worker, const http::RequestHead &head, const R
   }
   const cache::Digest &digest = *registryRoute->digest;
   bool manifest = registryRoute->kind == cache::RegistryRoute::Kind::kManifest;
+  if (askBucket && head.method == "GET" && !manifest &&
+      mayServeFromBucket(worker, head, route, *view, digest)) {
+    decision.bucket =
+        BucketQuery{digest, decision.registry, registryRoute->repository, request.credential};
+    return decision;
+  }
   if (head.method == "GET") {
     // A repository upstream lets anyone read needs no credential to read its fills.
     bool openToAll = credential.empty() ||

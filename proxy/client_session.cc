@@ -11,6 +11,7 @@
 #include "ca/leaf_cache.h"
 #include "proxy/access_log.h"
 #include "proxy/admin.h"
+#include "proxy/bucket_lookup.h"
 #include "proxy/cache_decision.h"
 #include "proxy/cache_follower.h"
 #include "proxy/cache_handler.h"
@@ -487,24 +488,44 @@ void ClientSession::dispatchRequest(http::RequestHead &&head, Route &&route, boo
     handler_->start();
     return;
   }
+  handler_ = cacheHandlerFor(std::move(head), std::move(route), true);
+  handler_->start();
+}
+
+std::unique_ptr<RequestHandler> ClientSession::cacheHandlerFor(http::RequestHead &&head,
+                                                               Route &&route, bool askBucket) {
+  std::unique_ptr<RequestHandler> handler;
   // The registry cache: a hit is answered from disk; a miss by digest fills it on the way.
-  CacheDecision cached = decideCache(worker_, head, route, prefix_);
-  if (cached.hit) {
-    handler_ = std::make_unique<CacheHandler>(*this, std::move(head), std::move(*cached.hit),
-                                              std::move(cached.reader), cached.registry,
-                                              cached.xCache, "cache " + cached.xCache);
+  CacheDecision cached = decideCache(worker_, head, route, prefix_, askBucket);
+  if (cached.bucket) {
+    // The fleet's bucket first; if it has nothing, this very request is decided again without
+    // it (the lookup replaces itself, on the loop, never inside its start()).
+    http::RequestHead copy = head;
+    net::Endpoint endpoint{route.upstream.host, route.upstream.port, route.tls};
+    bool mirror = route.mirror;
+    std::string target = route.originTarget;
+    auto again = [this, head = std::move(head), route = std::move(route)]() mutable {
+      replaceHandler(cacheHandlerFor(std::move(head), std::move(route), false));
+    };
+    handler = std::make_unique<BucketLookup>(*this, std::move(copy), std::move(endpoint),
+                                             std::move(target), mirror, std::move(*cached.bucket),
+                                             std::move(again));
+  } else if (cached.hit) {
+    handler = std::make_unique<CacheHandler>(*this, std::move(head), std::move(*cached.hit),
+                                             std::move(cached.reader), cached.registry,
+                                             cached.xCache, "cache " + cached.xCache);
   } else if (cached.follow) {
     auto digest = cache::parseDigest(route.originTarget.substr(route.originTarget.rfind('/') + 1));
     if (cached.confirmJoin) {
       // Upstream must accept this client before it reads a byte of another client's fill.
-      handler_ = std::make_unique<CacheFollower>(
+      handler = std::make_unique<CacheFollower>(
           *this, head, *digest, std::move(cached.follow), cached.registry,
           std::move(*cached.confirmJoin),
           net::Endpoint{route.upstream.host, route.upstream.port, route.tls}, route.originTarget,
           cached.registry);
     } else {
-      handler_ = std::make_unique<CacheFollower>(*this, head, *digest, std::move(cached.follow),
-                                                 cached.registry);
+      handler = std::make_unique<CacheFollower>(*this, head, *digest, std::move(cached.follow),
+                                                cached.registry);
     }
     fallbackHead_ = std::move(head);
     fallbackRoute_ = std::move(route);
@@ -514,9 +535,9 @@ void ClientSession::dispatchRequest(http::RequestHead &&head, Route &&route, boo
         *this, std::move(head), std::move(endpoint), std::move(route.originTarget),
         std::move(cached.fill), std::move(cached.candidate), std::move(cached.tagToLearn));
     if (route.mirror) exchange->servesMirror();
-    handler_ = std::move(exchange);
+    handler = std::move(exchange);
   }
-  handler_->start();
+  return handler;
 }
 
 bool ClientSession::routeToMirror(http::RequestHead &head, Route &route) {

@@ -136,6 +136,10 @@ private:
                             std::optional<std::string> user, const ProxyUsers &users);
   // Routing once the client is known: `admin` says whether it may read admin endpoints.
   void dispatchRequest(http::RequestHead &&head, Route &&route, bool admin);
+  // The handler for a forwarded request, as the registry cache decides (askBucket false: as if
+  // the fleet's bucket had nothing).
+  std::unique_ptr<RequestHandler> cacheHandlerFor(http::RequestHead &&head, Route &&route,
+                                                  bool askBucket);
   // A kMirror request: answers the ping or a refusal itself (false), or turns `route` into a
   // forward to the registry ns names, with the client's Authorization removed (true).
   bool routeToMirror(http::RequestHead &head, Route &route);

@@ -8,6 +8,7 @@
 #include "base/log.h"
 #include "cache/index.h"
 #include "cache/index_writer.h"
+#include "proxy/bucket_lookup.h"
 #include "proxy/cache_handler.h"
 #include "proxy/http/forwarding.h"
 #include "proxy/http/headers.h"
@@ -911,6 +912,8 @@ void Exchange::confirmCandidate() {
   if (!candidate_->credential.empty()) {
     worker.shared().accessMemo.remember(candidate_->credential, registry, candidate_->repository);
   }
+  // From the bucket: indexed once the local tier holds it verified (indexFromBucket), not now.
+  if (candidate_->fromBucket) return;
   // Upstream has it under this repository (for anyone, without credentials): later requests here
   // need no HEAD.
   worker.shared().indexWriter->addSource(
@@ -953,10 +956,23 @@ void Exchange::finishRevalidation() {
   std::string target = redirected ? registryTarget_ : originTarget_;
   if (confirmed) {
     confirmCandidate();
-    client_->replaceHandler(std::make_unique<CacheHandler>(
+    bool fromBucket = candidate_->fromBucket;
+    auto handler = std::make_unique<CacheHandler>(
         *client_, std::move(request), candidate_->blob, std::move(*candidate_->reader),
-        record_.host, "REVALIDATED",
-        "cache REVALIDATED: upstream HEAD confirmed " + candidate_->blob.digest));
+        record_.host, fromBucket ? "BUCKET" : "REVALIDATED",
+        std::string(fromBucket ? "cache BUCKET" : "cache REVALIDATED") +
+            ": upstream HEAD confirmed " + candidate_->blob.digest);
+    if (fromBucket && candidate_->onWarmed) {
+      std::string registry =
+          http::registryKey(http::HostPort{registryEndpoint_.host, registryEndpoint_.port,
+                                           registryEndpoint_.host.find(':') != std::string::npos},
+                            registryEndpoint_.tls);
+      *candidate_->onWarmed = indexFromBucket(
+          client_->worker(), candidate_->blob,
+          cache::BlobSource{registry, candidate_->repository, candidate_->credential.empty()},
+          registryEndpoint_, !candidate_->credential.empty());
+    }
+    client_->replaceHandler(std::move(handler));
     return;
   }
   log::cache().debug("{} upstream did not confirm the cached {} ({}); asking for it",

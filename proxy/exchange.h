@@ -60,6 +60,12 @@ struct CacheCandidate {
   Credential credential; // the client's Authorization; empty: none
   std::string repository;
   bool refused = false; // the HEAD said no: go straight to the GET
+  // Not indexed here: the fleet's bucket has it (proxy/bucket_lookup.h). A yes streams it from
+  // the bucket, and the row is written once the local tier holds it verified.
+  bool fromBucket = false;
+  // fromBucket: what runs once the bucket's bytes verified and the local tier holds them; set
+  // when upstream confirms (indexFromBucket), so a refused client leaves no row.
+  std::shared_ptr<std::function<void()>> onWarmed{};
 };
 
 class Exchange final : public RequestHandler, private http::ResponseSink {

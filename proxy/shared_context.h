@@ -30,6 +30,7 @@ class LeafCache;
 }
 namespace regcache::cache {
 class BlobStore;
+class TieredBlobStore;
 class Evictor;
 class FillBudget;
 class FillRegistry;
@@ -91,6 +92,9 @@ struct SharedContext {
   // Which --dns-server to ask first, learned by every worker's resolver (a dead server is moved
   // behind the others once for the whole process, not once per worker).
   net::DnsServerOrder dnsServers{options.dnsServers};
+  // `blobs` when it is the fleet's (this host's disk in front of a shared bucket,
+  // docs/fleet.md); null without --store.
+  cache::TieredBlobStore *tiered = nullptr;
 };
 
 } // namespace regcache::proxy
