@@ -15,13 +15,14 @@
 #include "app/units.h"
 #include "base/data_dir_lock.h"
 #include "base/json_text.h"
+#include "base/oci/digest.h"
+#include "base/oci/manifest_refs.h"
+#include "base/sha256.h"
 #include "base/time_format.h"
 #include "base/unique_fd.h"
 #include "cache/blob_store_sync.h"
-#include "cache/digest.h"
 #include "cache/file_blob_store.h"
 #include "cache/index.h"
-#include "cache/manifest_refs.h"
 #include "cache/reconcile.h"
 
 namespace regcache::app {
@@ -163,13 +164,13 @@ int runCacheVerify(const ParsedCommand &command) {
     if (terminal) {
       std::cerr << "\rverifying " << checked << "/" << digests->size() << std::flush;
     }
-    auto digest = cache::parseDigest(text);
+    auto digest = oci::parseDigest(text);
     auto reader =
         digest ? store.openReader(*digest, cache::InlineCompletions::instance())
                : Result<std::unique_ptr<cache::BlobReader>>(fail(Error::kInvalidInput, "bad"));
     std::string actual;
     if (reader.ok()) {
-      cache::Sha256 hasher;
+      Sha256 hasher;
       std::uint64_t offset = 0;
       Result<std::string> chunk = std::string();
       while ((chunk = cache::readNow(**reader, offset, kVerifyChunk)).ok() && !chunk->empty()) {
@@ -242,12 +243,12 @@ namespace {
 struct PurgeTarget {
   std::string registry, repository;
   std::optional<std::string> tag;
-  std::optional<cache::Digest> digest;
+  std::optional<oci::Digest> digest;
 };
 
 PurgeTarget parsePurgeTarget(const std::string &ref) {
   PurgeTarget target;
-  if ((target.digest = cache::parseDigest(ref))) return target;
+  if ((target.digest = oci::parseDigest(ref))) return target;
   auto slash = ref.find('/');
   if (slash == std::string::npos || slash == 0 || slash + 1 == ref.size()) {
     throw std::runtime_error("expected sha256:<hex>, REGISTRY/REPOSITORY or "
@@ -282,11 +283,11 @@ std::vector<std::string> imageDigests(cache::Index &index, cache::BlobStore &sto
     if (std::find(all.begin(), all.end(), digest) != all.end()) continue;
     all.push_back(digest);
     auto record = index.findBlob(digest);
-    auto parsed = cache::parseDigest(digest);
+    auto parsed = oci::parseDigest(digest);
     if (!record.ok() || !record.value() || !record.value()->manifest || !parsed) continue;
     auto json = cache::readAllNow(store, *parsed, record.value()->size);
     if (!json.ok() || json->size() != record.value()->size) continue;
-    for (auto &child : cache::referencedDigests(json.value()))
+    for (auto &child : oci::referencedDigests(json.value()))
       pending.push_back(std::move(child));
   }
   return all;
@@ -320,7 +321,7 @@ int runCacheRemove(const ParsedCommand &command) {
     removed = std::move(forgotten.value());
   }
   for (const auto &digest : removed) {
-    if (auto parsed = cache::parseDigest(digest)) (void)cache::removeNow(store, *parsed);
+    if (auto parsed = oci::parseDigest(digest)) (void)cache::removeNow(store, *parsed);
   }
   auto dangling = index->removeDanglingTags();
   tags += dangling.ok() ? dangling.value() : 0;
@@ -350,7 +351,7 @@ int runCacheGc(const ParsedCommand &command) {
     for (const auto &blob : blobs.value()) {
       if (blob.lastAccess >= cutoff) break;
       if (!index->removeBlob(blob.digest).ok()) continue;
-      if (auto parsed = cache::parseDigest(blob.digest)) (void)cache::removeNow(store, *parsed);
+      if (auto parsed = oci::parseDigest(blob.digest)) (void)cache::removeNow(store, *parsed);
       ++aged;
     }
   }

@@ -8,9 +8,9 @@
 
 #include "app/build_info.h"
 #include "app/units.h"
-#include "proxy/mirror_route.h"
+#include "proxy/access/target_policy.h"
 #include "proxy/net/cidr.h"
-#include "proxy/target_policy.h"
+#include "proxy/session/mirror_route.h"
 
 namespace regcache::app {
 

@@ -1,6 +1,6 @@
 #include "app/image_reference.h"
 
-#include "cache/digest.h"
+#include "base/oci/digest.h"
 
 namespace regcache::app {
 namespace {
@@ -59,7 +59,7 @@ Result<ImageReference> parseImageReference(std::string_view text) {
   ImageReference out;
   std::string_view rest = text;
   if (auto at = rest.find('@'); at != std::string_view::npos) {
-    auto digest = cache::parseDigest(rest.substr(at + 1));
+    auto digest = oci::parseDigest(rest.substr(at + 1));
     if (!digest) return invalid("bad digest");
     out.reference = digest->toString();
     rest = rest.substr(0, at);

@@ -1,7 +1,7 @@
 #include "app/manifest_contents.h"
 
 #include "app/json_value.h"
-#include "cache/digest.h"
+#include "base/oci/digest.h"
 
 namespace regcache::app {
 namespace {
@@ -34,7 +34,7 @@ Result<Descriptor> readDescriptor(const JsonValue &value, std::string_view where
   }
   Descriptor out;
   out.mediaType = field(value, "mediaType");
-  auto digest = cache::parseDigest(field(value, "digest"));
+  auto digest = oci::parseDigest(field(value, "digest"));
   if (!digest) return fail(Error::kInvalidInput, std::string(where) + " has no sha256 digest");
   out.digest = digest->toString();
   const JsonValue *size = value.member("size");

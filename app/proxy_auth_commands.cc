@@ -3,7 +3,7 @@
 #include <string>
 
 #include "app/commands.h"
-#include "proxy/proxy_users.h"
+#include "proxy/access/proxy_users.h"
 
 namespace regcache::app {
 

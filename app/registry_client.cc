@@ -1,8 +1,8 @@
 #include "app/registry_client.h"
 
+#include "proxy/forward/upstream_auth/token_fetcher.h"
+#include "proxy/forward/upstream_auth/token_response.h"
 #include "proxy/http/auth_challenge.h"
-#include "proxy/upstream_auth/token_fetcher.h"
-#include "proxy/upstream_auth/token_response.h"
 
 namespace regcache::app {
 namespace {

@@ -2,8 +2,8 @@
 
 #include <algorithm>
 
-#include "cache/digest.h"
-#include "cache/manifest_media_type.h"
+#include "base/oci/manifest_media_type.h"
+#include "base/sha256.h"
 
 namespace regcache::app {
 namespace {
@@ -11,10 +11,9 @@ namespace {
 Result<ManifestContents> fetchManifest(RegistryClient &client, const ImageReference &image,
                                        const std::string &reference) {
   auto answer = client.get(image, "manifests", reference, std::string(kManifestAccept),
-                           cache::kMaxManifestBytes, cache::kMaxManifestBytes);
+                           oci::kMaxManifestBytes, oci::kMaxManifestBytes);
   if (!answer) return answer.failure();
-  if (reference.rfind("sha256:", 0) == 0 &&
-      "sha256:" + cache::sha256Hex(answer->body) != reference) {
+  if (reference.rfind("sha256:", 0) == 0 && "sha256:" + sha256Hex(answer->body) != reference) {
     return fail(Error::kUpstream, "manifest " + reference + " does not match its digest");
   }
   auto type = answer->headers.get("Content-Type");

@@ -26,10 +26,15 @@
 #include <string>
 #include <vector>
 
+#include "base/oci/digest.h"
 #include "base/result.h"
-#include "cache/digest.h"
 
 namespace regcache::cache {
+
+// Blobs are keyed by OCI digests (base/oci/digest.h); the store and its implementations name
+// them as their own.
+using oci::Digest;
+using oci::parseDigest;
 
 // Runs callbacks on the thread that owns it (a worker loop; tests and CLI threads may run them
 // inline on the store's thread: see InlineCompletions). post() is callable from any thread.

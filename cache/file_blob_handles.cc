@@ -8,7 +8,8 @@
 #include <cerrno>
 #include <cstring>
 
-#include "cache/digest.h"
+#include "base/oci/digest.h"
+#include "base/sha256.h"
 
 namespace regcache::cache {
 namespace {

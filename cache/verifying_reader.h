@@ -17,9 +17,10 @@
 #include <memory>
 #include <optional>
 
+#include "base/oci/digest.h"
+#include "base/sha256.h"
 #include "cache/blob_store.h"
 #include "cache/completion_guard.h"
-#include "cache/digest.h"
 #include "cache/tier_counters.h"
 
 namespace regcache::cache {

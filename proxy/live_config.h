@@ -9,12 +9,12 @@
 #include <vector>
 
 #include "base/result.h"
+#include "proxy/access/proxy_users.h"
+#include "proxy/access/target_policy.h"
+#include "proxy/forward/upstream_auth/credentials.h"
 #include "proxy/net/cidr.h"
 #include "proxy/net/socket_address.h"
-#include "proxy/proxy_users.h"
 #include "proxy/server_options.h"
-#include "proxy/target_policy.h"
-#include "proxy/upstream_auth/credentials.h"
 
 namespace regcache::proxy {
 

@@ -7,9 +7,9 @@
 #include <stdexcept>
 
 #include "base/log.h"
-#include "proxy/client_session.h"
-#include "proxy/public_probe.h"
-#include "proxy/target_policy.h"
+#include "proxy/access/target_policy.h"
+#include "proxy/cache/public_probe.h"
+#include "proxy/session/client_session.h"
 
 namespace regcache::proxy {
 

@@ -10,6 +10,7 @@
 
 #include "base/event_handles.h"
 #include "base/result.h"
+#include "proxy/forward/upstream_pool.h"
 #include "proxy/loop_completions.h"
 #include "proxy/net/connector.h"
 #include "proxy/net/listener.h"
@@ -17,7 +18,6 @@
 #include "proxy/net/resolver.h"
 #include "proxy/request_handler.h"
 #include "proxy/shared_context.h"
-#include "proxy/upstream_pool.h"
 
 namespace regcache::proxy {
 

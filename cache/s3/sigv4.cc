@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <ctime>
 
-#include "cache/digest.h"
+#include "base/sha256.h"
 
 namespace regcache::cache::s3 {
 namespace {

@@ -13,8 +13,8 @@
 #include <string_view>
 
 #include "app/cli.h"
-#include "proxy/upstream_auth/credentials.h"
-#include "proxy/upstream_auth/token_response.h"
+#include "proxy/forward/upstream_auth/credentials.h"
+#include "proxy/forward/upstream_auth/token_response.h"
 
 using namespace regcache;
 

@@ -13,7 +13,7 @@
 
 #include "proxy/http/forwarding.h"
 #include "proxy/http/parser.h"
-#include "proxy/route.h"
+#include "proxy/session/route.h"
 #include "tests/fuzz/feed_in_steps.h"
 
 using namespace regcache::proxy::http;

@@ -7,10 +7,10 @@
 #include <string>
 #include <vector>
 
-#include "cache/registry_route.h"
+#include "base/oci/registry_route.h"
 #include "proxy/http/parser.h"
 #include "proxy/http/target.h"
-#include "proxy/route.h"
+#include "proxy/session/route.h"
 #include "tests/fuzz/feed_in_steps.h"
 
 using namespace regcache::proxy::http;
@@ -30,7 +30,7 @@ struct Recorder : RequestSink {
           std::optional<HostPort>{HostPort{"registry.test", 443, false}}}) {
       auto route = regcache::proxy::routeRequest(head, intercepted);
       std::string_view path = route.originTarget;
-      (void)regcache::cache::parseRegistryPath(path.substr(0, path.find('?')));
+      (void)regcache::oci::parseRegistryPath(path.substr(0, path.find('?')));
     }
     Headers copy = head.headers;
     stripHopByHop(copy);

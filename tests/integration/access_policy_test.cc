@@ -8,7 +8,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "proxy/proxy_users.h"
+#include "proxy/access/proxy_users.h"
 
 #include "proxy_fixture.h"
 #include "raw_socket.h"

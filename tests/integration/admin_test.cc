@@ -7,8 +7,9 @@
 #include <fstream>
 
 #include "base/base64.h"
-#include "cache/digest.h"
-#include "proxy/proxy_users.h"
+#include "base/oci/digest.h"
+#include "base/sha256.h"
+#include "proxy/access/proxy_users.h"
 #include "proxy_fixture.h"
 #include "raw_socket.h"
 #include "scripted_upstream.h"
@@ -165,7 +166,7 @@ TEST_CASE("the public catalog hides repositories only fetched with credentials f
   const std::string publicBlob = "public layer";
   const std::string privateBlob = "private layer";
   auto digestOf = [](const std::string &content) {
-    return "sha256:" + regcache::cache::sha256Hex(content);
+    return "sha256:" + regcache::sha256Hex(content);
   };
   // team/private wants credentials (the public probe's anonymous HEAD gets a 401 too).
   ScriptedUpstream upstream([&](const RecordedRequest &request, UpstreamReply &reply) {

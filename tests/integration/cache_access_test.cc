@@ -4,7 +4,8 @@
 
 #include <thread>
 
-#include "cache/digest.h"
+#include "base/oci/digest.h"
+#include "base/sha256.h"
 #include "cache/index.h"
 #include "proxy_fixture.h"
 #include "raw_socket.h"
@@ -16,16 +17,16 @@ using namespace regcache::test;
 namespace {
 
 const std::string kLayer = std::string(200000, 'l') + "end";
-const std::string kLayerDigest = "sha256:" + regcache::cache::sha256Hex(kLayer);
+const std::string kLayerDigest = "sha256:" + regcache::sha256Hex(kLayer);
 const std::string kOther = "another blob of the public repository";
-const std::string kOtherDigest = "sha256:" + regcache::cache::sha256Hex(kOther);
+const std::string kOtherDigest = "sha256:" + regcache::sha256Hex(kOther);
 const std::string kGood = "Authorization: Basic Z29vZDp0b2tlbg==\r\n";
 const std::string kOtherGood = "Authorization: Basic b3RoZXI6dG9rZW4=\r\n";
 const std::string kWrong = "Authorization: Basic YmFkOmd1ZXNz\r\n";
 const std::string kManifestType = "application/vnd.oci.image.manifest.v1+json";
 const std::string kManifest = R"({"schemaVersion":2,"mediaType":")" + kManifestType +
                               R"(","annotations":{"secret":"private"}})";
-const std::string kManifestDigest = "sha256:" + regcache::cache::sha256Hex(kManifest);
+const std::string kManifestDigest = "sha256:" + regcache::sha256Hex(kManifest);
 
 std::string layerGet(uint16_t port, const std::string &repository, const std::string &extra = "") {
   return "GET http://127.0.0.1:" + std::to_string(port) + "/v2/" + repository + "/blobs/" +

@@ -10,8 +10,9 @@
 
 #include <sqlite3.h>
 
+#include "base/oci/digest.h"
+#include "base/sha256.h"
 #include "cache/blob_store_sync.h"
-#include "cache/digest.h"
 #include "cache/file_blob_store.h"
 #include "cache/index.h"
 #include "proxy_fixture.h"
@@ -24,7 +25,7 @@ using namespace regcache::test;
 namespace {
 
 const std::string kBlob = std::string(300000, 'b') + "end";
-const std::string kDigest = "sha256:" + regcache::cache::sha256Hex(kBlob);
+const std::string kDigest = "sha256:" + regcache::sha256Hex(kBlob);
 
 std::string blobGet(uint16_t port, const std::string &method = "GET",
                     const std::string &extra = "") {
@@ -347,7 +348,7 @@ namespace {
 
 const std::string kManifest =
     R"({"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json"})";
-const std::string kManifestDigest = "sha256:" + regcache::cache::sha256Hex(kManifest);
+const std::string kManifestDigest = "sha256:" + regcache::sha256Hex(kManifest);
 const std::string kManifestType = "application/vnd.oci.image.manifest.v1+json";
 
 std::string tagGet(uint16_t port, const std::string &method = "GET") {
@@ -372,9 +373,9 @@ struct TagUpstream {
       std::lock_guard lock(mutex);
       current = manifest;
     }
-    std::string response = okResponse(current, "Content-Type: " + kManifestType +
-                                                   "\r\nDocker-Content-Digest: sha256:" +
-                                                   regcache::cache::sha256Hex(current) + "\r\n");
+    std::string response = okResponse(
+        current, "Content-Type: " + kManifestType +
+                     "\r\nDocker-Content-Digest: sha256:" + regcache::sha256Hex(current) + "\r\n");
     if (request.requestLine().rfind("HEAD ", 0) == 0) {
       response.resize(response.find("\r\n\r\n") + 4);
     }
@@ -623,7 +624,7 @@ TEST_CASE("start-up removes unindexed files and rows without files", "[cache][in
   fs::path dir = fs::temp_directory_path() / ("regcache-reconcile-" + std::to_string(::getpid()));
   fs::remove_all(dir);
   std::string orphan = "orphan content";
-  auto orphanDigest = *regcache::cache::parseDigest("sha256:" + regcache::cache::sha256Hex(orphan));
+  auto orphanDigest = *regcache::oci::parseDigest("sha256:" + regcache::sha256Hex(orphan));
   {
     regcache::cache::FileBlobStore store(dir);
     REQUIRE(regcache::cache::putNow(store, orphanDigest, orphan).ok());
@@ -650,7 +651,7 @@ TEST_CASE("past --cache-max-size the least recently used blobs are evicted",
   std::map<std::string, std::string> blobs;
   for (char fill : {'a', 'b', 'c'}) {
     std::string content(300000, fill);
-    blobs["sha256:" + regcache::cache::sha256Hex(content)] = content;
+    blobs["sha256:" + regcache::sha256Hex(content)] = content;
   }
   std::mutex mutex;
   std::map<std::string, int> fetches;

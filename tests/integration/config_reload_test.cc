@@ -9,7 +9,7 @@
 #include <fstream>
 
 #include "base/base64.h"
-#include "proxy/proxy_users.h"
+#include "proxy/access/proxy_users.h"
 
 #include "proxy_fixture.h"
 #include "raw_socket.h"

@@ -7,7 +7,8 @@
 #include <map>
 #include <thread>
 
-#include "cache/digest.h"
+#include "base/oci/digest.h"
+#include "base/sha256.h"
 #include "cache/index.h"
 #include "proxy_fixture.h"
 #include "raw_socket.h"
@@ -19,7 +20,7 @@ namespace {
 
 std::string contentOf(char c) { return std::string(300000, c) + "end"; }
 std::string digestOf(const std::string &content) {
-  return "sha256:" + regcache::cache::sha256Hex(content);
+  return "sha256:" + regcache::sha256Hex(content);
 }
 
 std::string blobGet(uint16_t port, const std::string &digest) {

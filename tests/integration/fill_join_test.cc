@@ -8,7 +8,8 @@
 #include <thread>
 #include <vector>
 
-#include "cache/digest.h"
+#include "base/oci/digest.h"
+#include "base/sha256.h"
 #include "proxy_fixture.h"
 #include "raw_socket.h"
 #include "scripted_upstream.h"
@@ -18,7 +19,7 @@ using namespace regcache::test;
 namespace {
 
 const std::string kLayer = std::string(400000, 'j') + "end";
-const std::string kLayerDigest = "sha256:" + regcache::cache::sha256Hex(kLayer);
+const std::string kLayerDigest = "sha256:" + regcache::sha256Hex(kLayer);
 constexpr int kTokens = 16;
 
 std::string token(int i) { return "Authorization: Bearer token-" + std::to_string(i); }

@@ -9,7 +9,8 @@
 #include <thread>
 #include <vector>
 
-#include "cache/digest.h"
+#include "base/oci/digest.h"
+#include "base/sha256.h"
 #include "cache/index.h"
 #include "proxy_fixture.h"
 #include "raw_socket.h"
@@ -60,7 +61,7 @@ bool indexed(const ProxyFixture &proxy, const std::string &digest) {
 TEST_CASE("readers join a fill at its first byte, mid-way and at its end, on any worker",
           "[cache][fill][readers]") {
   const std::string blob = std::string(600000, 'r') + "the last bytes";
-  const std::string digest = "sha256:" + regcache::cache::sha256Hex(blob);
+  const std::string digest = "sha256:" + regcache::sha256Hex(blob);
   const std::size_t half = blob.size() / 2;
   const std::size_t almost = blob.size() - 10;
   std::atomic<int> stage{0};
@@ -117,7 +118,7 @@ TEST_CASE("a client that stops reading holds up neither the fill nor its other r
   std::string blob(32 * 1024 * 1024, 's');
   for (std::size_t i = 0; i < blob.size(); i += 4096)
     blob[i] = static_cast<char>('a' + (i / 4096) % 26);
-  const std::string digest = "sha256:" + regcache::cache::sha256Hex(blob);
+  const std::string digest = "sha256:" + regcache::sha256Hex(blob);
   auto upstream = ScriptedUpstream([&](const RecordedRequest &, UpstreamReply &reply) {
     if (!reply.send(okHead(digest, blob.size()))) return;
     for (std::size_t offset = 0; offset < blob.size(); offset += 1 << 20) {
@@ -163,7 +164,7 @@ TEST_CASE("a client that stops reading holds up neither the fill nor its other r
 TEST_CASE("a client that fell behind a fill of wrong bytes never gets its last byte",
           "[cache][fill][readers]") {
   std::string blob(24 * 1024 * 1024, 'w');
-  const std::string digest = "sha256:" + regcache::cache::sha256Hex(blob);
+  const std::string digest = "sha256:" + regcache::sha256Hex(blob);
   std::string lie = blob;
   lie[lie.size() / 2] = 'X';
   auto liar = ScriptedUpstream([&](const RecordedRequest &, UpstreamReply &reply) {

@@ -12,7 +12,8 @@
 #include <mutex>
 #include <thread>
 
-#include "cache/digest.h"
+#include "base/oci/digest.h"
+#include "base/sha256.h"
 #include "proxy_fixture.h"
 #include "raw_socket.h"
 #include "scripted_upstream.h"
@@ -37,7 +38,7 @@ const std::string kManifestType = "application/vnd.oci.image.manifest.v1+json";
 
 std::string manifestHead() {
   return "HTTP/1.1 200 OK\r\nContent-Type: " + kManifestType +
-         "\r\nDocker-Content-Digest: sha256:" + regcache::cache::sha256Hex(kManifest) +
+         "\r\nDocker-Content-Digest: sha256:" + regcache::sha256Hex(kManifest) +
          "\r\nContent-Length: " + std::to_string(kManifest.size()) + "\r\n\r\n";
 }
 

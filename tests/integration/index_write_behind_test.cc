@@ -11,7 +11,7 @@
 
 #include <sqlite3.h>
 
-#include "cache/digest.h"
+#include "base/sha256.h"
 #include "cache/index.h"
 #include "proxy_fixture.h"
 #include "raw_socket.h"
@@ -23,8 +23,8 @@ namespace {
 
 const std::string kHot = std::string(2000, 'h');   // a small manifest-sized blob, hit in a loop
 const std::string kCold = std::string(50000, 'c'); // filled while the lock is held
-const std::string kHotDigest = "sha256:" + regcache::cache::sha256Hex(kHot);
-const std::string kColdDigest = "sha256:" + regcache::cache::sha256Hex(kCold);
+const std::string kHotDigest = "sha256:" + regcache::sha256Hex(kHot);
+const std::string kColdDigest = "sha256:" + regcache::sha256Hex(kCold);
 
 std::string get(uint16_t port, const std::string &digest) {
   return "GET http://127.0.0.1:" + std::to_string(port) + "/v2/library/test/blobs/" + digest +

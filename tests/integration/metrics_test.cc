@@ -7,7 +7,8 @@
 #include <sstream>
 #include <thread>
 
-#include "cache/digest.h"
+#include "base/oci/digest.h"
+#include "base/sha256.h"
 #include "proxy_fixture.h"
 #include "raw_socket.h"
 #include "scripted_upstream.h"
@@ -17,7 +18,7 @@ using namespace regcache::test;
 namespace {
 
 const std::string kBlob = std::string(50000, 'm') + "end";
-const std::string kDigest = "sha256:" + regcache::cache::sha256Hex(kBlob);
+const std::string kDigest = "sha256:" + regcache::sha256Hex(kBlob);
 
 std::string blobGet(uint16_t port) {
   return "GET http://127.0.0.1:" + std::to_string(port) + "/v2/library/test/blobs/" + kDigest +

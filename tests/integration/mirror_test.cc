@@ -17,9 +17,10 @@
 #include <fstream>
 
 #include "base/base64.h"
+#include "base/oci/digest.h"
 #include "base/openssl_handles.h"
-#include "cache/digest.h"
-#include "proxy/proxy_users.h"
+#include "base/sha256.h"
+#include "proxy/access/proxy_users.h"
 #include "proxy_fixture.h"
 #include "raw_socket.h"
 #include "scripted_upstream.h"
@@ -31,9 +32,9 @@ namespace fs = std::filesystem;
 namespace {
 
 const std::string kContent = "a public layer, pulled through the mirror";
-const std::string kDigest = "sha256:" + regcache::cache::sha256Hex(kContent);
+const std::string kDigest = "sha256:" + regcache::sha256Hex(kContent);
 const std::string kOther = "another public layer";
-const std::string kOtherDigest = "sha256:" + regcache::cache::sha256Hex(kOther);
+const std::string kOtherDigest = "sha256:" + regcache::sha256Hex(kOther);
 
 // An origin-form request to the proxy, as a mirror client sends it.
 std::string mirrorGet(const std::string &path, uint16_t registryPort, const std::string &extra = "",
@@ -86,8 +87,8 @@ struct AnonymousTokenRegistry {
       return;
     }
     const std::string &content = line.find(kDigest) != std::string::npos ? kContent : kOther;
-    reply.send(okResponse(content, "Docker-Content-Digest: " +
-                                       ("sha256:" + regcache::cache::sha256Hex(content)) + "\r\n"));
+    reply.send(okResponse(
+        content, "Docker-Content-Digest: " + ("sha256:" + regcache::sha256Hex(content)) + "\r\n"));
   }};
   TlsFront tls{server.port()};
   AnonymousTokenRegistry() { realm = "https://127.0.0.1:" + std::to_string(tls.port()) + "/token"; }
@@ -247,7 +248,7 @@ TEST_CASE("with --proxy-auth-file the mirror asks for proxy credentials the regi
 
 namespace {
 const std::string kPrivate = "a private layer, for the ci account alone";
-const std::string kPrivateDigest = "sha256:" + regcache::cache::sha256Hex(kPrivate);
+const std::string kPrivateDigest = "sha256:" + regcache::sha256Hex(kPrivate);
 const std::string kClientBasic = "Authorization: Basic Y2k6czNjcmV0"; // ci:s3cret
 } // namespace
 

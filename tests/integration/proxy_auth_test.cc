@@ -13,7 +13,7 @@
 
 #include "base/base64.h"
 #include "base/clock.h"
-#include "proxy/proxy_users.h"
+#include "proxy/access/proxy_users.h"
 #include "proxy_fixture.h"
 #include "raw_socket.h"
 #include "scripted_upstream.h"

@@ -8,7 +8,8 @@
 #include <thread>
 #include <vector>
 
-#include "cache/digest.h"
+#include "base/oci/digest.h"
+#include "base/sha256.h"
 #include "cache/index.h"
 #include "proxy_fixture.h"
 #include "raw_socket.h"
@@ -20,11 +21,11 @@ using namespace std::chrono_literals;
 namespace {
 
 const std::string kLayer = std::string(100000, 'p') + "end";
-const std::string kLayerDigest = "sha256:" + regcache::cache::sha256Hex(kLayer);
+const std::string kLayerDigest = "sha256:" + regcache::sha256Hex(kLayer);
 const std::string kAnonymousToken = "anonymous-token";
 // Sent slowly (about 0.3 s), so that concurrent requests overlap.
 const std::string kSlow = std::string(300000, 's') + "end";
-const std::string kSlowDigest = "sha256:" + regcache::cache::sha256Hex(kSlow);
+const std::string kSlowDigest = "sha256:" + regcache::sha256Hex(kSlow);
 const std::string kPrivateToken = "Bearer token-for-private";
 
 // library/* is public, private/* needs kPrivateToken; the token endpoint is /token on the same

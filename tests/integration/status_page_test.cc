@@ -5,7 +5,8 @@
 #include <thread>
 
 #include "base/json_fields.h"
-#include "cache/digest.h"
+#include "base/oci/digest.h"
+#include "base/sha256.h"
 #include "proxy_fixture.h"
 #include "raw_socket.h"
 #include "scripted_upstream.h"
@@ -15,7 +16,7 @@ using namespace regcache::test;
 namespace {
 
 const std::string kBlob = std::string(300000, 's') + "end";
-const std::string kDigest = "sha256:" + regcache::cache::sha256Hex(kBlob);
+const std::string kDigest = "sha256:" + regcache::sha256Hex(kBlob);
 const std::string kManifest =
     R"({"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json"})";
 const std::string kManifestType = "application/vnd.oci.image.manifest.v1+json";
@@ -61,10 +62,10 @@ TEST_CASE("/status.json shows a fill in progress, then pulls saved and top repos
   std::atomic<bool> release{false};
   ScriptedUpstream upstream([&](const RecordedRequest &request, UpstreamReply &reply) {
     if (request.requestLine().find("/manifests/") != std::string::npos) {
-      reply.send(okResponse(kManifest, "Content-Type: " + kManifestType +
-                                           "\r\nDocker-Content-Digest: sha256:" +
-                                           regcache::cache::sha256Hex(kManifest) +
-                                           "\r\nRateLimit-Remaining: 42;w=21600\r\n"));
+      reply.send(okResponse(
+          kManifest, "Content-Type: " + kManifestType +
+                         "\r\nDocker-Content-Digest: sha256:" + regcache::sha256Hex(kManifest) +
+                         "\r\nRateLimit-Remaining: 42;w=21600\r\n"));
       return;
     }
     // The first 100000 bytes, then nothing until the test has looked at the fill.

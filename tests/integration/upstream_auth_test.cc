@@ -10,7 +10,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "cache/digest.h"
+#include "base/oci/digest.h"
+#include "base/sha256.h"
 #include "proxy_fixture.h"
 #include "raw_socket.h"
 #include "scripted_upstream.h"
@@ -22,7 +23,7 @@ namespace fs = std::filesystem;
 namespace {
 
 const std::string kContent = "layer bytes only the ci account may read";
-const std::string kDigest = "sha256:" + regcache::cache::sha256Hex(kContent);
+const std::string kDigest = "sha256:" + regcache::sha256Hex(kContent);
 const std::string kOperatorBasic = "Authorization: Basic Y2k6czNjcmV0"; // ci:s3cret
 
 // An absolute-form request through the proxy; https unless `plain`.

@@ -8,7 +8,7 @@
 
 #include "app/registry_client.h"
 #include "app/warm_plan.h"
-#include "cache/digest.h"
+#include "base/sha256.h"
 #include "scripted_upstream.h"
 #include "tls_front.h"
 
@@ -20,14 +20,14 @@ using regcache::app::RegistryClient;
 namespace {
 
 const std::string kLayer = "layer bytes to warm";
-const std::string kLayerDigest = "sha256:" + regcache::cache::sha256Hex(kLayer);
+const std::string kLayerDigest = "sha256:" + regcache::sha256Hex(kLayer);
 const std::string kConfig = "{}";
-const std::string kConfigDigest = "sha256:" + regcache::cache::sha256Hex(kConfig);
+const std::string kConfigDigest = "sha256:" + regcache::sha256Hex(kConfig);
 const std::string kManifest =
     R"({"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json",)"
     R"("config":{"digest":")" +
     kConfigDigest + R"(","size":2},"layers":[{"digest":")" + kLayerDigest + R"(","size":19}]})";
-const std::string kManifestDigest = "sha256:" + regcache::cache::sha256Hex(kManifest);
+const std::string kManifestDigest = "sha256:" + regcache::sha256Hex(kManifest);
 
 std::string response(int status, const std::string &body, const std::string &extra = "") {
   return "HTTP/1.1 " + std::to_string(status) +

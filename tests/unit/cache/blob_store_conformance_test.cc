@@ -2,6 +2,7 @@
 // the interface alone. A new store is one fixture and one entry in BlobStores below.
 #include <catch2/catch.hpp>
 
+#include "base/sha256.h"
 #include "manual_completions.h"
 #include "temp_dir.h"
 
@@ -17,6 +18,7 @@
 using namespace regcache::cache;
 using regcache::Error;
 using regcache::Result;
+using regcache::sha256Hex;
 using regcache::test::ManualCompletions;
 using regcache::test::TempDir;
 

@@ -1,5 +1,6 @@
 #include <catch2/catch.hpp>
 
+#include "base/sha256.h"
 #include "temp_dir.h"
 
 #include <random>
@@ -11,6 +12,7 @@
 #include "cache/index.h"
 
 using namespace regcache::cache;
+using regcache::sha256Hex;
 namespace fs = std::filesystem;
 using regcache::test::TempDir;
 

@@ -3,6 +3,7 @@
 // and leftovers from a crash.
 #include <catch2/catch.hpp>
 
+#include "base/sha256.h"
 #include "temp_dir.h"
 
 #include <fstream>
@@ -11,6 +12,7 @@
 #include "cache/file_blob_store.h"
 
 using namespace regcache::cache;
+using regcache::sha256Hex;
 namespace fs = std::filesystem;
 using regcache::test::TempDir;
 

@@ -1,18 +1,20 @@
 #include <catch2/catch.hpp>
 
+#include "base/sha256.h"
 #include "temp_dir.h"
 
 #include <filesystem>
 #include <fstream>
 #include <random>
 
+#include "base/oci/digest.h"
 #include "cache/blob_store_sync.h"
-#include "cache/digest.h"
 #include "cache/file_blob_store.h"
 #include "cache/index.h"
 #include "cache/reconcile.h"
 
 using namespace regcache::cache;
+using regcache::sha256Hex;
 namespace fs = std::filesystem;
 using regcache::test::TempDir;
 

@@ -3,6 +3,7 @@
 // bucket, bucket reads that verify and warm, and a bucket that is down, refuses, or lies.
 #include <catch2/catch.hpp>
 
+#include "base/sha256.h"
 #include "faulty_blob_store.h"
 #include "manual_completions.h"
 #include "temp_dir.h"
@@ -18,6 +19,7 @@
 using namespace regcache::cache;
 using regcache::Error;
 using regcache::Result;
+using regcache::sha256Hex;
 using regcache::test::FaultyBlobStore;
 using regcache::test::ManualCompletions;
 using regcache::test::TempDir;

@@ -1,0 +1,1154 @@
+#include "proxy/forward/exchange.h"
+
+#include <algorithm>
+
+#include <event2/bufferevent_ssl.h>
+#include <openssl/err.h>
+
+#include "base/log.h"
+#include "cache/index.h"
+#include "cache/index_writer.h"
+#include "proxy/cache/bucket_lookup.h"
+#include "proxy/cache/cache_handler.h"
+#include "proxy/cache/public_probe.h"
+#include "proxy/http/forwarding.h"
+#include "proxy/http/headers.h"
+#include "proxy/http/target.h"
+#include "proxy/net/tls_contexts.h"
+#include "proxy/worker.h"
+
+namespace regcache::proxy {
+namespace {
+
+constexpr std::size_t kMaxSingleRead = 256 * 1024;
+// How much of a fill a client that fell behind reads back from storage at a time.
+constexpr std::size_t kFillReadChunk = 256 * 1024;
+
+timeval toTimeval(std::chrono::milliseconds ms) {
+  return timeval{static_cast<time_t>(ms.count() / 1000),
+                 static_cast<suseconds_t>((ms.count() % 1000) * 1000)};
+}
+
+std::string lowercase(std::string s) {
+  for (char &c : s)
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+// A request that carries a body: it cannot be sent again on another connection (a redirect,
+// a retry), since its bytes stream through once.
+bool hasBody(const http::RequestHead &request) {
+  return request.chunked || request.contentLength.value_or(0) > 0;
+}
+
+// The mirror's account where the operator has none: anonymous, so it carries no secret.
+const upstream_auth::Credential kAnonymousAccount{};
+
+} // namespace
+
+Exchange::Exchange(ClientSide &client, http::RequestHead request, net::Endpoint endpoint,
+                   std::string originTarget, std::optional<CacheFill> fill,
+                   std::optional<CacheCandidate> candidate,
+                   std::optional<cache::TagRecord> tagToLearn)
+    : client_(&client), request_(std::move(request)),
+      endpoint_(std::move(endpoint)), poolKey_{endpoint_.tls, lowercase(endpoint_.host),
+                                               endpoint_.port},
+      originTarget_(std::move(originTarget)), pendingBody_(evbuffer_new()) {
+  clientKeepAlive_ = request_.keepAlive;
+  record_ = startAccessRecord(
+      *client_, request_.method,
+      http::formatAuthority(http::HostPort{endpoint_.host, endpoint_.port,
+                                           endpoint_.host.find(':') != std::string::npos},
+                            endpoint_.tls ? 443 : 80),
+      originTarget_);
+  fill_ = std::move(fill);
+  candidate_ = std::move(candidate);
+  registryEndpoint_ = endpoint_;
+  tagToLearn_ = std::move(tagToLearn);
+  operatorAccounts_ = client_->worker().shared().upstreamCredentials.load();
+  if (const auto *accounts = operatorAccounts_.get();
+      accounts != nullptr && endpoint_.tls && !request_.headers.has("Authorization")) {
+    // A client's own Authorization always wins; without one, the operator's account is used, but
+    // only over verified TLS: never to http://registry:80, which anyone on the path can read.
+    std::string withPort = poolKey_.host + ":" + std::to_string(endpoint_.port);
+    operatorAccount_ = accounts->find(withPort);
+    if (operatorAccount_ == nullptr && endpoint_.port == 443) {
+      operatorAccount_ = accounts->find(poolKey_.host);
+    }
+    operatorHost_ = withPort;
+    authScope_ = upstream_auth::scopeForPath(originTarget_);
+  }
+}
+
+Exchange::~Exchange() { endFill(cache::FillProgress::kFailed); }
+
+void Exchange::endFill(cache::FillProgress::State state) {
+  if (!fill_ || !fill_->progress || fill_->progress->terminal()) return;
+  if (cache::FillRegistry *fills = client_->worker().shared().fills) {
+    fills->finish(fill_->fillKey, fill_->progress, state);
+  } else {
+    fill_->progress->publishState(state);
+  }
+}
+
+void Exchange::servesMirror() {
+  mirror_ = true;
+  record_.note = "mirror";
+  if (operatorAccount_ != nullptr || !endpoint_.tls) return;
+  operatorAccount_ = &kAnonymousAccount;
+  anonymousAccount_ = true;
+  operatorHost_ = poolKey_.host + ":" + std::to_string(endpoint_.port);
+  authScope_ = upstream_auth::scopeForPath(originTarget_);
+}
+
+std::string Exchange::tokenKey() const {
+  return anonymousAccount_ ? "anonymous " + operatorHost_ : operatorHost_;
+}
+
+void Exchange::start() { connect(true); }
+
+void Exchange::connect(bool allowPooled) {
+  state_ = State::kConnecting;
+  Worker &worker = client_->worker();
+  if (allowPooled) {
+    if (BufferEventPtr pooled = worker.pool().take(poolKey_)) {
+      reusedConnection_ = true;
+      log::proxy().debug("{} reusing a pooled connection to {}", client_->logPrefix(),
+                         poolKey_.toString());
+      attachUpstream(std::move(pooled));
+      sendRequestHead();
+      return;
+    }
+  }
+  reusedConnection_ = false;
+  connector_ = std::make_unique<net::Connector>(
+      worker.base(), worker.resolver(), worker.upstreamConnectSettings(endpoint_.host), endpoint_,
+      client_->logPrefix(),
+      [this](Result<net::Connector::Connection> c) { onConnected(std::move(c)); });
+  connector_->start();
+}
+
+void Exchange::onConnected(Result<net::Connector::Connection> connection) {
+  client_->worker().deleteLater(std::move(connector_));
+  if (!connection.ok() && connection.failure().code == Error::kPolicy) {
+    failUpstream(403, connection.failure().detail, UpstreamError::kRefused);
+    return;
+  }
+  if (!connection.ok()) {
+    Error code = connection.failure().code;
+    failUpstream(502, connection.failure().detail,
+                 code == Error::kDns       ? UpstreamError::kDns
+                 : code == Error::kTls     ? UpstreamError::kTls
+                 : code == Error::kTimeout ? UpstreamError::kTimeout
+                                           : UpstreamError::kConnect);
+    return;
+  }
+  log::proxy().debug("{} connected to {} ({})", client_->logPrefix(), poolKey_.toString(),
+                     connection->peer.toString());
+  attachUpstream(std::move(connection.value().bev));
+  sendRequestHead();
+}
+
+void Exchange::attachUpstream(BufferEventPtr bev) {
+  upstream_ = std::move(bev);
+  const ServerOptions &options = client_->worker().options();
+  bufferevent_setcb(upstream_.get(), &Exchange::onUpstreamRead, &Exchange::onUpstreamWrite,
+                    &Exchange::onUpstreamEvent, this);
+  bufferevent_setwatermark(upstream_.get(), EV_WRITE, options.relayHighWatermark / 2, 0);
+  // Larger reads than libevent's 16 KiB default cut per-callback overhead on big blobs.
+  bufferevent_set_max_single_read(upstream_.get(), kMaxSingleRead);
+  timeval timeout = toTimeval(options.upstreamTimeout);
+  bufferevent_set_timeouts(upstream_.get(), &timeout, &timeout);
+  if (fill_) applyFillStallTimeout();
+  bufferevent_enable(upstream_.get(), EV_WRITE);
+  upstreamGate_.attach(upstream_.get());
+  responseEnded_ = false;
+  parser_.emplace(options.limits, static_cast<http::ResponseSink &>(*this));
+  parser_->expectResponseTo(revalidating() ? "HEAD" : request_.method);
+  state_ = State::kAwaitingResponse;
+}
+
+void Exchange::sendRequestHead() {
+  // Framed by the proxy alone: Host names the upstream it connects to, and the body's length
+  // is what the client's request parsed to, so nothing in the client's fields can make
+  // upstream read a different request than the one the proxy judged.
+  http::RequestHead head = http::upstreamRequestHead(
+      request_,
+      http::UpstreamTarget{
+          revalidating() ? "HEAD" : request_.method, originTarget_,
+          http::formatAuthority(http::HostPort{endpoint_.host, endpoint_.port,
+                                               endpoint_.host.find(':') != std::string::npos},
+                                endpoint_.tls ? 443 : 80)});
+  if (usesOperatorAccount()) {
+    auto &tokens = client_->worker().shared().upstreamTokens;
+    auto authorization = tokens.find(tokenKey(), authScope_);
+    if (!authorization) authorization = tokens.find(tokenKey(), ""); // Basic: any scope
+    if (authorization) head.headers.set("Authorization", *authorization);
+  }
+  chunkedToUpstream_ = head.chunked;
+  std::string serialized = http::serializeRequestHead(head);
+  evbuffer *out = bufferevent_get_output(upstream_.get());
+  evbuffer_add(out, serialized.data(), serialized.size());
+  evbuffer_add_buffer(out, pendingBody_.get());
+}
+
+void Exchange::writeUpstream(std::string_view data) {
+  evbuffer *out = (upstream_ && state_ != State::kConnecting)
+                      ? bufferevent_get_output(upstream_.get())
+                      : pendingBody_.get();
+  evbuffer_add(out, data.data(), data.size());
+  if (evbuffer_get_length(out) > client_->worker().options().relayHighWatermark &&
+      !clientReadsPaused_) {
+    clientReadsPaused_ = true;
+    client_->pauseClientReads(true);
+  }
+}
+
+void Exchange::onRequestBody(std::string_view data) {
+  if (state_ == State::kDone || state_ == State::kFailed || data.empty()) return;
+  requestBodyStarted_ = true;
+  if (request_.chunked) {
+    writeUpstream(http::chunkHeader(data.size()));
+    writeUpstream(data);
+    writeUpstream(http::kChunkTrailer);
+  } else {
+    writeUpstream(data);
+  }
+}
+
+void Exchange::onRequestEnd() {
+  requestComplete_ = true;
+  if (state_ == State::kDone || state_ == State::kFailed) return;
+  if (request_.chunked) writeUpstream(http::kLastChunk);
+}
+
+void Exchange::onUpstreamWrite(bufferevent *, void *arg) noexcept {
+  auto *self = static_cast<Exchange *>(arg);
+  if (self->clientReadsPaused_ && self->state_ != State::kDone && self->state_ != State::kFailed) {
+    self->clientReadsPaused_ = false;
+    self->client_->pauseClientReads(false);
+  }
+}
+
+void Exchange::onUpstreamRead(bufferevent *, void *arg) noexcept {
+  static_cast<Exchange *>(arg)->feedResponse();
+}
+
+void Exchange::onUpstreamEvent(bufferevent *, short what, void *arg) noexcept {
+  static_cast<Exchange *>(arg)->handleUpstreamEvent(what);
+}
+
+void Exchange::feedResponse() {
+  if (!upstream_ || committing_) return;
+  evbuffer *in = bufferevent_get_input(upstream_.get());
+  while (state_ == State::kAwaitingResponse || state_ == State::kStreamingResponse) {
+    if (upstreamGate_.paused(net::ReadGate::kSinkFull)) return;
+    if (upstreamGate_.paused(net::ReadGate::kStoreBusy)) return;
+    evbuffer_iovec vec{};
+    if (evbuffer_peek(in, -1, nullptr, &vec, 1) <= 0 || vec.iov_len == 0) break;
+    auto result = parser_->feed({static_cast<const char *>(vec.iov_base), vec.iov_len});
+    evbuffer_drain(in, result.consumed);
+    if (state_ != State::kAwaitingResponse && state_ != State::kStreamingResponse) return;
+    switch (result.status) {
+    case http::ParseStatus::kNeedMore: break;
+    case http::ParseStatus::kPaused: finishResponse(); return;
+    case http::ParseStatus::kUpgrade:
+      failUpstream(502, "upstream switched protocols, which the proxy does not relay",
+                   UpstreamError::kProtocol);
+      return;
+    case http::ParseStatus::kError:
+      failUpstream(502,
+                   std::string("malformed response from upstream: ") +
+                       http::describe(parser_->error()) + " (" +
+                       std::string(parser_->errorReason()) + ")",
+                   UpstreamError::kProtocol);
+      return;
+    }
+  }
+  if (upstreamEof_ && evbuffer_get_length(in) == 0) {
+    if (parser_->finishOnEof()) {
+      finishResponse();
+    } else if (retryable()) {
+      retried_ = true;
+      log::proxy().debug("{} pooled connection to {} was closed; retrying on a new one",
+                         client_->logPrefix(), poolKey_.toString());
+      upstreamGate_.attach(nullptr);
+      upstream_.reset();
+      upstreamEof_ = false;
+      connect(false);
+    } else {
+      failUpstream(502, "upstream closed the connection mid-response", UpstreamError::kProtocol);
+    }
+  }
+}
+
+void Exchange::handleUpstreamEvent(short what) {
+  if (state_ == State::kDone || state_ == State::kFailed) return;
+  if (committing_) {
+    // The response was read whole; the connection matters again only to be pooled or closed.
+    if (what & BEV_EVENT_EOF) upstreamEof_ = true;
+    return;
+  }
+  if (what & BEV_EVENT_EOF) {
+    upstreamEof_ = true;
+    feedResponse();
+    return;
+  }
+  if (what & BEV_EVENT_TIMEOUT) {
+    if (fill_ && client_->worker().options().fillStallTimeout <
+                     client_->worker().options().upstreamTimeout) {
+      // Followers are told at once (kFailed): those not answered yet fetch on their own.
+      stopFillQuietly();
+      failUpstream(504,
+                   "fill stalled: no byte from upstream " + poolKey_.toString() +
+                       " within --fill-stall-timeout; abandoned",
+                   UpstreamError::kTimeout);
+      return;
+    }
+    failUpstream(504, "upstream " + poolKey_.toString() + " timed out", UpstreamError::kTimeout);
+    return;
+  }
+  std::string reason = evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR());
+  UpstreamError kind = UpstreamError::kConnect;
+  if (endpoint_.tls) {
+    std::string tlsErrors = net::bufferEventTlsErrors(upstream_.get());
+    if (!tlsErrors.empty()) {
+      reason = tlsErrors;
+      kind = UpstreamError::kTls;
+    }
+  }
+  if (retryable()) {
+    retried_ = true;
+    log::proxy().debug("{} pooled connection to {} failed ({}); retrying on a new one",
+                       client_->logPrefix(), poolKey_.toString(), reason);
+    upstreamGate_.attach(nullptr);
+    upstream_.reset();
+    connect(false);
+    return;
+  }
+  failUpstream(502, "connection to upstream " + poolKey_.toString() + " failed: " + reason, kind);
+}
+
+bool Exchange::retryable() const {
+  // A pooled connection may have been closed by the upstream just as it was reused. Replaying is
+  // safe only for a bodiless GET or HEAD that has seen no byte of response.
+  return reusedConnection_ && !retried_ && !responseHeadSent_ && !requestBodyStarted_ &&
+         (request_.method == "GET" || request_.method == "HEAD") &&
+         !(parser_ && parser_->midMessage());
+}
+
+void Exchange::onResponseHead(http::ResponseHead &&head) {
+  if (head.status < 200) {
+    if (head.status == 101) return; // reported as kUpgrade by the parser, refused there
+    if (request_.versionMinor >= 1) {
+      (void)http::frameResponseForClient(head, true, true);
+      std::string interim = http::serializeResponseHead(head);
+      evbuffer_add(client_->clientOutput(), interim.data(), interim.size());
+      // Interim heads are bytes for the client like any other (the parser bounds their count):
+      // a client that does not read stalls upstream reads.
+      if (client_->clientOutputFull()) upstreamGate_.pause(net::ReadGate::kSinkFull);
+    }
+    return;
+  }
+  state_ = State::kStreamingResponse;
+  record_.status = head.status;
+  record_.upstreamStatus = head.status;
+  responseKeepAlive_ = head.keepAlive;
+  Metrics &metrics = client_->worker().shared().metrics;
+  metrics.observeUpstreamFirstByte(std::chrono::duration_cast<std::chrono::microseconds>(
+      std::chrono::steady_clock::now() - record_.started));
+  if (auto remaining = head.headers.get("RateLimit-Remaining")) {
+    metrics.noteRateLimit(record_.host, *remaining);
+  }
+  if (head.status >= 500) metrics.countUpstreamError(UpstreamError::kStatus5xx);
+  if (head.status == 429) metrics.countUpstreamError(UpstreamError::kStatus429);
+  if (candidate_ && (head.status >= 500 || head.status == 429) &&
+      serveStale("upstream answered " + std::to_string(head.status))) {
+    return;
+  }
+  if ((head.status >= 500 || head.status == 429) && canAnswerPing()) {
+    // A registry that is down behind its front server, or rate-limiting, fails the ping that
+    // clients send before every pull: answering it here lets them reach the cached content.
+    state_ = State::kFailed; // the upstream connection is left for the destructor
+    upstreamGate_.pause(net::ReadGate::kSinkFull);
+    answerPingOffline("upstream answered " + std::to_string(head.status));
+    return;
+  }
+  if (head.status == 401 && canRetryWithOperatorAccount()) {
+    for (auto &challenge :
+         http::parseAuthChallenges(head.headers.get("WWW-Authenticate").value_or(""))) {
+      bool usable = (challenge.scheme == "basic" && !anonymousAccount_) ||
+                    (challenge.scheme == "bearer" && operatorMaySendTo(challenge));
+      if (usable && (!authChallenge_ || challenge.scheme == "bearer")) authChallenge_ = challenge;
+    }
+    if (authChallenge_) return; // answered at the end of this response, its body dropped
+  }
+  bool redirect = head.status == 301 || head.status == 302 || head.status == 303 ||
+                  head.status == 307 || head.status == 308;
+  bool confirmed = false;
+  if (candidate_) {
+    auto announced = head.headers.get("Docker-Content-Digest");
+    bool sameDigest = announced && *announced == candidate_->blob.digest;
+    // Only a 200 is a yes (a 3xx may be an SSO gateway's way to a login page), naming this digest
+    // if it names one (for a tag it must). Storage a registry sent the HEAD to names no digest:
+    // there the length must be the blob's.
+    confirmed = head.status == 200 && (candidate_->tag ? sameDigest : !announced || sameDigest) &&
+                (redirects_ == 0 || head.contentLength == candidate_->blob.size);
+  }
+  if (revalidating() && redirect && !candidate_->tag && !candidate_->blob.manifest &&
+      redirects_ < kMaxRedirects && head.headers.has("Location")) {
+    // A registry may send a blob's HEAD on to storage: the proxy follows it, and the storage's
+    // answer decides.
+    if (!registryRequest_) {
+      registryRequest_ = request_;
+      registryTarget_ = originTarget_;
+    }
+    redirectTo_ = std::string(*head.headers.get("Location"));
+    return;
+  }
+  if (revalidating()) {
+    confirmed_ = confirmed; // acted on at the end of the (bodiless) response
+    return;
+  }
+  if (confirmed && request_.method == "HEAD") {
+    confirmCandidate();
+    head.headers.set("X-Cache", "REVALIDATED");
+    record_.cache = "REVALIDATED";
+  } else if (tagToLearn_ && request_.method == "HEAD" && head.status == 200) {
+    learnTag(head);
+  }
+  if (fill_ && redirect && redirects_ < kMaxRedirects && head.headers.has("Location") &&
+      !hasBody(request_)) {
+    // Registries send blob GETs to a CDN with a presigned URL. Follow it here, so the client gets
+    // the blob and the cache keys it on the digest, never on the URL.
+    redirectTo_ = std::string(*head.headers.get("Location"));
+    return;
+  }
+  bool noBody = request_.method == "HEAD" || head.status == 204 || head.status == 304;
+  http::ResponseHead out = std::move(head);
+  // Framed from what the parser read, never from upstream's fields: a response that names
+  // Content-Length in Connection still reaches the client with its length.
+  switch (http::frameResponseForClient(out, noBody, request_.versionMinor >= 1)) {
+  case http::ClientFraming::kChunked: chunkedToClient_ = true; break;
+  case http::ClientFraming::kClose:
+    clientKeepAlive_ = false; // an HTTP/1.0 client learns the end from the close
+    break;
+  case http::ClientFraming::kNone:
+  case http::ClientFraming::kLength: break;
+  }
+  if (fill_ && request_.method == "GET" && out.status == 200) {
+    out.headers.set("X-Cache", "MISS");
+    record_.cache = "MISS";
+    startFill(out);
+  }
+  if (!clientKeepAlive_) out.headers.set("Connection", "close");
+  std::string serialized = http::serializeResponseHead(out);
+  evbuffer_add(client_->clientOutput(), serialized.data(), serialized.size());
+  responseHeadSent_ = true;
+}
+
+void Exchange::onResponseBody(std::string_view data) {
+  if (redirectTo_ || authChallenge_) return; // not for the client: the proxy acts on it
+  evbuffer *out = client_->clientOutput();
+  if (writer_) appendToFill(data);
+  if (behind_) {
+    // The client reads the fill back from the store at its own pace (sendFromFill, as the
+    // appends complete); upstream is not held up by it.
+    return;
+  }
+  if (writer_) {
+    // Hold the newest bytes back: if the digest turns out wrong, the client must never have
+    // received a complete body.
+    evbuffer_add_buffer(out, held_.get());
+    evbuffer_add(held_.get(), data.data(), data.size());
+    record_.bytesSent += data.size();
+    if (client_->clientOutputFull()) fallBehind();
+    return;
+  }
+  if (chunkedToClient_) {
+    std::string header = http::chunkHeader(data.size());
+    evbuffer_add(out, header.data(), header.size());
+    evbuffer_add(out, data.data(), data.size());
+    evbuffer_add(out, http::kChunkTrailer.data(), http::kChunkTrailer.size());
+  } else {
+    evbuffer_add(out, data.data(), data.size());
+  }
+  record_.bytesSent += data.size();
+  if (client_->clientOutputFull()) upstreamGate_.pause(net::ReadGate::kSinkFull);
+}
+
+void Exchange::onResponseEnd() { responseEnded_ = true; }
+
+void Exchange::onClientDrained() {
+  if (behind_) {
+    sendFromFill();
+    return;
+  }
+  if (!upstreamGate_.paused(net::ReadGate::kSinkFull)) return;
+  upstreamGate_.resume(net::ReadGate::kSinkFull);
+  feedResponse();
+}
+
+void Exchange::finishResponse() {
+  if (redirectTo_) {
+    followRedirect();
+    return;
+  }
+  if (authChallenge_) {
+    retryWithOperatorAccount();
+    return;
+  }
+  if (confirmed_) {
+    finishRevalidation();
+    return;
+  }
+  if (writer_) {
+    // Finishes the response once the store and then the index are done (a client that fell
+    // behind reads on).
+    commitFill();
+    return;
+  }
+  finishFilledResponse();
+}
+
+void Exchange::finishFilledResponse() {
+  if (chunkedToClient_) {
+    evbuffer_add(client_->clientOutput(), http::kLastChunk.data(), http::kLastChunk.size());
+  }
+  finish();
+}
+
+void Exchange::finish() {
+  state_ = State::kDone;
+  endFill(cache::FillProgress::kFailed); // nothing was stored (a 404, say): followers fetch
+  releaseUpstream();
+  logOnce();
+  client_->onResponseComplete(clientKeepAlive_);
+}
+
+void Exchange::failUpstream(int status, const std::string &reason, UpstreamError kind) {
+  client_->worker().shared().metrics.countUpstreamError(kind);
+  state_ = State::kFailed;
+  upstreamGate_.attach(nullptr);
+  upstream_.reset();
+  if (connector_) client_->worker().deleteLater(std::move(connector_));
+  log::proxy().warn("{} {} {}{}: {}", client_->logPrefix(), request_.method, poolKey_.toString(),
+                    originTarget_, reason);
+  record_.note = reason;
+  if (responseHeadSent_) {
+    logOnce();
+    client_->abortClient(reason);
+    return;
+  }
+  // A target the policy refuses is not "upstream down": nothing cached stands in for it.
+  if (kind != UpstreamError::kRefused && serveStale(reason)) return;
+  if (kind != UpstreamError::kRefused && answerPingOffline(reason)) return;
+  record_.status = status;
+  std::string response =
+      http::simpleResponse(status, http::reasonPhrase(status), "regcache: " + reason + "\n");
+  evbuffer_add(client_->clientOutput(), response.data(), response.size());
+  logOnce();
+  client_->onResponseComplete(false);
+}
+
+void Exchange::onClientClosed() {
+  if (state_ == State::kIndexing) {
+    // The blob is stored and its row on its way: stay (adopted by the worker) until the writer
+    // answers, so the followers reading this fill are told kCommitted, not cut off.
+    detached_ = std::make_unique<DetachedClient>(client_->worker(), *this, *client_);
+    client_ = detached_.get();
+    record_.note = record_.note.empty() ? "client closed; indexing continued"
+                                        : record_.note + "; client closed; indexing continued";
+    return;
+  }
+  if (writer_ && state_ == State::kStreamingResponse) {
+    // Finish the fill for the followers reading it and for the next pull, without a client.
+    detached_ = std::make_unique<DetachedClient>(client_->worker(), *this, *client_);
+    client_ = detached_.get();
+    // Nobody reads the fill back any more: upstream's bytes go to the store alone.
+    behind_ = false;
+    behindReader_.reset(); // no completion of it runs after this
+    readingBack_ = false;
+    record_.note = record_.note.empty() ? "client closed; fill continued"
+                                        : record_.note + "; client closed; fill continued";
+    if (upstreamGate_.paused(net::ReadGate::kSinkFull)) {
+      upstreamGate_.resume(net::ReadGate::kSinkFull);
+      // Bytes already buffered raise no new read event: ask for one.
+      bufferevent_trigger(upstream_.get(), EV_READ, BEV_TRIG_DEFER_CALLBACKS);
+    }
+    return;
+  }
+  if (state_ != State::kDone && state_ != State::kFailed) {
+    state_ = State::kFailed;
+    if (record_.note.empty()) record_.note = "client closed";
+    logOnce();
+  }
+  upstreamGate_.attach(nullptr);
+  upstream_.reset();
+  if (connector_) client_->worker().deleteLater(std::move(connector_));
+  if (tokenFetcher_) client_->worker().deleteLater(std::move(tokenFetcher_));
+}
+
+void Exchange::fallBehind() {
+  // The fill must not wait for this client: from here it reads the fill back from the store, and
+  // upstream streams on at its own pace into the store.
+  auto reader = writer_->readerSource()->openReader(client_->worker().completions());
+  if (!reader.ok()) {
+    upstreamGate_.pause(net::ReadGate::kSinkFull); // as without a fill: upstream waits
+    return;
+  }
+  behindReader_ = std::move(reader.value());
+  behind_ = true;
+  std::uint64_t held = evbuffer_get_length(held_.get());
+  // Every body byte so far went to the fill; the held-back ones not to the client.
+  clientOffset_ = fillBytes_ + fillPending_.size() - held;
+  record_.bytesSent -= held;
+  evbuffer_drain(held_.get(), held);
+}
+
+void Exchange::sendFromFill() {
+  if (!behind_ || readingBack_ || state_ != State::kStreamingResponse) return;
+  while (!client_->clientOutputFull()) {
+    // Only verified bytes complete the response: before the commit the last byte waits.
+    std::uint64_t stored = writer_ ? writer_->appended() : 0;
+    std::uint64_t limit =
+        fillCommitted_ ? fillSize_ : std::min(stored, fillSize_ > 0 ? fillSize_ - 1 : 0);
+    if (clientOffset_ >= limit) break; // more comes with the next append, or the commit
+    std::size_t want =
+        static_cast<std::size_t>(std::min<std::uint64_t>(limit - clientOffset_, kFillReadChunk));
+    auto now = behindReader_->tryReadNow(clientOffset_, want);
+    if (!now) {
+      readingBack_ = true;
+      behindReader_->read(clientOffset_, want, [this](Result<std::span<const char>> bytes) {
+        readingBack_ = false;
+        if (onFillReadBack(bytes)) sendFromFill();
+      });
+      return;
+    }
+    if (!onFillReadBack(*now)) return;
+  }
+  if (fillCommitted_ && clientOffset_ >= fillSize_) finish();
+}
+
+bool Exchange::onFillReadBack(const Result<std::span<const char>> &bytes) {
+  if (!behind_ || state_ != State::kStreamingResponse) return false;
+  if (!bytes.ok() || bytes->empty()) {
+    // The write went away (abandoned), or holds less than it said: this client cannot be
+    // given the rest. The fill, if it goes on, goes on without it.
+    record_.note =
+        "reading the fill back failed: " +
+        (bytes.ok() ? std::string("no bytes where the store had them") : bytes.failure().detail);
+    logOnce();
+    client_->abortClient(record_.note);
+    return false;
+  }
+  std::size_t n =
+      static_cast<std::size_t>(std::min<std::uint64_t>(bytes->size(), fillSize_ - clientOffset_));
+  evbuffer_add(client_->clientOutput(), bytes->data(), n);
+  clientOffset_ += n;
+  record_.bytesSent += n;
+  return true;
+}
+
+void Exchange::startFill(const http::ResponseHead &head) {
+  cache::BlobStore *store = client_->worker().shared().blobs;
+  if (store == nullptr || !client_->worker().cacheEnabled() || !head.contentLength) return;
+  if (fill_->tag) {
+    // By tag the digest is whatever upstream says it is; the body must then hash to it.
+    auto announced = oci::parseDigest(head.headers.get("Docker-Content-Digest").value_or(""));
+    if (!announced) return;
+    fill_->digest = *announced;
+  }
+  std::uint64_t announced = *head.contentLength;
+  if (announced > client_->worker().options().maxBlobSize) {
+    declineFill(std::to_string(announced) + " bytes announced, past --max-blob-size " +
+                std::to_string(client_->worker().options().maxBlobSize));
+    return;
+  }
+  cache::FillBudget::Reservation reservation;
+  if (cache::FillBudget *budget = client_->worker().shared().fillBudget) {
+    auto reserved = budget->reserve(announced);
+    if (!reserved) {
+      declineFill(std::to_string(announced) + " bytes do not fit beside the " +
+                  std::to_string(budget->reserved()) +
+                  " bytes of fills in flight under --cache-max-size " +
+                  std::to_string(budget->limit()));
+      return;
+    }
+    reservation = std::move(*reserved);
+  }
+  auto writer = store->begin(fill_->digest, client_->worker().completions());
+  if (!writer.ok()) {
+    log::cache().warn("{} cannot start a fill for {}: {}; passing through", client_->logPrefix(),
+                      fill_->digest.toString(), writer.failure().detail);
+    return;
+  }
+  writer_ = std::move(writer.value());
+  fillReservation_ = std::move(reservation);
+  fillHold_ = client_->worker().shared().metrics.holdFill();
+  held_.reset(evbuffer_new());
+  contentType_ = std::string(head.headers.get("Content-Type").value_or(""));
+  fillSize_ = *head.contentLength;
+  if (fill_->progress) {
+    fill_->progress->size = *head.contentLength;
+    fill_->progress->contentType = contentType_;
+    fill_->progress->readers = writer_->readerSource();
+    fill_->progress->publishState(cache::FillProgress::kStreaming);
+  }
+}
+
+void Exchange::declineFill(const std::string &why) {
+  log::cache().warn("{} not caching {}: {}; passing through", client_->logPrefix(),
+                    fill_->digest.toString(), why);
+  record_.note =
+      record_.note.empty() ? "not cached: " + why : record_.note + "; not cached: " + why;
+  endFill(cache::FillProgress::kFailed); // followers fetch on their own instead of waiting
+}
+
+void Exchange::applyFillStallTimeout() {
+  const ServerOptions &options = client_->worker().options();
+  if (!upstream_ || options.fillStallTimeout >= options.upstreamTimeout) return;
+  timeval stall = toTimeval(options.fillStallTimeout);
+  bufferevent_set_timeouts(upstream_.get(), &stall, &stall);
+}
+
+void Exchange::stopFillQuietly() {
+  writer_.reset(); // removes the temp file
+  fillPending_.clear();
+  upstreamGate_.resume(net::ReadGate::kStoreBusy);
+  fillHold_.release();
+  fillReservation_.release();
+  endFill(cache::FillProgress::kFailed);
+}
+
+void Exchange::stopFill(const std::string &why) {
+  log::cache().warn("{} fill of {} abandoned, passing through: {}", client_->logPrefix(),
+                    fill_->digest.toString(), why);
+  writer_.reset(); // removes the temp file
+  fillPending_.clear();
+  upstreamGate_.resume(net::ReadGate::kStoreBusy);
+  fillHold_.release();
+  fillReservation_.release();
+  endFill(cache::FillProgress::kFailed);
+  evbuffer_add_buffer(client_->clientOutput(), held_.get());
+  if (behind_) {
+    // This client is behind, reading a write that is gone: it cannot be given the rest.
+    behind_ = false;
+    behindReader_.reset();
+    record_.note = "fill abandoned while the client read it back: " + why;
+    logOnce();
+    client_->abortClient(record_.note);
+  }
+}
+
+void Exchange::appendToFill(std::string_view data) {
+  fillPending_.append(data);
+  // Gather while the store is busy, hand over at once when it is idle: a fast upstream's bytes go
+  // in large appends, and a trickling one's still reach the fill's readers without waiting for a
+  // whole chunk.
+  if (fillPending_.size() >= kFillAppendChunk || fillQueued_ == 0) flushFill();
+}
+
+void Exchange::flushFill() {
+  if (fillPending_.empty()) return;
+  std::size_t size = fillPending_.size();
+  fillBytes_ += size;
+  fillQueued_ += size;
+  std::string bytes;
+  bytes.reserve(kFillAppendChunk + 64 * 1024);
+  bytes.swap(fillPending_);
+  writer_->append(std::move(bytes),
+                  [this, size](Result<void> stored) { onFillAppended(std::move(stored), size); });
+  if (fillQueued_ > kFillQueueHigh) upstreamGate_.pause(net::ReadGate::kStoreBusy);
+}
+
+void Exchange::onFillAppended(Result<void> stored, std::size_t size) {
+  fillQueued_ -= std::min<std::uint64_t>(fillQueued_, size);
+  if (committing_) return; // a failed append fails the commit too, which reports it
+  if (!stored.ok()) {
+    stopFill(stored.failure().detail);
+    return;
+  }
+  if (fill_->progress) fill_->progress->publishWritten(writer_->appended());
+  sendFromFill(); // a client that fell behind may be waiting for these bytes
+  if (fillQueued_ == 0 && writer_) flushFill(); // what gathered meanwhile
+  if (fillQueued_ <= kFillQueueHigh / 2 && upstreamGate_.paused(net::ReadGate::kStoreBusy)) {
+    upstreamGate_.resume(net::ReadGate::kStoreBusy);
+    feedResponse(); // bytes already buffered raise no new read event
+  }
+}
+
+void Exchange::commitFill() {
+  flushFill();
+  committing_ = true;
+  // Nothing more to read: no read event, and no stall timer, until the store has answered.
+  upstreamGate_.pause(net::ReadGate::kStoreBusy);
+  writer_->commit(fillBytes_,
+                  [this](const Result<void> &committed) { onFillCommitted(committed); });
+}
+
+void Exchange::onFillCommitted(const Result<void> &committed) {
+  committing_ = false;
+  upstreamGate_.resume(net::ReadGate::kStoreBusy);
+  std::uint64_t size = fillBytes_;
+  writer_.reset();
+  fillHold_.release();
+  fillReservation_.release(); // committed bytes are counted by the index from here on
+  if (!committed.ok() && committed.failure().code == Error::kUpstream) {
+    // Wrong bytes: keep nothing, and cut the client off before the held-back tail.
+    endFill(cache::FillProgress::kFailed);
+    client_->worker().shared().metrics.countUpstreamError(UpstreamError::kDigestMismatch);
+    state_ = State::kFailed;
+    upstreamGate_.attach(nullptr);
+    upstream_.reset();
+    record_.note = "upstream sent wrong bytes for " + fill_->digest.toString() + ": " +
+                   committed.failure().detail;
+    log::cache().warn("{} {}", client_->logPrefix(), record_.note);
+    logOnce();
+    client_->abortClient(record_.note);
+    return;
+  }
+  if (!committed.ok()) {
+    log::cache().warn("{} cannot store {}: {}; served without caching", client_->logPrefix(),
+                      fill_->digest.toString(), committed.failure().detail);
+    endFill(cache::FillProgress::kFailed);
+    if (behind_) {
+      // Not stored after all (a disk error, not a mismatch): the write's bytes are gone.
+      releaseUpstream();
+      record_.note = "the fill could not be stored while the client read it back";
+      logOnce();
+      client_->abortClient(record_.note);
+      return;
+    }
+    evbuffer_add_buffer(client_->clientOutput(), held_.get());
+    finishFilledResponse();
+    return;
+  }
+  auto now = std::chrono::system_clock::now();
+  cache::BlobRecord blob{
+      fill_->digest.toString(), size, contentType_, fill_->manifest, now, now, 0};
+  if (!fill_->credential.empty()) {
+    // Upstream just served this client: it needs no HEAD to be served this repository again.
+    client_->worker().shared().accessMemo.remember(fill_->credential, fill_->registry,
+                                                   fill_->repository);
+  }
+  std::optional<cache::TagRecord> tag;
+  if (fill_->tag) {
+    tag = cache::TagRecord{fill_->registry, fill_->repository, *fill_->tag, fill_->acceptKey,
+                           blob.digest,     contentType_,      now};
+  }
+  // The row must be in SQLite before the response completes (a crash then loses no committed
+  // blob), but the loop does not wait for it: the writer posts its answer back.
+  state_ = State::kIndexing;
+  releaseUpstream();
+  std::weak_ptr<bool> alive = alive_;
+  std::shared_ptr<net::LoopMailbox> mailbox = client_->worker().mailbox();
+  client_->worker().shared().indexWriter->putBlob(
+      blob, cache::BlobSource{fill_->registry, fill_->repository, fill_->credential.empty()},
+      std::move(tag), [this, alive, mailbox, blob](Result<void> indexed) {
+        mailbox->post([this, alive, blob, indexed = std::move(indexed)]() mutable {
+          if (alive.lock()) onFillIndexed(std::move(indexed), blob);
+        });
+      });
+}
+
+void Exchange::onFillIndexed(Result<void> indexed, const cache::BlobRecord &blob) {
+  if (state_ != State::kIndexing) return; // failed meanwhile: nothing is waiting on the row
+  if (!indexed.ok()) {
+    log::cache().warn("{} cannot index {}: {}", client_->logPrefix(), blob.digest,
+                      indexed.failure().detail);
+  } else {
+    log::cache().debug("{} cached {} ({} bytes)", client_->logPrefix(), blob.digest, blob.size);
+    if (!fill_->credential.empty()) {
+      noteCredentialedFetch(client_->worker(), registryEndpoint_, fill_->registry,
+                            fill_->repository, blob);
+    }
+    record_.note =
+        record_.note.empty() ? "cache MISS, stored" : record_.note + "; cache MISS, stored";
+  }
+  // The bytes are verified and stored either way: readers may finish from the store, as before
+  // (an unindexed file is removed at the next start-up).
+  endFill(cache::FillProgress::kCommitted);
+  if (behind_) {
+    // The client reads the rest back at its own pace, the last bytes too now that they are
+    // verified.
+    fillCommitted_ = true;
+    state_ = State::kStreamingResponse;
+    sendFromFill();
+    return;
+  }
+  evbuffer_add_buffer(client_->clientOutput(), held_.get());
+  finishFilledResponse();
+}
+
+bool Exchange::serveStale(const std::string &why) {
+  if (!candidate_ || !candidate_->servableOffline || responseHeadSent_ || !candidate_->reader ||
+      !*candidate_->reader) {
+    return false;
+  }
+  log::cache().warn("{} {} {}: {}; serving the cached manifest (stale)", client_->logPrefix(),
+                    poolKey_.toString(), originTarget_, why);
+  // The upstream connection is left for the destructor: this may run inside its read callback.
+  state_ = State::kFailed;
+  upstreamGate_.pause(net::ReadGate::kSinkFull);
+  logged_ = true; // the cache handler writes the access line
+  endFill(cache::FillProgress::kFailed);
+  client_->replaceHandler(std::make_unique<CacheHandler>(
+      *client_, request_, candidate_->blob, std::move(*candidate_->reader), record_.host, "STALE",
+      "cache STALE: " + why));
+  return true;
+}
+
+bool Exchange::revalidating() const {
+  return candidate_ && !candidate_->refused && request_.method == "GET";
+}
+
+void Exchange::confirmCandidate() {
+  Worker &worker = client_->worker();
+  std::string registry =
+      http::registryKey(http::HostPort{registryEndpoint_.host, registryEndpoint_.port,
+                                       registryEndpoint_.host.find(':') != std::string::npos},
+                        registryEndpoint_.tls);
+  if (!candidate_->credential.empty()) {
+    worker.shared().accessMemo.remember(candidate_->credential, registry, candidate_->repository);
+  }
+  // From the bucket: indexed once the local tier holds it verified (indexFromBucket), not now.
+  if (candidate_->fromBucket) return;
+  // Upstream has it under this repository (for anyone, without credentials): later requests here
+  // need no HEAD.
+  worker.shared().indexWriter->addSource(
+      candidate_->blob,
+      cache::BlobSource{registry, candidate_->repository, candidate_->credential.empty()});
+  if (!candidate_->credential.empty()) {
+    noteCredentialedFetch(worker, registryEndpoint_, registry, candidate_->repository,
+                          candidate_->blob);
+  }
+  if (!candidate_->tag) return;
+  cache::TagRecord tag = *candidate_->tag;
+  tag.checkedAt = std::chrono::system_clock::now();
+  worker.shared().indexWriter->putTag(tag);
+}
+
+void Exchange::learnTag(const http::ResponseHead &head) {
+  auto announced = head.headers.get("Docker-Content-Digest");
+  auto digest = announced ? oci::parseDigest(*announced) : std::nullopt;
+  auto mediaType = head.headers.get("Content-Type");
+  if (!digest || !mediaType) return;
+  cache::TagRecord tag = std::move(*tagToLearn_);
+  tagToLearn_.reset();
+  tag.digest = digest->toString();
+  tag.mediaType = std::string(*mediaType);
+  tag.checkedAt = std::chrono::system_clock::now();
+  client_->worker().shared().indexWriter->putTag(tag);
+  log::cache().debug("{} learned {}:{} -> {} from upstream's HEAD", client_->logPrefix(),
+                     tag.repository, tag.tag, tag.digest);
+}
+
+void Exchange::finishRevalidation() {
+  bool confirmed = *confirmed_;
+  confirmed_.reset();
+  state_ = State::kDone;
+  logged_ = true; // the handler taking over writes the access line
+  releaseUpstream();
+  // What follows serves the client's own request, as it was before any redirect to storage.
+  bool redirected = registryRequest_.has_value();
+  http::RequestHead request = redirected ? std::move(*registryRequest_) : request_;
+  std::string target = redirected ? registryTarget_ : originTarget_;
+  if (confirmed) {
+    confirmCandidate();
+    bool fromBucket = candidate_->fromBucket;
+    auto handler = std::make_unique<CacheHandler>(
+        *client_, std::move(request), candidate_->blob, std::move(*candidate_->reader),
+        record_.host, fromBucket ? "BUCKET" : "REVALIDATED",
+        std::string(fromBucket ? "cache BUCKET" : "cache REVALIDATED") +
+            ": upstream HEAD confirmed " + candidate_->blob.digest);
+    if (fromBucket && candidate_->onWarmed) {
+      std::string registry =
+          http::registryKey(http::HostPort{registryEndpoint_.host, registryEndpoint_.port,
+                                           registryEndpoint_.host.find(':') != std::string::npos},
+                            registryEndpoint_.tls);
+      *candidate_->onWarmed = indexFromBucket(
+          client_->worker(), candidate_->blob,
+          cache::BlobSource{registry, candidate_->repository, candidate_->credential.empty()},
+          registryEndpoint_, !candidate_->credential.empty());
+    }
+    client_->replaceHandler(std::move(handler));
+    return;
+  }
+  log::cache().debug("{} upstream did not confirm the cached {} ({}); asking for it",
+                     client_->logPrefix(), candidate_->blob.digest, record_.status);
+  candidate_->refused = true;
+  auto next =
+      std::make_unique<Exchange>(*client_, std::move(request), registryEndpoint_, std::move(target),
+                                 std::move(fill_), std::move(candidate_));
+  if (mirror_) next->servesMirror();
+  client_->replaceHandler(std::move(next));
+}
+
+bool Exchange::upstreamIsClean() const {
+  // Anything less and the next request on this connection would be read as the rest of this
+  // one (a body upstream still waits for), or be answered with this one's leftovers.
+  return upstream_ && !upstreamEof_ && responseKeepAlive_ && requestComplete_ && responseEnded_ &&
+         parser_ && !parser_->midMessage() && parser_->error() == http::ParseError::kNone &&
+         evbuffer_get_length(pendingBody_.get()) == 0 &&
+         evbuffer_get_length(bufferevent_get_output(upstream_.get())) == 0 &&
+         evbuffer_get_length(bufferevent_get_input(upstream_.get())) == 0;
+}
+
+void Exchange::releaseUpstream() {
+  upstreamGate_.attach(nullptr);
+  if (upstreamIsClean()) {
+    client_->worker().pool().give(poolKey_, std::move(upstream_));
+  } else {
+    upstream_.reset();
+  }
+}
+
+bool Exchange::usesOperatorAccount() const {
+  // Never toward a redirect target, nor after a redirect to plain HTTP on the same host and port:
+  // the account is for the registry alone, over TLS.
+  return operatorAccount_ != nullptr && endpoint_.tls &&
+         poolKey_.host + ":" + std::to_string(endpoint_.port) == operatorHost_;
+}
+
+bool Exchange::operatorMaySendTo(const http::AuthChallenge &bearer) const {
+  auto realm = bearer.param("realm");
+  if (!realm) return false;
+  auto url = http::parseAbsoluteUrl(*realm);
+  if (url.ok() && url->scheme == "https") return true;
+  // An anonymous token request carries no secret: any http(s) realm may have it.
+  if (url.ok() && url->scheme == "http" && anonymousAccount_) return true;
+  if (url.ok() && url->scheme == "http" && operatorAccount_->allowHttpRealm) return true;
+  // The realm comes from upstream: an http:// one would get the account in the clear. The
+  // registry's 401 goes to the client instead.
+  log::proxy().warn("{} not sending the operator's account to the token realm {}: not https "
+                    "(allow_http_realm = true allows it for this registry)",
+                    client_->logPrefix(), *realm);
+  return false;
+}
+
+bool Exchange::canRetryWithOperatorAccount() const {
+  return usesOperatorAccount() && !authRetried_ && !hasBody(request_) &&
+         (request_.method == "GET" || request_.method == "HEAD");
+}
+
+void Exchange::retryWithOperatorAccount() {
+  http::AuthChallenge challenge = std::move(*authChallenge_);
+  authChallenge_.reset();
+  authRetried_ = true;
+  releaseUpstream();
+  upstreamEof_ = false;
+  responseKeepAlive_ = false;
+  state_ = State::kConnecting;
+  Worker &worker = client_->worker();
+  if (challenge.scheme == "basic") {
+    log::proxy().debug("{} upstream asks for Basic credentials; using the operator's account",
+                       client_->logPrefix());
+    worker.shared().upstreamTokens.put(operatorHost_, "",
+                                       upstream_auth::basicAuthorization(*operatorAccount_),
+                                       std::chrono::hours(1));
+    connect(true);
+    return;
+  }
+  auto url = upstream_auth::TokenFetcher::tokenUrl(challenge, authScope_);
+  if (!url.ok()) {
+    failUpstream(502, url.failure().detail, UpstreamError::kProtocol);
+    return;
+  }
+  log::proxy().debug("{} getting an upstream token from {} {}", client_->logPrefix(),
+                     http::formatAuthority(url->authority),
+                     anonymousAccount_ ? "anonymously (mirror)" : "with the operator's account");
+  // The realm comes from upstream's answer: it is judged like any other target.
+  tokenFetcher_ = std::make_unique<upstream_auth::TokenFetcher>(
+      worker.base(), worker.resolver(), worker.upstreamConnectSettings(url->authority.host),
+      worker.options().connectTimeout, std::move(url.value()),
+      anonymousAccount_ ? std::string() : upstream_auth::basicAuthorization(*operatorAccount_),
+      client_->logPrefix(),
+      [this](Result<upstream_auth::TokenResponse> token) { onOperatorToken(std::move(token)); });
+  tokenFetcher_->start();
+}
+
+void Exchange::onOperatorToken(Result<upstream_auth::TokenResponse> token) {
+  client_->worker().deleteLater(std::move(tokenFetcher_));
+  if (!token.ok()) {
+    failUpstream(502,
+                 std::string("cannot get an upstream token ") +
+                     (anonymousAccount_ ? "anonymously" : "with the operator's account") + ": " +
+                     token.failure().detail,
+                 UpstreamError::kProtocol);
+    return;
+  }
+  client_->worker().shared().upstreamTokens.put(tokenKey(), authScope_, "Bearer " + token->token,
+                                                token->expiresIn);
+  connect(true);
+}
+
+void Exchange::followRedirect() {
+  std::string location = std::move(*redirectTo_);
+  redirectTo_.reset();
+  ++redirects_;
+  releaseUpstream();
+  if (!location.empty() && location.front() == '/') {
+    originTarget_ = location;
+  } else {
+    auto url = http::parseAbsoluteUrl(location);
+    if (!url.ok() || (url->scheme != "http" && url->scheme != "https")) {
+      failUpstream(502, "upstream redirected to an unusable location", UpstreamError::kProtocol);
+      return;
+    }
+    bool downgrade = endpoint_.tls && url->scheme != "https";
+    if (downgrade || url->authority.host != endpoint_.host ||
+        url->authority.port != endpoint_.port) {
+      // Credentials are for the registry, never for wherever it points us, nor for the same
+      // host and port in the clear. (Host follows endpoint_: sendRequestHead names the new
+      // target.)
+      request_.headers.remove("Authorization");
+    }
+    endpoint_ = net::Endpoint{url->authority.host, url->authority.port, url->scheme == "https"};
+    poolKey_ = PoolKey{endpoint_.tls, lowercase(endpoint_.host), endpoint_.port};
+    originTarget_ = url->pathAndQuery;
+  }
+  log::proxy().debug("{} following a redirect to {}", client_->logPrefix(), poolKey_.toString());
+  record_.note = "followed redirect to " + poolKey_.toString();
+  upstreamEof_ = false;
+  responseKeepAlive_ = false;
+  connect(true);
+}
+
+bool Exchange::canAnswerPing() const {
+  bool ping = originTarget_ == "/v2/" || originTarget_ == "/v2";
+  return ping && client_->worker().cacheEnabled() &&
+         (request_.method == "GET" || request_.method == "HEAD");
+}
+
+bool Exchange::answerPingOffline(const std::string &why) {
+  // Clients ping /v2/ before every pull. With the upstream unreachable, answering the ping
+  // ourselves lets them go on to content the cache can serve.
+  if (!canAnswerPing()) return false;
+  log::cache().warn("{} {}: {}; answering the /v2/ ping so cached content can be served",
+                    client_->logPrefix(), poolKey_.toString(), why);
+  http::ResponseHead head;
+  head.status = 200;
+  head.reason = "OK";
+  head.headers.add("Content-Type", "application/json; charset=utf-8");
+  head.headers.add("Docker-Distribution-API-Version", "registry/2.0");
+  head.headers.add("Content-Length", "2");
+  head.headers.add("X-Cache", "STALE");
+  head.headers.add("Connection", "close");
+  std::string serialized = http::serializeResponseHead(head);
+  evbuffer_add(client_->clientOutput(), serialized.data(), serialized.size());
+  if (request_.method == "GET") evbuffer_add(client_->clientOutput(), "{}", 2);
+  record_.status = 200;
+  record_.note += " (ping answered by the proxy)";
+  logOnce();
+  client_->onResponseComplete(false);
+  return true;
+}
+
+void Exchange::logOnce() {
+  if (logged_) return;
+  logged_ = true;
+  completeRequest(client_->worker().shared().metrics, record_);
+}
+
+} // namespace regcache::proxy

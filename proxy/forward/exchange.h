@@ -1,0 +1,282 @@
+#pragma once
+// Forwards one request to its upstream and streams the response back: the pass-through
+// RequestHandler. It takes a pooled keep-alive connection or opens one, re-frames bodies
+// (chunked stays chunked, Content-Length stays exact), strips hop-by-hop headers, adds Via, and
+// applies backpressure both ways: a slow client stalls upstream reads and a slow upstream stalls
+// client reads, so memory stays flat whatever the body size.
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "base/event_handles.h"
+#include "base/oci/digest.h"
+#include "base/unique_fd.h"
+#include "cache/blob_store.h"
+#include "cache/fill_budget.h"
+#include "cache/fill_registry.h"
+#include "cache/index.h"
+#include "proxy/access/access_memo.h"
+#include "proxy/cache/detached_client.h"
+#include "proxy/forward/upstream_auth/credentials.h"
+#include "proxy/forward/upstream_auth/token_fetcher.h"
+#include "proxy/forward/upstream_pool.h"
+#include "proxy/http/message.h"
+#include "proxy/http/parser.h"
+#include "proxy/net/connector.h"
+#include "proxy/net/read_gate.h"
+#include "proxy/observe/access_log.h"
+#include "proxy/observe/metrics.h"
+#include "proxy/request_handler.h"
+
+namespace regcache::proxy {
+
+// A blob or manifest by digest to store while it streams to the client.
+struct CacheFill {
+  oci::Digest digest;
+  std::string fillKey;    // in the FillRegistry: registry, kind, digest, and credential if any
+  std::string registry;   // upstream host[:port]
+  std::string repository; // "library/alpine"
+  bool manifest = false;
+  std::shared_ptr<cache::FillProgress> progress; // shared with followers on any worker
+  // By tag: the digest comes from the response's Docker-Content-Digest, and the tag is recorded.
+  std::optional<std::string> tag;
+  std::string acceptKey;
+  // The client's Authorization; empty: fetched without credentials, so servable to anyone
+  // asking under this repository.
+  Credential credential;
+};
+
+// Cached content that needs upstream's word first: a tag past --tag-ttl, or content the client
+// has not been shown to be allowed to see. A client GET first asks upstream with a HEAD carrying
+// the client's own headers (Docker Hub does not count HEADs against the rate limit); a yes (for a
+// tag: the same digest) serves the cached copy, anything else makes the GET. When upstream fails
+// (unreachable, 5xx, 429) the cached copy is served stale if `servableOffline`.
+struct CacheCandidate {
+  cache::BlobRecord blob;
+  std::shared_ptr<std::unique_ptr<cache::BlobReader>> reader; // on this worker's loop
+  std::optional<cache::TagRecord> tag; // by tag: confirmed means the same digest
+  bool servableOffline = false;
+  Credential credential; // the client's Authorization; empty: none
+  std::string repository;
+  bool refused = false; // the HEAD said no: go straight to the GET
+  // Not indexed here: the fleet's bucket has it (proxy/bucket_lookup.h). A yes streams it from
+  // the bucket, and the row is written once the local tier holds it verified.
+  bool fromBucket = false;
+  // fromBucket: what runs once the bucket's bytes verified and the local tier holds them; set
+  // when upstream confirms (indexFromBucket), so a refused client leaves no row.
+  std::shared_ptr<std::function<void()>> onWarmed{};
+};
+
+class Exchange final : public RequestHandler, private http::ResponseSink {
+public:
+  // kIndexing: a fill's bytes are verified and stored, and the response waits for the index
+  // writer to confirm the row (the upstream connection is already released).
+  enum class State {
+    kConnecting,
+    kAwaitingResponse,
+    kStreamingResponse,
+    kIndexing,
+    kDone,
+    kFailed
+  };
+
+  // originTarget: the path and query to send upstream ("/v2/...").
+  // With `fill`, a 200 with a Content-Length is written to the blob store as it streams and
+  // committed only if its SHA-256 and length match; on a mismatch the client connection is
+  // dropped before the last bytes, so no client ever gets a complete response with wrong bytes.
+  Exchange(ClientSide &client, http::RequestHead request, net::Endpoint endpoint,
+           std::string originTarget, std::optional<CacheFill> fill = std::nullopt,
+           std::optional<CacheCandidate> candidate = std::nullopt,
+           std::optional<cache::TagRecord> tagToLearn = std::nullopt);
+  ~Exchange() override;
+
+  // A mirror request (docs/mirror.md): its upstream access is the proxy's own. With no operator
+  // account for the registry, a Bearer challenge is answered with an anonymous token the proxy
+  // fetches from the challenge's realm itself (cached per registry and scope, apart from the
+  // accounts' tokens), and the request is sent again. Call before start().
+  void servesMirror();
+
+  void start() override;
+  void onRequestBody(std::string_view data) override;
+  void onRequestEnd() override;
+  void onClientDrained() override;
+  void onClientClosed() override;
+  bool continuesWithoutClient() const override { return detached_ != nullptr; }
+
+private:
+  // http::ResponseSink
+  void onResponseHead(http::ResponseHead &&head) override;
+  void onResponseBody(std::string_view data) override;
+  void onResponseEnd() override;
+
+  static void onUpstreamRead(bufferevent *bev, void *arg) noexcept;
+  static void onUpstreamWrite(bufferevent *bev, void *arg) noexcept;
+  static void onUpstreamEvent(bufferevent *bev, short what, void *arg) noexcept;
+
+  void connect(bool allowPooled);
+  void finishResponse();
+  void logOnce();
+  // Answers a /v2/ ping when upstream is unreachable or failing; false if this request is not one.
+  bool answerPingOffline(const std::string &why);
+  bool canAnswerPing() const;
+  void followRedirect();
+  // --upstream-auth: whether this request goes with the operator's account, and the retry after
+  // a 401 (a token from the challenge's realm for Bearer, the account itself for Basic).
+  bool usesOperatorAccount() const;
+  bool canRetryWithOperatorAccount() const;
+  // Whether a Bearer challenge's realm may get the account: https, or http where the account
+  // allows it (allow_http_realm). Logs a refusal.
+  bool operatorMaySendTo(const http::AuthChallenge &bearer) const;
+  void retryWithOperatorAccount();
+  void onOperatorToken(Result<upstream_auth::TokenResponse> token);
+  // Whether the upstream connection can serve another request: this request was sent whole
+  // (the client's body read to its end, nothing left to write), the response parsed to its end
+  // with no byte after it, and upstream keeps the connection alive. The one test every path
+  // that gives a connection back to the pool goes through.
+  bool upstreamIsClean() const;
+  // Detaches the upstream connection: back to the pool if upstreamIsClean(), else closed.
+  void releaseUpstream();
+  // Hands the client to the cached copy of a tag's manifest; true if there is one.
+  bool serveStale(const std::string &why);
+  bool revalidating() const;
+  // After the revalidating HEAD: serve the cached manifest, or fetch the new one.
+  void finishRevalidation();
+  // Records what upstream confirmed: the tag's digest, the client's access, the source.
+  void confirmCandidate();
+  void learnTag(const http::ResponseHead &head);
+  // Tells followers the fill is over (kCommitted or kFailed); idempotent.
+  void endFill(cache::FillProgress::State state);
+  static constexpr int kMaxRedirects = 5;
+  // Bytes of a fill handed to the store but not yet written past which upstream reads pause
+  // (they resume at half): memory stays bounded when the disk is slower than the network.
+  static constexpr std::uint64_t kFillQueueHigh = 4u << 20;
+  // Body bytes gathered before one append: one I/O job and one completion per this many bytes,
+  // not per TLS record. Followers see bytes at most this late.
+  static constexpr std::size_t kFillAppendChunk = 256 * 1024;
+  // Starts writing a 200 to the store, unless it is announced past --max-blob-size or does not
+  // fit beside the fills in flight (FillBudget): then it passes through, and followers are
+  // told at once so they fetch on their own.
+  void startFill(const http::ResponseHead &head);
+  void declineFill(const std::string &why);
+  // A fill's upstream gets --fill-stall-timeout (if shorter than --upstream-timeout) as its
+  // read and write timeout. libevent counts it only while reads are enabled, so "no progress"
+  // means no byte from upstream while the proxy is asking for bytes: time paused by the
+  // client's backpressure does not count (a client that stops reading is cut by
+  // --idle-timeout, and the fill then goes on without it).
+  void applyFillStallTimeout();
+  // Drops the fill without handing the held-back bytes to the client (it is about to be cut).
+  void stopFillQuietly();
+  void stopFill(const std::string &why);
+  // Hands the fill's bytes to the store, pausing upstream reads while too many are queued.
+  void appendToFill(std::string_view data);
+  void flushFill(); // hands fillPending_ to the store
+  void onFillAppended(Result<void> stored, std::size_t size);
+  // Verifies and commits the fill on the store's threads; onFillCommitted then hands its row
+  // to the index writer (or aborts the client when the bytes were wrong), and onFillIndexed ends
+  // the response or lets a client that fell behind read on.
+  void commitFill();
+  void onFillCommitted(const Result<void> &committed);
+  // The client's output is full while a fill streams: rather than pausing upstream (and every
+  // reader of the fill with it), the client from here reads the fill back from the store at its
+  // own pace, never the last byte before the digest is verified.
+  void fallBehind();
+  // Sends a client that fell behind what the store holds of the fill, up to its output's high
+  // mark; finishes the response once the committed blob is all sent.
+  void sendFromFill();
+  // One chunk read back for a client that fell behind; false if the response ended.
+  bool onFillReadBack(const Result<std::span<const char>> &bytes);
+  // On the loop, once the writer has the row (or failed to write it): the held-back tail and the
+  // end of the response go out, and readers are told.
+  void onFillIndexed(Result<void> indexed, const cache::BlobRecord &blob);
+  // Ends the response of a fill, once its tail is out.
+  void finishFilledResponse();
+  void onConnected(Result<net::Connector::Connection> connection);
+  void attachUpstream(BufferEventPtr bev);
+  void sendRequestHead();
+  void writeUpstream(std::string_view data);
+  void feedResponse();
+  void handleUpstreamEvent(short what);
+  void failUpstream(int status, const std::string &reason, UpstreamError kind);
+  void finish();
+  bool retryable() const;
+
+  ClientSide *client_; // the session, or detached_ once a fill outlives it
+  std::unique_ptr<DetachedClient> detached_;
+  http::RequestHead request_;
+  net::Endpoint endpoint_;
+  PoolKey poolKey_;
+  std::string originTarget_;
+  State state_ = State::kConnecting;
+
+  std::unique_ptr<net::Connector> connector_;
+  BufferEventPtr upstream_;
+  net::ReadGate upstreamGate_;
+  EvBufferPtr pendingBody_; // request body received before the upstream was ready
+  std::optional<http::ResponseParser> parser_;
+
+  bool reusedConnection_ = false;
+  bool retried_ = false;
+  bool requestComplete_ = false;
+  bool requestBodyStarted_ = false;
+  bool chunkedToUpstream_ = false;
+  bool chunkedToClient_ = false;
+  bool clientKeepAlive_ = true;
+  bool responseHeadSent_ = false;
+  bool responseEnded_ = false;
+  bool responseKeepAlive_ = false;
+  bool upstreamEof_ = false;
+  bool clientReadsPaused_ = false;
+  bool logged_ = false;
+  AccessRecord record_;
+  std::optional<CacheFill> fill_;
+  std::unique_ptr<cache::BlobWrite> writer_; // its completions never run after it is gone
+  std::string fillPending_;                  // body bytes not handed to writer_ yet
+  std::uint64_t fillBytes_ = 0;              // handed to writer_ so far
+  std::uint64_t fillQueued_ = 0;             // of those, not yet stored
+  bool committing_ = false;    // the response is read whole; the store is committing it
+  Metrics::FillHold fillHold_; // held while writer_ is
+  cache::FillBudget::Reservation fillReservation_; // the announced bytes, held while writer_ is
+  EvBufferPtr held_;           // the latest body bytes, released only once the fill is verified
+  std::uint64_t fillSize_ = 0; // the announced length of the body being stored
+  // The client fell behind the fill (fallBehind): it reads the write back through behindReader_
+  // (valid past the commit) from clientOffset_.
+  bool behind_ = false;
+  std::unique_ptr<cache::BlobReader> behindReader_; // its completions never run after it is gone
+  bool readingBack_ = false;                        // a read of behindReader_ is in flight
+  std::uint64_t clientOffset_ = 0;                  // body bytes handed to the client while behind_
+  bool fillCommitted_ = false; // verified: the client may get the last bytes too
+  std::string contentType_;
+  std::optional<std::string> redirectTo_;
+  std::optional<CacheCandidate> candidate_;
+  // The registry the client named. A followed redirect points endpoint_ at storage, but the
+  // public probe and everything decided about a repository belong to the registry.
+  net::Endpoint registryEndpoint_;
+  // The client's request and target as they were before a revalidating HEAD followed a redirect
+  // to storage: a refused confirmation sends them to the registry again.
+  std::optional<http::RequestHead> registryRequest_;
+  std::string registryTarget_;
+  // A client HEAD of a manifest by tag: the tag whose digest upstream's 200 names. Clients such
+  // as dockerd pull by HEAD on the tag, then GET by digest; without this the tag would never be
+  // in the cache, and such a pull would fail while upstream is down.
+  std::optional<cache::TagRecord> tagToLearn_;
+  int redirects_ = 0;
+  std::optional<bool> confirmed_; // the revalidating HEAD's verdict
+  const upstream_auth::Credential *operatorAccount_ = nullptr;
+  // Keeps the accounts operatorAccount_ points into alive across a SIGHUP reload.
+  std::shared_ptr<const upstream_auth::Credentials> operatorAccounts_;
+  std::string operatorHost_; // the registry the account is for; never sent elsewhere
+  std::string authScope_;
+  std::optional<http::AuthChallenge> authChallenge_; // a 401 to answer with the account
+  bool authRetried_ = false;
+  bool mirror_ = false;
+  // operatorAccount_ is the mirror's anonymous stand-in: no secret, Bearer challenges only.
+  bool anonymousAccount_ = false;
+  // Where the TokenCache keeps what operatorAccount_ obtained: anonymous tokens apart.
+  std::string tokenKey() const;
+  std::unique_ptr<upstream_auth::TokenFetcher> tokenFetcher_;
+  // Expires with the exchange: a completion posted from another thread checks it first.
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+};
+
+} // namespace regcache::proxy
