@@ -1,7 +1,7 @@
 #pragma once
 // The seam between a client connection and whatever answers one request on it. ClientSession
 // parses requests and owns the client socket; a RequestHandler produces one response: the
-// forwarder (Exchange), the admin endpoints, and, in the cache issue, the registry cache.
+// forwarder (Exchange), the admin endpoints, the cache handlers and the readers of a fill.
 #include <event2/buffer.h>
 
 #include <cstdint>
@@ -44,6 +44,11 @@ public:
   // Replaces the current handler with `next` (a stale cached answer instead of an upstream
   // error); the old one is freed later on the loop. Only before any response byte was sent.
   virtual void replaceHandler(std::unique_ptr<RequestHandler> next) = 0;
+  // Like replaceHandler, but the current handler is given back to the caller instead of freed:
+  // an Exchange whose response starts a fill hands itself to the fill (proxy/cache/fill.h) and
+  // leaves `next`, the client's reader of that fill, in its place. Call only from inside the
+  // current handler, while it serves the request.
+  virtual std::unique_ptr<RequestHandler> handOver(std::unique_ptr<RequestHandler> next) = 0;
 };
 
 class RequestHandler {
@@ -58,11 +63,8 @@ public:
   // The client's output drained below the low watermark.
   virtual void onClientDrained() {}
   // The client connection is gone; release upstream resources. No ClientSide call after this.
+  // Work others depend on (a fill) never lives in a handler: it belongs to the worker.
   virtual void onClientClosed() {}
-  // Asked right after onClientClosed(): true when the handler has work to finish on its own (a
-  // cache fill others follow). The session then hands it to Worker::adopt instead of freeing it,
-  // and the handler calls Worker::release when done.
-  virtual bool continuesWithoutClient() const { return false; }
 };
 
 } // namespace regcache::proxy

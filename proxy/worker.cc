@@ -8,6 +8,7 @@
 
 #include "base/log.h"
 #include "proxy/access/target_policy.h"
+#include "proxy/cache/fill.h"
 #include "proxy/cache/public_probe.h"
 #include "proxy/session/client_session.h"
 
@@ -29,7 +30,7 @@ Worker::~Worker() {
   mailbox_->close(); // a pool thread's late result must not wake a loop that is going away
   // Sessions first: they hold bufferevents and lookups that refer to the pool and resolver.
   sessions_.clear();
-  adopted_.clear();
+  fills_.clear();
   probes_.clear();
   graveyard_.clear();
   listeners_.clear();
@@ -115,7 +116,7 @@ void Worker::beginDrain() {
 
 void Worker::onDrainCheck(evutil_socket_t, short, void *arg) noexcept {
   auto *self = static_cast<Worker *>(arg);
-  self->drained_.store(self->sessions_.empty() && self->adopted_.empty());
+  self->drained_.store(self->sessions_.empty() && self->fills_.empty());
 }
 
 void Worker::onAccept(int fd, const net::SocketAddress &peer, bool mirrorTls) {
@@ -145,12 +146,12 @@ void Worker::onSessionClosed(ClientSession *session) {
   sessions_.erase(it);
 }
 
-void Worker::adopt(std::unique_ptr<RequestHandler> handler) {
-  RequestHandler *key = handler.get();
-  adopted_.emplace(key, std::move(handler));
+void Worker::keepFill(std::unique_ptr<Fill> fill) {
+  Fill *key = fill.get();
+  fills_.emplace(key, std::move(fill));
 }
 
-void Worker::release(RequestHandler *handler) { releaseFrom(adopted_, handler); }
+void Worker::endFill(Fill *fill) { releaseFrom(fills_, fill); }
 
 void Worker::startProbe(std::unique_ptr<PublicProbe> probe) {
   PublicProbe *key = probe.get();

@@ -22,6 +22,7 @@
 namespace regcache::proxy {
 
 class ClientSession;
+class Fill;
 class PublicProbe;
 
 class Worker {
@@ -77,11 +78,11 @@ public:
   }
   // Called by a session that has finished; it is freed on the next loop turn.
   void onSessionClosed(ClientSession *session);
-  // Keeps a handler whose client is gone until it calls release() (see
-  // RequestHandler::continuesWithoutClient); freed with the worker if it never does.
-  void adopt(std::unique_ptr<RequestHandler> handler);
-  void release(RequestHandler *handler);
-  std::size_t adoptedCount() const { return adopted_.size(); }
+  // Keeps a fill (and the fetch it owns) until it calls endFill(): a fill belongs to the
+  // process, not to a client. Freed with the worker if it never does.
+  void keepFill(std::unique_ptr<Fill> fill);
+  void endFill(Fill *fill);
+  std::size_t fillsKept() const { return fills_.size(); }
   // Keeps a probe of upstream running until it calls endProbe(); freed with the worker if not.
   void startProbe(std::unique_ptr<PublicProbe> probe);
   void endProbe(PublicProbe *probe);
@@ -114,7 +115,7 @@ private:
   UpstreamPool pool_;
   std::vector<std::unique_ptr<net::Listener>> listeners_;
   std::unordered_map<ClientSession *, std::unique_ptr<ClientSession>> sessions_;
-  std::unordered_map<RequestHandler *, std::unique_ptr<RequestHandler>> adopted_;
+  std::unordered_map<Fill *, std::unique_ptr<Fill>> fills_;
   std::unordered_map<PublicProbe *, std::unique_ptr<PublicProbe>> probes_;
   std::vector<std::shared_ptr<void>> graveyard_;
   bool draining_ = false;

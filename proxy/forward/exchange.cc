@@ -10,7 +10,9 @@
 #include "cache/index_writer.h"
 #include "proxy/cache/bucket_lookup.h"
 #include "proxy/cache/cache_handler.h"
+#include "proxy/cache/fill.h"
 #include "proxy/cache/public_probe.h"
+#include "proxy/cache/starter_reader.h"
 #include "proxy/http/forwarding.h"
 #include "proxy/http/headers.h"
 #include "proxy/http/target.h"
@@ -21,8 +23,6 @@ namespace regcache::proxy {
 namespace {
 
 constexpr std::size_t kMaxSingleRead = 256 * 1024;
-// How much of a fill a client that fell behind reads back from storage at a time.
-constexpr std::size_t kFillReadChunk = 256 * 1024;
 
 timeval toTimeval(std::chrono::milliseconds ms) {
   return timeval{static_cast<time_t>(ms.count() / 1000),
@@ -239,7 +239,7 @@ void Exchange::onUpstreamEvent(bufferevent *, short what, void *arg) noexcept {
 }
 
 void Exchange::feedResponse() {
-  if (!upstream_ || committing_) return;
+  if (!upstream_) return;
   evbuffer *in = bufferevent_get_input(upstream_.get());
   while (state_ == State::kAwaitingResponse || state_ == State::kStreamingResponse) {
     if (upstreamGate_.paused(net::ReadGate::kSinkFull)) return;
@@ -284,21 +284,17 @@ void Exchange::feedResponse() {
 
 void Exchange::handleUpstreamEvent(short what) {
   if (state_ == State::kDone || state_ == State::kFailed) return;
-  if (committing_) {
-    // The response was read whole; the connection matters again only to be pooled or closed.
-    if (what & BEV_EVENT_EOF) upstreamEof_ = true;
-    return;
-  }
   if (what & BEV_EVENT_EOF) {
     upstreamEof_ = true;
     feedResponse();
     return;
   }
   if (what & BEV_EVENT_TIMEOUT) {
-    if (fill_ && client_->worker().options().fillStallTimeout <
-                     client_->worker().options().upstreamTimeout) {
-      // Followers are told at once (kFailed): those not answered yet fetch on their own.
-      stopFillQuietly();
+    if ((fill_ || feed_) && client_->worker().options().fillStallTimeout <
+                                client_->worker().options().upstreamTimeout) {
+      // Followers are told at once (kFailed): those not answered yet fetch on their own. A fill
+      // already streaming is failed by failUpstream, through the fill's end of the fetch.
+      endFill(cache::FillProgress::kFailed);
       failUpstream(504,
                    "fill stalled: no byte from upstream " + poolKey_.toString() +
                        " within --fill-stall-timeout; abandoned",
@@ -436,35 +432,25 @@ void Exchange::onResponseHead(http::ResponseHead &&head) {
   case http::ClientFraming::kNone:
   case http::ClientFraming::kLength: break;
   }
-  if (fill_ && request_.method == "GET" && out.status == 200) {
+  bool filling = fill_ && request_.method == "GET" && out.status == 200;
+  if (filling) {
     out.headers.set("X-Cache", "MISS");
     record_.cache = "MISS";
-    startFill(out);
   }
   if (!clientKeepAlive_) out.headers.set("Connection", "close");
   std::string serialized = http::serializeResponseHead(out);
-  evbuffer_add(client_->clientOutput(), serialized.data(), serialized.size());
   responseHeadSent_ = true;
+  if (filling && startFill(out, serialized)) return; // this exchange belongs to the fill now
+  evbuffer_add(client_->clientOutput(), serialized.data(), serialized.size());
 }
 
 void Exchange::onResponseBody(std::string_view data) {
   if (redirectTo_ || authChallenge_) return; // not for the client: the proxy acts on it
+  if (feed_ != nullptr) {
+    feed_->append(data); // the fill's readers get it, the client that asked included
+    return;
+  }
   evbuffer *out = client_->clientOutput();
-  if (writer_) appendToFill(data);
-  if (behind_) {
-    // The client reads the fill back from the store at its own pace (sendFromFill, as the
-    // appends complete); upstream is not held up by it.
-    return;
-  }
-  if (writer_) {
-    // Hold the newest bytes back: if the digest turns out wrong, the client must never have
-    // received a complete body.
-    evbuffer_add_buffer(out, held_.get());
-    evbuffer_add(held_.get(), data.data(), data.size());
-    record_.bytesSent += data.size();
-    if (client_->clientOutputFull()) fallBehind();
-    return;
-  }
   if (chunkedToClient_) {
     std::string header = http::chunkHeader(data.size());
     evbuffer_add(out, header.data(), header.size());
@@ -480,10 +466,6 @@ void Exchange::onResponseBody(std::string_view data) {
 void Exchange::onResponseEnd() { responseEnded_ = true; }
 
 void Exchange::onClientDrained() {
-  if (behind_) {
-    sendFromFill();
-    return;
-  }
   if (!upstreamGate_.paused(net::ReadGate::kSinkFull)) return;
   upstreamGate_.resume(net::ReadGate::kSinkFull);
   feedResponse();
@@ -502,23 +484,21 @@ void Exchange::finishResponse() {
     finishRevalidation();
     return;
   }
-  if (writer_) {
-    // Finishes the response once the store and then the index are done (a client that fell
-    // behind reads on).
-    commitFill();
+  if (feed_ != nullptr) {
+    // The body is read whole: the connection goes back to the pool, and the fill verifies,
+    // commits and indexes what it stored, then completes its readers.
+    state_ = State::kDone;
+    releaseUpstream();
+    feed_->onFetchComplete();
     return;
-  }
-  finishFilledResponse();
-}
-
-void Exchange::finishFilledResponse() {
-  if (chunkedToClient_) {
-    evbuffer_add(client_->clientOutput(), http::kLastChunk.data(), http::kLastChunk.size());
   }
   finish();
 }
 
 void Exchange::finish() {
+  if (chunkedToClient_) {
+    evbuffer_add(client_->clientOutput(), http::kLastChunk.data(), http::kLastChunk.size());
+  }
   state_ = State::kDone;
   endFill(cache::FillProgress::kFailed); // nothing was stored (a 404, say): followers fetch
   releaseUpstream();
@@ -552,32 +532,6 @@ void Exchange::failUpstream(int status, const std::string &reason, UpstreamError
 }
 
 void Exchange::onClientClosed() {
-  if (state_ == State::kIndexing) {
-    // The blob is stored and its row on its way: stay (adopted by the worker) until the writer
-    // answers, so the followers reading this fill are told kCommitted, not cut off.
-    detached_ = std::make_unique<DetachedClient>(client_->worker(), *this, *client_);
-    client_ = detached_.get();
-    record_.note = record_.note.empty() ? "client closed; indexing continued"
-                                        : record_.note + "; client closed; indexing continued";
-    return;
-  }
-  if (writer_ && state_ == State::kStreamingResponse) {
-    // Finish the fill for the followers reading it and for the next pull, without a client.
-    detached_ = std::make_unique<DetachedClient>(client_->worker(), *this, *client_);
-    client_ = detached_.get();
-    // Nobody reads the fill back any more: upstream's bytes go to the store alone.
-    behind_ = false;
-    behindReader_.reset(); // no completion of it runs after this
-    readingBack_ = false;
-    record_.note = record_.note.empty() ? "client closed; fill continued"
-                                        : record_.note + "; client closed; fill continued";
-    if (upstreamGate_.paused(net::ReadGate::kSinkFull)) {
-      upstreamGate_.resume(net::ReadGate::kSinkFull);
-      // Bytes already buffered raise no new read event: ask for one.
-      bufferevent_trigger(upstream_.get(), EV_READ, BEV_TRIG_DEFER_CALLBACKS);
-    }
-    return;
-  }
   if (state_ != State::kDone && state_ != State::kFailed) {
     state_ = State::kFailed;
     if (record_.note.empty()) record_.note = "client closed";
@@ -589,111 +543,69 @@ void Exchange::onClientClosed() {
   if (tokenFetcher_) client_->worker().deleteLater(std::move(tokenFetcher_));
 }
 
-void Exchange::fallBehind() {
-  // The fill must not wait for this client: from here it reads the fill back from the store, and
-  // upstream streams on at its own pace into the store.
-  auto reader = writer_->readerSource()->openReader(client_->worker().completions());
-  if (!reader.ok()) {
-    upstreamGate_.pause(net::ReadGate::kSinkFull); // as without a fill: upstream waits
-    return;
-  }
-  behindReader_ = std::move(reader.value());
-  behind_ = true;
-  std::uint64_t held = evbuffer_get_length(held_.get());
-  // Every body byte so far went to the fill; the held-back ones not to the client.
-  clientOffset_ = fillBytes_ + fillPending_.size() - held;
-  record_.bytesSent -= held;
-  evbuffer_drain(held_.get(), held);
-}
-
-void Exchange::sendFromFill() {
-  if (!behind_ || readingBack_ || state_ != State::kStreamingResponse) return;
-  while (!client_->clientOutputFull()) {
-    // Only verified bytes complete the response: before the commit the last byte waits.
-    std::uint64_t stored = writer_ ? writer_->appended() : 0;
-    std::uint64_t limit =
-        fillCommitted_ ? fillSize_ : std::min(stored, fillSize_ > 0 ? fillSize_ - 1 : 0);
-    if (clientOffset_ >= limit) break; // more comes with the next append, or the commit
-    std::size_t want =
-        static_cast<std::size_t>(std::min<std::uint64_t>(limit - clientOffset_, kFillReadChunk));
-    auto now = behindReader_->tryReadNow(clientOffset_, want);
-    if (!now) {
-      readingBack_ = true;
-      behindReader_->read(clientOffset_, want, [this](Result<std::span<const char>> bytes) {
-        readingBack_ = false;
-        if (onFillReadBack(bytes)) sendFromFill();
-      });
-      return;
-    }
-    if (!onFillReadBack(*now)) return;
-  }
-  if (fillCommitted_ && clientOffset_ >= fillSize_) finish();
-}
-
-bool Exchange::onFillReadBack(const Result<std::span<const char>> &bytes) {
-  if (!behind_ || state_ != State::kStreamingResponse) return false;
-  if (!bytes.ok() || bytes->empty()) {
-    // The write went away (abandoned), or holds less than it said: this client cannot be
-    // given the rest. The fill, if it goes on, goes on without it.
-    record_.note =
-        "reading the fill back failed: " +
-        (bytes.ok() ? std::string("no bytes where the store had them") : bytes.failure().detail);
-    logOnce();
-    client_->abortClient(record_.note);
-    return false;
-  }
-  std::size_t n =
-      static_cast<std::size_t>(std::min<std::uint64_t>(bytes->size(), fillSize_ - clientOffset_));
-  evbuffer_add(client_->clientOutput(), bytes->data(), n);
-  clientOffset_ += n;
-  record_.bytesSent += n;
-  return true;
-}
-
-void Exchange::startFill(const http::ResponseHead &head) {
-  cache::BlobStore *store = client_->worker().shared().blobs;
-  if (store == nullptr || !client_->worker().cacheEnabled() || !head.contentLength) return;
+bool Exchange::startFill(const http::ResponseHead &head, std::string &serializedHead) {
+  Worker &worker = client_->worker();
+  cache::BlobStore *store = worker.shared().blobs;
+  if (store == nullptr || !worker.cacheEnabled() || !head.contentLength) return false;
   if (fill_->tag) {
     // By tag the digest is whatever upstream says it is; the body must then hash to it.
     auto announced = oci::parseDigest(head.headers.get("Docker-Content-Digest").value_or(""));
-    if (!announced) return;
+    if (!announced) return false;
     fill_->digest = *announced;
   }
   std::uint64_t announced = *head.contentLength;
-  if (announced > client_->worker().options().maxBlobSize) {
+  if (announced > worker.options().maxBlobSize) {
     declineFill(std::to_string(announced) + " bytes announced, past --max-blob-size " +
-                std::to_string(client_->worker().options().maxBlobSize));
-    return;
+                std::to_string(worker.options().maxBlobSize));
+    return false;
   }
   cache::FillBudget::Reservation reservation;
-  if (cache::FillBudget *budget = client_->worker().shared().fillBudget) {
+  if (cache::FillBudget *budget = worker.shared().fillBudget) {
     auto reserved = budget->reserve(announced);
     if (!reserved) {
       declineFill(std::to_string(announced) + " bytes do not fit beside the " +
                   std::to_string(budget->reserved()) +
                   " bytes of fills in flight under --cache-max-size " +
                   std::to_string(budget->limit()));
-      return;
+      return false;
     }
     reservation = std::move(*reserved);
   }
-  auto writer = store->begin(fill_->digest, client_->worker().completions());
+  auto writer = store->begin(fill_->digest, worker.completions());
   if (!writer.ok()) {
     log::cache().warn("{} cannot start a fill for {}: {}; passing through", client_->logPrefix(),
                       fill_->digest.toString(), writer.failure().detail);
+    return false;
+  }
+  // From here the fill owns this exchange, and the client reads the fill like any other reader.
+  auto fill = std::make_unique<Fill>(
+      worker,
+      Fill::Start{std::move(*fill_), registryEndpoint_, std::move(writer.value()),
+                  std::move(reservation), worker.shared().metrics.holdFill(), announced,
+                  std::string(head.headers.get("Content-Type").value_or(""))},
+      *client_);
+  fill_.reset();
+  logged_ = true; // the client's reader writes the access line
+  ClientSide *starter = client_;
+  feed_ = fill.get();
+  client_ = &fill->fetchEnd();
+  auto reader = std::make_unique<StarterReader>(*starter, *fill, record_, std::move(serializedHead),
+                                                clientKeepAlive_);
+  fill->adoptFetch(starter->handOver(std::move(reader)), *this);
+  worker.keepFill(std::move(fill));
+  return true;
+}
+
+void Exchange::holdUpstream(net::ReadGate::Reason why, bool held) {
+  if (held) {
+    upstreamGate_.pause(why);
     return;
   }
-  writer_ = std::move(writer.value());
-  fillReservation_ = std::move(reservation);
-  fillHold_ = client_->worker().shared().metrics.holdFill();
-  held_.reset(evbuffer_new());
-  contentType_ = std::string(head.headers.get("Content-Type").value_or(""));
-  fillSize_ = *head.contentLength;
-  if (fill_->progress) {
-    fill_->progress->size = *head.contentLength;
-    fill_->progress->contentType = contentType_;
-    fill_->progress->readers = writer_->readerSource();
-    fill_->progress->publishState(cache::FillProgress::kStreaming);
+  if (!upstreamGate_.paused(why)) return;
+  upstreamGate_.resume(why);
+  // Bytes already buffered raise no new read event: ask for one.
+  if (upstream_ && !upstreamGate_.paused()) {
+    bufferevent_trigger(upstream_.get(), EV_READ, BEV_TRIG_DEFER_CALLBACKS);
   }
 }
 
@@ -710,175 +622,6 @@ void Exchange::applyFillStallTimeout() {
   if (!upstream_ || options.fillStallTimeout >= options.upstreamTimeout) return;
   timeval stall = toTimeval(options.fillStallTimeout);
   bufferevent_set_timeouts(upstream_.get(), &stall, &stall);
-}
-
-void Exchange::stopFillQuietly() {
-  writer_.reset(); // removes the temp file
-  fillPending_.clear();
-  upstreamGate_.resume(net::ReadGate::kStoreBusy);
-  fillHold_.release();
-  fillReservation_.release();
-  endFill(cache::FillProgress::kFailed);
-}
-
-void Exchange::stopFill(const std::string &why) {
-  log::cache().warn("{} fill of {} abandoned, passing through: {}", client_->logPrefix(),
-                    fill_->digest.toString(), why);
-  writer_.reset(); // removes the temp file
-  fillPending_.clear();
-  upstreamGate_.resume(net::ReadGate::kStoreBusy);
-  fillHold_.release();
-  fillReservation_.release();
-  endFill(cache::FillProgress::kFailed);
-  evbuffer_add_buffer(client_->clientOutput(), held_.get());
-  if (behind_) {
-    // This client is behind, reading a write that is gone: it cannot be given the rest.
-    behind_ = false;
-    behindReader_.reset();
-    record_.note = "fill abandoned while the client read it back: " + why;
-    logOnce();
-    client_->abortClient(record_.note);
-  }
-}
-
-void Exchange::appendToFill(std::string_view data) {
-  fillPending_.append(data);
-  // Gather while the store is busy, hand over at once when it is idle: a fast upstream's bytes go
-  // in large appends, and a trickling one's still reach the fill's readers without waiting for a
-  // whole chunk.
-  if (fillPending_.size() >= kFillAppendChunk || fillQueued_ == 0) flushFill();
-}
-
-void Exchange::flushFill() {
-  if (fillPending_.empty()) return;
-  std::size_t size = fillPending_.size();
-  fillBytes_ += size;
-  fillQueued_ += size;
-  std::string bytes;
-  bytes.reserve(kFillAppendChunk + 64 * 1024);
-  bytes.swap(fillPending_);
-  writer_->append(std::move(bytes),
-                  [this, size](Result<void> stored) { onFillAppended(std::move(stored), size); });
-  if (fillQueued_ > kFillQueueHigh) upstreamGate_.pause(net::ReadGate::kStoreBusy);
-}
-
-void Exchange::onFillAppended(Result<void> stored, std::size_t size) {
-  fillQueued_ -= std::min<std::uint64_t>(fillQueued_, size);
-  if (committing_) return; // a failed append fails the commit too, which reports it
-  if (!stored.ok()) {
-    stopFill(stored.failure().detail);
-    return;
-  }
-  if (fill_->progress) fill_->progress->publishWritten(writer_->appended());
-  sendFromFill(); // a client that fell behind may be waiting for these bytes
-  if (fillQueued_ == 0 && writer_) flushFill(); // what gathered meanwhile
-  if (fillQueued_ <= kFillQueueHigh / 2 && upstreamGate_.paused(net::ReadGate::kStoreBusy)) {
-    upstreamGate_.resume(net::ReadGate::kStoreBusy);
-    feedResponse(); // bytes already buffered raise no new read event
-  }
-}
-
-void Exchange::commitFill() {
-  flushFill();
-  committing_ = true;
-  // Nothing more to read: no read event, and no stall timer, until the store has answered.
-  upstreamGate_.pause(net::ReadGate::kStoreBusy);
-  writer_->commit(fillBytes_,
-                  [this](const Result<void> &committed) { onFillCommitted(committed); });
-}
-
-void Exchange::onFillCommitted(const Result<void> &committed) {
-  committing_ = false;
-  upstreamGate_.resume(net::ReadGate::kStoreBusy);
-  std::uint64_t size = fillBytes_;
-  writer_.reset();
-  fillHold_.release();
-  fillReservation_.release(); // committed bytes are counted by the index from here on
-  if (!committed.ok() && committed.failure().code == Error::kUpstream) {
-    // Wrong bytes: keep nothing, and cut the client off before the held-back tail.
-    endFill(cache::FillProgress::kFailed);
-    client_->worker().shared().metrics.countUpstreamError(UpstreamError::kDigestMismatch);
-    state_ = State::kFailed;
-    upstreamGate_.attach(nullptr);
-    upstream_.reset();
-    record_.note = "upstream sent wrong bytes for " + fill_->digest.toString() + ": " +
-                   committed.failure().detail;
-    log::cache().warn("{} {}", client_->logPrefix(), record_.note);
-    logOnce();
-    client_->abortClient(record_.note);
-    return;
-  }
-  if (!committed.ok()) {
-    log::cache().warn("{} cannot store {}: {}; served without caching", client_->logPrefix(),
-                      fill_->digest.toString(), committed.failure().detail);
-    endFill(cache::FillProgress::kFailed);
-    if (behind_) {
-      // Not stored after all (a disk error, not a mismatch): the write's bytes are gone.
-      releaseUpstream();
-      record_.note = "the fill could not be stored while the client read it back";
-      logOnce();
-      client_->abortClient(record_.note);
-      return;
-    }
-    evbuffer_add_buffer(client_->clientOutput(), held_.get());
-    finishFilledResponse();
-    return;
-  }
-  auto now = std::chrono::system_clock::now();
-  cache::BlobRecord blob{
-      fill_->digest.toString(), size, contentType_, fill_->manifest, now, now, 0};
-  if (!fill_->credential.empty()) {
-    // Upstream just served this client: it needs no HEAD to be served this repository again.
-    client_->worker().shared().accessMemo.remember(fill_->credential, fill_->registry,
-                                                   fill_->repository);
-  }
-  std::optional<cache::TagRecord> tag;
-  if (fill_->tag) {
-    tag = cache::TagRecord{fill_->registry, fill_->repository, *fill_->tag, fill_->acceptKey,
-                           blob.digest,     contentType_,      now};
-  }
-  // The row must be in SQLite before the response completes (a crash then loses no committed
-  // blob), but the loop does not wait for it: the writer posts its answer back.
-  state_ = State::kIndexing;
-  releaseUpstream();
-  std::weak_ptr<bool> alive = alive_;
-  std::shared_ptr<net::LoopMailbox> mailbox = client_->worker().mailbox();
-  client_->worker().shared().indexWriter->putBlob(
-      blob, cache::BlobSource{fill_->registry, fill_->repository, fill_->credential.empty()},
-      std::move(tag), [this, alive, mailbox, blob](Result<void> indexed) {
-        mailbox->post([this, alive, blob, indexed = std::move(indexed)]() mutable {
-          if (alive.lock()) onFillIndexed(std::move(indexed), blob);
-        });
-      });
-}
-
-void Exchange::onFillIndexed(Result<void> indexed, const cache::BlobRecord &blob) {
-  if (state_ != State::kIndexing) return; // failed meanwhile: nothing is waiting on the row
-  if (!indexed.ok()) {
-    log::cache().warn("{} cannot index {}: {}", client_->logPrefix(), blob.digest,
-                      indexed.failure().detail);
-  } else {
-    log::cache().debug("{} cached {} ({} bytes)", client_->logPrefix(), blob.digest, blob.size);
-    if (!fill_->credential.empty()) {
-      noteCredentialedFetch(client_->worker(), registryEndpoint_, fill_->registry,
-                            fill_->repository, blob);
-    }
-    record_.note =
-        record_.note.empty() ? "cache MISS, stored" : record_.note + "; cache MISS, stored";
-  }
-  // The bytes are verified and stored either way: readers may finish from the store, as before
-  // (an unindexed file is removed at the next start-up).
-  endFill(cache::FillProgress::kCommitted);
-  if (behind_) {
-    // The client reads the rest back at its own pace, the last bytes too now that they are
-    // verified.
-    fillCommitted_ = true;
-    state_ = State::kStreamingResponse;
-    sendFromFill();
-    return;
-  }
-  evbuffer_add_buffer(client_->clientOutput(), held_.get());
-  finishFilledResponse();
 }
 
 bool Exchange::serveStale(const std::string &why) {

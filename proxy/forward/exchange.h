@@ -17,7 +17,6 @@
 #include "cache/fill_registry.h"
 #include "cache/index.h"
 #include "proxy/access/access_memo.h"
-#include "proxy/cache/detached_client.h"
 #include "proxy/forward/upstream_auth/credentials.h"
 #include "proxy/forward/upstream_auth/token_fetcher.h"
 #include "proxy/forward/upstream_pool.h"
@@ -30,6 +29,8 @@
 #include "proxy/request_handler.h"
 
 namespace regcache::proxy {
+
+class Fill;
 
 // A blob or manifest by digest to store while it streams to the client.
 struct CacheFill {
@@ -70,21 +71,14 @@ struct CacheCandidate {
 
 class Exchange final : public RequestHandler, private http::ResponseSink {
 public:
-  // kIndexing: a fill's bytes are verified and stored, and the response waits for the index
-  // writer to confirm the row (the upstream connection is already released).
-  enum class State {
-    kConnecting,
-    kAwaitingResponse,
-    kStreamingResponse,
-    kIndexing,
-    kDone,
-    kFailed
-  };
+  enum class State { kConnecting, kAwaitingResponse, kStreamingResponse, kDone, kFailed };
 
   // originTarget: the path and query to send upstream ("/v2/...").
-  // With `fill`, a 200 with a Content-Length is written to the blob store as it streams and
-  // committed only if its SHA-256 and length match; on a mismatch the client connection is
-  // dropped before the last bytes, so no client ever gets a complete response with wrong bytes.
+  // With `fill`, a 200 with a Content-Length starts a Fill (proxy/cache/fill.h): this exchange
+  // hands itself to it, streams the body into it, and the client reads the fill like any other
+  // reader (a StarterReader takes this exchange's place in the session). The fill stores the
+  // body and commits it only if its SHA-256 and length match; on a mismatch every reader is cut
+  // off before the last bytes, so no client ever gets a complete response with wrong bytes.
   Exchange(ClientSide &client, http::RequestHead request, net::Endpoint endpoint,
            std::string originTarget, std::optional<CacheFill> fill = std::nullopt,
            std::optional<CacheCandidate> candidate = std::nullopt,
@@ -102,7 +96,10 @@ public:
   void onRequestEnd() override;
   void onClientDrained() override;
   void onClientClosed() override;
-  bool continuesWithoutClient() const override { return detached_ != nullptr; }
+
+  // While a fill owns this exchange: pauses or resumes upstream reads for `why` (the store has
+  // too many bytes queued; the client that started the fill cannot keep up nor read back).
+  void holdUpstream(net::ReadGate::Reason why, bool held);
 
 private:
   // http::ResponseSink
@@ -145,19 +142,15 @@ private:
   // Records what upstream confirmed: the tag's digest, the client's access, the source.
   void confirmCandidate();
   void learnTag(const http::ResponseHead &head);
-  // Tells followers the fill is over (kCommitted or kFailed); idempotent.
+  // Tells followers of a fill that never started (it ends before the 200 head, or is declined)
+  // that it is over; idempotent. Once started, the Fill tells them.
   void endFill(cache::FillProgress::State state);
   static constexpr int kMaxRedirects = 5;
-  // Bytes of a fill handed to the store but not yet written past which upstream reads pause
-  // (they resume at half): memory stays bounded when the disk is slower than the network.
-  static constexpr std::uint64_t kFillQueueHigh = 4u << 20;
-  // Body bytes gathered before one append: one I/O job and one completion per this many bytes,
-  // not per TLS record. Followers see bytes at most this late.
-  static constexpr std::size_t kFillAppendChunk = 256 * 1024;
-  // Starts writing a 200 to the store, unless it is announced past --max-blob-size or does not
-  // fit beside the fills in flight (FillBudget): then it passes through, and followers are
-  // told at once so they fetch on their own.
-  void startFill(const http::ResponseHead &head);
+  // Starts a fill for a 200, unless it is announced past --max-blob-size or does not fit beside
+  // the fills in flight (FillBudget): then it passes through, and followers are told at once so
+  // they fetch on their own. True when the fill took this exchange over: `serializedHead` then
+  // went to the client's reader, and this exchange belongs to the fill.
+  bool startFill(const http::ResponseHead &head, std::string &serializedHead);
   void declineFill(const std::string &why);
   // A fill's upstream gets --fill-stall-timeout (if shorter than --upstream-timeout) as its
   // read and write timeout. libevent counts it only while reads are enabled, so "no progress"
@@ -165,32 +158,6 @@ private:
   // client's backpressure does not count (a client that stops reading is cut by
   // --idle-timeout, and the fill then goes on without it).
   void applyFillStallTimeout();
-  // Drops the fill without handing the held-back bytes to the client (it is about to be cut).
-  void stopFillQuietly();
-  void stopFill(const std::string &why);
-  // Hands the fill's bytes to the store, pausing upstream reads while too many are queued.
-  void appendToFill(std::string_view data);
-  void flushFill(); // hands fillPending_ to the store
-  void onFillAppended(Result<void> stored, std::size_t size);
-  // Verifies and commits the fill on the store's threads; onFillCommitted then hands its row
-  // to the index writer (or aborts the client when the bytes were wrong), and onFillIndexed ends
-  // the response or lets a client that fell behind read on.
-  void commitFill();
-  void onFillCommitted(const Result<void> &committed);
-  // The client's output is full while a fill streams: rather than pausing upstream (and every
-  // reader of the fill with it), the client from here reads the fill back from the store at its
-  // own pace, never the last byte before the digest is verified.
-  void fallBehind();
-  // Sends a client that fell behind what the store holds of the fill, up to its output's high
-  // mark; finishes the response once the committed blob is all sent.
-  void sendFromFill();
-  // One chunk read back for a client that fell behind; false if the response ended.
-  bool onFillReadBack(const Result<std::span<const char>> &bytes);
-  // On the loop, once the writer has the row (or failed to write it): the held-back tail and the
-  // end of the response go out, and readers are told.
-  void onFillIndexed(Result<void> indexed, const cache::BlobRecord &blob);
-  // Ends the response of a fill, once its tail is out.
-  void finishFilledResponse();
   void onConnected(Result<net::Connector::Connection> connection);
   void attachUpstream(BufferEventPtr bev);
   void sendRequestHead();
@@ -201,8 +168,8 @@ private:
   void finish();
   bool retryable() const;
 
-  ClientSide *client_; // the session, or detached_ once a fill outlives it
-  std::unique_ptr<DetachedClient> detached_;
+  ClientSide *client_;   // the session, or the fill's end of the fetch once a fill owns this
+  Fill *feed_ = nullptr; // the fill that owns this exchange; its body goes there
   http::RequestHead request_;
   net::Endpoint endpoint_;
   PoolKey poolKey_;
@@ -230,23 +197,6 @@ private:
   bool logged_ = false;
   AccessRecord record_;
   std::optional<CacheFill> fill_;
-  std::unique_ptr<cache::BlobWrite> writer_; // its completions never run after it is gone
-  std::string fillPending_;                  // body bytes not handed to writer_ yet
-  std::uint64_t fillBytes_ = 0;              // handed to writer_ so far
-  std::uint64_t fillQueued_ = 0;             // of those, not yet stored
-  bool committing_ = false;    // the response is read whole; the store is committing it
-  Metrics::FillHold fillHold_; // held while writer_ is
-  cache::FillBudget::Reservation fillReservation_; // the announced bytes, held while writer_ is
-  EvBufferPtr held_;           // the latest body bytes, released only once the fill is verified
-  std::uint64_t fillSize_ = 0; // the announced length of the body being stored
-  // The client fell behind the fill (fallBehind): it reads the write back through behindReader_
-  // (valid past the commit) from clientOffset_.
-  bool behind_ = false;
-  std::unique_ptr<cache::BlobReader> behindReader_; // its completions never run after it is gone
-  bool readingBack_ = false;                        // a read of behindReader_ is in flight
-  std::uint64_t clientOffset_ = 0;                  // body bytes handed to the client while behind_
-  bool fillCommitted_ = false; // verified: the client may get the last bytes too
-  std::string contentType_;
   std::optional<std::string> redirectTo_;
   std::optional<CacheCandidate> candidate_;
   // The registry the client named. A followed redirect points endpoint_ at storage, but the

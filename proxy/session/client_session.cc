@@ -10,17 +10,11 @@
 #include "ca/authority.h"
 #include "ca/leaf_cache.h"
 #include "proxy/access/proxy_auth_pool.h"
-#include "proxy/cache/bucket_lookup.h"
-#include "proxy/cache/cache_decision.h"
-#include "proxy/cache/cache_follower.h"
-#include "proxy/cache/cache_handler.h"
-#include "proxy/forward/exchange.h"
 #include "proxy/net/tls_contexts.h"
 #include "proxy/observe/access_log.h"
-#include "proxy/observe/admin.h"
-#include "proxy/session/fixed_response.h"
+#include "proxy/observe/admin.h" // isOpenAdminPath
+#include "proxy/session/handler_router.h"
 #include "proxy/session/intercept_tls.h"
-#include "proxy/session/mirror_route.h"
 #include "proxy/session/route.h"
 #include "proxy/worker.h"
 
@@ -330,8 +324,7 @@ void ClientSession::onRequestEnd() {
 }
 
 void ClientSession::startRequest(http::RequestHead &&head) {
-  fallbackHead_.reset();
-  fallbackRoute_.reset();
+  fallback_.reset();
   Route route = routeRequest(head, intercepted_);
   if (route.kind == RouteKind::kBadRequest) {
     log::proxy().info("{} bad request from {}: {}", prefix_, peer_.toString(), route.error);
@@ -471,120 +464,8 @@ void ClientSession::dispatchRequest(http::RequestHead &&head, Route &&route, boo
   responseDone_ = false;
   keepAlive_ = head.keepAlive;
   transitionTo(State::kHandling);
-  if (route.kind == RouteKind::kAdmin) {
-    handler_ = std::make_unique<AdminEndpoint>(*this, std::move(head), admin);
-    handler_->start();
-    return;
-  }
-  if (route.kind == RouteKind::kMirror && !routeToMirror(head, route)) return;
-  if (worker_.options().readOnly && isRegistryWrite(head, route)) {
-    http::Headers headers;
-    headers.add("Content-Type", "application/json; charset=utf-8");
-    headers.add("Docker-Distribution-API-Version", "registry/2.0");
-    handler_ = std::make_unique<FixedResponse>(
-        *this, head, http::formatAuthority(route.upstream, route.tls ? 443 : 80), 405,
-        std::move(headers), ociErrorJson("UNSUPPORTED", "regcache is read-only"),
-        "refused: --read-only");
-    handler_->start();
-    return;
-  }
-  handler_ = cacheHandlerFor(std::move(head), std::move(route), true);
+  handler_ = pickHandler(*this, std::move(head), std::move(route), admin, fallback_);
   handler_->start();
-}
-
-std::unique_ptr<RequestHandler> ClientSession::cacheHandlerFor(http::RequestHead &&head,
-                                                               Route &&route, bool askBucket) {
-  std::unique_ptr<RequestHandler> handler;
-  // The registry cache: a hit is answered from disk; a miss by digest fills it on the way.
-  CacheDecision cached = decideCache(worker_, head, route, prefix_, askBucket);
-  if (cached.bucket) {
-    // The fleet's bucket first; if it has nothing, this very request is decided again without
-    // it (the lookup replaces itself, on the loop, never inside its start()).
-    http::RequestHead copy = head;
-    net::Endpoint endpoint{route.upstream.host, route.upstream.port, route.tls};
-    bool mirror = route.mirror;
-    std::string target = route.originTarget;
-    auto again = [this, head = std::move(head), route = std::move(route)]() mutable {
-      replaceHandler(cacheHandlerFor(std::move(head), std::move(route), false));
-    };
-    handler = std::make_unique<BucketLookup>(*this, std::move(copy), std::move(endpoint),
-                                             std::move(target), mirror, std::move(*cached.bucket),
-                                             std::move(again));
-  } else if (cached.hit) {
-    handler = std::make_unique<CacheHandler>(*this, std::move(head), std::move(*cached.hit),
-                                             std::move(cached.reader), cached.registry,
-                                             cached.xCache, "cache " + cached.xCache);
-  } else if (cached.follow) {
-    auto digest = oci::parseDigest(route.originTarget.substr(route.originTarget.rfind('/') + 1));
-    if (cached.confirmJoin) {
-      // Upstream must accept this client before it reads a byte of another client's fill.
-      handler = std::make_unique<CacheFollower>(
-          *this, head, *digest, std::move(cached.follow), cached.registry,
-          std::move(*cached.confirmJoin),
-          net::Endpoint{route.upstream.host, route.upstream.port, route.tls}, route.originTarget,
-          cached.registry);
-    } else {
-      handler = std::make_unique<CacheFollower>(*this, head, *digest, std::move(cached.follow),
-                                                cached.registry);
-    }
-    fallbackHead_ = std::move(head);
-    fallbackRoute_ = std::move(route);
-  } else {
-    net::Endpoint endpoint{route.upstream.host, route.upstream.port, route.tls};
-    auto exchange = std::make_unique<Exchange>(
-        *this, std::move(head), std::move(endpoint), std::move(route.originTarget),
-        std::move(cached.fill), std::move(cached.candidate), std::move(cached.tagToLearn));
-    if (route.mirror) exchange->servesMirror();
-    handler = std::move(exchange);
-  }
-  return handler;
-}
-
-bool ClientSession::routeToMirror(http::RequestHead &head, Route &route) {
-  MirrorRoute mirror = routeMirror(head, worker_.options().mirrorRegistries);
-  std::string host =
-      mirror.upstream.host.empty() ? "mirror" : http::formatAuthority(mirror.upstream, 443);
-  http::Headers headers;
-  headers.add("Content-Type", "application/json; charset=utf-8");
-  headers.add("Docker-Distribution-API-Version", "registry/2.0");
-  if (!route.error.empty()) {
-    // --proxy-auth-file, and no proxy user proven: the registry way to ask for credentials.
-    headers.add("WWW-Authenticate", "Basic realm=\"regcache\"");
-    handler_ = std::make_unique<FixedResponse>(
-        *this, head, host, 401, std::move(headers),
-        ociErrorJson("UNAUTHORIZED", "regcache: " + route.error), "mirror refused: " + route.error);
-    handler_->start();
-    return false;
-  }
-  if (mirror.kind == MirrorRoute::Kind::kPing) {
-    // Answered here, without auth: the mirror fetches upstream tokens itself, so its clients
-    // never need one (dockerd and containerd then send no credentials).
-    handler_ = std::make_unique<FixedResponse>(*this, head, host, 200, std::move(headers), "{}",
-                                               "mirror ping", true);
-    handler_->start();
-    return false;
-  }
-  if (mirror.kind == MirrorRoute::Kind::kRefuse) {
-    log::proxy().info("{} mirror {} {} from {}: {}", prefix_, head.method, head.target,
-                      peer_.toString(), mirror.message);
-    handler_ = std::make_unique<FixedResponse>(*this, head, host, mirror.status, std::move(headers),
-                                               ociErrorJson(mirror.code, mirror.message),
-                                               "mirror refused: " + mirror.message);
-    handler_->start();
-    return false;
-  }
-  // The mirror's upstream access is its own (anonymous, or the operator's account), never the
-  // client's: a client that sends Authorization to the mirror sent it to regcache, not to the
-  // registry ns names. So the mirror serves only what anonymous or operator access may see, and
-  // the isolation rules keep everything else away from it.
-  head.headers.remove("Authorization");
-  route.kind = RouteKind::kForward;
-  route.tls = true;
-  route.upstream = std::move(mirror.upstream);
-  route.originTarget = std::move(mirror.originTarget);
-  route.mirror = true;
-  log::proxy().debug("{} mirror {} {} -> {}", prefix_, head.method, head.target, host);
-  return true;
 }
 
 bool ClientSession::closeIfIdle() {
@@ -644,17 +525,11 @@ void ClientSession::onResponseComplete(bool keepAlive) {
 }
 
 void ClientSession::forwardInstead() {
-  if (state_ != State::kHandling || !fallbackHead_ || !fallbackRoute_) {
+  auto next = state_ == State::kHandling ? forwardAlone(*this, fallback_) : nullptr;
+  if (!next) {
     abortClient("cannot forward this request on its own");
     return;
   }
-  net::Endpoint endpoint{fallbackRoute_->upstream.host, fallbackRoute_->upstream.port,
-                         fallbackRoute_->tls};
-  auto next = std::make_unique<Exchange>(*this, std::move(*fallbackHead_), std::move(endpoint),
-                                         std::move(fallbackRoute_->originTarget));
-  if (fallbackRoute_->mirror) next->servesMirror();
-  fallbackHead_.reset();
-  fallbackRoute_.reset();
   replaceHandler(std::move(next));
 }
 
@@ -665,6 +540,15 @@ void ClientSession::replaceHandler(std::unique_ptr<RequestHandler> next) {
   RequestHandler *current = handler_.get();
   current->start();
   if (requestDone_ && handler_.get() == current) current->onRequestEnd();
+}
+
+std::unique_ptr<RequestHandler> ClientSession::handOver(std::unique_ptr<RequestHandler> next) {
+  std::unique_ptr<RequestHandler> previous = std::move(handler_);
+  handler_ = std::move(next);
+  RequestHandler *current = handler_.get();
+  current->start();
+  if (requestDone_ && handler_.get() == current) current->onRequestEnd();
+  return previous;
 }
 
 void ClientSession::abortClient(const std::string &reason) {
@@ -882,11 +766,7 @@ void ClientSession::closeAfterFlush() {
 void ClientSession::releaseHandler() {
   if (!handler_) return;
   handler_->onClientClosed();
-  if (handler_->continuesWithoutClient()) {
-    worker_.adopt(std::move(handler_));
-  } else {
-    worker_.deleteLater(std::move(handler_));
-  }
+  worker_.deleteLater(std::move(handler_));
 }
 
 void ClientSession::close() {

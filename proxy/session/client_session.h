@@ -23,6 +23,7 @@
 #include "proxy/net/relay.h"
 #include "proxy/request_handler.h"
 #include "proxy/session/client_connections.h"
+#include "proxy/session/handler_router.h"
 #include "proxy/session/route.h"
 
 namespace regcache::proxy {
@@ -77,6 +78,7 @@ public:
   void abortClient(const std::string &reason) override;
   void forwardInstead() override;
   void replaceHandler(std::unique_ptr<RequestHandler> next) override;
+  std::unique_ptr<RequestHandler> handOver(std::unique_ptr<RequestHandler> next) override;
 
 private:
   // http::RequestSink
@@ -136,16 +138,8 @@ private:
                             std::optional<std::string> user, const ProxyUsers &users);
   // Routing once the client is known: `admin` says whether it may read admin endpoints.
   void dispatchRequest(http::RequestHead &&head, Route &&route, bool admin);
-  // The handler for a forwarded request, as the registry cache decides (askBucket false: as if
-  // the fleet's bucket had nothing).
-  std::unique_ptr<RequestHandler> cacheHandlerFor(http::RequestHead &&head, Route &&route,
-                                                  bool askBucket);
-  // A kMirror request: answers the ping or a refusal itself (false), or turns `route` into a
-  // forward to the registry ns names, with the client's Authorization removed (true).
-  bool routeToMirror(http::RequestHead &head, Route &route);
   void closeAfterFlush();
-  // Tells the handler the client is gone; it is freed, or adopted by the worker if it has work
-  // to finish (a fill).
+  // Tells the handler the client is gone, and frees it.
   void releaseHandler();
   void close();
 
@@ -176,8 +170,7 @@ private:
   std::shared_ptr<PendingCredentials> pendingCredentials_;
   std::unique_ptr<RequestHandler> handler_;
   // A cache follower's request, kept so it can still be forwarded on its own.
-  std::optional<http::RequestHead> fallbackHead_;
-  std::optional<Route> fallbackRoute_;
+  ForwardFallback fallback_;
   bool requestDone_ = false;
   bool responseDone_ = false;
   bool keepAlive_ = true;

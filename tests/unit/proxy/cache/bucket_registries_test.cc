@@ -3,8 +3,8 @@
 
 #include "proxy/cache/bucket_lookup.h"
 
-using regcache::proxy::http::HostPort;
 using regcache::proxy::bucketServesRegistry;
+using regcache::proxy::http::HostPort;
 
 TEST_CASE("store registries: an empty list serves none, \"*\" every registry",
           "[bucket][store-registries]") {

@@ -1,0 +1,255 @@
+#include "proxy/cache/fill.h"
+
+#include <algorithm>
+
+#include "base/log.h"
+#include "cache/index_writer.h"
+#include "proxy/cache/public_probe.h"
+#include "proxy/cache/starter_reader.h"
+#include "proxy/worker.h"
+
+namespace regcache::proxy {
+
+Fill::FetchEnd::FetchEnd(Fill &fill, Worker &worker, const ClientSide &starter)
+    : fill_(fill), worker_(worker), prefix_(starter.logPrefix()), peer_(starter.peer()),
+      user_(starter.user()), sink_(evbuffer_new()) {}
+
+evbuffer *Fill::FetchEnd::clientOutput() {
+  // Whatever the fetch wrote since the last call is dropped: readers read the fill, not this.
+  evbuffer_drain(sink_.get(), evbuffer_get_length(sink_.get()));
+  return sink_.get();
+}
+
+void Fill::FetchEnd::replaceHandler(std::unique_ptr<RequestHandler> next) {
+  worker_.deleteLater(std::move(next));
+  fill_.onFetchFailed("the fetch tried to hand its response on");
+}
+
+std::unique_ptr<RequestHandler> Fill::FetchEnd::handOver(std::unique_ptr<RequestHandler> next) {
+  worker_.deleteLater(std::move(next));
+  fill_.onFetchFailed("the fetch tried to hand its response on");
+  return nullptr;
+}
+
+Fill::Fill(Worker &worker, Start start, const ClientSide &starter)
+    : worker_(worker), fetchEnd_(*this, worker, starter), what_(std::move(start.what)),
+      digestText_(what_.digest.toString()), registry_(std::move(start.registry)),
+      writer_(std::move(start.writer)), reservation_(std::move(start.reservation)),
+      hold_(std::move(start.hold)), size_(start.size), contentType_(std::move(start.contentType)) {
+  if (what_.progress) {
+    what_.progress->size = size_;
+    what_.progress->contentType = contentType_;
+    what_.progress->readers = writer_->readerSource();
+    what_.progress->publishState(cache::FillProgress::kStreaming);
+  }
+}
+
+Fill::~Fill() { publishEnd(cache::FillProgress::kFailed); }
+
+void Fill::adoptFetch(std::unique_ptr<RequestHandler> owner, Exchange &fetch) {
+  fetchOwner_ = std::move(owner);
+  fetch_ = &fetch;
+}
+
+void Fill::publishEnd(cache::FillProgress::State state) {
+  if (!what_.progress || what_.progress->terminal()) return;
+  if (cache::FillRegistry *fills = worker_.shared().fills) {
+    fills->finish(what_.fillKey, what_.progress, state);
+  } else {
+    what_.progress->publishState(state);
+  }
+}
+
+void Fill::end() {
+  if (ended_) return;
+  ended_ = true;
+  if (starter_ != nullptr) starter_ = nullptr;
+  worker_.deleteLater(std::move(fetchOwner_));
+  fetch_ = nullptr;
+  worker_.endFill(this);
+}
+
+void Fill::detachStarter() {
+  starter_ = nullptr;
+  if (ended_) return;
+  if (passThrough_) {
+    // Nothing is stored and nobody reads: the fetch has no more use.
+    log::cache().debug("{} the client of an uncached pass-through left", fetchEnd_.logPrefix());
+    end();
+    return;
+  }
+  if (fetch_ != nullptr) fetch_->holdUpstream(net::ReadGate::kSinkFull, false);
+  log::cache().debug("{} the client that started the fill of {} left; the fill goes on",
+                     fetchEnd_.logPrefix(), digestText_);
+}
+
+void Fill::holdForStarter(bool held) {
+  if (fetch_ != nullptr) fetch_->holdUpstream(net::ReadGate::kSinkFull, held);
+}
+
+Result<std::unique_ptr<cache::BlobReader>> Fill::openReader() {
+  if (!writer_) return Failure{Error::kIo, "the fill has no write any more"};
+  return writer_->readerSource()->openReader(worker_.completions());
+}
+
+void Fill::append(std::string_view data) {
+  if (ended_) return;
+  if (starter_ != nullptr) starter_->onBytes(data);
+  if (passThrough_ || !writer_) return;
+  pending_.append(data);
+  // Gather while the store is busy, hand over at once when it is idle: a fast upstream's bytes go
+  // in large appends, and a trickling one's still reach the fill's readers without waiting for a
+  // whole chunk.
+  if (pending_.size() >= kAppendChunk || queued_ == 0) flush();
+}
+
+void Fill::flush() {
+  if (pending_.empty() || !writer_) return;
+  std::size_t size = pending_.size();
+  handed_ += size;
+  queued_ += size;
+  std::string bytes;
+  bytes.reserve(kAppendChunk + 64 * 1024);
+  bytes.swap(pending_);
+  writer_->append(std::move(bytes),
+                  [this, size](Result<void> stored) { onAppended(std::move(stored), size); });
+  if (queued_ > kQueueHigh && fetch_ != nullptr) {
+    fetch_->holdUpstream(net::ReadGate::kStoreBusy, true);
+  }
+}
+
+void Fill::onAppended(Result<void> stored, std::size_t size) {
+  queued_ -= std::min<std::uint64_t>(queued_, size);
+  if (committing_) return; // a failed append fails the commit too, which reports it
+  if (!stored.ok()) {
+    abandonStore(stored.failure().detail);
+    return;
+  }
+  if (what_.progress) what_.progress->publishWritten(writer_->appended());
+  if (starter_ != nullptr) starter_->onStored(); // it may be reading back, waiting for these
+  if (queued_ == 0 && writer_) flush();          // what gathered meanwhile
+  if (queued_ <= kQueueHigh / 2 && fetch_ != nullptr) {
+    fetch_->holdUpstream(net::ReadGate::kStoreBusy, false);
+  }
+}
+
+void Fill::abandonStore(const std::string &why) {
+  log::cache().warn("{} fill of {} abandoned, passing through: {}", fetchEnd_.logPrefix(),
+                    digestText_, why);
+  writer_.reset(); // removes the temp file
+  pending_.clear();
+  hold_.release();
+  reservation_.release();
+  publishEnd(cache::FillProgress::kFailed);
+  if (fetch_ != nullptr) fetch_->holdUpstream(net::ReadGate::kStoreBusy, false);
+  StarterReader *starter = starter_;
+  if (starter == nullptr) {
+    end();
+    return;
+  }
+  // Leaves starter_ set only if the starter reads live and takes the rest as a pass-through.
+  passThrough_ = true;
+  starter->onStoreAbandoned(why);
+  if (starter_ == nullptr && !ended_) end();
+}
+
+void Fill::onFetchComplete() {
+  if (ended_) return;
+  if (passThrough_ || !writer_) {
+    if (StarterReader *starter = starter_) {
+      starter_ = nullptr;
+      starter->onUncachedEnd();
+    }
+    end();
+    return;
+  }
+  flush();
+  committing_ = true;
+  writer_->commit(handed_, [this](const Result<void> &committed) { onCommitted(committed); });
+}
+
+void Fill::onFetchFailed(const std::string &why) {
+  if (ended_) return;
+  writer_.reset(); // removes the temp file
+  hold_.release();
+  reservation_.release();
+  publishEnd(cache::FillProgress::kFailed);
+  if (StarterReader *starter = starter_) {
+    starter_ = nullptr;
+    starter->onFailed(why);
+  }
+  end();
+}
+
+void Fill::onCommitted(const Result<void> &committed) {
+  committing_ = false;
+  writer_.reset();
+  hold_.release();
+  reservation_.release(); // committed bytes are counted by the index from here on
+  if (!committed.ok() && committed.failure().code == Error::kUpstream) {
+    // Wrong bytes: keep nothing, and cut every reader off before the held-back tail.
+    worker_.shared().metrics.countUpstreamError(UpstreamError::kDigestMismatch);
+    std::string why =
+        "upstream sent wrong bytes for " + digestText_ + ": " + committed.failure().detail;
+    log::cache().warn("{} {}", fetchEnd_.logPrefix(), why);
+    onFetchFailed(why);
+    return;
+  }
+  if (!committed.ok()) {
+    log::cache().warn("{} cannot store {}: {}; served without caching", fetchEnd_.logPrefix(),
+                      digestText_, committed.failure().detail);
+    publishEnd(cache::FillProgress::kFailed);
+    if (StarterReader *starter = starter_) {
+      starter_ = nullptr;
+      starter->onUncachedEnd();
+    }
+    end();
+    return;
+  }
+  auto now = std::chrono::system_clock::now();
+  cache::BlobRecord blob{digestText_, handed_, contentType_, what_.manifest, now, now, 0};
+  if (!what_.credential.empty()) {
+    // Upstream just served this client: it needs no HEAD to be served this repository again.
+    worker_.shared().accessMemo.remember(what_.credential, what_.registry, what_.repository);
+  }
+  std::optional<cache::TagRecord> tag;
+  if (what_.tag) {
+    tag = cache::TagRecord{what_.registry, what_.repository, *what_.tag, what_.acceptKey,
+                           blob.digest,    contentType_,     now};
+  }
+  // The row must be in SQLite before a response completes (a crash then loses no committed
+  // blob), but the loop does not wait for it: the writer posts its answer back.
+  std::weak_ptr<bool> alive = alive_;
+  std::shared_ptr<net::LoopMailbox> mailbox = worker_.mailbox();
+  worker_.shared().indexWriter->putBlob(
+      blob, cache::BlobSource{what_.registry, what_.repository, what_.credential.empty()},
+      std::move(tag), [this, alive, mailbox, blob](Result<void> indexed) {
+        mailbox->post([this, alive, blob, indexed = std::move(indexed)]() mutable {
+          if (alive.lock()) onIndexed(std::move(indexed), blob);
+        });
+      });
+}
+
+void Fill::onIndexed(Result<void> indexed, const cache::BlobRecord &blob) {
+  std::string note;
+  if (!indexed.ok()) {
+    log::cache().warn("{} cannot index {}: {}", fetchEnd_.logPrefix(), blob.digest,
+                      indexed.failure().detail);
+  } else {
+    log::cache().debug("{} cached {} ({} bytes)", fetchEnd_.logPrefix(), blob.digest, blob.size);
+    if (!what_.credential.empty()) {
+      noteCredentialedFetch(worker_, registry_, what_.registry, what_.repository, blob);
+    }
+    note = "cache MISS, stored";
+  }
+  // The bytes are verified and stored either way: readers may finish from the store (an
+  // unindexed file is removed at the next start-up).
+  publishEnd(cache::FillProgress::kCommitted);
+  if (StarterReader *starter = starter_) {
+    starter_ = nullptr;
+    starter->onCommitted(note);
+  }
+  end();
+}
+
+} // namespace regcache::proxy
