@@ -4,11 +4,13 @@
 #include <sstream>
 #include <stdexcept>
 
-#include "app/blocking_channel.h"
+#include "base/blocking/channel.h"
 #include "proxy/http/parser.h"
 #include "proxy/http/target.h"
 
 namespace regcache::app {
+using blocking::Channel;
+using blocking::connectChannel;
 namespace {
 
 void requireCertificate(const std::string &pem, const std::string &from) {

@@ -7,6 +7,7 @@
 #include <stdexcept>
 
 #include "app/build_info.h"
+#include "app/s3_options.h"
 #include "app/units.h"
 #include "proxy/access/target_policy.h"
 #include "proxy/net/cidr.h"
@@ -46,6 +47,9 @@ struct Cli::Raw {
   std::string cacheRef;
   WarmOptions warm; // cache warm
   std::string gcOlderThan;
+  S3Flags storeGc;                    // store gc
+  std::vector<std::string> storeGcCa; // store gc --upstream-ca
+  bool dryRun = false;                // store gc --dry-run
   bool rotateNow = false;
   std::string leafValidity = "7d";
   std::string caRotateEvery = "0";
@@ -98,6 +102,11 @@ struct Cli::Raw {
   std::string dnsNegativeTtl = "10s";
   // How often the evictor checks --cache-max-size (and the hit counters are flushed).
   std::string evictionInterval = "10s";
+  // A fleet sharing one bucket (issue #12, docs/fleet.md): --store s3:// and --s3-* (the shared
+  // parser, app/s3_options.h), the registries it may serve, and how long a stat may take.
+  S3Flags serveStore;
+  std::vector<std::string> storeRegistries;
+  std::string storeTimeout = "2s";
 };
 
 std::filesystem::path defaultDataDir() {
@@ -378,6 +387,18 @@ Cli::Cli() : raw_(std::make_unique<Raw>()) {
                    "How often the cache size is checked against --cache-max-size and least "
                    "recently used blobs evicted (duration)")
       ->capture_default_str();
+  // A fleet sharing one bucket (issue #12, docs/fleet.md).
+  addS3Flags(*serve_, raw_->serveStore);
+  serve_->add_option(
+      "--store-registries", raw_->storeRegistries,
+      "Registries whose blobs may be served from the --store bucket on a local "
+      "miss, after upstream's own yes to a HEAD: docker.io, HOST[:PORT], "
+      "*.DOMAIN[:PORT] or *; repeatable (default: none, the bucket only gets fills)");
+  serve_
+      ->add_option("--store-timeout", raw_->storeTimeout,
+                   "A --store bucket that takes longer than this to say whether it has a blob "
+                   "is skipped, and the pull goes upstream (duration)")
+      ->capture_default_str();
 
   CLI::App *ca = app_.add_subcommand("ca", "Manage the proxy's certificate authority");
   ca->require_subcommand(1);
@@ -528,6 +549,18 @@ Cli::Cli() : raw_(std::make_unique<Raw>()) {
       ->check(CLI::Range(1u, 64u))
       ->capture_default_str();
   cacheWarm_->add_flag("--json", json_, "Print a summary document (for jq and scripts)");
+  CLI::App *storeCommand =
+      app_.add_subcommand("store", "Manage a blob store shared by a fleet (an S3-API bucket)");
+  storeCommand->require_subcommand(1);
+  storeGc_ = storeCommand->add_subcommand(
+      "gc", "Remove blobs no host used for --older-than (the later of the object's upload and "
+            "its use marker), orphaned markers, and multipart uploads begun before then");
+  storeGc_->add_option("--older-than", raw_->gcOlderThan, "e.g. 30d")->required();
+  addS3Flags(*storeGc_, raw_->storeGc, true);
+  storeGc_->add_option("--upstream-ca", raw_->storeGcCa,
+                       "Extra roots (PEM) that verify an https:// --s3-endpoint (repeatable)");
+  storeGc_->add_flag("--dry-run", raw_->dryRun, "Report what would be removed; change nothing");
+  storeGc_->add_flag("--json", json_, "Print one JSON document (for jq and scripts)");
   for (CLI::App *sub : {caInit_, caBundle_, caShow_, caRotate_, caInstall_, cacheList_, cacheStats_,
                         cacheVerify_, cacheRemove_, cacheGc_, clientConfig_}) {
     sub->add_option("--data-dir", raw_->dataDir, dataDirHelp);
@@ -597,6 +630,8 @@ ParsedCommand Cli::parse(int argc, const char *const *argv) {
     out.command = Command::kCacheGc;
   else if (cacheWarm_->parsed())
     out.command = Command::kCacheWarm;
+  else if (storeGc_->parsed())
+    out.command = Command::kStoreGc;
   else if (version_->parsed())
     out.command = Command::kVersion;
   else if (proxyAuthHash_->parsed())
@@ -629,6 +664,9 @@ ParsedCommand Cli::parse(int argc, const char *const *argv) {
   out.hashToken = raw_->hashToken;
   out.hashAdmin = raw_->hashAdmin;
   if (!raw_->gcOlderThan.empty()) out.gcOlderThan = parseDuration(raw_->gcOlderThan);
+  out.storeGc = raw_->storeGc;
+  out.storeGcCaFiles.assign(raw_->storeGcCa.begin(), raw_->storeGcCa.end());
+  out.dryRun = raw_->dryRun;
   out.rotateNow = raw_->rotateNow;
   out.json = json_;
   out.leafValidity =
@@ -725,6 +763,18 @@ ParsedCommand Cli::parse(int argc, const char *const *argv) {
   if (o.evictionInterval.count() <= 0) {
     throw std::invalid_argument("--eviction-interval must be positive");
   }
+  o.s3Store = resolveS3Options(raw_->serveStore, o.upstreamCaFiles, o.dataDir / "s3-spool");
+  for (const auto &registry : raw_->storeRegistries) {
+    std::string_view name = registry;
+    if (name == "*") continue;
+    if (name.rfind("*.", 0) == 0) name.remove_prefix(2);
+    if (!proxy::parseMirrorRegistry(name).ok()) {
+      throw std::invalid_argument("bad --store-registries entry '" + registry + "'");
+    }
+  }
+  o.storeRegistries = raw_->storeRegistries;
+  o.storeTimeout = parseDuration(raw_->storeTimeout);
+  if (o.storeTimeout.count() <= 0) throw std::invalid_argument("--store-timeout must be positive");
   if (o.listen.empty()) throw std::invalid_argument("at least one --listen address is needed");
   return out;
 }

@@ -11,6 +11,7 @@
 
 #include "app/cache_warm.h"
 #include "app/doctor.h"
+#include "app/s3_options.h"
 #include "proxy/server_options.h"
 
 namespace regcache::app {
@@ -30,6 +31,7 @@ enum class Command {
   kCacheRemove,
   kCacheGc,
   kCacheWarm,
+  kStoreGc, // store gc: eviction in a shared S3 bucket
   kProxyAuthHash,
   kDoctor,
   kVersion,
@@ -66,6 +68,10 @@ struct ParsedCommand {
   std::chrono::milliseconds gcOlderThan{0}; // cache gc: 0 keeps every blob in use
   std::string configFile;                   // serve --check-config
   WarmOptions warm;                         // cache warm
+  // store gc: the bucket (--store, --s3-*), its extra roots (--upstream-ca), and --dry-run
+  S3Flags storeGc;
+  std::vector<std::filesystem::path> storeGcCaFiles;
+  bool dryRun = false;
 };
 
 // One `serve` setting as it is in effect: its config key (the flag without dashes) and values.
@@ -123,6 +129,7 @@ private:
   CLI::App *cacheRemove_ = nullptr;
   CLI::App *cacheGc_ = nullptr;
   CLI::App *cacheWarm_ = nullptr;
+  CLI::App *storeGc_ = nullptr;
   CLI::App *proxyAuthHash_ = nullptr;
   CLI::App *version_ = nullptr;
   bool json_ = false; // --json of the subcommands that print reports

@@ -17,6 +17,7 @@ int runCacheVerify(const ParsedCommand &command);
 int runCacheRemove(const ParsedCommand &command);
 int runCacheGc(const ParsedCommand &command);
 int runCacheWarm(const ParsedCommand &command); // app/cache_warm.cc
+int runStoreGc(const ParsedCommand &command);   // app/store_commands.cc
 int runProxyAuthHash(const ParsedCommand &command);
 int runDoctor(const ParsedCommand &command);
 // `json`: one JSON document instead of the text.

@@ -1,9 +1,11 @@
 #include "app/http_get.h"
 
-#include "app/blocking_channel.h"
+#include "base/blocking/channel.h"
 #include "proxy/http/parser.h"
 
 namespace regcache::app {
+using blocking::Channel;
+using blocking::connectChannel;
 namespace {
 
 struct Collector : proxy::http::ResponseSink {

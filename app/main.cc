@@ -33,6 +33,7 @@ int main(int argc, char **argv) {
     case Command::kCacheVerify: return runCacheVerify(command);
     case Command::kCacheRemove: return runCacheRemove(command);
     case Command::kCacheGc: return runCacheGc(command);
+    case Command::kStoreGc: return runStoreGc(command);
     case Command::kCacheWarm: return runCacheWarm(command);
     case Command::kProxyAuthHash: return runProxyAuthHash(command);
     case Command::kDoctor: return runDoctor(command);

@@ -22,8 +22,9 @@ void noteRemoteFailure(TierCounters &counters, const Failure &failure, const cha
 } // namespace
 
 TieredBlobStore::TieredBlobStore(std::shared_ptr<BlobStore> local,
-                                 std::shared_ptr<BlobStore> remote)
-    : local_(std::move(local)), remote_(std::move(remote)) {}
+                                 std::shared_ptr<BlobStore> remote,
+                                 std::function<void(const Digest &)> markUsed)
+    : local_(std::move(local)), remote_(std::move(remote)), markUsed_(std::move(markUsed)) {}
 
 TieredBlobStore::~TieredBlobStore() = default;
 
@@ -41,6 +42,7 @@ Result<std::unique_ptr<BlobWrite>> TieredBlobStore::begin(const Digest &digest,
     upload->write = std::move(remote.value());
     upload->digest = digest;
     upload->counters = counters_;
+    upload->markUsed = markUsed_;
   } else {
     counters_->add(counters_->errors);
     counters_->add(counters_->fallbacks);
@@ -78,9 +80,11 @@ Result<std::unique_ptr<BlobReader>> TieredBlobStore::openVerified(const Digest &
   // a write now only means this read is not kept.
   auto warm = local_->begin(digest, completions);
   std::unique_ptr<BlobWrite> warmWrite = warm.ok() ? std::move(warm.value()) : nullptr;
-  return std::unique_ptr<BlobReader>(
-      new VerifyingReader(*remote_, digest, size, std::move(inner.value()), std::move(warmWrite),
-                          completions, *counters_, std::move(onWarmed)));
+  return std::unique_ptr<BlobReader>(new VerifyingReader(
+      *remote_, digest, size, std::move(inner.value()), std::move(warmWrite), completions,
+      *counters_, std::move(onWarmed), [markUsed = markUsed_, digest] {
+        if (markUsed) markUsed(digest);
+      }));
 }
 
 void TieredBlobStore::stat(const Digest &digest, CompletionQueue &completions,

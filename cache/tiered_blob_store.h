@@ -17,6 +17,7 @@
 //
 // The evictor and the start-up reconcile work on local() alone: a host evicts and reconciles its
 // own tier, never the shared bucket (that is `regcache store gc`).
+#include <functional>
 #include <memory>
 
 #include "cache/blob_store.h"
@@ -28,7 +29,10 @@ class TieredBlobStore final : public BlobStore {
 public:
   // Both tiers must outlive every handle this store hands out (they are shared: tests give
   // several stores one remote).
-  TieredBlobStore(std::shared_ptr<BlobStore> local, std::shared_ptr<BlobStore> remote);
+  // `markUsed` (may be empty; any thread) records that the fleet used a blob of the remote tier,
+  // for `regcache store gc`: called when a remote read verified and when an upload completed.
+  TieredBlobStore(std::shared_ptr<BlobStore> local, std::shared_ptr<BlobStore> remote,
+                  std::function<void(const Digest &)> markUsed = {});
   ~TieredBlobStore() override;
 
   Result<std::unique_ptr<BlobWrite>> begin(const Digest &digest,
@@ -62,6 +66,7 @@ private:
 
   std::shared_ptr<BlobStore> local_;
   std::shared_ptr<BlobStore> remote_;
+  std::function<void(const Digest &)> markUsed_;
   // Shared with uploads that finish after their write handle (and maybe this store) is gone.
   std::shared_ptr<TierCounters> counters_ = std::make_shared<TierCounters>();
 };

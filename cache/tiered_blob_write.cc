@@ -97,6 +97,7 @@ void TieredBlobWrite::onLocalCommit(Result<void> committed,
     TierCounters &counters = *upload->counters;
     if (uploaded.ok()) {
       counters.add(counters.uploadsCompleted);
+      if (upload->markUsed) upload->markUsed(upload->digest);
       log::cache().debug("{} uploaded to the bucket", upload->digest.toString());
     } else {
       counters.add(counters.uploadsAborted);

@@ -4,6 +4,7 @@
 // after the local commit and never waited for.
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 
 #include "cache/blob_store.h"
@@ -21,6 +22,7 @@ struct RemoteUpload {
   std::shared_ptr<TierCounters> counters;
   std::atomic<std::uint64_t> pending{0}; // bytes handed to write->append, not yet stored
   std::atomic<bool> failed{false};
+  std::function<void(const Digest &)> markUsed; // when it completes (may be empty)
 };
 
 class TieredBlobWrite final : public BlobWrite {

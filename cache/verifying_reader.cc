@@ -17,10 +17,10 @@ VerifyingReader::VerifyingReader(BlobStore &remote, Digest digest,
                                  std::optional<std::uint64_t> size,
                                  std::unique_ptr<BlobReader> inner, std::unique_ptr<BlobWrite> warm,
                                  CompletionQueue &completions, TierCounters &counters,
-                                 std::function<void()> onWarmed)
+                                 std::function<void()> onWarmed, std::function<void()> onVerified)
     : remote_(remote), digest_(std::move(digest)), size_(size), inner_(std::move(inner)),
       warm_(std::move(warm)), counters_(counters), onWarmed_(std::move(onWarmed)),
-      guard_(completions) {}
+      onVerified_(std::move(onVerified)), guard_(completions) {}
 
 // The warm write, if unfinished, is destroyed with the reader: nothing half-written is kept.
 VerifyingReader::~VerifyingReader() = default;
@@ -119,6 +119,7 @@ void VerifyingReader::finish(std::span<const char> last, ReadDone done) {
                 std::move(done));
   }
   counters_.add(counters_.hits);
+  if (onVerified_) std::exchange(onVerified_, nullptr)();
   if (!warm_) {
     done(last);
     return;

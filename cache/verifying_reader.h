@@ -32,10 +32,11 @@ public:
   // digest into the local tier, made for `completions` too. `size`: the object's size when the
   // opener knows it. `onWarmed` (may be empty) runs on the owner's thread once the local tier
   // committed the verified blob, before the read that hands out its last bytes completes.
+  // `onVerified` (may be empty) runs once every byte matched the digest.
   VerifyingReader(BlobStore &remote, Digest digest, std::optional<std::uint64_t> size,
                   std::unique_ptr<BlobReader> inner, std::unique_ptr<BlobWrite> warm,
                   CompletionQueue &completions, TierCounters &counters,
-                  std::function<void()> onWarmed = {});
+                  std::function<void()> onWarmed = {}, std::function<void()> onVerified = {});
   ~VerifyingReader() override;
 
   void read(std::uint64_t offset, std::size_t max, ReadDone done) override;
@@ -62,6 +63,7 @@ private:
   std::unique_ptr<BlobWrite> warm_;
   TierCounters &counters_;
   std::function<void()> onWarmed_;
+  std::function<void()> onVerified_;
   Sha256 hasher_;
   std::uint64_t hashed_ = 0;
   std::uint64_t warmPending_ = 0;               // bytes appended to warm_ not yet stored

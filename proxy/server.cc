@@ -52,6 +52,7 @@ struct Server::Impl {
   std::shared_ptr<cache::BlobStore> sharedBlobs; // the fleet's bucket (--store); null without
   std::shared_ptr<cache::BlobStore> blobs;       // what the loops use: local, or both tiers
   cache::TieredBlobStore *tiered = nullptr;      // `blobs` when it is tiered
+  const cache::s3::S3Stats *s3Stats = nullptr;   // the bucket's, when it is an S3 store
   std::unique_ptr<cache::FillBudget> fillBudget; // before the evictor, which reads it
   cache::IndexView indexView;                    // before the writer and the evictor
   std::unique_ptr<cache::IndexWriter> indexWriter;
@@ -182,6 +183,7 @@ void Server::start() {
   if (o.cacheEnabled) openCache();
   impl_->shared->blobs = impl_->blobs.get();
   impl_->shared->tiered = impl_->tiered;
+  impl_->shared->bucketStats = impl_->s3Stats;
   impl_->shared->fillBudget = impl_->fillBudget.get();
   impl_->shared->evictor = impl_->evictor.get();
   if (impl_->indexWriter) {
@@ -268,8 +270,10 @@ void Server::openCache() {
 }
 
 void Server::openSharedStore() {
+  SharedStore shared;
   try {
-    impl_->sharedBlobs = makeSharedStore(impl_->options);
+    shared = makeSharedStore(impl_->options);
+    impl_->sharedBlobs = shared.store;
   } catch (const std::exception &e) {
     // The fleet's store is a saving, never a condition: this host serves from its own disk.
     log::cache().warn("the shared store is unavailable, caching on this host alone: {}", e.what());
@@ -278,7 +282,9 @@ void Server::openSharedStore() {
     impl_->blobs = impl_->localBlobs;
     return;
   }
-  auto tiered = std::make_shared<cache::TieredBlobStore>(impl_->localBlobs, impl_->sharedBlobs);
+  auto tiered = std::make_shared<cache::TieredBlobStore>(impl_->localBlobs, impl_->sharedBlobs,
+                                                         std::move(shared.markUsed));
+  impl_->s3Stats = shared.s3Stats;
   impl_->tiered = tiered.get();
   impl_->blobs = std::move(tiered);
   if (impl_->options.storeRegistries.empty()) {

@@ -9,6 +9,7 @@
 #include "cache/blob_store_sync.h"
 #include "cache/fill_registry.h"
 #include "cache/index_writer.h"
+#include "cache/tiered_blob_store.h"
 #include "proxy/cache/cache_lookup.h"
 #include "proxy/worker.h"
 
@@ -39,7 +40,11 @@ bool takeLookup(Worker &worker, const oci::RegistryRoute &route, const Credentia
                 CacheLookup lookup, CacheDecision &decision, const std::string &logPrefix) {
   auto digest = oci::parseDigest(lookup.blob.digest);
   if (!digest) return false;
-  auto reader = worker.shared().blobs->openReader(*digest, worker.completions());
+  // An indexed blob is this host's own: read from its own tier, never a blocking question to
+  // the fleet's bucket on the loop (a row whose file is gone is a miss, which may ask the bucket).
+  cache::BlobStore &store =
+      worker.shared().tiered ? worker.shared().tiered->local() : *worker.shared().blobs;
+  auto reader = store.openReader(*digest, worker.completions());
   if (!reader.ok()) {
     // The index outlived the file (deleted by hand): forget it and fetch again.
     log::cache().warn("{} {} is indexed but unreadable ({}); refetching", logPrefix,

@@ -136,6 +136,19 @@ TEST_CASE("fleet: what host A fetched, host B serves from the bucket after upstr
   CHECK(body(hit) == kLayer);
   CHECK(asked(upstream).size() == 2);
   CHECK(fleet.bucket->opens.load() == opens);
+
+  // /metrics says where it came from: one verified bucket hit at B, one completed upload at A.
+  auto metricsOf = [](const ProxyFixture &host) {
+    auto admin = RawSocket::connectTo(host.port());
+    admin.sendAll("GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+    return body(admin.readResponse());
+  };
+  std::string metricsB = metricsOf(hostB);
+  CHECK(metricsB.find("\nregcache_bucket_hits_total 1\n") != std::string::npos);
+  CHECK(metricsB.find("\nregcache_bucket_read_bytes_total " + std::to_string(kLayer.size()) +
+                      "\n") != std::string::npos);
+  CHECK(metricsOf(hostA).find("\nregcache_bucket_uploads_completed_total 1\n") !=
+        std::string::npos);
 }
 
 TEST_CASE("fleet: the bucket never decides who may read: upstream's own answer does", "[fleet]") {

@@ -14,6 +14,9 @@
 #include "cache/blob_store_sync.h"
 #include "cache/file_blob_store.h"
 #include "cache/tiered_blob_store.h"
+#ifdef REGCACHE_CONFORMANCE_S3
+#include "s3_store_fixture.h"
+#endif
 
 using namespace regcache::cache;
 using regcache::Error;
@@ -60,7 +63,12 @@ struct TieredStore {
   }
 };
 
+#ifdef REGCACHE_CONFORMANCE_S3
+// tests/rgw builds this file again with the S3 store alone, against a real RGW.
+using BlobStores = std::tuple<regcache::test::S3Store>;
+#else
 using BlobStores = std::tuple<FileStore, TieredStore>;
+#endif
 
 Digest digestOf(const std::string &content) { return *parseDigest("sha256:" + sha256Hex(content)); }
 

@@ -1,14 +1,18 @@
-#include "app/blocking_channel.h"
+#include "base/blocking/channel.h"
+
+#include <poll.h>
 
 #include <arpa/inet.h>
 #include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 
 #include "base/openssl_errors.h"
 #include "proxy/http/parser.h"
 
-namespace regcache::app {
+namespace regcache::blocking {
 namespace {
 
 bool isIpLiteral(const std::string &host) {
@@ -31,12 +35,22 @@ struct ConnectAnswer : proxy::http::ResponseSink {
 
 Result<void> Channel::startTls(const std::string &host, const std::filesystem::path &caFile,
                                const std::string &what) {
+  std::vector<std::filesystem::path> caFiles;
+  if (!caFile.empty()) caFiles.push_back(caFile);
+  return startTls(host, caFiles, what);
+}
+
+Result<void> Channel::startTls(const std::string &host,
+                               const std::vector<std::filesystem::path> &caFiles,
+                               const std::string &what) {
   ctx_.reset(SSL_CTX_new(TLS_client_method()));
   if (!ctx_ || SSL_CTX_set_default_verify_paths(ctx_.get()) != 1) {
     return fail(Error::kTls, "TLS set-up: " + drainOpensslErrors("SSL_CTX_new"));
   }
-  if (!caFile.empty() && SSL_CTX_load_verify_locations(ctx_.get(), caFile.c_str(), nullptr) != 1) {
-    return fail(Error::kTls, "cannot load " + caFile.string() + ": " + drainOpensslErrors());
+  for (const auto &caFile : caFiles) {
+    if (SSL_CTX_load_verify_locations(ctx_.get(), caFile.c_str(), nullptr) != 1) {
+      return fail(Error::kTls, "cannot load " + caFile.string() + ": " + drainOpensslErrors());
+    }
   }
   SSL_CTX_set_verify(ctx_.get(), SSL_VERIFY_PEER, nullptr);
   SSL_CTX_set_min_proto_version(ctx_.get(), TLS1_2_VERSION);
@@ -99,6 +113,13 @@ bool Channel::sendAll(std::string_view data) {
          static_cast<ssize_t>(data.size());
 }
 
+bool Channel::idle() const {
+  if (ssl_ && SSL_pending(ssl_.get()) > 0) return false;
+  pollfd watch{fd_.get(), POLLIN, 0};
+  // Readable with nothing asked means a close, a reset or stray bytes: not reusable.
+  return ::poll(&watch, 1, 0) == 0;
+}
+
 ssize_t Channel::receive(char *buf, std::size_t size) {
   if (!ssl_) return ::recv(fd_.get(), buf, size, 0);
   int n = SSL_read(ssl_.get(), buf, static_cast<int>(size));
@@ -107,7 +128,13 @@ ssize_t Channel::receive(char *buf, std::size_t size) {
 }
 
 Result<Channel> connectChannel(const proxy::http::HostPort &authority, const std::string &what,
-                               std::chrono::seconds timeout) {
+                               std::chrono::milliseconds timeout) {
+  return connectChannel(authority, what, timeout, timeout);
+}
+
+Result<Channel> connectChannel(const proxy::http::HostPort &authority, const std::string &what,
+                               std::chrono::milliseconds connectTimeout,
+                               std::chrono::milliseconds ioTimeout) {
   addrinfo hints{};
   hints.ai_socktype = SOCK_STREAM;
   addrinfo *addresses = nullptr;
@@ -115,19 +142,28 @@ Result<Channel> connectChannel(const proxy::http::HostPort &authority, const std
   if (int rc = ::getaddrinfo(authority.host.c_str(), port.c_str(), &hints, &addresses); rc != 0) {
     return fail(Error::kDns, "cannot resolve " + authority.host + ": " + gai_strerror(rc));
   }
+  auto asTimeval = [](std::chrono::milliseconds ms) {
+    return timeval{static_cast<time_t>(ms.count() / 1000),
+                   static_cast<suseconds_t>((ms.count() % 1000) * 1000)};
+  };
   UniqueFd fd;
   for (addrinfo *a = addresses; a != nullptr && !fd; a = a->ai_next) {
     UniqueFd candidate(::socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC, 0));
-    timeval limit{static_cast<time_t>(timeout.count()), 0};
-    ::setsockopt(candidate.get(), SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit);
-    ::setsockopt(candidate.get(), SOL_SOCKET, SO_SNDTIMEO, &limit, sizeof limit);
-    if (candidate && ::connect(candidate.get(), a->ai_addr, a->ai_addrlen) == 0) {
-      fd = std::move(candidate);
-    }
+    if (!candidate) continue;
+    // On Linux SO_SNDTIMEO bounds a blocking connect() too.
+    timeval connectLimit = asTimeval(connectTimeout);
+    ::setsockopt(candidate.get(), SOL_SOCKET, SO_SNDTIMEO, &connectLimit, sizeof connectLimit);
+    if (::connect(candidate.get(), a->ai_addr, a->ai_addrlen) != 0) continue;
+    timeval ioLimit = asTimeval(ioTimeout);
+    ::setsockopt(candidate.get(), SOL_SOCKET, SO_RCVTIMEO, &ioLimit, sizeof ioLimit);
+    ::setsockopt(candidate.get(), SOL_SOCKET, SO_SNDTIMEO, &ioLimit, sizeof ioLimit);
+    int one = 1;
+    ::setsockopt(candidate.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    fd = std::move(candidate);
   }
   ::freeaddrinfo(addresses);
   if (!fd) return fail(Error::kConnect, "cannot connect to " + what);
   return Channel(std::move(fd));
 }
 
-} // namespace regcache::app
+} // namespace regcache::blocking
