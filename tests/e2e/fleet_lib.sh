@@ -27,21 +27,24 @@ s3_curl() {
 bucket_status() {
   curl -s -o /dev/null -w '%{http_code}' --max-time 30 --aws-sigv4 "aws:amz:us-east-1:s3" \
     --user "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY" -H "x-amz-content-sha256: UNSIGNED-PAYLOAD" \
-    -I "$S3_ENDPOINT/$BUCKET/fleet/blobs/sha256/${1#sha256:}"
+    -I "$S3_ENDPOINT/$BUCKET/${MEMBER_PREFIX:-fleet}/blobs/sha256/${1#sha256:}"
 }
 
-# Starts fleet member NAME (a, b, c...) with its own data dir, sharing the bucket, plus ARGS.
+# Starts fleet member NAME (a, b, c...) with its own data dir, sharing the bucket (under
+# MEMBER_PREFIX, default fleet; NO_STORE=1: no bucket), plus ARGS.
 # Sets MEMBER_PORT[NAME], MEMBER_PID[NAME], MEMBER_CERTS[NAME]; the access log is
 # WORK/access-NAME.log.
 declare -A MEMBER_PORT MEMBER_PID MEMBER_CERTS MEMBER_BUNDLE
 start_member() {
   local name="$1"; shift
   local port; port=$(free_port)
+  local store=(--store "s3://$BUCKET/${MEMBER_PREFIX:-fleet}" --s3-endpoint "$S3_ENDPOINT"
+    --s3-allow-plain-http --store-registries '*')
+  [ -n "${NO_STORE:-}" ] && store=() # a host with its local disk alone (the benchmarks' anchor)
   spawn "$WORK/proxy-$name.log" "$REGCACHE" serve --listen "127.0.0.1:$port" \
-    --data-dir "$WORK/data-$name" --workers 2 --log-level debug \
+    --data-dir "$WORK/data-$name" --workers 2 --log-level "${MEMBER_LOG_LEVEL:-debug}" \
     --access-log "$WORK/access-$name.log" --allow-target 127.0.0.0/8 \
-    --store "s3://$BUCKET/fleet" --s3-endpoint "$S3_ENDPOINT" --s3-allow-plain-http \
-    --store-registries '*' "$@"
+    "${store[@]}" "$@"
   MEMBER_PID[$name]=$LAST_PID
   MEMBER_PORT[$name]=$port
   wait_port "$port"
