@@ -24,7 +24,8 @@ void noteRemoteFailure(TierCounters &counters, const Failure &failure, const cha
 TieredBlobStore::TieredBlobStore(std::shared_ptr<BlobStore> local,
                                  std::shared_ptr<BlobStore> remote,
                                  std::function<void(const Digest &)> markUsed)
-    : local_(std::move(local)), remote_(std::move(remote)), markUsed_(std::move(markUsed)) {}
+    : local_(std::move(local)), remote_(std::move(remote)), markUsed_(std::move(markUsed)),
+      uploads_(std::make_shared<UploadsInFlight>()) {}
 
 TieredBlobStore::~TieredBlobStore() = default;
 
@@ -43,6 +44,8 @@ Result<std::unique_ptr<BlobWrite>> TieredBlobStore::begin(const Digest &digest,
     upload->digest = digest;
     upload->counters = counters_;
     upload->markUsed = markUsed_;
+    upload->inFlight = uploads_;
+    uploads_->started(digest.hex);
   } else {
     counters_->add(counters_->errors);
     counters_->add(counters_->fallbacks);
@@ -112,20 +115,25 @@ void TieredBlobStore::statRemote(const Digest &digest, CompletionQueue &completi
 }
 
 void TieredBlobStore::remove(const Digest &digest, CompletionQueue &completions, Done<void> done) {
-  local_->remove(digest, InlineCompletions::instance(),
-                 [this, digest, &completions, done = std::move(done)](Result<void> local) mutable {
-                   counters_->add(counters_->requests);
-                   remote_->remove(digest, InlineCompletions::instance(),
-                                   [counters = counters_, local, &completions,
-                                    done = std::move(done)](Result<void> remote) mutable {
-                                     if (!remote.ok()) {
-                                       noteRemoteFailure(*counters, remote.failure(), "remove");
-                                     }
-                                     Result<void> both = !local.ok() ? local : remote;
-                                     completions.post(
-                                         [both, done = std::move(done)] { done(both); });
-                                   });
-                 });
+  local_->remove(
+      digest, InlineCompletions::instance(),
+      [this, digest, &completions, done = std::move(done)](Result<void> local) mutable {
+        counters_->add(counters_->requests);
+        // After this host's uploads of it end: one completing later would bring the
+        // blob back into the bucket.
+        uploads_->whenNone(
+            digest.hex, [this, digest, local, &completions, done = std::move(done)]() mutable {
+              remote_->remove(digest, InlineCompletions::instance(),
+                              [counters = counters_, local, &completions,
+                               done = std::move(done)](Result<void> remote) mutable {
+                                if (!remote.ok()) {
+                                  noteRemoteFailure(*counters, remote.failure(), "remove");
+                                }
+                                Result<void> both = !local.ok() ? local : remote;
+                                completions.post([both, done = std::move(done)] { done(both); });
+                              });
+            });
+      });
 }
 
 void TieredBlobStore::list(CompletionQueue &completions, Done<std::vector<BlobInfo>> done) {

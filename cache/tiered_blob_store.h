@@ -25,6 +25,8 @@
 
 namespace regcache::cache {
 
+class UploadsInFlight;
+
 class TieredBlobStore final : public BlobStore {
 public:
   // Both tiers must outlive every handle this store hands out (they are shared: tests give
@@ -67,6 +69,7 @@ private:
   std::shared_ptr<BlobStore> local_;
   std::shared_ptr<BlobStore> remote_;
   std::function<void(const Digest &)> markUsed_;
+  std::shared_ptr<UploadsInFlight> uploads_; // shared with the uploads, which may outlive this
   // Shared with uploads that finish after their write handle (and maybe this store) is gone.
   std::shared_ptr<TierCounters> counters_ = std::make_shared<TierCounters>();
 };

@@ -16,6 +16,36 @@ constexpr std::uint64_t kMaxUploadBacklog = 256u << 20;
 constexpr std::uint64_t kNoSuchSize = std::numeric_limits<std::uint64_t>::max();
 } // namespace
 
+void UploadsInFlight::started(const std::string &hex) {
+  std::lock_guard lock(mutex_);
+  ++uploads_[hex].first;
+}
+
+void UploadsInFlight::ended(const std::string &hex) {
+  std::vector<std::function<void()>> waiting;
+  {
+    std::lock_guard lock(mutex_);
+    auto found = uploads_.find(hex);
+    if (found == uploads_.end() || --found->second.first > 0) return;
+    waiting = std::move(found->second.second);
+    uploads_.erase(found);
+  }
+  for (auto &then : waiting)
+    then();
+}
+
+void UploadsInFlight::whenNone(const std::string &hex, std::function<void()> then) {
+  {
+    std::lock_guard lock(mutex_);
+    auto found = uploads_.find(hex);
+    if (found != uploads_.end()) {
+      found->second.second.push_back(std::move(then));
+      return;
+    }
+  }
+  then();
+}
+
 TieredBlobWrite::TieredBlobWrite(std::unique_ptr<BlobWrite> local,
                                  std::shared_ptr<RemoteUpload> upload, CompletionQueue &completions)
     : local_(std::move(local)), upload_(std::move(upload)), guard_(completions) {}

@@ -5,13 +5,33 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
+#include <mutex>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "cache/blob_store.h"
 #include "cache/completion_guard.h"
 #include "cache/tier_counters.h"
 
 namespace regcache::cache {
+
+// The uploads in flight per digest, so that a remove waits for them: otherwise an upload that
+// completes just after a remove would bring the blob back. Any thread.
+class UploadsInFlight {
+public:
+  void started(const std::string &hex);
+  // Runs every `then` waiting on `hex` once its last upload ended.
+  void ended(const std::string &hex);
+  // Runs `then` now if no upload of `hex` is in flight, else when the last one ends.
+  void whenNone(const std::string &hex, std::function<void()> then);
+
+private:
+  std::mutex mutex_;
+  std::map<std::string, std::pair<int, std::vector<std::function<void()>>>> uploads_;
+};
 
 // One upload to the remote tier. Its write was made on InlineCompletions, so its completions
 // run on the remote store's threads: whatever they touch is atomic. Kept alive by the commit's
@@ -23,6 +43,11 @@ struct RemoteUpload {
   std::atomic<std::uint64_t> pending{0}; // bytes handed to write->append, not yet stored
   std::atomic<bool> failed{false};
   std::function<void(const Digest &)> markUsed; // when it completes (may be empty)
+  std::shared_ptr<UploadsInFlight> inFlight;    // told when this upload ends, however it ends
+  ~RemoteUpload() {
+    write.reset(); // aborted if it never completed
+    if (inFlight) inFlight->ended(digest.hex);
+  }
 };
 
 class TieredBlobWrite final : public BlobWrite {
