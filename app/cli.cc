@@ -11,6 +11,8 @@
 #include "app/units.h"
 #include "proxy/access/target_policy.h"
 #include "proxy/net/cidr.h"
+#include "proxy/net/no_proxy.h"
+#include "proxy/net/parent_proxy.h"
 #include "proxy/session/mirror_route.h"
 
 namespace regcache::app {
@@ -102,6 +104,9 @@ struct Cli::Raw {
   std::string dnsNegativeTtl = "10s";
   // How often the evictor checks --cache-max-size (and the hit counters are flushed).
   std::string evictionInterval = "10s";
+  // Chaining through a parent proxy (issue #12 item 5).
+  std::string upstreamProxy;
+  std::vector<std::string> upstreamNoProxy;
   // A fleet sharing one bucket (issue #12, docs/fleet.md): --store s3:// and --s3-* (the shared
   // parser, app/s3_options.h), the registries it may serve, and how long a stat may take.
   S3Flags serveStore;
@@ -387,6 +392,16 @@ Cli::Cli() : raw_(std::make_unique<Raw>()) {
                    "How often the cache size is checked against --cache-max-size and least "
                    "recently used blobs evicted (duration)")
       ->capture_default_str();
+  // Chaining through a parent proxy (issue #12 item 5, docs/chaining.md).
+  serve_->add_option("--upstream-proxy", raw_->upstreamProxy,
+                     "Send every upstream connection through this parent proxy with CONNECT: "
+                     "http://HOST:PORT or http://USER:PASSWORD@HOST:PORT (default: direct)");
+  serve_
+      ->add_option("--upstream-no-proxy", raw_->upstreamNoProxy,
+                   "Hosts connected to directly despite --upstream-proxy, NO_PROXY-style: "
+                   "NAME (and names under it), .DOMAIN or *.DOMAIN, IP, CIDR, *, optionally "
+                   ":PORT; comma-separated or repeatable")
+      ->delimiter(',');
   // A fleet sharing one bucket (issue #12, docs/fleet.md).
   addS3Flags(*serve_, raw_->serveStore);
   serve_->add_option(
@@ -763,6 +778,14 @@ ParsedCommand Cli::parse(int argc, const char *const *argv) {
   if (o.evictionInterval.count() <= 0) {
     throw std::invalid_argument("--eviction-interval must be positive");
   }
+  if (!raw_->upstreamProxy.empty()) {
+    auto parent = proxy::net::parseParentProxyUrl(raw_->upstreamProxy);
+    if (!parent.ok()) throw std::invalid_argument(parent.failure().detail);
+  }
+  o.upstreamProxy = raw_->upstreamProxy;
+  if (auto exceptions = proxy::net::NoProxyList::parse(raw_->upstreamNoProxy); !exceptions.ok())
+    throw std::invalid_argument(exceptions.failure().detail);
+  o.upstreamNoProxy = raw_->upstreamNoProxy;
   o.s3Store = resolveS3Options(raw_->serveStore, o.upstreamCaFiles, o.dataDir / "s3-spool");
   for (const auto &registry : raw_->storeRegistries) {
     std::string_view name = registry;

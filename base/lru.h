@@ -5,6 +5,7 @@
 #include <optional>
 #include <unordered_map>
 #include <utility>
+#include <vector>
 
 namespace regcache {
 
@@ -50,6 +51,8 @@ public:
     order_.clear();
   }
   std::size_t size() const { return index_.size(); }
+  // Copies of every entry, most recently used first, without touching the order.
+  std::vector<std::pair<Key, Value>> entries() const { return {order_.begin(), order_.end()}; }
   std::size_t capacity() const { return capacity_; }
 
 private:

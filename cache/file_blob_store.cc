@@ -13,6 +13,7 @@
 
 #include "base/handle.h"
 #include "cache/file_blob_handles.h"
+#include "cache/file_blob_store_open_files.h"
 
 namespace regcache::cache {
 namespace fs = std::filesystem;
@@ -121,7 +122,8 @@ std::size_t sweepTmp(const FileBlobStore::Dirs &dirs) {
 } // namespace
 
 FileBlobStore::FileBlobStore(const fs::path &dataDir, FileBlobStoreOptions options)
-    : options_(options), pool_(options.ioThreads) {
+    : options_(options), openFiles_(std::make_unique<OpenBlobFiles>(options.keptDescriptors)),
+      pool_(options.ioThreads) {
   fs::path blobs = dataDir / "blobs" / "sha256";
   fs::path tmp = dataDir / "tmp";
   std::error_code ec;
@@ -139,9 +141,16 @@ FileBlobStore::FileBlobStore(const fs::path &dataDir, FileBlobStoreOptions optio
                              std::strerror(errno));
   }
   dirs_ = std::move(dirs);
+  if (options_.keptDescriptors != 0) {
+    sweeper_ = std::make_unique<PeriodicThread>(
+        options_.keptDescriptorSweep, [files = openFiles_.get()] { files->sweepUnlinked(); });
+    sweeper_->start();
+  }
 }
 
 FileBlobStore::~FileBlobStore() = default;
+
+std::size_t FileBlobStore::keptDescriptors() const { return openFiles_->size(); }
 
 Result<std::unique_ptr<BlobWrite>> FileBlobStore::begin(const Digest &digest,
                                                         CompletionQueue &completions) {
@@ -157,6 +166,10 @@ Result<std::unique_ptr<BlobWrite>> FileBlobStore::begin(const Digest &digest,
 
 Result<std::unique_ptr<BlobReader>> FileBlobStore::openReader(const Digest &digest,
                                                               CompletionQueue &completions) {
+  if (auto kept = openFiles_->find(digest)) {
+    return std::unique_ptr<BlobReader>(
+        new FileBlobReader(std::move(kept), pool_, completions, options_.readsOnCaller));
+  }
   auto prefix = openPrefix(*dirs_, digest);
   if (!prefix.ok()) return prefix.failure();
   // O_NOFOLLOW: a blob that is a symlink is not served (its target's bytes are not the blob).
@@ -168,6 +181,7 @@ Result<std::unique_ptr<BlobReader>> FileBlobStore::openReader(const Digest &dige
                 "open " + digest.toString() + ": " + std::strerror(errno));
   }
   file->readable.store(static_cast<std::uint64_t>(st.st_size), std::memory_order_release);
+  openFiles_->keep(digest, file);
   return std::unique_ptr<BlobReader>(
       new FileBlobReader(std::move(file), pool_, completions, options_.readsOnCaller));
 }
@@ -180,8 +194,12 @@ void FileBlobStore::stat(const Digest &digest, CompletionQueue &completions, Don
 }
 
 void FileBlobStore::remove(const Digest &digest, CompletionQueue &completions, Done<void> done) {
-  pool_.post([dirs = dirs_, digest, &completions, done = std::move(done)]() mutable {
+  pool_.post([dirs = dirs_, files = openFiles_.get(), digest, &completions,
+              done = std::move(done)]() mutable {
     auto removed = removeBlob(*dirs, digest);
+    // After the unlink, so no open from now on keeps the removed file again; the descriptor
+    // closes once the last reader of it goes, and with it the blob's disk space.
+    files->drop(digest);
     completions.post([removed, done = std::move(done)] { done(removed); });
   });
 }

@@ -8,9 +8,14 @@
 // bytes are in the page cache, reads them (tryReadNow: preadv2 with RWF_NOWAIT).
 // No operation follows a symlink inside the store: listing, sweeping, reading and removing use
 // directory descriptors and *at() calls with O_NOFOLLOW / AT_SYMLINK_NOFOLLOW.
+// Descriptors of blobs read recently stay open (a bounded LRU, cache/file_blob_store_open_files.h)
+// and are handed out again only while the file still has a link, so a hit costs one fstat().
+#include <chrono>
+#include <cstddef>
 #include <filesystem>
 #include <memory>
 
+#include "base/periodic_thread.h"
 #include "base/unique_fd.h"
 #include "cache/blob_store.h"
 #include "cache/io_pool.h"
@@ -22,7 +27,15 @@ struct FileBlobStoreOptions {
   // tryReadNow reads from the page cache on the caller's thread. False: it always says "would
   // block", so every read goes to the I/O threads (tests of that path, benchmarks).
   bool readsOnCaller = true;
+  // Descriptors of committed blobs kept open between reads (least recently used first out); 0
+  // keeps none. Each is one open file per blob, counted against the process's descriptor limit.
+  std::size_t keptDescriptors = 256;
+  // How often the kept descriptors of blobs removed by another process (`regcache cache rm`)
+  // are looked for and closed, so that their disk space is freed even if nobody asks for them.
+  std::chrono::milliseconds keptDescriptorSweep{1000};
 };
+
+class OpenBlobFiles;
 
 class FileBlobStore final : public BlobStore {
 public:
@@ -31,6 +44,9 @@ public:
   explicit FileBlobStore(const std::filesystem::path &dataDir, FileBlobStoreOptions options = {});
   // Runs the I/O already queued (their completions are posted), then stops the threads.
   ~FileBlobStore() override;
+
+  // Descriptors kept open now (tests): at most FileBlobStoreOptions::keptDescriptors.
+  std::size_t keptDescriptors() const;
 
   Result<std::unique_ptr<BlobWrite>> begin(const Digest &digest,
                                            CompletionQueue &completions) override;
@@ -50,7 +66,9 @@ public:
 private:
   std::shared_ptr<const Dirs> dirs_;
   FileBlobStoreOptions options_;
-  IoPool pool_; // last: destroyed first, so queued I/O still finds the directories open
+  std::unique_ptr<OpenBlobFiles> openFiles_; // outlives the pool's jobs and the sweeper
+  IoPool pool_; // destroyed before the above, so queued I/O still finds the directories open
+  std::unique_ptr<PeriodicThread> sweeper_; // destroyed first; null when nothing is kept
 };
 
 } // namespace regcache::cache

@@ -15,12 +15,15 @@ namespace regcache::proxy {
 
 class Worker;
 class RequestHandler;
+class HandlerServices;
 
 // What a handler may do to the client connection it serves.
 class ClientSide {
 public:
   virtual ~ClientSide() = default;
   virtual Worker &worker() = 0;
+  // What a handler may use of the worker (proxy/handler_services.h); prefer it to worker().
+  virtual HandlerServices &services() = 0;
   virtual const std::string &logPrefix() const = 0; // "[c42]"
   virtual const net::SocketAddress &peer() const = 0;
   // Who the client proved to be with proxy credentials; "-" without.

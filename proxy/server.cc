@@ -132,6 +132,16 @@ void Server::start() {
                                         InterceptPolicy(o.interceptPatterns, o.tunnelPatterns),
                                         nullptr, &impl_->fills, o.dataDir / "cache.db"});
   impl_->shared->tagTtl.store(o.tagTtl);
+  if (!o.upstreamProxy.empty()) {
+    auto parent = net::parseParentProxyUrl(o.upstreamProxy);
+    if (!parent.ok()) throw std::runtime_error(parent.failure().detail);
+    auto exceptions = net::NoProxyList::parse(o.upstreamNoProxy);
+    if (!exceptions.ok()) throw std::runtime_error(exceptions.failure().detail);
+    parent->exceptions = std::move(exceptions.value());
+    log::proxy().info("upstream connections go through parent proxy {}{}", parent->display(),
+                      parent->exceptions.empty() ? "" : " (except --upstream-no-proxy hosts)");
+    impl_->shared->upstreamProxy = std::make_shared<const net::ParentProxy>(std::move(*parent));
+  }
 
   // Socket activation: the sockets systemd (or a test's launcher) passed replace --listen.
   auto inherited = net::takeInheritedSockets();
@@ -168,6 +178,15 @@ void Server::start() {
   auto live = loadLiveConfig(o, impl_->bound);
   if (!live.ok()) throw std::runtime_error(live.failure().detail);
   publish(*impl_->shared, std::move(live.value()));
+  if (const auto &parent = impl_->shared->upstreamProxy) {
+    // A proxy that is its own parent would CONNECT to itself without end.
+    for (const auto &own : impl_->bound) {
+      if (own.port() == parent->port && own.ipString() == parent->host) {
+        throw std::runtime_error("--upstream-proxy " + parent->display() +
+                                 " is this proxy's own listen address");
+      }
+    }
+  }
   impl_->shared->metrics.limitLabelValues(o.metricsMaxLabelValues);
   impl_->shared->metrics.setBuildIdentity(o.build);
   setAccessLogFormat(o.accessLogFormat == "json" ? AccessLogFormat::kJson : AccessLogFormat::kText);

@@ -143,6 +143,11 @@ struct ServerOptions {
   // remembers a name that does not resolve for dnsNegativeTtl (0: not at all).
   std::chrono::milliseconds dnsMaxTtl{std::chrono::seconds(300)};
   std::chrono::milliseconds dnsNegativeTtl{std::chrono::seconds(10)};
+  // Chaining (issue #12 item 5, docs/chaining.md): every upstream connection goes through this
+  // parent proxy, "http://[USER:PASSWORD@]HOST:PORT", with CONNECT; empty: none. Hosts matching
+  // upstreamNoProxy (NO_PROXY-style, see proxy/net/no_proxy.h) are connected to directly.
+  std::string upstreamProxy;
+  std::vector<std::string> upstreamNoProxy;
 
   // The fleet's shared store (docs/fleet.md): --store s3://BUCKET[/PREFIX] and the --s3-* flags
   // (app/s3_options.h). Unset: the cache is this host's disk alone.

@@ -19,6 +19,7 @@
 #include "proxy/forward/upstream_auth/token_cache.h"
 #include "proxy/net/cidr.h"
 #include "proxy/net/dns_server_order.h"
+#include "proxy/net/parent_proxy.h"
 #include "proxy/observe/metrics.h"
 #include "proxy/observe/status_history.h"
 #include "proxy/reloadable.h"
@@ -95,6 +96,9 @@ struct SharedContext {
   // Which --dns-server to ask first, learned by every worker's resolver (a dead server is moved
   // behind the others once for the whole process, not once per worker).
   net::DnsServerOrder dnsServers{options.dnsServers};
+  // --upstream-proxy with its --upstream-no-proxy exceptions; null: every upstream is direct.
+  // Set before the workers start, then never changed (not reloadable).
+  std::shared_ptr<const net::ParentProxy> upstreamProxy{};
   // `blobs` when it is the fleet's (this host's disk in front of a shared bucket,
   // docs/fleet.md); null without --store.
   cache::TieredBlobStore *tiered = nullptr;

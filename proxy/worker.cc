@@ -24,6 +24,7 @@ Worker::Worker(unsigned index, SharedContext &shared)
       net::Resolver::CacheTtls{shared.options.dnsMaxTtl, shared.options.dnsNegativeTtl});
   mailbox_ = std::make_shared<net::LoopMailbox>(base_.get());
   completions_ = std::make_unique<LoopCompletions>(mailbox_);
+  services_ = std::make_unique<HandlerServices>(shared, *completions_, mailbox_);
 }
 
 Worker::~Worker() {
@@ -162,8 +163,17 @@ void Worker::startProbe(std::unique_ptr<PublicProbe> probe) {
 void Worker::endProbe(PublicProbe *probe) { releaseFrom(probes_, probe); }
 
 net::ConnectSettings Worker::upstreamConnectSettings(const std::string &host) const {
-  return net::ConnectSettings{shared_.upstreamTls, options().connectTimeout,
-                              options().handshakeTimeout, admitter(shared_.targets.load(), host)};
+  auto targets = shared_.targets.load();
+  net::ConnectSettings settings{shared_.upstreamTls, options().connectTimeout,
+                                options().handshakeTimeout, admitter(targets, host)};
+  if (shared_.upstreamProxy) {
+    // The Connector leaves it out for the --upstream-no-proxy exceptions.
+    settings.parent = shared_.upstreamProxy;
+    settings.admitName = nameAdmitter(targets);
+    // The parent resolves and connects to the origin before it answers.
+    settings.parentAnswerTimeout = options().connectTimeout;
+  }
+  return settings;
 }
 
 void Worker::onReap(evutil_socket_t, short, void *arg) noexcept {

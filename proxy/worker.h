@@ -11,6 +11,7 @@
 #include "base/event_handles.h"
 #include "base/result.h"
 #include "proxy/forward/upstream_pool.h"
+#include "proxy/handler_services.h"
 #include "proxy/loop_completions.h"
 #include "proxy/net/connector.h"
 #include "proxy/net/listener.h"
@@ -56,13 +57,15 @@ public:
   UpstreamPool &pool() { return pool_; }
   SharedContext &shared() { return shared_; }
   const ServerOptions &options() const { return shared_.options; }
+  // What handlers on this loop may use (ClientSide::services()).
+  HandlerServices &services() { return *services_; }
   unsigned index() const { return index_; }
   std::size_t sessionCount() const { return sessions_.size(); }
   std::vector<net::SocketAddress> boundAddresses() const;
   // True when the cache is on: then SharedContext's indexView and indexWriter are set.
   bool cacheEnabled() const { return shared_.indexWriter != nullptr; }
   // How to connect to `host` upstream: the options' timeouts, the target policy judging every
-  // resolved address, and the upstream TLS context.
+  // resolved address (or, through --upstream-proxy, the name), and the upstream TLS context.
   net::ConnectSettings upstreamConnectSettings(const std::string &host) const;
   // Where other threads hand work back to this loop (ProxyAuthPool's results). Closed when the
   // worker goes, so a late result is dropped.
@@ -112,6 +115,7 @@ private:
   std::unique_ptr<net::Resolver> resolver_;
   std::shared_ptr<net::LoopMailbox> mailbox_;
   std::unique_ptr<LoopCompletions> completions_;
+  std::unique_ptr<HandlerServices> services_;
   UpstreamPool pool_;
   std::vector<std::unique_ptr<net::Listener>> listeners_;
   std::unordered_map<ClientSession *, std::unique_ptr<ClientSession>> sessions_;

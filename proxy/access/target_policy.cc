@@ -129,6 +129,27 @@ std::optional<std::string> TargetPolicy::refuseName(std::string_view host,
   return std::nullopt;
 }
 
+std::optional<std::string> TargetPolicy::refuseUnresolved(std::string_view host,
+                                                          std::uint16_t port) const {
+  if (auto refused = refuseName(host, port)) return refused;
+  for (const auto &rule : allow_) {
+    if (rule.range || !hostMatches(rule.hostPattern, host)) continue;
+    if (!rule.port || *rule.port == port) return std::nullopt;
+  }
+  std::string name(host);
+  std::transform(name.begin(), name.end(), name.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  if (!name.empty() && name.back() == '.') name.pop_back();
+  if (name == "localhost" || (name.size() > 10 && name.ends_with(".localhost"))) {
+    return name + " is a loopback name (allow it with --allow-target)";
+  }
+  if (port < 1024 && port != 80 && port != 443) {
+    return name + ": port " + std::to_string(port) +
+           " is refused (below 1024 only 80 and 443 are open; allow others with --allow-target)";
+  }
+  return std::nullopt;
+}
+
 std::optional<std::string> TargetPolicy::refuseAddress(std::string_view host,
                                                        const net::SocketAddress &address) const {
   std::string where = address.toString();
@@ -187,6 +208,14 @@ admitter(std::shared_ptr<const TargetPolicy> policy, std::string host) {
   if (!policy) return {};
   return [policy = std::move(policy), host = std::move(host)](const net::SocketAddress &address) {
     return policy->refuseAddress(host, address);
+  };
+}
+
+std::function<std::optional<std::string>(const std::string &, std::uint16_t)>
+nameAdmitter(std::shared_ptr<const TargetPolicy> policy) {
+  if (!policy) return {};
+  return [policy = std::move(policy)](const std::string &host, std::uint16_t port) {
+    return policy->refuseUnresolved(host, port);
   };
 }
 

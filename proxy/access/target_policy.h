@@ -40,6 +40,13 @@ public:
 
   // Judged on the name alone, before any lookup: only --deny-target host rules.
   std::optional<std::string> refuseName(std::string_view host, std::uint16_t port) const;
+  // Through a parent proxy (--upstream-proxy), which resolves `host` itself: what can still be
+  // judged without an address. --deny-target host rules; "localhost" and names under
+  // ".localhost" (RFC 6761: loopback wherever they are resolved, the parent's own services);
+  // and the port rule (below 1024 only 80 and 443). A --allow-target host rule covering the name
+  // (and port) opens the last two. `host` must not be an IP literal: judge those with
+  // refuseAddress.
+  std::optional<std::string> refuseUnresolved(std::string_view host, std::uint16_t port) const;
   // Why connecting to `address` (with the target port set) for `host` is refused, or nothing.
   std::optional<std::string> refuseAddress(std::string_view host,
                                            const net::SocketAddress &address) const;
@@ -53,6 +60,10 @@ private:
 // The Connector's admit hook (net::ConnectSettings::admit) for connections to `host`.
 std::function<std::optional<std::string>(const net::SocketAddress &)>
 admitter(std::shared_ptr<const TargetPolicy> policy, std::string host);
+
+// The Connector's admitName hook (net::ConnectSettings::admitName), used through a parent proxy.
+std::function<std::optional<std::string>(const std::string &, std::uint16_t)>
+nameAdmitter(std::shared_ptr<const TargetPolicy> policy);
 
 // Parses --allow-target / --deny-target values; throws std::invalid_argument naming a bad one.
 std::vector<TargetRule> parseTargetRules(const std::vector<std::string> &texts);

@@ -11,11 +11,15 @@
 #include "cache/index_writer.h"
 #include "cache/tiered_blob_store.h"
 #include "proxy/cache/cache_lookup.h"
+#include "proxy/cache/manifest_types.h"
 #include "proxy/worker.h"
 
 namespace regcache::proxy {
 
 namespace {
+
+// Manifests whose media type each worker remembers (a digest and a short type each).
+constexpr std::size_t kManifestTypesPerWorker = 4096;
 
 // A manifest asked for by digest goes out with a manifest media type, whatever its bytes were
 // first cached as (a blob is application/octet-stream): the type its own JSON names, else the one
@@ -23,10 +27,16 @@ namespace {
 bool typeAsManifest(Worker &worker, const oci::Digest &digest, cache::BlobRecord &blob) {
   std::optional<std::string> type;
   if (blob.size <= oci::kMaxManifestBytes) {
-    // From the page cache when it is there (it nearly always is for a manifest); else a wait on
-    // the store's pool, as the pread on the loop did before. The lookup is synchronous today.
-    auto json = cache::readAllNow(*worker.shared().blobs, digest, blob.size);
-    if (json.ok() && json->size() == blob.size) type = oci::manifestMediaType(json.value());
+    // Each worker remembers the types of the manifests it served: the JSON is read once.
+    thread_local ManifestTypes known(kManifestTypesPerWorker);
+    type = known.typeOf(
+        blob.digest, blob.size,
+        [&] {
+          // From the page cache when it is there (it nearly always is for a manifest); else a
+          // wait on the store's pool, as the pread on the loop did before.
+          return cache::readAllNow(*worker.shared().blobs, digest, blob.size);
+        },
+        [](const std::string &json) { return oci::manifestMediaType(json); });
   }
   if (!type && blob.manifest && !blob.mediaType.empty()) type = blob.mediaType;
   if (!type) return false;

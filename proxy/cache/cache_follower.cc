@@ -43,7 +43,7 @@ void CacheFollower::subscribe() {
   // The leader calls the waker on its own thread, maybe another worker's: it only posts to this
   // loop, once until the wake-up ran, and the wake-up checks that this follower still exists.
   std::weak_ptr<CacheFollower *> alive = alive_;
-  std::weak_ptr<net::LoopMailbox> mailbox = client_.worker().mailbox();
+  std::weak_ptr<net::LoopMailbox> mailbox = client_.services().mailbox();
   std::shared_ptr<std::atomic<bool>> pending = wakePending_;
   wakerId_ = progress_->subscribe([alive, mailbox, pending] {
     if (pending->exchange(true)) return;
@@ -81,8 +81,8 @@ void CacheFollower::onJoinVerdict(JoinVerdict verdict) {
   storageLength_ = verdict.storageLength;
   // As for a confirmed cached copy: a pull of many layers asks once.
   if (confirm_ && !confirm_->credential.empty()) {
-    client_.worker().shared().accessMemo.remember(confirm_->credential, registryKey_,
-                                                  confirm_->repository);
+    client_.services().accessMemo().remember(confirm_->credential, registryKey_,
+                                             confirm_->repository);
   }
   poll();
 }
@@ -120,14 +120,14 @@ void CacheFollower::poll() {
 bool CacheFollower::openSource() {
   // The leader's write, while it streams and after it committed; else the committed blob.
   if (progress_->readers) {
-    auto reader = progress_->readers->openReader(client_.worker().completions());
+    auto reader = progress_->readers->openReader(client_.services().completions());
     if (reader.ok()) {
       reader_ = std::move(reader.value());
       return true;
     }
   }
-  if (auto *store = client_.worker().shared().blobs) {
-    auto reader = store->openReader(digest_, client_.worker().completions());
+  if (auto *store = client_.services().blobs()) {
+    auto reader = store->openReader(digest_, client_.services().completions());
     if (reader.ok()) {
       reader_ = std::move(reader.value());
       return true;
@@ -180,7 +180,7 @@ void CacheFollower::pump() {
   }
   if (offset_ >= size && committed) {
     done_ = true;
-    completeRequest(client_.worker().shared().metrics, record_);
+    completeRequest(client_.services().metrics(), record_);
     client_.onResponseComplete(true);
     return;
   }
@@ -207,7 +207,7 @@ bool CacheFollower::onRead(const Result<std::span<const char>> &bytes) {
 void CacheFollower::fail(const std::string &why) {
   done_ = true;
   record_.note = why;
-  completeRequest(client_.worker().shared().metrics, record_);
+  completeRequest(client_.services().metrics(), record_);
   client_.abortClient(why);
 }
 

@@ -1,15 +1,35 @@
 #include "proxy/cache/cache_handler.h"
 
+#include <cstring>
+
 #include "base/log.h"
 #include "cache/byte_range.h"
 #include "cache/index_writer.h"
-#include "proxy/worker.h"
+#include "proxy/handler_services.h"
 
 namespace regcache::proxy {
 namespace {
 // Bytes asked of the store per read. The reader reuses one buffer, copied into the output (an
 // evbuffer chain of this size is recycled by malloc instead of mapped and unmapped per chunk).
 constexpr std::size_t kChunk = 64 * 1024;
+
+// Appends `head` and then `body` to `out` as one change. bufferevent_openssl encrypts what each
+// change adds as soon as it is added, so two evbuffer_add calls are two TLS records (two
+// SSL_write, and a write(2) each): for a small hit, the head alone cost as much as the body.
+void addHeadAndBody(evbuffer *out, std::string_view head, std::span<const char> body) {
+  std::size_t total = head.size() + body.size();
+  evbuffer_iovec space{};
+  if (evbuffer_reserve_space(out, static_cast<ev_ssize_t>(total), &space, 1) != 1 ||
+      space.iov_len < total) {
+    evbuffer_add(out, head.data(), head.size());
+    evbuffer_add(out, body.data(), body.size());
+    return;
+  }
+  std::memcpy(space.iov_base, head.data(), head.size());
+  std::memcpy(static_cast<char *>(space.iov_base) + head.size(), body.data(), body.size());
+  space.iov_len = total;
+  evbuffer_commit_space(out, &space, 1);
+}
 } // namespace
 
 CacheHandler::CacheHandler(ClientSide &client, http::RequestHead request, cache::BlobRecord blob,
@@ -56,12 +76,11 @@ void CacheHandler::start() {
   head.reason = std::string(http::reasonPhrase(head.status));
   head.headers.add("Content-Length", std::to_string(remaining_));
   if (!request_.keepAlive) head.headers.add("Connection", "close");
-  std::string serialized = http::serializeResponseHead(head);
-  evbuffer_add(client_.clientOutput(), serialized.data(), serialized.size());
+  head_ = http::serializeResponseHead(head); // sent with the first body bytes (onRead)
   record_.status = head.status;
   if (request_.method == "HEAD") remaining_ = 0;
   // Counted behind, in the writer's next batch: a hit never waits on SQLite.
-  if (cache::IndexWriter *writer = client_.worker().shared().indexWriter) {
+  if (cache::IndexWriter *writer = client_.services().indexWriter()) {
     writer->recordHit(blob_.digest, std::chrono::system_clock::now());
   }
   pump();
@@ -84,8 +103,10 @@ void CacheHandler::pump() {
     if (!onRead(*now)) return;
   }
   if (remaining_ == 0) {
+    if (!head_.empty()) evbuffer_add(client_.clientOutput(), head_.data(), head_.size()); // no body
+    head_.clear();
     done_ = true;
-    completeRequest(client_.worker().shared().metrics, record_);
+    completeRequest(client_.services().metrics(), record_);
     client_.onResponseComplete(true);
   }
 }
@@ -102,7 +123,12 @@ bool CacheHandler::onRead(const Result<std::span<const char>> &bytes) {
     return false;
   }
   std::size_t n = std::min<std::uint64_t>(bytes->size(), remaining_);
-  evbuffer_add(client_.clientOutput(), bytes->data(), n);
+  if (!head_.empty()) {
+    addHeadAndBody(client_.clientOutput(), head_, bytes->first(n));
+    head_.clear();
+  } else {
+    evbuffer_add(client_.clientOutput(), bytes->data(), n);
+  }
   offset_ += n;
   remaining_ -= n;
   record_.bytesSent += n;
@@ -112,7 +138,7 @@ bool CacheHandler::onRead(const Result<std::span<const char>> &bytes) {
 void CacheHandler::failRead(const std::string &why) {
   done_ = true;
   record_.note = why;
-  completeRequest(client_.worker().shared().metrics, record_);
+  completeRequest(client_.services().metrics(), record_);
   client_.abortClient(record_.note);
 }
 

@@ -44,6 +44,8 @@ private:
   bool done_ = false;
   AccessRecord record_;
   std::string xCache_;
+  // The serialized head, until it goes out with the first body bytes (one TLS record for both).
+  std::string head_;
 };
 
 } // namespace regcache::proxy

@@ -14,6 +14,8 @@ Fill::FetchEnd::FetchEnd(Fill &fill, Worker &worker, const ClientSide &starter)
     : fill_(fill), worker_(worker), prefix_(starter.logPrefix()), peer_(starter.peer()),
       user_(starter.user()), sink_(evbuffer_new()) {}
 
+HandlerServices &Fill::FetchEnd::services() { return worker_.services(); }
+
 evbuffer *Fill::FetchEnd::clientOutput() {
   // Whatever the fetch wrote since the last call is dropped: readers read the fill, not this.
   evbuffer_drain(sink_.get(), evbuffer_get_length(sink_.get()));

@@ -80,6 +80,7 @@ private:
   public:
     FetchEnd(Fill &fill, Worker &worker, const ClientSide &starter);
     Worker &worker() override { return worker_; }
+    HandlerServices &services() override;
     const std::string &logPrefix() const override { return prefix_; }
     const net::SocketAddress &peer() const override { return peer_; }
     const std::string &user() const override { return user_; }

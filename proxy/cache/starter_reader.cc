@@ -4,7 +4,7 @@
 
 #include "base/log.h"
 #include "proxy/cache/fill.h"
-#include "proxy/worker.h"
+#include "proxy/handler_services.h"
 
 namespace regcache::proxy {
 
@@ -175,7 +175,7 @@ void StarterReader::onUncachedEnd() {
 void StarterReader::finish() {
   done_ = true;
   behindReader_.reset();
-  completeRequest(client_.worker().shared().metrics, record_);
+  completeRequest(client_.services().metrics(), record_);
   client_.onResponseComplete(keepAlive_);
 }
 
@@ -183,7 +183,7 @@ void StarterReader::abort(const std::string &why) {
   done_ = true;
   behindReader_.reset();
   record_.note = why;
-  completeRequest(client_.worker().shared().metrics, record_);
+  completeRequest(client_.services().metrics(), record_);
   client_.abortClient(why);
 }
 
@@ -195,7 +195,7 @@ void StarterReader::onClientClosed() {
   done_ = true;
   record_.note = record_.note.empty() ? "client closed; fill continued"
                                       : record_.note + "; client closed; fill continued";
-  completeRequest(client_.worker().shared().metrics, record_);
+  completeRequest(client_.services().metrics(), record_);
 }
 
 } // namespace regcache::proxy

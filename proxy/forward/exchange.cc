@@ -7,12 +7,10 @@
 
 #include "base/log.h"
 #include "cache/index.h"
-#include "cache/index_writer.h"
 #include "proxy/cache/bucket_lookup.h"
-#include "proxy/cache/cache_handler.h"
 #include "proxy/cache/fill.h"
-#include "proxy/cache/public_probe.h"
 #include "proxy/cache/starter_reader.h"
+#include "proxy/forward/redirect.h"
 #include "proxy/http/forwarding.h"
 #include "proxy/http/headers.h"
 #include "proxy/http/target.h"
@@ -41,9 +39,6 @@ bool hasBody(const http::RequestHead &request) {
   return request.chunked || request.contentLength.value_or(0) > 0;
 }
 
-// The mirror's account where the operator has none: anonymous, so it carries no secret.
-const upstream_auth::Credential kAnonymousAccount{};
-
 } // namespace
 
 Exchange::Exchange(ClientSide &client, http::RequestHead request, net::Endpoint endpoint,
@@ -65,19 +60,8 @@ Exchange::Exchange(ClientSide &client, http::RequestHead request, net::Endpoint 
   candidate_ = std::move(candidate);
   registryEndpoint_ = endpoint_;
   tagToLearn_ = std::move(tagToLearn);
-  operatorAccounts_ = client_->worker().shared().upstreamCredentials.load();
-  if (const auto *accounts = operatorAccounts_.get();
-      accounts != nullptr && endpoint_.tls && !request_.headers.has("Authorization")) {
-    // A client's own Authorization always wins; without one, the operator's account is used, but
-    // only over verified TLS: never to http://registry:80, which anyone on the path can read.
-    std::string withPort = poolKey_.host + ":" + std::to_string(endpoint_.port);
-    operatorAccount_ = accounts->find(withPort);
-    if (operatorAccount_ == nullptr && endpoint_.port == 443) {
-      operatorAccount_ = accounts->find(poolKey_.host);
-    }
-    operatorHost_ = withPort;
-    authScope_ = upstream_auth::scopeForPath(originTarget_);
-  }
+  operatorAccount_ = OperatorAccount::choose(client_->worker(), endpoint_, poolKey_.host,
+                                             originTarget_, request_.headers.has("Authorization"));
 }
 
 Exchange::~Exchange() { endFill(cache::FillProgress::kFailed); }
@@ -94,15 +78,7 @@ void Exchange::endFill(cache::FillProgress::State state) {
 void Exchange::servesMirror() {
   mirror_ = true;
   record_.note = "mirror";
-  if (operatorAccount_ != nullptr || !endpoint_.tls) return;
-  operatorAccount_ = &kAnonymousAccount;
-  anonymousAccount_ = true;
-  operatorHost_ = poolKey_.host + ":" + std::to_string(endpoint_.port);
-  authScope_ = upstream_auth::scopeForPath(originTarget_);
-}
-
-std::string Exchange::tokenKey() const {
-  return anonymousAccount_ ? "anonymous " + operatorHost_ : operatorHost_;
+  operatorAccount_.orAnonymous(endpoint_, poolKey_.host, originTarget_);
 }
 
 void Exchange::start() { connect(true); }
@@ -180,10 +156,9 @@ void Exchange::sendRequestHead() {
                                                endpoint_.host.find(':') != std::string::npos},
                                 endpoint_.tls ? 443 : 80)});
   if (usesOperatorAccount()) {
-    auto &tokens = client_->worker().shared().upstreamTokens;
-    auto authorization = tokens.find(tokenKey(), authScope_);
-    if (!authorization) authorization = tokens.find(tokenKey(), ""); // Basic: any scope
-    if (authorization) head.headers.set("Authorization", *authorization);
+    if (auto authorization = operatorAccount_.authorization(client_->worker())) {
+      head.headers.set("Authorization", *authorization);
+    }
   }
   chunkedToUpstream_ = head.chunked;
   std::string serialized = http::serializeRequestHead(head);
@@ -373,24 +348,14 @@ void Exchange::onResponseHead(http::ResponseHead &&head) {
   if (head.status == 401 && canRetryWithOperatorAccount()) {
     for (auto &challenge :
          http::parseAuthChallenges(head.headers.get("WWW-Authenticate").value_or(""))) {
-      bool usable = (challenge.scheme == "basic" && !anonymousAccount_) ||
-                    (challenge.scheme == "bearer" && operatorMaySendTo(challenge));
+      bool usable = operatorAccount_.mayAnswer(challenge, client_->logPrefix());
       if (usable && (!authChallenge_ || challenge.scheme == "bearer")) authChallenge_ = challenge;
     }
     if (authChallenge_) return; // answered at the end of this response, its body dropped
   }
   bool redirect = head.status == 301 || head.status == 302 || head.status == 303 ||
                   head.status == 307 || head.status == 308;
-  bool confirmed = false;
-  if (candidate_) {
-    auto announced = head.headers.get("Docker-Content-Digest");
-    bool sameDigest = announced && *announced == candidate_->blob.digest;
-    // Only a 200 is a yes (a 3xx may be an SSO gateway's way to a login page), naming this digest
-    // if it names one (for a tag it must). Storage a registry sent the HEAD to names no digest:
-    // there the length must be the blob's.
-    confirmed = head.status == 200 && (candidate_->tag ? sameDigest : !announced || sameDigest) &&
-                (redirects_ == 0 || head.contentLength == candidate_->blob.size);
-  }
+  bool confirmed = candidate_ && upstreamConfirms(*candidate_, head, redirects_);
   if (revalidating() && redirect && !candidate_->tag && !candidate_->blob.manifest &&
       redirects_ < kMaxRedirects && head.headers.has("Location")) {
     // A registry may send a blob's HEAD on to storage: the proxy follows it, and the storage's
@@ -407,11 +372,13 @@ void Exchange::onResponseHead(http::ResponseHead &&head) {
     return;
   }
   if (confirmed && request_.method == "HEAD") {
-    confirmCandidate();
+    recordConfirmation(client_->worker(), *candidate_, registryEndpoint_);
     head.headers.set("X-Cache", "REVALIDATED");
     record_.cache = "REVALIDATED";
   } else if (tagToLearn_ && request_.method == "HEAD" && head.status == 200) {
-    learnTag(head);
+    if (learnTagFromHead(client_->worker(), *tagToLearn_, head, client_->logPrefix())) {
+      tagToLearn_.reset();
+    }
   }
   if (fill_ && redirect && redirects_ < kMaxRedirects && head.headers.has("Location") &&
       !hasBody(request_)) {
@@ -540,7 +507,7 @@ void Exchange::onClientClosed() {
   upstreamGate_.attach(nullptr);
   upstream_.reset();
   if (connector_) client_->worker().deleteLater(std::move(connector_));
-  if (tokenFetcher_) client_->worker().deleteLater(std::move(tokenFetcher_));
+  operatorAccount_.cancel(client_->worker());
 }
 
 bool Exchange::startFill(const http::ResponseHead &head, std::string &serializedHead) {
@@ -636,55 +603,13 @@ bool Exchange::serveStale(const std::string &why) {
   upstreamGate_.pause(net::ReadGate::kSinkFull);
   logged_ = true; // the cache handler writes the access line
   endFill(cache::FillProgress::kFailed);
-  client_->replaceHandler(std::make_unique<CacheHandler>(
-      *client_, request_, candidate_->blob, std::move(*candidate_->reader), record_.host, "STALE",
-      "cache STALE: " + why));
+  client_->replaceHandler(serveCandidate(*client_, request_, *candidate_, record_.host, "STALE",
+                                         "cache STALE: " + why));
   return true;
 }
 
 bool Exchange::revalidating() const {
   return candidate_ && !candidate_->refused && request_.method == "GET";
-}
-
-void Exchange::confirmCandidate() {
-  Worker &worker = client_->worker();
-  std::string registry =
-      http::registryKey(http::HostPort{registryEndpoint_.host, registryEndpoint_.port,
-                                       registryEndpoint_.host.find(':') != std::string::npos},
-                        registryEndpoint_.tls);
-  if (!candidate_->credential.empty()) {
-    worker.shared().accessMemo.remember(candidate_->credential, registry, candidate_->repository);
-  }
-  // From the bucket: indexed once the local tier holds it verified (indexFromBucket), not now.
-  if (candidate_->fromBucket) return;
-  // Upstream has it under this repository (for anyone, without credentials): later requests here
-  // need no HEAD.
-  worker.shared().indexWriter->addSource(
-      candidate_->blob,
-      cache::BlobSource{registry, candidate_->repository, candidate_->credential.empty()});
-  if (!candidate_->credential.empty()) {
-    noteCredentialedFetch(worker, registryEndpoint_, registry, candidate_->repository,
-                          candidate_->blob);
-  }
-  if (!candidate_->tag) return;
-  cache::TagRecord tag = *candidate_->tag;
-  tag.checkedAt = std::chrono::system_clock::now();
-  worker.shared().indexWriter->putTag(tag);
-}
-
-void Exchange::learnTag(const http::ResponseHead &head) {
-  auto announced = head.headers.get("Docker-Content-Digest");
-  auto digest = announced ? oci::parseDigest(*announced) : std::nullopt;
-  auto mediaType = head.headers.get("Content-Type");
-  if (!digest || !mediaType) return;
-  cache::TagRecord tag = std::move(*tagToLearn_);
-  tagToLearn_.reset();
-  tag.digest = digest->toString();
-  tag.mediaType = std::string(*mediaType);
-  tag.checkedAt = std::chrono::system_clock::now();
-  client_->worker().shared().indexWriter->putTag(tag);
-  log::cache().debug("{} learned {}:{} -> {} from upstream's HEAD", client_->logPrefix(),
-                     tag.repository, tag.tag, tag.digest);
 }
 
 void Exchange::finishRevalidation() {
@@ -698,14 +623,12 @@ void Exchange::finishRevalidation() {
   http::RequestHead request = redirected ? std::move(*registryRequest_) : request_;
   std::string target = redirected ? registryTarget_ : originTarget_;
   if (confirmed) {
-    confirmCandidate();
+    recordConfirmation(client_->worker(), *candidate_, registryEndpoint_);
     bool fromBucket = candidate_->fromBucket;
-    auto handler = std::make_unique<CacheHandler>(
-        *client_, std::move(request), candidate_->blob, std::move(*candidate_->reader),
-        record_.host, fromBucket ? "BUCKET" : "REVALIDATED",
-        std::string(fromBucket ? "cache BUCKET" : "cache REVALIDATED") +
-            ": upstream HEAD confirmed " + candidate_->blob.digest);
+    std::string note = std::string(fromBucket ? "cache BUCKET" : "cache REVALIDATED") +
+                       ": upstream HEAD confirmed " + candidate_->blob.digest;
     if (fromBucket && candidate_->onWarmed) {
+      // Indexed once the local tier holds the verified blob, with the source upstream confirmed.
       std::string registry =
           http::registryKey(http::HostPort{registryEndpoint_.host, registryEndpoint_.port,
                                            registryEndpoint_.host.find(':') != std::string::npos},
@@ -715,7 +638,8 @@ void Exchange::finishRevalidation() {
           cache::BlobSource{registry, candidate_->repository, candidate_->credential.empty()},
           registryEndpoint_, !candidate_->credential.empty());
     }
-    client_->replaceHandler(std::move(handler));
+    client_->replaceHandler(serveCandidate(*client_, std::move(request), *candidate_, record_.host,
+                                           fromBucket ? "BUCKET" : "REVALIDATED", std::move(note)));
     return;
   }
   log::cache().debug("{} upstream did not confirm the cached {} ({}); asking for it",
@@ -748,26 +672,8 @@ void Exchange::releaseUpstream() {
 }
 
 bool Exchange::usesOperatorAccount() const {
-  // Never toward a redirect target, nor after a redirect to plain HTTP on the same host and port:
-  // the account is for the registry alone, over TLS.
-  return operatorAccount_ != nullptr && endpoint_.tls &&
-         poolKey_.host + ":" + std::to_string(endpoint_.port) == operatorHost_;
-}
-
-bool Exchange::operatorMaySendTo(const http::AuthChallenge &bearer) const {
-  auto realm = bearer.param("realm");
-  if (!realm) return false;
-  auto url = http::parseAbsoluteUrl(*realm);
-  if (url.ok() && url->scheme == "https") return true;
-  // An anonymous token request carries no secret: any http(s) realm may have it.
-  if (url.ok() && url->scheme == "http" && anonymousAccount_) return true;
-  if (url.ok() && url->scheme == "http" && operatorAccount_->allowHttpRealm) return true;
-  // The realm comes from upstream: an http:// one would get the account in the clear. The
-  // registry's 401 goes to the client instead.
-  log::proxy().warn("{} not sending the operator's account to the token realm {}: not https "
-                    "(allow_http_realm = true allows it for this registry)",
-                    client_->logPrefix(), *realm);
-  return false;
+  return operatorAccount_.appliesTo(endpoint_.tls,
+                                    poolKey_.host + ":" + std::to_string(endpoint_.port));
 }
 
 bool Exchange::canRetryWithOperatorAccount() const {
@@ -783,47 +689,16 @@ void Exchange::retryWithOperatorAccount() {
   upstreamEof_ = false;
   responseKeepAlive_ = false;
   state_ = State::kConnecting;
-  Worker &worker = client_->worker();
-  if (challenge.scheme == "basic") {
-    log::proxy().debug("{} upstream asks for Basic credentials; using the operator's account",
-                       client_->logPrefix());
-    worker.shared().upstreamTokens.put(operatorHost_, "",
-                                       upstream_auth::basicAuthorization(*operatorAccount_),
-                                       std::chrono::hours(1));
-    connect(true);
-    return;
-  }
-  auto url = upstream_auth::TokenFetcher::tokenUrl(challenge, authScope_);
-  if (!url.ok()) {
-    failUpstream(502, url.failure().detail, UpstreamError::kProtocol);
-    return;
-  }
-  log::proxy().debug("{} getting an upstream token from {} {}", client_->logPrefix(),
-                     http::formatAuthority(url->authority),
-                     anonymousAccount_ ? "anonymously (mirror)" : "with the operator's account");
-  // The realm comes from upstream's answer: it is judged like any other target.
-  tokenFetcher_ = std::make_unique<upstream_auth::TokenFetcher>(
-      worker.base(), worker.resolver(), worker.upstreamConnectSettings(url->authority.host),
-      worker.options().connectTimeout, std::move(url.value()),
-      anonymousAccount_ ? std::string() : upstream_auth::basicAuthorization(*operatorAccount_),
-      client_->logPrefix(),
-      [this](Result<upstream_auth::TokenResponse> token) { onOperatorToken(std::move(token)); });
-  tokenFetcher_->start();
-}
-
-void Exchange::onOperatorToken(Result<upstream_auth::TokenResponse> token) {
-  client_->worker().deleteLater(std::move(tokenFetcher_));
-  if (!token.ok()) {
-    failUpstream(502,
-                 std::string("cannot get an upstream token ") +
-                     (anonymousAccount_ ? "anonymously" : "with the operator's account") + ": " +
-                     token.failure().detail,
-                 UpstreamError::kProtocol);
-    return;
-  }
-  client_->worker().shared().upstreamTokens.put(tokenKey(), authScope_, "Bearer " + token->token,
-                                                token->expiresIn);
-  connect(true);
+  std::weak_ptr<bool> alive = alive_;
+  operatorAccount_.prepareRetry(
+      client_->worker(), challenge, client_->logPrefix(), [this, alive](Result<void> ready) {
+        if (!alive.lock()) return;
+        if (!ready.ok()) {
+          failUpstream(502, ready.failure().detail, UpstreamError::kProtocol);
+          return;
+        }
+        connect(true);
+      });
 }
 
 void Exchange::followRedirect() {
@@ -831,26 +706,16 @@ void Exchange::followRedirect() {
   redirectTo_.reset();
   ++redirects_;
   releaseUpstream();
-  if (!location.empty() && location.front() == '/') {
-    originTarget_ = location;
-  } else {
-    auto url = http::parseAbsoluteUrl(location);
-    if (!url.ok() || (url->scheme != "http" && url->scheme != "https")) {
-      failUpstream(502, "upstream redirected to an unusable location", UpstreamError::kProtocol);
-      return;
-    }
-    bool downgrade = endpoint_.tls && url->scheme != "https";
-    if (downgrade || url->authority.host != endpoint_.host ||
-        url->authority.port != endpoint_.port) {
-      // Credentials are for the registry, never for wherever it points us, nor for the same
-      // host and port in the clear. (Host follows endpoint_: sendRequestHead names the new
-      // target.)
-      request_.headers.remove("Authorization");
-    }
-    endpoint_ = net::Endpoint{url->authority.host, url->authority.port, url->scheme == "https"};
-    poolKey_ = PoolKey{endpoint_.tls, lowercase(endpoint_.host), endpoint_.port};
-    originTarget_ = url->pathAndQuery;
+  auto hop = redirectHop(endpoint_, location);
+  if (!hop.ok()) {
+    failUpstream(502, hop.failure().detail, UpstreamError::kProtocol);
+    return;
   }
+  // (Host follows endpoint_: sendRequestHead names the new target.)
+  if (hop->dropAuthorization) request_.headers.remove("Authorization");
+  endpoint_ = std::move(hop->endpoint);
+  poolKey_ = PoolKey{endpoint_.tls, lowercase(endpoint_.host), endpoint_.port};
+  originTarget_ = std::move(hop->originTarget);
   log::proxy().debug("{} following a redirect to {}", client_->logPrefix(), poolKey_.toString());
   record_.note = "followed redirect to " + poolKey_.toString();
   upstreamEof_ = false;

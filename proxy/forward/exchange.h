@@ -17,8 +17,8 @@
 #include "cache/fill_registry.h"
 #include "cache/index.h"
 #include "proxy/access/access_memo.h"
-#include "proxy/forward/upstream_auth/credentials.h"
-#include "proxy/forward/upstream_auth/token_fetcher.h"
+#include "proxy/cache/revalidation.h"
+#include "proxy/forward/operator_account.h"
 #include "proxy/forward/upstream_pool.h"
 #include "proxy/http/message.h"
 #include "proxy/http/parser.h"
@@ -46,27 +46,6 @@ struct CacheFill {
   // The client's Authorization; empty: fetched without credentials, so servable to anyone
   // asking under this repository.
   Credential credential;
-};
-
-// Cached content that needs upstream's word first: a tag past --tag-ttl, or content the client
-// has not been shown to be allowed to see. A client GET first asks upstream with a HEAD carrying
-// the client's own headers (Docker Hub does not count HEADs against the rate limit); a yes (for a
-// tag: the same digest) serves the cached copy, anything else makes the GET. When upstream fails
-// (unreachable, 5xx, 429) the cached copy is served stale if `servableOffline`.
-struct CacheCandidate {
-  cache::BlobRecord blob;
-  std::shared_ptr<std::unique_ptr<cache::BlobReader>> reader; // on this worker's loop
-  std::optional<cache::TagRecord> tag; // by tag: confirmed means the same digest
-  bool servableOffline = false;
-  Credential credential; // the client's Authorization; empty: none
-  std::string repository;
-  bool refused = false; // the HEAD said no: go straight to the GET
-  // Not indexed here: the fleet's bucket has it (proxy/bucket_lookup.h). A yes streams it from
-  // the bucket, and the row is written once the local tier holds it verified.
-  bool fromBucket = false;
-  // fromBucket: what runs once the bucket's bytes verified and the local tier holds them; set
-  // when upstream confirms (indexFromBucket), so a refused client leaves no row.
-  std::shared_ptr<std::function<void()>> onWarmed{};
 };
 
 class Exchange final : public RequestHandler, private http::ResponseSink {
@@ -118,15 +97,11 @@ private:
   bool answerPingOffline(const std::string &why);
   bool canAnswerPing() const;
   void followRedirect();
-  // --upstream-auth: whether this request goes with the operator's account, and the retry after
-  // a 401 (a token from the challenge's realm for Bearer, the account itself for Basic).
+  // --upstream-auth (OperatorAccount): whether this request goes with the operator's account,
+  // and the retry after a 401 with what the account obtains.
   bool usesOperatorAccount() const;
   bool canRetryWithOperatorAccount() const;
-  // Whether a Bearer challenge's realm may get the account: https, or http where the account
-  // allows it (allow_http_realm). Logs a refusal.
-  bool operatorMaySendTo(const http::AuthChallenge &bearer) const;
   void retryWithOperatorAccount();
-  void onOperatorToken(Result<upstream_auth::TokenResponse> token);
   // Whether the upstream connection can serve another request: this request was sent whole
   // (the client's body read to its end, nothing left to write), the response parsed to its end
   // with no byte after it, and upstream keeps the connection alive. The one test every path
@@ -139,9 +114,6 @@ private:
   bool revalidating() const;
   // After the revalidating HEAD: serve the cached manifest, or fetch the new one.
   void finishRevalidation();
-  // Records what upstream confirmed: the tag's digest, the client's access, the source.
-  void confirmCandidate();
-  void learnTag(const http::ResponseHead &head);
   // Tells followers of a fill that never started (it ends before the 200 head, or is declined)
   // that it is over; idempotent. Once started, the Fill tells them.
   void endFill(cache::FillProgress::State state);
@@ -212,19 +184,10 @@ private:
   std::optional<cache::TagRecord> tagToLearn_;
   int redirects_ = 0;
   std::optional<bool> confirmed_; // the revalidating HEAD's verdict
-  const upstream_auth::Credential *operatorAccount_ = nullptr;
-  // Keeps the accounts operatorAccount_ points into alive across a SIGHUP reload.
-  std::shared_ptr<const upstream_auth::Credentials> operatorAccounts_;
-  std::string operatorHost_; // the registry the account is for; never sent elsewhere
-  std::string authScope_;
+  OperatorAccount operatorAccount_;
   std::optional<http::AuthChallenge> authChallenge_; // a 401 to answer with the account
   bool authRetried_ = false;
   bool mirror_ = false;
-  // operatorAccount_ is the mirror's anonymous stand-in: no secret, Bearer challenges only.
-  bool anonymousAccount_ = false;
-  // Where the TokenCache keeps what operatorAccount_ obtained: anonymous tokens apart.
-  std::string tokenKey() const;
-  std::unique_ptr<upstream_auth::TokenFetcher> tokenFetcher_;
   // Expires with the exchange: a completion posted from another thread checks it first.
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };

@@ -6,6 +6,8 @@
 #include <openssl/err.h>
 #include <sys/socket.h>
 
+#include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 
@@ -24,6 +26,26 @@ timeval toTimeval(std::chrono::milliseconds ms) {
 
 } // namespace
 
+bool throughParent(const ConnectSettings &settings, const Endpoint &endpoint) {
+  return settings.parent && settings.parent->carries(endpoint.host, endpoint.port);
+}
+
+std::optional<std::string> refuseThroughParent(const ConnectSettings &settings,
+                                               const Endpoint &endpoint) {
+  // The name goes into the CONNECT line: only what a host name or an IP literal is made of.
+  bool clean =
+      !endpoint.host.empty() && std::all_of(endpoint.host.begin(), endpoint.host.end(), [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '.' || c == '-' ||
+               c == '_' || c == ':';
+      });
+  if (!clean) return "'" + endpoint.host + "' is not a host name";
+  // A literal is judged as if connected to directly: the parent would reach that very address.
+  if (auto literal = SocketAddress::fromIp(endpoint.host, endpoint.port)) {
+    return settings.admit ? settings.admit(*literal) : std::nullopt;
+  }
+  return settings.admitName ? settings.admitName(endpoint.host, endpoint.port) : std::nullopt;
+}
+
 Connector::Connector(event_base *base, Resolver &resolver, ConnectSettings settings,
                      Endpoint endpoint, std::string logPrefix, Callback callback)
     : base_(base), resolver_(resolver), settings_(settings), endpoint_(std::move(endpoint)),
@@ -34,7 +56,23 @@ Connector::~Connector() {
 }
 
 void Connector::start() {
-  lookup_ = resolver_.resolve(endpoint_.host, endpoint_.port,
+  if (settings_.parent && !throughParent(settings_, endpoint_)) {
+    log::proxy().debug("{} {}:{} is an --upstream-no-proxy exception: connecting directly",
+                       logPrefix_, endpoint_.host, endpoint_.port);
+    settings_.parent.reset();
+  }
+  if (!settings_.parent) {
+    lookup_ =
+        resolver_.resolve(endpoint_.host, endpoint_.port,
+                          [this](Result<Resolver::Addresses> r) { onResolved(std::move(r)); });
+    return;
+  }
+  if (auto refusal = refuseThroughParent(settings_, endpoint_)) {
+    log::proxy().warn("{} refused {}:{}: {}", logPrefix_, endpoint_.host, endpoint_.port, *refusal);
+    finish(fail(Error::kPolicy, *refusal));
+    return;
+  }
+  lookup_ = resolver_.resolve(settings_.parent->host, settings_.parent->port,
                               [this](Result<Resolver::Addresses> r) { onResolved(std::move(r)); });
 }
 
@@ -46,7 +84,7 @@ void Connector::onResolved(Result<Resolver::Addresses> addresses) {
     return;
   }
   addresses_ = std::move(addresses.value());
-  if (settings_.admit) {
+  if (settings_.admit && !settings_.parent) {
     std::string refusal;
     std::erase_if(addresses_, [&](const SocketAddress &address) {
       auto reason = settings_.admit(address);
@@ -113,14 +151,109 @@ void Connector::onTcpResult(short what) {
   connectEvent_.reset();
   int one = 1;
   ::setsockopt(fd_.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  if (settings_.parent) {
+    sendConnect();
+    return;
+  }
+  startOriginSession();
+}
+
+void Connector::startOriginSession() {
   if (endpoint_.tls) {
     startTls();
     return;
   }
+  const SocketAddress address = addresses_[nextAddress_ - 1];
   // BEV_OPT_CLOSE_ON_FREE: the bufferevent now owns the socket.
   BufferEventPtr bev(bufferevent_socket_new(base_, fd_.release(),
                                             BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS));
   finish(Connection{std::move(bev), address});
+}
+
+void Connector::sendConnect() {
+  std::string request = connectRequest(*settings_.parent, endpoint_.host, endpoint_.port);
+  // A few hundred bytes on a socket that just connected: the send buffer takes them whole.
+  ssize_t sent = ::send(fd_.get(), request.data(), request.size(), MSG_NOSIGNAL);
+  if (sent != static_cast<ssize_t>(request.size())) {
+    std::string why = sent < 0 ? std::strerror(errno) : "short write";
+    fd_.reset();
+    finish(fail(Error::kConnect,
+                "cannot send CONNECT to parent proxy " + settings_.parent->display() + ": " + why));
+    return;
+  }
+  parentAnswer_ = std::make_unique<http::ConnectAnswer>(settings_.parentAnswerMaxBytes);
+  parentDeadline_ = std::chrono::steady_clock::now() + settings_.parentAnswerTimeout;
+  connectEvent_.reset(event_new(base_, fd_.get(), EV_READ, &Connector::onParentReadable, this));
+  awaitParentAnswer();
+}
+
+void Connector::awaitParentAnswer() {
+  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+      parentDeadline_ - std::chrono::steady_clock::now());
+  // One deadline for the whole answer: a parent trickling bytes does not renew it.
+  timeval timeout = toTimeval(std::max(left, std::chrono::milliseconds(0)));
+  event_add(connectEvent_.get(), &timeout);
+}
+
+void Connector::onParentReadable(evutil_socket_t, short what, void *arg) noexcept {
+  static_cast<Connector *>(arg)->onParentAnswer(what);
+}
+
+void Connector::onParentAnswer(short what) {
+  const std::string parent = settings_.parent->display();
+  const std::string target = endpoint_.host + ":" + std::to_string(endpoint_.port);
+  auto giveUp = [&](Error code, const std::string &why) {
+    connectEvent_.reset();
+    fd_.reset();
+    log::proxy().warn("{} parent proxy {} for CONNECT {}: {}", logPrefix_, parent, target, why);
+    finish(fail(code, "parent proxy " + parent + ": " + why));
+  };
+  if (what & EV_TIMEOUT) {
+    giveUp(Error::kTimeout, "no complete answer to CONNECT within " +
+                                std::to_string(settings_.parentAnswerTimeout.count()) + " ms");
+    return;
+  }
+  // Peek, so that bytes after the head stay in the socket for the tunnel (TLS reads them from
+  // there); what is consumed is exactly what the head is made of.
+  char buffer[4096];
+  ssize_t peeked = ::recv(fd_.get(), buffer, sizeof buffer, MSG_PEEK);
+  if (peeked < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
+    awaitParentAnswer();
+    return;
+  }
+  if (peeked < 0) {
+    giveUp(Error::kConnect, std::string("reading the answer to CONNECT: ") + std::strerror(errno));
+    return;
+  }
+  if (peeked == 0) {
+    giveUp(Error::kUpstream, "closed the connection before answering CONNECT");
+    return;
+  }
+  std::size_t head = parentAnswer_->feed(std::string_view(buffer, static_cast<size_t>(peeked)));
+  using State = http::ConnectAnswer::State;
+  State state = parentAnswer_->state();
+  if (state == State::kRefused) {
+    giveUp(Error::kUpstream, "answered " + std::to_string(parentAnswer_->status()) + " " +
+                                 parentAnswer_->reason() + " to CONNECT " + target);
+    return;
+  }
+  if (state == State::kMalformed || state == State::kTooLarge) {
+    giveUp(Error::kUpstream, "bad answer to CONNECT: " + parentAnswer_->reason());
+    return;
+  }
+  // Consume the head's bytes: the kernel hands back the same bytes just peeked.
+  if (head > 0 && ::recv(fd_.get(), buffer, head, 0) != static_cast<ssize_t>(head)) {
+    giveUp(Error::kConnect, "lost bytes of the answer to CONNECT");
+    return;
+  }
+  if (state == State::kNeedMore) {
+    awaitParentAnswer();
+    return;
+  }
+  connectEvent_.reset();
+  parentAnswer_.reset();
+  log::proxy().debug("{} parent proxy {} opened a tunnel to {}", logPrefix_, parent, target);
+  startOriginSession();
 }
 
 void Connector::startTls() {

@@ -57,7 +57,14 @@ RouteLabel routeLabelOf(std::string_view method, std::string_view host, std::str
     path = slash == std::string_view::npos ? std::string_view("/") : path.substr(slash);
   }
   auto route = oci::parseRegistryPath(path.substr(0, path.find('?')));
-  if (!route) return RouteLabel::kOther;
+  return routeLabelOf(method, host, route ? &*route : nullptr);
+}
+
+RouteLabel routeLabelOf(std::string_view method, std::string_view host,
+                        const oci::RegistryRoute *route) {
+  if (method == "CONNECT") return RouteLabel::kTunnel;
+  if (host == "-") return RouteLabel::kAdmin;
+  if (route == nullptr) return RouteLabel::kOther;
   return route->kind == oci::RegistryRoute::Kind::kBlob ? RouteLabel::kBlob : RouteLabel::kManifest;
 }
 

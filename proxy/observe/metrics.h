@@ -13,6 +13,10 @@
 
 #include "proxy/build_identity.h"
 #include "proxy/observe/latency_histogram.h"
+
+namespace regcache::oci {
+struct RegistryRoute;
+} // namespace regcache::oci
 #include "proxy/observe/pull_stats.h"
 
 namespace regcache::proxy {
@@ -120,6 +124,10 @@ private:
 // The route label of a request: blob and manifest routes of the registry API, the proxy's own
 // endpoints, CONNECT tunnels, and everything else.
 RouteLabel routeLabelOf(std::string_view method, std::string_view host, std::string_view path);
+// The same for a path already parsed: `route` is the registry route of its origin-form path
+// without the query, or null when it is not one.
+RouteLabel routeLabelOf(std::string_view method, std::string_view host,
+                        const oci::RegistryRoute *route);
 // "HIT", "STALE", ... as sent in X-Cache, plus "COALESCED"; empty is pass-through.
 Outcome outcomeOf(std::string_view cacheLabel, int status);
 

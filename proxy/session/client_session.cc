@@ -524,6 +524,8 @@ void ClientSession::onResponseComplete(bool keepAlive) {
   }
 }
 
+HandlerServices &ClientSession::services() { return worker_.services(); }
+
 void ClientSession::forwardInstead() {
   auto next = state_ == State::kHandling ? forwardAlone(*this, fallback_) : nullptr;
   if (!next) {
@@ -580,6 +582,18 @@ void ClientSession::startConnect() {
   bool intercept = worker_.shared().policy.shouldIntercept(connectTarget_->host) &&
                    worker_.shared().leaves.authority()->permits(connectTarget_->host);
   if (intercept) {
+    // Through a parent proxy nothing is resolved here (the parent resolves, and this proxy's
+    // DNS may not even know the name): judge what the connections will judge, by name.
+    net::ConnectSettings settings = worker_.upstreamConnectSettings(connectTarget_->host);
+    net::Endpoint endpoint{connectTarget_->host, connectTarget_->port, true};
+    if (net::throughParent(settings, endpoint)) {
+      if (auto refused = net::refuseThroughParent(settings, endpoint)) {
+        refuseConnect(*refused);
+        return;
+      }
+      interceptConnect();
+      return;
+    }
     // Judge the target before answering: a refused one gets its 403 now, not inside TLS. The
     // connections made later judge the addresses they get again.
     gate_.pause(net::ReadGate::kAwaitingUpstream);

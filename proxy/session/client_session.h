@@ -68,6 +68,7 @@ public:
 
   // ClientSide
   Worker &worker() override { return worker_; }
+  HandlerServices &services() override;
   const std::string &logPrefix() const override { return prefix_; }
   const net::SocketAddress &peer() const override { return peer_; }
   const std::string &user() const override { return user_; }

@@ -1,6 +1,6 @@
 #include "proxy/session/fixed_response.h"
 
-#include "proxy/worker.h"
+#include "proxy/handler_services.h"
 
 namespace regcache::proxy {
 
@@ -28,7 +28,7 @@ void FixedResponse::start() {
   if (!head_) evbuffer_add(out, body_.data(), body_.size());
   record_.status = status_;
   record_.bytesSent = head_ ? 0 : body_.size();
-  completeRequest(client_.worker().shared().metrics, record_);
+  completeRequest(client_.services().metrics(), record_);
   client_.onResponseComplete(keepAlive_);
 }
 

@@ -12,6 +12,7 @@
 
 #include "base/oci/digest.h"
 #include "base/sha256.h"
+#include "connect_parent.h"
 #include "proxy_fixture.h"
 #include "raw_socket.h"
 #include "scripted_upstream.h"
@@ -121,6 +122,30 @@ TEST_CASE("an anonymous client pulls with the operator's account through a token
   auto requests = registry.server.requests();
   REQUIRE(requests.size() == 4); // blob (401), token, blob, tags/list
   CHECK(requests[3].hasHeaderLine("Authorization: Bearer tok-ci"));
+}
+
+TEST_CASE("through a parent proxy, the token exchange goes through it as well",
+          "[upstream_auth][chain][integration]") {
+  TokenRegistry registry;
+  AccountsFile accounts(registry.port());
+  ConnectParent parent(ConnectParent::Mode::kRelay);
+  ProxyFixture proxy([&](auto &o) {
+    o.upstreamAuthFile = accounts.path;
+    o.upstreamCaFiles = {registry.tls.caFile()};
+    o.upstreamProxy = "http://127.0.0.1:" + std::to_string(parent.port());
+  });
+  auto client = RawSocket::connectTo(proxy.port());
+  client.sendAll(get(registry.port(), "/v2/library/test/blobs/" + kDigest));
+  std::string first = client.readResponse();
+  REQUIRE(first.rfind("HTTP/1.1 200", 0) == 0);
+  CHECK(body(first) == kContent);
+  CHECK(registry.tokenRequests() == 1);
+  // Every connection the registry got came through the parent: the token fetch's too.
+  auto lines = parent.connectLines();
+  CHECK(lines.size() >= 2);
+  CHECK(static_cast<int>(lines.size()) == registry.server.connectionsAccepted());
+  for (const auto &line : lines)
+    CHECK(line == "CONNECT 127.0.0.1:" + std::to_string(registry.port()) + " HTTP/1.1");
 }
 
 TEST_CASE("a client's own Authorization wins over the operator's account",

@@ -18,6 +18,7 @@
 #include "cache/s3/s3_xml.h"
 #include "rgw_env.h"
 #include "temp_dir.h"
+#include "tls_front.h"
 
 using namespace regcache;
 using namespace regcache::cache;
@@ -312,4 +313,29 @@ TEST_CASE("s3 store: a ranged answer longer than asked is refused", "[s3][rgw]")
   auto got = readNow(**reader, 0, 100);
   REQUIRE_FALSE(got.ok());
   CHECK(got.failure().code == Error::kUpstream);
+}
+
+TEST_CASE("s3 store: an https endpoint is verified against the system roots and extra CAs",
+          "[s3][rgw]") {
+  TempDir spool;
+  const std::string &plain = test::rgwEnv().endpoint; // http://127.0.0.1:PORT
+  auto rgwPort = static_cast<std::uint16_t>(std::stoi(plain.substr(plain.rfind(':') + 1)));
+  test::TlsFront front(rgwPort); // TLS for 127.0.0.1 with a certificate of its own
+  S3StoreOptions options = test::rgwStoreOptions(spool);
+  options.endpoint = "https://127.0.0.1:" + std::to_string(front.port());
+  options.allowPlainHttp = false;
+  std::string content = "over verified TLS";
+  SECTION("trusted through the extra CA file") {
+    options.caFiles = {front.caFile()};
+    S3BlobStore store(options);
+    REQUIRE(store.createBucket().ok());
+    REQUIRE(putNow(store, digestOf(content), content).ok());
+    CHECK(readAllNow(store, digestOf(content), content.size()).value() == content);
+  }
+  SECTION("refused without it") {
+    S3BlobStore store(options);
+    auto info = statNow(store, digestOf(content));
+    REQUIRE_FALSE(info.ok());
+    CHECK(info.failure().code == Error::kTls);
+  }
 }

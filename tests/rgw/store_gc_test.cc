@@ -93,12 +93,21 @@ TEST_CASE("store gc: old blobs and markers go, fresh ones stay, old uploads are 
   putMarker(store, old);
   putMarker(store, orphan);
   std::string oldUpload = startUpload(store);
-  std::this_thread::sleep_for(std::chrono::milliseconds(2600));
+  // The cut-off: everything above is older, everything below younger, by 1.5 s at least. Each
+  // run's --older-than is computed from it, so a slow machine cannot move a fresh object past it.
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  auto cutoff = std::chrono::system_clock::now();
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  auto olderThan = [&] {
+    auto age = std::chrono::duration_cast<std::chrono::milliseconds>(
+        std::chrono::system_clock::now() - cutoff);
+    return std::to_string(age.count()) + "ms";
+  };
   putMarker(store, renewed); // its marker is fresh, though its upload is old
   REQUIRE(putNow(store, fresh, "uploaded lately").ok());
   std::string freshUpload = startUpload(store);
 
-  auto [dryCode, dry] = storeGc(store, {"--older-than", "2s", "--dry-run", "--json"});
+  auto [dryCode, dry] = storeGc(store, {"--older-than", olderThan(), "--dry-run", "--json"});
   CHECK(dryCode == 0);
   CHECK(dry.find("\"dryRun\":true") != std::string::npos);
   CHECK(dry.find(old.toString()) != std::string::npos);
@@ -106,7 +115,7 @@ TEST_CASE("store gc: old blobs and markers go, fresh ones stay, old uploads are 
   CHECK(dry.find(oldUpload) != std::string::npos);
   CHECK(hasObject(store, store.blobKey(old))); // a dry run changes nothing
 
-  auto [code, text] = storeGc(store, {"--older-than", "2s"});
+  auto [code, text] = storeGc(store, {"--older-than", olderThan()});
   CHECK(code == 0);
   CHECK(text.find("removed 1 blob(s)") != std::string::npos);
   CHECK_FALSE(hasObject(store, store.blobKey(old)));

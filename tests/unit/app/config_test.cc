@@ -183,3 +183,34 @@ TEST_CASE("only the keys that can change safely are live", "[app][config][reload
   b[1].values = {"1h"};
   CHECK(changedKeys(a, b) == std::vector<std::string>{"tag-ttl"});
 }
+
+TEST_CASE("upstream-proxy and upstream-no-proxy parse, are checked, and need a restart",
+          "[app][config][chain]") {
+  Cli cli;
+  auto parsed = parseWith(cli, {"serve", "--upstream-proxy", "http://ci:s3cret@proxy.lan:3128",
+                                "--upstream-no-proxy", "registry.lan, .corp.example",
+                                "--upstream-no-proxy", "10.0.0.0/8"});
+  CHECK(parsed.serve.upstreamProxy == "http://ci:s3cret@proxy.lan:3128");
+  CHECK(parsed.serve.upstreamNoProxy ==
+        std::vector<std::string>{"registry.lan", " .corp.example", "10.0.0.0/8"});
+  std::string printed = formatConfig(cli.effectiveConfig(), "/d");
+  CHECK(printed.find("upstream-proxy = \"http://ci:<redacted>@proxy.lan:3128\"\n") !=
+        std::string::npos);
+  CHECK(printed.find("s3cret") == std::string::npos);
+  TempFile file("upstream-proxy = \"http://proxy.lan:3128\"\n"
+                "upstream-no-proxy = [\"*.lan\", \"192.168.0.0/16\"]\n");
+  Cli fromFile;
+  auto configured = parseWith(fromFile, {"serve", "--config", file.path.string()});
+  CHECK(configured.serve.upstreamProxy == "http://proxy.lan:3128");
+  CHECK(configured.serve.upstreamNoProxy == std::vector<std::string>{"*.lan", "192.168.0.0/16"});
+  for (const char *bad : {"proxy.lan:3128", "https://proxy.lan:3128", "http://proxy.lan"}) {
+    Cli refusing;
+    CHECK_THROWS_WITH(parseWith(refusing, {"serve", "--upstream-proxy", bad}),
+                      Catch::Contains("--upstream-proxy"));
+  }
+  Cli refusing;
+  CHECK_THROWS_WITH(parseWith(refusing, {"serve", "--upstream-no-proxy", "a b"}),
+                    Catch::Contains("--upstream-no-proxy"));
+  CHECK_FALSE(isLiveKey("upstream-proxy"));
+  CHECK_FALSE(isLiveKey("upstream-no-proxy"));
+}

@@ -143,3 +143,17 @@ TEST_CASE("rules apply to an embedded IPv4 address as to the address itself", "[
   TargetPolicy own = policy({"127.0.0.0/8"}, {}, {at("127.0.0.1", 3128)});
   CHECK(own.refuseAddress("r", at("64:ff9b::7f00:1", 3128))->find("own") != std::string::npos);
 }
+
+TEST_CASE("through a parent proxy, names are judged without resolving", "[policy][parent]") {
+  TargetPolicy p = policy({"registry.lan:22", "*.lab.example"}, {"*.corp.example"});
+  CHECK_FALSE(p.refuseUnresolved("registry-1.docker.io", 443));
+  CHECK_FALSE(p.refuseUnresolved("registry.example", 5000));
+  CHECK(p.refuseUnresolved("git.corp.example", 443));  // --deny-target by name
+  CHECK(p.refuseUnresolved("localhost", 443));         // the parent's own loopback
+  CHECK(p.refuseUnresolved("api.LOCALHOST.", 443));    // RFC 6761: all of .localhost
+  CHECK(p.refuseUnresolved("registry.example", 22));   // the port rule still holds
+  CHECK_FALSE(p.refuseUnresolved("registry.lan", 22)); // ... unless a host rule opens it
+  CHECK(p.refuseUnresolved("registry.lan", 25));
+  CHECK_FALSE(p.refuseUnresolved("x.lab.example", 25));
+  CHECK_FALSE(p.refuseUnresolved("notlocalhost", 443));
+}
