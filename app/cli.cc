@@ -7,6 +7,7 @@
 #include <stdexcept>
 
 #include "app/build_info.h"
+#include "app/s3_options.h"
 #include "app/units.h"
 #include "proxy/access/target_policy.h"
 #include "proxy/net/cidr.h"
@@ -106,6 +107,11 @@ struct Cli::Raw {
   // Chaining through a parent proxy (issue #12 item 5).
   std::string upstreamProxy;
   std::vector<std::string> upstreamNoProxy;
+  // A fleet sharing one bucket (issue #12, docs/fleet.md): --store s3:// and --s3-* (the shared
+  // parser, app/s3_options.h), the registries it may serve, and how long a stat may take.
+  S3Flags serveStore;
+  std::vector<std::string> storeRegistries;
+  std::string storeTimeout = "2s";
 };
 
 std::filesystem::path defaultDataDir() {
@@ -396,6 +402,18 @@ Cli::Cli() : raw_(std::make_unique<Raw>()) {
                    "NAME (and names under it), .DOMAIN or *.DOMAIN, IP, CIDR, *, optionally "
                    ":PORT; comma-separated or repeatable")
       ->delimiter(',');
+  // A fleet sharing one bucket (issue #12, docs/fleet.md).
+  addS3Flags(*serve_, raw_->serveStore);
+  serve_->add_option(
+      "--store-registries", raw_->storeRegistries,
+      "Registries whose blobs may be served from the --store bucket on a local "
+      "miss, after upstream's own yes to a HEAD: docker.io, HOST[:PORT], "
+      "*.DOMAIN[:PORT] or *; repeatable (default: none, the bucket only gets fills)");
+  serve_
+      ->add_option("--store-timeout", raw_->storeTimeout,
+                   "A --store bucket that takes longer than this to say whether it has a blob "
+                   "is skipped, and the pull goes upstream (duration)")
+      ->capture_default_str();
 
   CLI::App *ca = app_.add_subcommand("ca", "Manage the proxy's certificate authority");
   ca->require_subcommand(1);
@@ -768,6 +786,18 @@ ParsedCommand Cli::parse(int argc, const char *const *argv) {
   if (auto exceptions = proxy::net::NoProxyList::parse(raw_->upstreamNoProxy); !exceptions.ok())
     throw std::invalid_argument(exceptions.failure().detail);
   o.upstreamNoProxy = raw_->upstreamNoProxy;
+  o.s3Store = resolveS3Options(raw_->serveStore, o.upstreamCaFiles, o.dataDir / "s3-spool");
+  for (const auto &registry : raw_->storeRegistries) {
+    std::string_view name = registry;
+    if (name == "*") continue;
+    if (name.rfind("*.", 0) == 0) name.remove_prefix(2);
+    if (!proxy::parseMirrorRegistry(name).ok()) {
+      throw std::invalid_argument("bad --store-registries entry '" + registry + "'");
+    }
+  }
+  o.storeRegistries = raw_->storeRegistries;
+  o.storeTimeout = parseDuration(raw_->storeTimeout);
+  if (o.storeTimeout.count() <= 0) throw std::invalid_argument("--store-timeout must be positive");
   if (o.listen.empty()) throw std::invalid_argument("at least one --listen address is needed");
   return out;
 }

@@ -27,6 +27,7 @@
 #include "cache/index_view.h"
 #include "cache/index_writer.h"
 #include "cache/reconcile.h"
+#include "cache/tiered_blob_store.h"
 #include "proxy/access/proxy_auth_pool.h"
 #include "proxy/ca_watcher.h"
 #include "proxy/live_config.h"
@@ -35,6 +36,7 @@
 #include "proxy/observe/access_log.h"
 #include "proxy/observe/stats_flusher.h"
 #include "proxy/session/intercept_tls.h"
+#include "proxy/shared_store.h"
 #include "proxy/worker.h"
 
 namespace regcache::proxy {
@@ -46,7 +48,11 @@ struct Server::Impl {
   std::unique_ptr<ca::LeafCache> leaves;
   std::unique_ptr<ca::MintLimiter> mints;
   std::unique_ptr<CaWatcher> caWatcher;
-  std::unique_ptr<cache::BlobStore> blobs;
+  std::shared_ptr<cache::BlobStore> localBlobs;  // this host's disk; the evictor's and reconcile's
+  std::shared_ptr<cache::BlobStore> sharedBlobs; // the fleet's bucket (--store); null without
+  std::shared_ptr<cache::BlobStore> blobs;       // what the loops use: local, or both tiers
+  cache::TieredBlobStore *tiered = nullptr;      // `blobs` when it is tiered
+  const cache::s3::S3Stats *s3Stats = nullptr;   // the bucket's, when it is an S3 store
   std::unique_ptr<cache::FillBudget> fillBudget; // before the evictor, which reads it
   cache::IndexView indexView;                    // before the writer and the evictor
   std::unique_ptr<cache::IndexWriter> indexWriter;
@@ -195,6 +201,8 @@ void Server::start() {
   // whatever the (unprivileged) owner of the data dir had planted there.
   if (o.cacheEnabled) openCache();
   impl_->shared->blobs = impl_->blobs.get();
+  impl_->shared->tiered = impl_->tiered;
+  impl_->shared->bucketStats = impl_->s3Stats;
   impl_->shared->fillBudget = impl_->fillBudget.get();
   impl_->shared->evictor = impl_->evictor.get();
   if (impl_->indexWriter) {
@@ -234,15 +242,16 @@ std::vector<net::SocketAddress> Server::boundAddresses() const { return impl_->b
 void Server::openCache() {
   // The cache must never fail a pull: if it cannot be set up, run as a pass-through proxy.
   try {
-    impl_->blobs = std::make_unique<cache::FileBlobStore>(
+    impl_->localBlobs = std::make_shared<cache::FileBlobStore>(
         impl_->options.dataDir, cache::FileBlobStoreOptions{impl_->options.storeIoThreads,
                                                             impl_->options.storeReadsOnLoop});
-    auto swept = cache::removeLeftoversNow(*impl_->blobs);
+    auto swept = cache::removeLeftoversNow(*impl_->localBlobs);
     std::size_t leftovers = swept.ok() ? swept.value() : 0;
     if (leftovers != 0) log::cache().info("removed {} unfinished fill(s) from tmp/", leftovers);
     auto index = cache::Index::open(impl_->options.dataDir / "cache.db"); // migrates once
     if (!index.ok()) throw std::runtime_error(index.failure().detail);
-    auto report = cache::reconcile(*index.value(), *impl_->blobs);
+    // This host's own tier only: its index is its own view, and the bucket is the fleet's.
+    auto report = cache::reconcile(*index.value(), *impl_->localBlobs);
     if (report.orphanFiles != 0 || report.missingFiles != 0) {
       log::cache().warn("cache check at start-up: removed {} unindexed file(s) and {} row(s) "
                         "without a file",
@@ -257,7 +266,7 @@ void Server::openCache() {
                               : cache::defaultCacheLimit(impl_->options.dataDir);
     impl_->fillBudget = std::make_unique<cache::FillBudget>(limit);
     impl_->evictor = std::make_unique<cache::Evictor>(
-        impl_->options.dataDir / "cache.db", *impl_->blobs,
+        impl_->options.dataDir / "cache.db", *impl_->localBlobs,
         cache::EvictionOptions{limit, impl_->options.evictionInterval, impl_->fillBudget.get(),
                                &impl_->indexView});
     log::cache().info("cache limit {} bytes", limit);
@@ -267,12 +276,39 @@ void Server::openCache() {
     // This connection is the writer's from now on, used only on its thread.
     impl_->indexWriter =
         std::make_unique<cache::IndexWriter>(std::move(index.value()), impl_->indexView);
+    openSharedStore();
   } catch (const std::exception &e) {
     log::cache().warn("the cache is unavailable, passing everything through: {}", e.what());
     impl_->evictor.reset();
     impl_->indexWriter.reset();
     impl_->fillBudget.reset();
     impl_->blobs.reset();
+    impl_->tiered = nullptr;
+    impl_->localBlobs.reset();
+  }
+}
+
+void Server::openSharedStore() {
+  SharedStore shared;
+  try {
+    shared = makeSharedStore(impl_->options);
+    impl_->sharedBlobs = shared.store;
+  } catch (const std::exception &e) {
+    // The fleet's store is a saving, never a condition: this host serves from its own disk.
+    log::cache().warn("the shared store is unavailable, caching on this host alone: {}", e.what());
+  }
+  if (!impl_->sharedBlobs) {
+    impl_->blobs = impl_->localBlobs;
+    return;
+  }
+  auto tiered = std::make_shared<cache::TieredBlobStore>(impl_->localBlobs, impl_->sharedBlobs,
+                                                         std::move(shared.markUsed));
+  impl_->s3Stats = shared.s3Stats;
+  impl_->tiered = tiered.get();
+  impl_->blobs = std::move(tiered);
+  if (impl_->options.storeRegistries.empty()) {
+    log::cache().warn("--store is set but --store-registries is empty: fills go to the bucket, "
+                      "but no pull is served from it");
   }
 }
 

@@ -45,6 +45,8 @@ public:
 
 private:
   void openCache();
+  // The fleet's bucket in front of which this host's disk is a tier (--store), if any.
+  void openSharedStore();
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };

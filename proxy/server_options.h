@@ -4,11 +4,18 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "cache/s3/s3_store_options.h"
 #include "proxy/build_identity.h"
 #include "proxy/http/limits.h"
+
+namespace regcache::cache {
+class BlobStore;
+}
 
 namespace regcache::proxy {
 
@@ -141,6 +148,19 @@ struct ServerOptions {
   // upstreamNoProxy (NO_PROXY-style, see proxy/net/no_proxy.h) are connected to directly.
   std::string upstreamProxy;
   std::vector<std::string> upstreamNoProxy;
+
+  // The fleet's shared store (docs/fleet.md): --store s3://BUCKET[/PREFIX] and the --s3-* flags
+  // (app/s3_options.h). Unset: the cache is this host's disk alone.
+  std::optional<cache::s3::S3StoreOptions> s3Store;
+  // Registries whose blobs may be served from the bucket on a local miss (after upstream's own
+  // yes to a HEAD with the client's headers), named as for --mirror-registries, or "*" for every
+  // registry. Empty: none (the bucket still gets every fill). Only registries that answer that
+  // HEAD honestly belong here: a server a client runs itself would say yes to any digest.
+  std::vector<std::string> storeRegistries;
+  // A bucket stat slower than this is a miss, and the request goes upstream.
+  std::chrono::milliseconds storeTimeout{std::chrono::seconds(2)};
+  // Not a flag: the shared store itself, for tests that give several servers one.
+  std::shared_ptr<cache::BlobStore> sharedStoreForTests;
 };
 
 } // namespace regcache::proxy

@@ -31,6 +31,10 @@ class LeafCache;
 }
 namespace regcache::cache {
 class BlobStore;
+class TieredBlobStore;
+namespace s3 {
+struct S3Stats;
+}
 class Evictor;
 class FillBudget;
 class FillRegistry;
@@ -95,6 +99,11 @@ struct SharedContext {
   // --upstream-proxy with its --upstream-no-proxy exceptions; null: every upstream is direct.
   // Set before the workers start, then never changed (not reloadable).
   std::shared_ptr<const net::ParentProxy> upstreamProxy{};
+  // `blobs` when it is the fleet's (this host's disk in front of a shared bucket,
+  // docs/fleet.md); null without --store.
+  cache::TieredBlobStore *tiered = nullptr;
+  // The S3 bucket's request counters (/metrics); null without an S3 --store.
+  const cache::s3::S3Stats *bucketStats = nullptr;
 };
 
 } // namespace regcache::proxy

@@ -9,6 +9,7 @@
 #include "cache/blob_store_sync.h"
 #include "cache/fill_registry.h"
 #include "cache/index_writer.h"
+#include "cache/tiered_blob_store.h"
 #include "proxy/cache/cache_lookup.h"
 #include "proxy/cache/manifest_types.h"
 #include "proxy/worker.h"
@@ -49,7 +50,11 @@ bool takeLookup(Worker &worker, const oci::RegistryRoute &route, const Credentia
                 CacheLookup lookup, CacheDecision &decision, const std::string &logPrefix) {
   auto digest = oci::parseDigest(lookup.blob.digest);
   if (!digest) return false;
-  auto reader = worker.shared().blobs->openReader(*digest, worker.completions());
+  // An indexed blob is this host's own: read from its own tier, never a blocking question to
+  // the fleet's bucket on the loop (a row whose file is gone is a miss, which may ask the bucket).
+  cache::BlobStore &store =
+      worker.shared().tiered ? worker.shared().tiered->local() : *worker.shared().blobs;
+  auto reader = store.openReader(*digest, worker.completions());
   if (!reader.ok()) {
     // The index outlived the file (deleted by hand): forget it and fetch again.
     log::cache().warn("{} {} is indexed but unreadable ({}); refetching", logPrefix,
@@ -75,10 +80,22 @@ bool takeLookup(Worker &worker, const oci::RegistryRoute &route, const Credentia
   return true;
 }
 
+// Whether a blob GET this host has no row for may ask the fleet's bucket: a whole-blob request
+// (a range comes from upstream or the local tier), at a registry the operator trusts to answer
+// the access HEAD honestly (--store-registries).
+bool mayServeFromBucket(Worker &worker, const http::RequestHead &head, const Route &route,
+                        const cache::IndexView &view, const cache::Digest &digest) {
+  if (worker.shared().tiered == nullptr || head.headers.has("Range")) return false;
+  if (view.findBlob(digest.toString())) return false; // this host's own view decides
+  const auto &allowed = worker.options().storeRegistries;
+  if (allowed.empty()) return false;
+  return bucketServesRegistry(allowed, route.upstream);
+}
+
 } // namespace
 
 CacheDecision decideCache(Worker &worker, const http::RequestHead &head, const Route &route,
-                          const std::string &logPrefix) {
+                          const std::string &logPrefix, bool askBucket) {
   CacheDecision decision;
   const cache::IndexView *view = worker.shared().indexView;
   if (view == nullptr || worker.shared().blobs == nullptr || route.kind != RouteKind::kForward) {
@@ -127,6 +144,12 @@ CacheDecision decideCache(Worker &worker, const http::RequestHead &head, const R
   }
   const oci::Digest &digest = *registryRoute->digest;
   bool manifest = registryRoute->kind == oci::RegistryRoute::Kind::kManifest;
+  if (askBucket && head.method == "GET" && !manifest &&
+      mayServeFromBucket(worker, head, route, *view, digest)) {
+    decision.bucket =
+        BucketQuery{digest, decision.registry, registryRoute->repository, request.credential};
+    return decision;
+  }
   if (head.method == "GET") {
     // A repository upstream lets anyone read needs no credential to read its fills.
     bool openToAll = credential.empty() ||

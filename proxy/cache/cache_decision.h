@@ -14,6 +14,7 @@
 
 #include "cache/blob_store.h"
 #include "cache/index.h"
+#include "proxy/cache/bucket_lookup.h"
 #include "proxy/cache/join_check.h"
 #include "proxy/forward/exchange.h"
 #include "proxy/session/route.h"
@@ -35,9 +36,13 @@ struct CacheDecision {
   // A HEAD by tag going upstream: record the digest upstream names (digest, media type and time
   // filled in from its answer).
   std::optional<cache::TagRecord> tagToLearn;
+  // A blob GET this host has no row for, which the fleet's bucket may hold: ask it first
+  // (BucketLookup), then decide again with `askBucket` false if it has nothing.
+  std::optional<BucketQuery> bucket;
 };
 
+// `askBucket` false: decide as if there were no shared store (the bucket said no).
 CacheDecision decideCache(Worker &worker, const http::RequestHead &head, const Route &route,
-                          const std::string &logPrefix);
+                          const std::string &logPrefix, bool askBucket = true);
 
 } // namespace regcache::proxy

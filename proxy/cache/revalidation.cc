@@ -27,6 +27,8 @@ void recordConfirmation(Worker &worker, const CacheCandidate &candidate,
   if (!candidate.credential.empty()) {
     worker.shared().accessMemo.remember(candidate.credential, registry, candidate.repository);
   }
+  // From the bucket: indexed once the local tier holds it verified (indexFromBucket), not now.
+  if (candidate.fromBucket) return;
   // Upstream has it under this repository (for anyone, without credentials): later requests here
   // need no HEAD.
   worker.shared().indexWriter->addSource(

@@ -3,6 +3,7 @@
 // answer to a HEAD (or a GET) that the forwarding Exchange made for it. The Exchange runs the
 // exchange; these say whether the answer is a yes, record it, and build the cache handler that
 // then serves the client.
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -31,6 +32,12 @@ struct CacheCandidate {
   Credential credential; // the client's Authorization; empty: none
   std::string repository;
   bool refused = false; // the HEAD said no: go straight to the GET
+  // Not indexed here: the fleet's bucket has it (proxy/cache/bucket_lookup.h). A yes streams it
+  // from the bucket, and the row is written once the local tier holds it verified.
+  bool fromBucket = false;
+  // fromBucket: what runs once the bucket's bytes verified and the local tier holds them; set
+  // when upstream confirms (indexFromBucket), so a refused client leaves no row.
+  std::shared_ptr<std::function<void()>> onWarmed{};
 };
 
 // Whether upstream's answer confirms the candidate: only a 200 is a yes (a 3xx may be an SSO

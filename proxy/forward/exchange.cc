@@ -7,6 +7,7 @@
 
 #include "base/log.h"
 #include "cache/index.h"
+#include "proxy/cache/bucket_lookup.h"
 #include "proxy/cache/fill.h"
 #include "proxy/cache/starter_reader.h"
 #include "proxy/forward/redirect.h"
@@ -623,9 +624,22 @@ void Exchange::finishRevalidation() {
   std::string target = redirected ? registryTarget_ : originTarget_;
   if (confirmed) {
     recordConfirmation(client_->worker(), *candidate_, registryEndpoint_);
-    std::string note = "cache REVALIDATED: upstream HEAD confirmed " + candidate_->blob.digest;
+    bool fromBucket = candidate_->fromBucket;
+    std::string note = std::string(fromBucket ? "cache BUCKET" : "cache REVALIDATED") +
+                       ": upstream HEAD confirmed " + candidate_->blob.digest;
+    if (fromBucket && candidate_->onWarmed) {
+      // Indexed once the local tier holds the verified blob, with the source upstream confirmed.
+      std::string registry =
+          http::registryKey(http::HostPort{registryEndpoint_.host, registryEndpoint_.port,
+                                           registryEndpoint_.host.find(':') != std::string::npos},
+                            registryEndpoint_.tls);
+      *candidate_->onWarmed = indexFromBucket(
+          client_->worker(), candidate_->blob,
+          cache::BlobSource{registry, candidate_->repository, candidate_->credential.empty()},
+          registryEndpoint_, !candidate_->credential.empty());
+    }
     client_->replaceHandler(serveCandidate(*client_, std::move(request), *candidate_, record_.host,
-                                           "REVALIDATED", std::move(note)));
+                                           fromBucket ? "BUCKET" : "REVALIDATED", std::move(note)));
     return;
   }
   log::cache().debug("{} upstream did not confirm the cached {} ({}); asking for it",

@@ -9,6 +9,8 @@
 #include "ca/authority.h"
 #include "ca/leaf_cache.h"
 #include "cache/index_view.h"
+#include "cache/tiered_blob_store.h"
+#include "proxy/observe/bucket_metrics.h"
 #include "proxy/observe/status_report.h"
 #include "proxy/worker.h"
 
@@ -70,6 +72,9 @@ std::string AdminEndpoint::metricsText() {
           "# TYPE regcache_cache_bytes gauge\n"
           "regcache_cache_bytes " +
           std::to_string(totals.bytes) + "\n";
+  if (const cache::TieredBlobStore *tiered = client_.worker().shared().tiered) {
+    text += renderBucketMetrics(tiered->counters(), client_.worker().shared().bucketStats);
+  }
   return text;
 }
 

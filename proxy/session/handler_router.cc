@@ -2,6 +2,7 @@
 
 #include "base/log.h"
 #include "base/oci/digest.h"
+#include "proxy/cache/bucket_lookup.h"
 #include "proxy/cache/cache_decision.h"
 #include "proxy/cache/cache_follower.h"
 #include "proxy/cache/cache_handler.h"
@@ -87,8 +88,31 @@ std::unique_ptr<RequestHandler> pickHandler(ClientSide &client, http::RequestHea
         std::move(headers), ociErrorJson("UNSUPPORTED", "regcache is read-only"),
         "refused: --read-only");
   }
+  return pickCacheHandler(client, std::move(head), std::move(route), fallback, true);
+}
+
+std::unique_ptr<RequestHandler> pickCacheHandler(ClientSide &client, http::RequestHead &&head,
+                                                 Route &&route, ForwardFallback &fallback,
+                                                 bool askBucket) {
+  Worker &worker = client.worker();
   // The registry cache: a hit is answered from disk; a miss by digest fills it on the way.
-  CacheDecision cached = decideCache(worker, head, route, client.logPrefix());
+  CacheDecision cached = decideCache(worker, head, route, client.logPrefix(), askBucket);
+  if (cached.bucket) {
+    // The fleet's bucket first. If it has nothing, this very request is picked again without it
+    // (the lookup replaces itself, on the loop, never inside its start()); `fallback` is the
+    // session's, which outlives its handlers.
+    http::RequestHead copy = head;
+    net::Endpoint endpoint{route.upstream.host, route.upstream.port, route.tls};
+    bool mirror = route.mirror;
+    std::string target = route.originTarget;
+    auto again = [&client, &fallback, head = std::move(head), route = std::move(route)]() mutable {
+      client.replaceHandler(
+          pickCacheHandler(client, std::move(head), std::move(route), fallback, false));
+    };
+    return std::make_unique<BucketLookup>(client, std::move(copy), std::move(endpoint),
+                                          std::move(target), mirror, std::move(*cached.bucket),
+                                          std::move(again));
+  }
   if (cached.hit) {
     return std::make_unique<CacheHandler>(client, std::move(head), std::move(*cached.hit),
                                           std::move(cached.reader), cached.registry, cached.xCache,

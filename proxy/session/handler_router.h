@@ -29,6 +29,12 @@ struct ForwardFallback {
 std::unique_ptr<RequestHandler> pickHandler(ClientSide &client, http::RequestHead &&head,
                                             Route &&route, bool admin, ForwardFallback &fallback);
 
+// The same for a forwarded request the registry cache may answer (what pickHandler does past the
+// admin, mirror and --read-only answers). `askBucket` false: as if the fleet's bucket had nothing.
+std::unique_ptr<RequestHandler> pickCacheHandler(ClientSide &client, http::RequestHead &&head,
+                                                 Route &&route, ForwardFallback &fallback,
+                                                 bool askBucket);
+
 // A plain forward of the request in `fallback` (which is emptied); null if there is none.
 std::unique_ptr<RequestHandler> forwardAlone(ClientSide &client, ForwardFallback &fallback);
 

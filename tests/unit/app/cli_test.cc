@@ -279,3 +279,29 @@ TEST_CASE("cache warm reads a list file after the images named, skipping comment
   options.listFile = "/no/such/list";
   CHECK_THROWS(warmImageNames(options));
 }
+
+TEST_CASE("fleet flags: --store s3:// with keys, --store-registries and --store-timeout",
+          "[app][cli][fleet]") {
+  auto defaults = parse({"serve"});
+  CHECK_FALSE(defaults.serve.s3Store.has_value());
+  CHECK(defaults.serve.storeRegistries.empty());
+  CHECK(defaults.serve.storeTimeout == std::chrono::seconds(2));
+  ::setenv("AWS_ACCESS_KEY_ID", "AKIDTEST", 1);
+  ::setenv("AWS_SECRET_ACCESS_KEY", "secret", 1);
+  auto c =
+      parse({"serve", "--store", "s3://fleet-bucket/cache", "--s3-endpoint",
+             "http://127.0.0.1:7480", "--s3-allow-plain-http", "--store-registries", "docker.io",
+             "--store-registries", "*.corp.example:5000", "--store-timeout", "500ms"});
+  ::unsetenv("AWS_ACCESS_KEY_ID");
+  ::unsetenv("AWS_SECRET_ACCESS_KEY");
+  REQUIRE(c.serve.s3Store.has_value());
+  CHECK(c.serve.s3Store->bucket == "fleet-bucket");
+  CHECK(c.serve.s3Store->prefix == "cache");
+  CHECK(c.serve.s3Store->region == "us-east-1");
+  CHECK(c.serve.s3Store->credentials.accessKeyId == "AKIDTEST");
+  CHECK(c.serve.storeRegistries == std::vector<std::string>{"docker.io", "*.corp.example:5000"});
+  CHECK(c.serve.storeTimeout == std::chrono::milliseconds(500));
+  CHECK_THROWS_WITH(parse({"serve", "--store-registries", "a/b"}),
+                    Catch::Contains("bad --store-registries entry 'a/b'"));
+  CHECK_THROWS(parse({"serve", "--store-timeout", "0s"}));
+}

@@ -13,6 +13,7 @@
 
 #include "cache/blob_store_sync.h"
 #include "cache/file_blob_store.h"
+#include "cache/tiered_blob_store.h"
 #ifdef REGCACHE_CONFORMANCE_S3
 #include "s3_store_fixture.h"
 #endif
@@ -42,11 +43,31 @@ struct FileStore {
   }
 };
 
+// A local disk in front of a "bucket" that is another directory: the contract holds through both
+// tiers (what the remote adds: uploads after the local commit, reads that verify and warm).
+struct TieredStore {
+  TempDir dir;
+  std::unique_ptr<TieredBlobStore> owned = make();
+  BlobStore &store() { return *owned; }
+  void leaveInterruptedWrite() {
+    std::ofstream(dir.path() / "local" / "tmp" / "fill-crashed") << "half";
+  }
+  void settle() {
+    owned.reset();
+    owned = make();
+  }
+  std::unique_ptr<TieredBlobStore> make() {
+    return std::make_unique<TieredBlobStore>(
+        std::make_shared<FileBlobStore>(dir.path() / "local"),
+        std::make_shared<FileBlobStore>(dir.path() / "remote"));
+  }
+};
+
 #ifdef REGCACHE_CONFORMANCE_S3
 // tests/rgw builds this file again with the S3 store alone, against a real RGW.
 using BlobStores = std::tuple<regcache::test::S3Store>;
 #else
-using BlobStores = std::tuple<FileStore>;
+using BlobStores = std::tuple<FileStore, TieredStore>;
 #endif
 
 Digest digestOf(const std::string &content) { return *parseDigest("sha256:" + sha256Hex(content)); }

@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# The fleet's bucket against a local disk, in one run (docs/fleet.md): a real RGW, a real
+# docker-registry over TLS, skopeo pulls of an image with one SIZE_MIB layer, ROUNDS rounds.
+#   warm: a pull served from the bucket (host B, after host A filled it) beside a local-disk hit
+#         (B again): throughput ratio bucket / local hit, goal >= 0.7;
+#   cold: a cold fill with the multipart upload in line (host A) beside a cold fill to a local
+#         disk alone (host L, no --store): time ratio, goal <= 1.1.
+# Usage: bench/fleet.sh PATH/TO/regcache [SIZE_MIB=200] [ROUNDS=3]. Medians are printed.
+set -euo pipefail
+size_mib=${2:-200} rounds=${3:-3}
+source "$(dirname "$0")/../tests/e2e/lib.sh" "$1"
+source "$(dirname "$0")/../tests/e2e/fleet_lib.sh"
+BUCKET=regcache-bench-fleet
+
+make_pki "$WORK/pki" registry.test
+start_dns registry.test
+start_registry "$WORK/pki"
+log "building an image with a $size_mib MiB layer"
+make_image $((size_mib * 1024))
+push_image "$WORK/pki" "$REG_PORT" test/image:v1
+start_rgw
+registry="registry.test:$REG_PORT"
+common=(--dns-server "127.0.0.1:$DNS_PORT" --upstream-ca "$WORK/pki/ca.crt")
+export MEMBER_LOG_LEVEL=warn
+
+seconds() { # runs member_pull NAME and prints its wall time
+  local start end
+  start=$(date +%s.%N)
+  member_pull "$1" "$registry" test/image:v1 || fail "pull through $1 failed: $(tail -n 3 "$WORK/skopeo.log")"
+  end=$(date +%s.%N)
+  check_layer "$1"
+  awk -v a="$start" -v b="$end" 'BEGIN { printf "%.3f", b - a }'
+}
+stop_member() { kill "${MEMBER_PID[$1]}" 2>/dev/null || true; wait "${MEMBER_PID[$1]}" 2>/dev/null || true; }
+median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+
+cold_local=() cold_bucket=() warm_bucket=() warm_local=()
+for round in $(seq 1 "$rounds"); do
+  export MEMBER_PREFIX="round-$round-$RANDOM"
+  NO_STORE=1 start_member "l$round" "${common[@]}"
+  start_member "a$round" "${common[@]}"
+  start_member "b$round" "${common[@]}"
+  cold_local+=("$(seconds "l$round")")
+  cold_bucket+=("$(seconds "a$round")")
+  for _ in $(seq 1 300); do [ "$(bucket_status "$LAYER_DIGEST")" = 200 ] && break; sleep 0.1; done
+  warm_bucket+=("$(seconds "b$round")")
+  warm_local+=("$(seconds "b$round")")
+  log "round $round: cold local ${cold_local[-1]} s, cold+upload ${cold_bucket[-1]} s, from bucket ${warm_bucket[-1]} s, local hit ${warm_local[-1]} s"
+  for m in "l$round" "a$round" "b$round"; do stop_member "$m"; rm -rf "$WORK/data-$m"; done
+done
+cl=$(median "${cold_local[@]}") cb=$(median "${cold_bucket[@]}")
+wb=$(median "${warm_bucket[@]}") wl=$(median "${warm_local[@]}")
+awk -v cl="$cl" -v cb="$cb" -v wb="$wb" -v wl="$wl" -v mib="$size_mib" -v n="$rounds" 'BEGIN {
+  printf "fleet bench: %d MiB layer, %d rounds, medians (skopeo pull wall time)\n", mib, n
+  printf "  warm from bucket: %.3f s (%.0f MiB/s); local-disk hit: %.3f s (%.0f MiB/s); ratio %.2f (goal >= 0.7)\n", wb, mib / wb, wl, mib / wl, wl / wb
+  printf "  cold fill + upload: %.3f s; cold fill to local disk: %.3f s; ratio %.2f (goal <= 1.1)\n", cb, cl, cb / cl
+}'

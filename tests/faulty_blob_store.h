@@ -1,0 +1,129 @@
+#pragma once
+// A BlobStore that forwards to another and fails on demand: the stand-in for a bucket that is
+// down, refuses uploads, or hands back wrong bytes, so the tiered store's fallbacks can be tested
+// without an object store. Switches are atomics, flipped by the test while handles live.
+#include <atomic>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "cache/blob_store.h"
+
+namespace regcache::test {
+
+class FaultyBlobStore final : public cache::BlobStore {
+public:
+  explicit FaultyBlobStore(std::shared_ptr<cache::BlobStore> inner) : inner_(std::move(inner)) {}
+
+  std::atomic<bool> down{false};         // every operation fails (kConnect), as if refused
+  std::atomic<bool> failCommits{false};  // uploads fail at commit (kIo), nothing kept
+  std::atomic<bool> failAppends{false};  // uploads fail at the next append (kIo)
+  std::atomic<bool> corruptReads{false}; // readers return the bytes with the first one flipped
+  std::atomic<int> begins{0}, opens{0}, stats{0}, commits{0}; // what was asked
+
+  cache::BlobStore &inner() { return *inner_; }
+
+  Result<std::unique_ptr<cache::BlobWrite>> begin(const cache::Digest &digest,
+                                                  cache::CompletionQueue &completions) override {
+    ++begins;
+    if (down) return refused();
+    auto write = inner_->begin(digest, completions);
+    if (!write.ok()) return write.failure();
+    return std::unique_ptr<cache::BlobWrite>(new Write(*this, std::move(write.value())));
+  }
+  Result<std::unique_ptr<cache::BlobReader>>
+  openReader(const cache::Digest &digest, cache::CompletionQueue &completions) override {
+    ++opens;
+    if (down) return refused();
+    auto reader = inner_->openReader(digest, completions);
+    if (!reader.ok()) return reader.failure();
+    return std::unique_ptr<cache::BlobReader>(new Reader(*this, std::move(reader.value())));
+  }
+  void stat(const cache::Digest &digest, cache::CompletionQueue &completions,
+            Done<cache::BlobInfo> done) override {
+    ++stats;
+    if (down) return completions.post([done = std::move(done)] { done(refused()); });
+    inner_->stat(digest, completions, std::move(done));
+  }
+  void remove(const cache::Digest &digest, cache::CompletionQueue &completions,
+              Done<void> done) override {
+    if (down) return completions.post([done = std::move(done)] { done(refused()); });
+    inner_->remove(digest, completions, std::move(done));
+  }
+  void list(cache::CompletionQueue &completions, Done<std::vector<cache::BlobInfo>> done) override {
+    if (down) return completions.post([done = std::move(done)] { done(refused()); });
+    inner_->list(completions, std::move(done));
+  }
+  void removeLeftovers(cache::CompletionQueue &completions, Done<std::size_t> done) override {
+    if (down) return completions.post([done = std::move(done)] { done(refused()); });
+    inner_->removeLeftovers(completions, std::move(done));
+  }
+
+private:
+  static Failure refused() { return fail(Error::kConnect, "the test bucket is down"); }
+
+  class Reader final : public cache::BlobReader {
+  public:
+    Reader(FaultyBlobStore &store, std::unique_ptr<cache::BlobReader> inner)
+        : store_(store), inner_(std::move(inner)) {}
+    void read(std::uint64_t offset, std::size_t max, ReadDone done) override {
+      inner_->read(offset, max,
+                   [this, offset, done = std::move(done)](Result<std::span<const char>> bytes) {
+                     done(transform(std::move(bytes), offset));
+                   });
+    }
+    std::optional<Result<std::span<const char>>> tryReadNow(std::uint64_t, std::size_t) override {
+      return std::nullopt;
+    }
+
+  private:
+    Result<std::span<const char>> transform(Result<std::span<const char>> bytes,
+                                            std::uint64_t offset) {
+      if (store_.down) return refused();
+      if (!bytes.ok() || bytes->empty() || !store_.corruptReads || offset != 0) return bytes;
+      copy_.assign(bytes->data(), bytes->size());
+      copy_[0] = static_cast<char>(copy_[0] ^ 0x20);
+      return std::span<const char>(copy_.data(), copy_.size());
+    }
+    FaultyBlobStore &store_;
+    std::unique_ptr<cache::BlobReader> inner_; // its completions die with it, and so ours
+    std::string copy_;
+  };
+
+  class Write final : public cache::BlobWrite {
+  public:
+    Write(FaultyBlobStore &store, std::unique_ptr<cache::BlobWrite> inner)
+        : store_(store), inner_(std::move(inner)) {}
+    void append(std::string bytes, Done done) override {
+      if (store_.failAppends || store_.down) bytes += "!"; // wrong bytes: the commit fails too
+      bool failNow = store_.failAppends || store_.down;
+      inner_->append(std::move(bytes), [failNow, done = std::move(done)](Result<void> stored) {
+        done(failNow ? Result<void>(fail(Error::kIo, "the test bucket refused a part")) : stored);
+      });
+    }
+    void commit(std::optional<std::uint64_t> expectedSize, Done done) override {
+      ++store_.commits;
+      // A failing commit still goes through the inner write with a size nothing has, so it keeps
+      // nothing, and fails.
+      bool failNow = store_.failCommits || store_.down;
+      inner_->commit(failNow ? std::optional<std::uint64_t>(~std::uint64_t{0}) : expectedSize,
+                     std::move(done));
+    }
+    std::uint64_t appended() const override { return inner_->appended(); }
+    Result<std::unique_ptr<cache::BlobReader>>
+    openReader(cache::CompletionQueue &completions) override {
+      return inner_->openReader(completions);
+    }
+    std::shared_ptr<cache::BlobReaderSource> readerSource() override {
+      return inner_->readerSource();
+    }
+
+  private:
+    FaultyBlobStore &store_;
+    std::unique_ptr<cache::BlobWrite> inner_;
+  };
+
+  std::shared_ptr<cache::BlobStore> inner_;
+};
+
+} // namespace regcache::test
