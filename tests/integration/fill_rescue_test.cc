@@ -30,7 +30,7 @@ using namespace std::chrono_literals;
 namespace {
 
 constexpr std::size_t kBlobSize = 24u << 20;
-constexpr std::size_t kFirstPart = 12u << 20; // stored before the store fails (test 1)
+constexpr std::size_t kFirstPart = 16u << 20; // stored before the appends fail
 
 // Bytes that differ along the blob, so a byte out of place shows.
 std::string makeBlob() {
@@ -224,7 +224,7 @@ TEST_CASE("a client that leaves while it recovers from a store failure harms not
     release = true;
     // It reads past what the socket buffers held at the failure, so from the failed write, then
     // leaves mid-way through what the store took.
-    constexpr std::size_t kLeaveAt = 8u << 20;
+    constexpr std::size_t kLeaveAt = 12u << 20;
     std::string part = client.readUntil(
         [&](const std::string &s) { return body(received + s).size() >= kLeaveAt; }, 10000ms);
     REQUIRE(body(received + part).size() >= kLeaveAt);
