@@ -193,7 +193,7 @@ TEST_CASE("a client that fell behind gets the whole body when the store fails th
   REQUIRE(received.rfind("HTTP/1.1 200", 0) == 0);
   // The whole body is stored, and the commit asked for, while the client reads nothing.
   REQUIRE(eventually([&] { return store->commits.load() >= 1; }, 400));
-  CHECK(store->appendedBytes.load() == blob.size());
+  CHECK(eventually([&] { return store->appendedBytes.load() == blob.size(); }));
 
   std::string response = readRest(client, received);
   CHECK(response.rfind("HTTP/1.1 200", 0) == 0);
@@ -239,4 +239,33 @@ TEST_CASE("a client that leaves while it recovers from a store failure harms not
   CHECK(response.rfind("HTTP/1.1 200", 0) == 0);
   CHECK(exact(body(response), blob));
   CHECK(eventually([&] { return indexed(*proxy, digest); }));
+}
+
+TEST_CASE("a client that fell behind gets the whole body when the disk's own commit fails",
+          "[cache][fill][rescue]") {
+  // The real store verifies the bytes, then cannot rename them into place: a directory is in
+  // the way (as a failing fsync or rename on a bad disk).
+  const std::string blob = makeBlob();
+  const std::string digest = "sha256:" + regcache::sha256Hex(blob);
+  std::atomic<bool> release{true};
+  ScriptedUpstream upstream([&](const RecordedRequest &, UpstreamReply &reply) {
+    sendInTwo(reply, digest, blob, blob.size(), release);
+  });
+  ProxyFixture proxy;
+  std::string hex = digest.substr(7);
+  auto inTheWay = proxy.dataDir() / "blobs" / "sha256" / hex.substr(0, 2) / hex;
+  std::filesystem::create_directories(inTheWay / "occupied");
+  CacheLog log;
+  std::string received;
+  auto client = stalledClient(proxy.port(), upstream.port(), digest, received);
+  REQUIRE(received.rfind("HTTP/1.1 200", 0) == 0);
+  REQUIRE(eventually([&] { return log.has("cannot store"); }, 400));
+
+  std::string response = readRest(client, received);
+  CHECK(response.rfind("HTTP/1.1 200", 0) == 0);
+  CHECK(body(response).size() == blob.size());
+  CHECK(exact(body(response), blob));
+  CHECK_FALSE(indexed(proxy, digest));
+  std::error_code ec;
+  CHECK(eventually([&] { return std::filesystem::is_empty(proxy.dataDir() / "tmp", ec); }));
 }
