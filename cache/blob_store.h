@@ -94,7 +94,9 @@ public:
   // and their count equals `expectedSize` when given; kUpstream on a mismatch, with nothing
   // kept. At most one commit, after the last append() call (appends still outstanding are
   // stored first); a failed append makes the commit fail too. Destroying the write before
-  // `done` ran abandons the commit: nothing is kept.
+  // `done` ran abandons the commit: nothing is kept. A commit that fails (kIo) after the bytes
+  // verified may leave them readable by this write's readers until it is destroyed (the file
+  // store does: a client that fell behind the fill still gets them).
   virtual void commit(std::optional<std::uint64_t> expectedSize, Done done) = 0;
   // Bytes whose append completed.
   virtual std::uint64_t appended() const = 0;

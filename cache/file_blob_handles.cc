@@ -104,11 +104,16 @@ struct FileBlobWrite::State {
   std::uint64_t written = 0;
   std::optional<Failure> failed; // the first append that failed
   bool finished = false;         // committed or removed: nothing left in tmp/
+  bool committed = false;        // in place under blobs/
   std::atomic<bool> abandoned{false};
 
   Result<void> write(const std::string &bytes);
   Result<void> commit(std::optional<std::uint64_t> expectedSize);
+  // Readers stop (unless the blob is in place) and the temp file goes.
   void discard();
+  // The temp file goes; readers keep reading its verified bytes until the handle goes (a
+  // client that fell behind the fill still gets them).
+  void removeTemp();
 };
 
 Result<void> FileBlobWrite::State::write(const std::string &bytes) {
@@ -130,9 +135,13 @@ Result<void> FileBlobWrite::State::write(const std::string &bytes) {
 }
 
 void FileBlobWrite::State::discard() {
+  if (!committed) file->gone.store(true, std::memory_order_release);
+  removeTemp();
+}
+
+void FileBlobWrite::State::removeTemp() {
   if (finished) return;
   finished = true;
-  file->gone.store(true, std::memory_order_release);
   ::unlinkat(dirs->tmp.get(), tempName.c_str(), 0);
 }
 
@@ -152,8 +161,9 @@ Result<void> FileBlobWrite::State::commit(std::optional<std::uint64_t> expectedS
     return fail(Error::kUpstream, "length mismatch: expected " + std::to_string(*expectedSize) +
                                       " bytes, got " + std::to_string(written));
   }
+  // From here the bytes are verified: a failure keeps them readable until the handle goes.
   if (::fsync(file->fd.get()) != 0) {
-    discard();
+    removeTemp();
     return fail(Error::kIo, "fsync tmp/" + tempName + ": " + std::strerror(errno));
   }
   if (abandoned.load(std::memory_order_acquire)) { // its owner went: keep nothing
@@ -165,16 +175,17 @@ Result<void> FileBlobWrite::State::commit(std::optional<std::uint64_t> expectedS
   UniqueFd prefix(::openat(dirs->blobs.get(), prefixName.c_str(),
                            O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
   if (!prefix) {
-    discard();
+    removeTemp();
     return fail(Error::kIo, "open blobs/sha256/" + prefixName + ": " + std::strerror(errno));
   }
   if (created) ::fsync(dirs->blobs.get()); // the new prefix directory survives a crash too
   if (::renameat(dirs->tmp.get(), tempName.c_str(), prefix.get(), digest.hex.c_str()) != 0) {
-    discard();
+    removeTemp();
     return fail(Error::kIo, "rename to blobs/sha256/" + prefixName + "/" + digest.hex + ": " +
                                 std::strerror(errno));
   }
   finished = true;
+  committed = true;
   if (::fsync(prefix.get()) != 0) {
     return fail(Error::kIo, "fsync blobs/sha256/" + prefixName + ": " + std::strerror(errno));
   }

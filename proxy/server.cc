@@ -245,6 +245,9 @@ void Server::openCache() {
     impl_->localBlobs = std::make_shared<cache::FileBlobStore>(
         impl_->options.dataDir, cache::FileBlobStoreOptions{impl_->options.storeIoThreads,
                                                             impl_->options.storeReadsOnLoop});
+    if (impl_->options.localStoreWrapperForTests) {
+      impl_->localBlobs = impl_->options.localStoreWrapperForTests(std::move(impl_->localBlobs));
+    }
     auto swept = cache::removeLeftoversNow(*impl_->localBlobs);
     std::size_t leftovers = swept.ok() ? swept.value() : 0;
     if (leftovers != 0) log::cache().info("removed {} unfinished fill(s) from tmp/", leftovers);

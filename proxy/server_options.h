@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -161,6 +162,10 @@ struct ServerOptions {
   std::chrono::milliseconds storeTimeout{std::chrono::seconds(2)};
   // Not a flag: the shared store itself, for tests that give several servers one.
   std::shared_ptr<cache::BlobStore> sharedStoreForTests;
+  // Not a flag: wraps this host's store once the server has built it (e.g. in a store that fails
+  // appends or commits on demand), so tests can make the local disk fail mid-fill. Unset: none.
+  std::function<std::shared_ptr<cache::BlobStore>(std::shared_ptr<cache::BlobStore>)>
+      localStoreWrapperForTests;
 };
 
 } // namespace regcache::proxy

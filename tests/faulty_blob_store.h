@@ -15,11 +15,16 @@ class FaultyBlobStore final : public cache::BlobStore {
 public:
   explicit FaultyBlobStore(std::shared_ptr<cache::BlobStore> inner) : inner_(std::move(inner)) {}
 
-  std::atomic<bool> down{false};         // every operation fails (kConnect), as if refused
-  std::atomic<bool> failCommits{false};  // uploads fail at commit (kIo), nothing kept
-  std::atomic<bool> failAppends{false};  // uploads fail at the next append (kIo)
+  std::atomic<bool> down{false}; // every operation fails (kConnect), as if refused
+  // Uploads fail at commit (kIo), nothing kept, as when the bytes verified but could not be made
+  // durable: the write's readers keep reading them until the write goes.
+  std::atomic<bool> failCommits{false};
+  // Uploads fail at the next append (kIo), which the write does not count as appended (a full
+  // disk): what it appended before stays readable until the write goes.
+  std::atomic<bool> failAppends{false};
   std::atomic<bool> corruptReads{false}; // readers return the bytes with the first one flipped
   std::atomic<int> begins{0}, opens{0}, stats{0}, commits{0}; // what was asked
+  std::atomic<std::uint64_t> appendedBytes{0};                // by appends that succeeded
 
   cache::BlobStore &inner() { return *inner_; }
 
@@ -97,19 +102,35 @@ private:
     void append(std::string bytes, Done done) override {
       if (store_.failAppends || store_.down) bytes += "!"; // wrong bytes: the commit fails too
       bool failNow = store_.failAppends || store_.down;
-      inner_->append(std::move(bytes), [failNow, done = std::move(done)](Result<void> stored) {
-        done(failNow ? Result<void>(fail(Error::kIo, "the test bucket refused a part")) : stored);
-      });
+      std::uint64_t size = bytes.size();
+      // The inner write's completions run only while it, and so this write, lives.
+      inner_->append(std::move(bytes),
+                     [this, failNow, size, done = std::move(done)](Result<void> stored) {
+                       if (failNow) {
+                         failed_ = true;
+                         done(fail(Error::kIo, "the test store refused an append"));
+                         return;
+                       }
+                       if (stored.ok() && !failed_) {
+                         appended_ += size;
+                         store_.appendedBytes += size;
+                       }
+                       done(stored);
+                     });
     }
     void commit(std::optional<std::uint64_t> expectedSize, Done done) override {
       ++store_.commits;
-      // A failing commit still goes through the inner write with a size nothing has, so it keeps
-      // nothing, and fails.
-      bool failNow = store_.failCommits || store_.down;
-      inner_->commit(failNow ? std::optional<std::uint64_t>(~std::uint64_t{0}) : expectedSize,
-                     std::move(done));
+      if (store_.failCommits || store_.down || failed_) {
+        // The inner write is never committed: it keeps nothing once this write goes. An empty
+        // append completes like the commit would, and only while the inner write lives.
+        inner_->append(std::string(), [done = std::move(done)](Result<void>) {
+          done(fail(Error::kIo, "the test store could not make the blob durable"));
+        });
+        return;
+      }
+      inner_->commit(expectedSize, std::move(done));
     }
-    std::uint64_t appended() const override { return inner_->appended(); }
+    std::uint64_t appended() const override { return appended_; }
     Result<std::unique_ptr<cache::BlobReader>>
     openReader(cache::CompletionQueue &completions) override {
       return inner_->openReader(completions);
@@ -121,6 +142,8 @@ private:
   private:
     FaultyBlobStore &store_;
     std::unique_ptr<cache::BlobWrite> inner_;
+    std::uint64_t appended_ = 0; // by appends that succeeded, before any failed
+    bool failed_ = false;
   };
 
   std::shared_ptr<cache::BlobStore> inner_;
