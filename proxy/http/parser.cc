@@ -12,6 +12,7 @@ int statusFor(ParseError error) {
   case ParseError::kRequestLineTooLong: return 414;
   case ParseError::kHeadersTooLarge:
   case ParseError::kTooManyHeaders: return 431;
+  case ParseError::kNotHttp1: return 505;
   default: return 400;
   }
 }
@@ -25,6 +26,7 @@ const char *describe(ParseError error) {
   case ParseError::kTooManyHeaders: return "too many header fields";
   case ParseError::kTooManyInterimResponses: return "too many interim (1xx) responses";
   case ParseError::kUnexpectedEof: return "connection closed mid-message";
+  case ParseError::kNotHttp1: return "only HTTP/1.0 and HTTP/1.1 requests are accepted";
   }
   return "unknown error";
 }
@@ -223,6 +225,12 @@ private:
       head.headers = std::move(s.headers_);
     };
     if (s.requests_ != nullptr) {
+      // llhttp takes a request line without a version as HTTP/0.9, and the PRI method (HTTP/2's
+      // preface) with any version. Forwarded as HTTP/1.1, upstream's parser would read either
+      // differently from this one (fuzz_forwarding found PRI): refuse both here.
+      if (p->http_major != 1 || p->method == HTTP_PRI) {
+        return s.fail(ParseError::kNotHttp1, describe(ParseError::kNotHttp1));
+      }
       RequestHead head;
       head.method = llhttp_method_name(static_cast<llhttp_method_t>(p->method));
       head.target = std::move(s.target_);

@@ -26,6 +26,7 @@ enum class ParseError {
   kTooManyHeaders,
   kTooManyInterimResponses, // more 1xx heads than Limits::maxInterimResponses
   kUnexpectedEof,
+  kNotHttp1, // an HTTP/0.9 or 2.0 request line, or HTTP/2's PRI preface method
 };
 
 // The status the proxy answers a client's bad request with (400, 414 or 431).

@@ -230,3 +230,25 @@ TEST_CASE("after a hold, an empty feed finishes a bodiless request or a CONNECT"
     CHECK(parser.feed("").status == ParseStatus::kNeedMore); // nothing held any more
   }
 }
+
+TEST_CASE("HTTP/0.9 request lines and the PRI method are refused with 505", "[http][parser]") {
+  const char *refused[] = {
+      "GET /v2/\r\nHost: r\r\n\r\n",                       // no version: HTTP/0.9 to llhttp
+      "PRI /v2/ HTTP/1.1\r\nHost: r\r\n\r\n",              // HTTP/2's preface method
+      "PRI /v3ts\r\nExpect: 100-continue\r\n\r\n{}GET /v", // what fuzz_forwarding found
+      "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n",
+  };
+  for (const char *request : refused) {
+    INFO(request);
+    Limits limits;
+    RequestRecorder recorder;
+    RequestParser parser(limits, recorder);
+    REQUIRE(feedAll(parser, request, 1 << 20) == ParseStatus::kError);
+    CHECK(recorder.events.empty()); // no head reached the session
+  }
+  Limits limits;
+  RequestRecorder recorder;
+  RequestParser parser(limits, recorder);
+  REQUIRE(feedAll(parser, "GET /v2/\r\nHost: r\r\n\r\n", 1 << 20) == ParseStatus::kError);
+  CHECK(statusFor(parser.error()) == 505);
+}
