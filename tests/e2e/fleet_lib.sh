@@ -31,7 +31,8 @@ bucket_status() {
 }
 
 # Starts fleet member NAME (a, b, c...) with its own data dir, sharing the bucket (under
-# MEMBER_PREFIX, default fleet; NO_STORE=1: no bucket), plus ARGS.
+# MEMBER_PREFIX, default fleet; NO_STORE=1: no bucket; MEMBER_STORE_REGISTRIES, default "*": the
+# --store-registries it may serve from the bucket), plus ARGS.
 # Sets MEMBER_PORT[NAME], MEMBER_PID[NAME], MEMBER_CERTS[NAME]; the access log is
 # WORK/access-NAME.log.
 declare -A MEMBER_PORT MEMBER_PID MEMBER_CERTS MEMBER_BUNDLE
@@ -39,7 +40,7 @@ start_member() {
   local name="$1"; shift
   local port; port=$(free_port)
   local store=(--store "s3://$BUCKET/${MEMBER_PREFIX:-fleet}" --s3-endpoint "$S3_ENDPOINT"
-    --s3-allow-plain-http --store-registries '*')
+    --s3-allow-plain-http --store-registries "${MEMBER_STORE_REGISTRIES:-*}")
   [ -n "${NO_STORE:-}" ] && store=() # a host with its local disk alone (the benchmarks' anchor)
   spawn "$WORK/proxy-$name.log" "$REGCACHE" serve --listen "127.0.0.1:$port" \
     --data-dir "$WORK/data-$name" --workers 2 --log-level "${MEMBER_LOG_LEVEL:-debug}" \
