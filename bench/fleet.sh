@@ -33,17 +33,27 @@ ticks() { # CPU ticks (user + system) of the PIDs given, those still running
   echo "$total"
 }
 machine_ticks() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 }' /proc/stat; }
+threads() { # the member PID's CPU ticks by thread name: "loop file-io s3-io other" (names since
+  # the threads were named; an older binary's show as other)
+  local f
+  for f in /proc/"$1"/task/*/stat; do sed 's/^[0-9]* (\(.*\)) /\1 /' "$f" 2>/dev/null || true; done |
+    awk '{ t = $13 + $14; if ($1 ~ /^loop-/) l += t; else if ($1 == "file-io") f += t;
+           else if ($1 == "s3-io") s += t; else o += t }
+         END { printf "%d %d %d %d", l, f, s, o }'
+}
 hz=$(getconf CLK_TCK)
 seconds() { # runs member_pull NAME and prints its wall time; PHASE's CPU goes to WORK/cpu.txt
-  local start end member ceph machine ceph_pids
+  local start end member ceph machine ceph_pids before after
   ceph_pids=$(cat "$RGW_DIR"/run/*.pid | sort -un) # each daemon may have two pid files
   # shellcheck disable=SC2086
   member=$(ticks "${MEMBER_PID[$1]}") ceph=$(ticks $ceph_pids) machine=$(machine_ticks)
+  before=$(threads "${MEMBER_PID[$1]}")
   start=$(date +%s.%N)
   member_pull "$1" "$registry" test/image:v1 || fail "pull through $1 failed: $(tail -n 3 "$WORK/skopeo.log")"
   end=$(date +%s.%N)
   # shellcheck disable=SC2086
-  echo "$2 $(((($(ticks "${MEMBER_PID[$1]}") - member)))) $((($(ticks $ceph_pids) - ceph))) $((($(machine_ticks) - machine)))" >>"$WORK/cpu.txt"
+  after=$(threads "${MEMBER_PID[$1]}")
+  echo "$2 $(($(ticks "${MEMBER_PID[$1]}") - member)) $(($(ticks $ceph_pids) - ceph)) $(($(machine_ticks) - machine)) $before $after" >>"$WORK/cpu.txt"
   check_layer "$1"
   awk -v a="$start" -v b="$end" 'BEGIN { printf "%.3f", b - a }'
 }
@@ -72,9 +82,11 @@ awk -v cl="$cl" -v cb="$cb" -v wb="$wb" -v wl="$wl" -v mib="$size_mib" -v n="$ro
   printf "  cold fill + upload: %.3f s; cold fill to local disk: %.3f s; ratio %.2f (goal <= 1.1)\n", cb, cl, cb / cl
 }'
 # CPU per pull, medians per phase (a cold fill + upload's RGW share includes the upload's
-# completion, which may end after the pull).
+# completion, which may end after the pull); the member's split by thread.
 for phase in cold-local cold+upload from-bucket local-hit; do
-  awk -v p="$phase" -v hz="$hz" '$1 == p { m[++n] = $2; c[n] = $3; t[n] = $4 }
-    function med(a,   i, j, x) { for (i = 2; i <= n; i++) { x = a[i]; for (j = i - 1; j > 0 && a[j] > x; j--) a[j + 1] = a[j]; a[j + 1] = x } return a[int((n + 1) / 2)] / hz }
-    END { if (n) printf "  cpu %-12s member %.2f s, rgw daemons %.2f s, machine %.2f s\n", p, med(m), med(c), med(t) }' "$WORK/cpu.txt"
+  awk -v p="$phase" -v hz="$hz" '$1 == p { ++n; for (k = 1; k <= 7; k++) v[k, n] = (k <= 3 ? $(k + 1) : $(k + 5) - $(k + 1)) }
+    function med(k,   i, j, x, a) { for (i = 1; i <= n; i++) a[i] = v[k, i]
+      for (i = 2; i <= n; i++) { x = a[i]; for (j = i - 1; j > 0 && a[j] > x; j--) a[j + 1] = a[j]; a[j + 1] = x }
+      return a[int((n + 1) / 2)] / hz }
+    END { if (n) printf "  cpu %-11s member %.2f s (loops %.2f, file-io %.2f, s3-io %.2f, other %.2f), rgw daemons %.2f s, machine %.2f s\n", p, med(1), med(4), med(5), med(6), med(7), med(2), med(3) }' "$WORK/cpu.txt"
 done
