@@ -123,7 +123,7 @@ std::size_t sweepTmp(const FileBlobStore::Dirs &dirs) {
 
 FileBlobStore::FileBlobStore(const fs::path &dataDir, FileBlobStoreOptions options)
     : options_(options), openFiles_(std::make_unique<OpenBlobFiles>(options.keptDescriptors)),
-      pool_(options.ioThreads) {
+      pool_(options.ioThreads, "file-io") {
   fs::path blobs = dataDir / "blobs" / "sha256";
   fs::path tmp = dataDir / "tmp";
   std::error_code ec;

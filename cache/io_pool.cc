@@ -1,5 +1,7 @@
 #include "cache/io_pool.h"
 
+#include <pthread.h>
+
 namespace regcache::cache {
 namespace {
 // A strand gives its thread back after this many jobs, so one busy write cannot hold a pool
@@ -7,10 +9,12 @@ namespace {
 constexpr int kJobsPerTurn = 16;
 } // namespace
 
-IoPool::IoPool(unsigned threads) {
+IoPool::IoPool(unsigned threads, const char *name) {
   if (threads == 0) threads = 1;
-  for (unsigned i = 0; i < threads; ++i)
+  for (unsigned i = 0; i < threads; ++i) {
     threads_.emplace_back([this] { run(); });
+    pthread_setname_np(threads_.back().native_handle(), name); // a failure only loses the name
+  }
 }
 
 IoPool::~IoPool() {

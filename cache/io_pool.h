@@ -15,8 +15,9 @@ namespace regcache::cache {
 
 class IoPool {
 public:
-  // Starts `threads` threads (at least one).
-  explicit IoPool(unsigned threads);
+  // Starts `threads` threads (at least one), named `name` (at most 15 characters: what
+  // `ps -L` and perf show, so a profile tells the file store's threads from the bucket's).
+  explicit IoPool(unsigned threads, const char *name = "store-io");
   // Runs every job already queued, then joins the threads.
   ~IoPool();
   IoPool(const IoPool &) = delete;

@@ -1,6 +1,7 @@
 #include "proxy/worker.h"
 
 #include <fcntl.h>
+#include <pthread.h>
 
 #include <cerrno>
 #include <cstring>
@@ -88,6 +89,8 @@ void Worker::start() {
     event_base_dispatch(base_.get());
     log::proxy().debug("worker {} stopped", index_);
   });
+  // Named for `ps -L` and perf (a failure only loses the name).
+  pthread_setname_np(thread_.native_handle(), ("loop-" + std::to_string(index_)).c_str());
 }
 
 void Worker::stop() { event_base_loopexit(base_.get(), nullptr); }

@@ -5,6 +5,7 @@
 #include <cerrno>
 #include <charconv>
 #include <cstring>
+#include <utility>
 
 #include "base/log.h"
 #include "base/sha256.h"
@@ -101,11 +102,64 @@ void S3BlobStore::Shared::abortUpload(const std::string &key, const std::string 
 
 // --- reader of a committed blob -------------------------------------------------------------
 
+namespace {
+
+// Blocking, on a store thread: the ranged GET of [start, start + length) into `window`, which
+// holds exactly those bytes when it succeeds (nothing when it fails). Stops early once
+// `cancelled` is set (its reader went away).
+Result<void> getRange(S3BlobStore::Shared &shared, const Digest &digest, std::uint64_t size,
+                      std::uint64_t start, std::uint64_t length, std::string &window,
+                      const std::atomic<bool> &cancelled) {
+  if (cancelled.load(std::memory_order_acquire)) return fail(Error::kIo, "cancelled");
+  S3Request request;
+  request.method = "GET";
+  request.key = shared.blobKey(digest);
+  request.headers = {
+      {"Range", "bytes=" + std::to_string(start) + "-" + std::to_string(start + length - 1)}};
+  request.payloadHash = std::string(kEmptyPayloadHash);
+  window.reserve(static_cast<std::size_t>(length));
+  bool overran = false;
+  auto response = shared.client->stream(request, [&](std::string_view data) {
+    if (cancelled.load(std::memory_order_acquire)) return false;
+    if (window.size() + data.size() > length) {
+      overran = true; // more than asked: a lying endpoint
+      return false;
+    }
+    window.append(data);
+    return true;
+  });
+  Result<void> got;
+  if (!response.ok()) {
+    got = overran ? fail(Error::kUpstream, request.key + ": more bytes than the range asked")
+                  : response.failure();
+  } else if (response->status == 404 || response->status == 416) {
+    shared.forget(digest);
+    got = fail(Error::kNotFound, digest.toString() + " went away or shrank in the bucket");
+  } else if (response->status != 206 &&
+             !(response->status == 200 && start == 0 && length == size)) {
+    got = answerFailure(*shared.client, request, *response);
+  } else if (window.size() != length) {
+    got = fail(Error::kUpstream, request.key + ": " + std::to_string(window.size()) +
+                                     " bytes for a range of " + std::to_string(length));
+  }
+  if (!got.ok()) std::string().swap(window);
+  return got;
+}
+
+} // namespace
+
 S3BlobReader::S3BlobReader(Digest digest, std::uint64_t size,
                            std::shared_ptr<S3BlobStore::Shared> shared, IoPool &pool,
                            CompletionQueue &completions)
     : digest_(std::move(digest)), size_(size), shared_(std::move(shared)), pool_(pool),
       guard_(completions) {}
+
+// The guard (last member) goes first: no completion runs after this. The GETs in flight stop
+// reading, and each frees its window when its job ends.
+S3BlobReader::~S3BlobReader() {
+  std::lock_guard lock(mutex_);
+  dropAhead();
+}
 
 std::optional<std::span<const char>> S3BlobReader::fromWindow(std::uint64_t offset,
                                                               std::size_t max) const {
@@ -119,60 +173,107 @@ std::optional<std::span<const char>> S3BlobReader::fromWindow(std::uint64_t offs
 
 std::optional<Result<std::span<const char>>> S3BlobReader::tryReadNow(std::uint64_t offset,
                                                                       std::size_t max) {
+  std::lock_guard lock(mutex_);
   if (auto bytes = fromWindow(offset, max)) return Result<std::span<const char>>(*bytes);
   return std::nullopt;
 }
 
+void S3BlobReader::startFetch(std::uint64_t start, std::uint64_t length) {
+  Fetch fetch;
+  fetch.id = nextId_++;
+  fetch.start = start;
+  fetch.length = length;
+  fetch.window = std::make_shared<Window>();
+  fetch.window->start = start;
+  fetch.cancelled = std::make_shared<std::atomic<bool>>(false);
+  // The job owns what it writes (window, flag); `this` is used only by the completion, which
+  // the guard runs only while this reader lives.
+  pool_.post([this, shared = shared_, digest = digest_, size = size_, start, length,
+              window = fetch.window, cancelled = fetch.cancelled, id = fetch.id,
+              poster = guard_.poster()] {
+    Result<void> got = getRange(*shared, digest, size, start, length, window->bytes, *cancelled);
+    poster.post([this, id, got] { onLanded(id, got); });
+  });
+  ahead_.push_back(std::move(fetch));
+}
+
+void S3BlobReader::fetchAhead() {
+  if (window_->bytes.empty()) return; // nothing read yet, or a failure: no order to follow
+  std::uint64_t next = ahead_.empty() ? window_->start + window_->bytes.size()
+                                      : ahead_.back().start + ahead_.back().length;
+  while (ahead_.size() < shared_->options.readAheadWindows && next < size_) {
+    std::uint64_t length = std::min<std::uint64_t>(size_ - next, shared_->options.readAheadBytes);
+    startFetch(next, length);
+    next += length;
+  }
+}
+
+void S3BlobReader::dropAhead() {
+  for (Fetch &fetch : ahead_)
+    fetch.cancelled->store(true, std::memory_order_release);
+  ahead_.clear();
+}
+
+void S3BlobReader::onLanded(std::uint64_t id, Result<void> got) {
+  std::function<void()> waiter;
+  {
+    std::lock_guard lock(mutex_);
+    for (Fetch &fetch : ahead_) {
+      if (fetch.id != id) continue;
+      fetch.landed = true;
+      fetch.got = std::move(got);
+      waiter = std::exchange(fetch.waiter, nullptr);
+      break;
+    }
+    // Not found: dropped by a seek meanwhile; its bytes went with the job.
+  }
+  if (waiter) waiter();
+}
+
+void S3BlobReader::deliver(std::uint64_t offset, std::size_t max, ReadDone done) {
+  Result<std::span<const char>> answer = std::span<const char>();
+  {
+    std::lock_guard lock(mutex_);
+    Fetch fetch = std::move(ahead_.front());
+    ahead_.pop_front();
+    if (!fetch.got.ok()) {
+      dropAhead();
+      window_ = std::make_shared<Window>();
+      answer = fetch.got.failure();
+    } else {
+      window_ = std::move(fetch.window);
+      fetchAhead(); // the bucket works on what follows while the owner handles this window
+      if (auto bytes = fromWindow(offset, max)) answer = *bytes;
+    }
+  }
+  done(std::move(answer));
+}
+
 void S3BlobReader::read(std::uint64_t offset, std::size_t max, ReadDone done) {
+  std::unique_lock lock(mutex_);
   if (auto bytes = fromWindow(offset, max)) {
+    if (offset < size_) fetchAhead();
+    lock.unlock();
     guard_.post([bytes = *bytes, done = std::move(done)] { done(bytes); });
     return;
   }
-  // A ranged GET of the window ahead: bounded memory, and one request per window, not per read.
-  std::uint64_t length =
-      std::min<std::uint64_t>(size_ - offset, std::max(shared_->options.readAheadBytes, max));
-  pool_.post([shared = shared_, window = window_, digest = digest_, size = size_, offset, length,
-              max, done = std::move(done), poster = guard_.poster()]() mutable {
-    S3Request request;
-    request.method = "GET";
-    request.key = shared->blobKey(digest);
-    request.headers = {
-        {"Range", "bytes=" + std::to_string(offset) + "-" + std::to_string(offset + length - 1)}};
-    request.payloadHash = std::string(kEmptyPayloadHash);
-    window->start = offset;
-    window->bytes.clear();
-    window->bytes.reserve(static_cast<std::size_t>(length));
-    bool overran = false;
-    auto response = shared->client->stream(request, [&](std::string_view data) {
-      if (window->bytes.size() + data.size() > length) {
-        overran = true; // more than asked: a lying endpoint
-        return false;
-      }
-      window->bytes.append(data);
-      return true;
-    });
-    Result<void> got;
-    if (!response.ok()) {
-      got = overran ? fail(Error::kUpstream, request.key + ": more bytes than the range asked")
-                    : response.failure();
-    } else if (response->status == 404 || response->status == 416) {
-      shared->forget(digest);
-      got = fail(Error::kNotFound, digest.toString() + " went away or shrank in the bucket");
-    } else if (response->status != 206 &&
-               !(response->status == 200 && offset == 0 && length == size)) {
-      got = answerFailure(*shared->client, request, *response);
-    } else if (window->bytes.size() != length) {
-      got = fail(Error::kUpstream, request.key + ": " + std::to_string(window->bytes.size()) +
-                                       " bytes for a range of " + std::to_string(length));
-    }
-    if (!got.ok()) window->bytes.clear();
-    poster.post([window, offset, max, got, done = std::move(done)] {
-      if (!got.ok()) return done(got.failure());
-      std::size_t n = std::min<std::size_t>(max, window->bytes.size());
-      done(std::span<const char>(window->bytes.data(), n));
-      (void)offset;
-    });
-  });
+  // One request per window, not per read; a read outside what is asked already is a seek.
+  if (ahead_.empty() || offset < ahead_.front().start ||
+      offset >= ahead_.front().start + ahead_.front().length) {
+    dropAhead();
+    startFetch(offset, std::min<std::uint64_t>(size_ - offset,
+                                               std::max(shared_->options.readAheadBytes, max)));
+  }
+  Fetch &first = ahead_.front();
+  auto answer = [this, offset, max, done = std::move(done)]() mutable {
+    deliver(offset, max, std::move(done));
+  };
+  if (!first.landed) {
+    first.waiter = std::move(answer); // its completion answers
+    return;
+  }
+  lock.unlock();
+  guard_.post(std::move(answer)); // never inline: completions run through the queue
 }
 
 // --- the write ------------------------------------------------------------------------------

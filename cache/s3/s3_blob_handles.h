@@ -4,6 +4,8 @@
 // write in progress read its spool file with the file store's reader (cache/file_blob_handles.h).
 #include <atomic>
 #include <cstdint>
+#include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -43,27 +45,57 @@ private:
 // A failure for an answer that is not the success a request expected.
 Failure answerFailure(const S3Client &client, const S3Request &request, const S3Response &response);
 
+// Reads a committed blob by ranged GETs of `readAheadBytes` windows: the window being read, and
+// up to `readAheadWindows` next ones fetched in the background meanwhile (so the bucket and the
+// reader's owner work at once). A read elsewhere (a seek) drops the windows ahead. Destroying
+// the reader cancels the GETs in flight (their bytes are dropped, their completions never run).
 class S3BlobReader final : public BlobReader {
 public:
   S3BlobReader(Digest digest, std::uint64_t size, std::shared_ptr<S3BlobStore::Shared> shared,
                IoPool &pool, CompletionQueue &completions);
+  ~S3BlobReader() override;
   void read(std::uint64_t offset, std::size_t max, ReadDone done) override;
   // Bytes already read ahead, or "would block".
   std::optional<Result<std::span<const char>>> tryReadNow(std::uint64_t offset,
                                                           std::size_t max) override;
 
 private:
-  struct Window { // what the last ranged GET brought; shared with the GET in flight
+  struct Window { // what one ranged GET brought; written only by its GET until it landed
     std::uint64_t start = 0;
     std::string bytes;
   };
+  // A ranged GET in flight or landed, not yet read from.
+  struct Fetch {
+    std::uint64_t id = 0;
+    std::uint64_t start = 0;
+    std::uint64_t length = 0;
+    std::shared_ptr<Window> window;
+    std::shared_ptr<std::atomic<bool>> cancelled; // the GET stops reading once set
+    bool landed = false;
+    Result<void> got;
+    std::function<void()> waiter; // the read waiting for it to land
+  };
   std::optional<std::span<const char>> fromWindow(std::uint64_t offset, std::size_t max) const;
+  // The next three: with mutex_ held. Starts the GET of [start, start + length) behind the
+  // windows already asked.
+  void startFetch(std::uint64_t start, std::uint64_t length);
+  // Tops the windows ahead up to readAheadWindows, after the last one asked (or the current).
+  void fetchAhead();
+  void dropAhead();
+  void onLanded(std::uint64_t id, Result<void> got);
+  // Makes the first fetch (landed) the current window and answers the read at `offset`.
+  void deliver(std::uint64_t offset, std::size_t max, ReadDone done);
 
   Digest digest_;
   std::uint64_t size_;
   std::shared_ptr<S3BlobStore::Shared> shared_;
   IoPool &pool_;
-  std::shared_ptr<Window> window_ = std::make_shared<Window>();
+  std::shared_ptr<Window> window_ = std::make_shared<Window>(); // the current window
+  std::deque<Fetch> ahead_;                                     // in the blob's order
+  std::uint64_t nextId_ = 1;
+  // Guards the three above, never held while posting or calling back: with InlineCompletions a
+  // GET's completion runs on a store thread while the owner reads from its own.
+  std::mutex mutex_;
   CompletionGuard guard_;
 };
 

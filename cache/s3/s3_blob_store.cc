@@ -80,7 +80,7 @@ Result<std::vector<ListedObject>> listAll(S3Client &client, const std::string &p
 } // namespace
 
 S3BlobStore::S3BlobStore(S3StoreOptions options)
-    : options_(std::move(options)), pool_(std::max(1u, options_.ioThreads)) {
+    : options_(std::move(options)), pool_(std::max(1u, options_.ioThreads), "s3-io") {
   if (options_.bucket.empty()) throw std::invalid_argument("the S3 store needs a bucket");
   if (options_.partSize < kMinPartSize || options_.partSize > kMaxPartSize) {
     throw std::invalid_argument("the S3 part size must be 5 MiB to 64 MiB");

@@ -14,6 +14,7 @@ namespace {
 
 constexpr std::size_t kErrorBodyLimit = 64 * 1024;
 constexpr std::size_t kChunk = 256 * 1024;
+constexpr std::string_view kStoppedByReader = "the reader stopped";
 
 struct Answer : proxy::http::ResponseSink {
   S3Response response;
@@ -172,7 +173,7 @@ Result<S3Response> S3Client::attempt(blocking::Channel &channel, const std::stri
                   "malformed answer: " + std::string(proxy::http::describe(parser.error())));
     }
     if (answer.tooLarge) return fail(Error::kTooLarge, "the answer's body is too large");
-    if (answer.stopped) return fail(Error::kIo, "the reader stopped");
+    if (answer.stopped) return fail(Error::kIo, std::string(kStoppedByReader));
     if (answer.response.status == 0 && std::chrono::steady_clock::now() > headDeadline) {
       return fail(Error::kTimeout, "the answer's head did not come within the timeout");
     }
@@ -218,6 +219,11 @@ Result<S3Response> S3Client::exchange(const S3Request &request, std::size_t maxB
       if (idle_.size() < options_.maxIdleConnections) idle_.push_back(std::move(*channel));
     }
     if (result.ok() || !reused || !sentNothing) break;
+  }
+  if (!result.ok() && result.failure().detail == kStoppedByReader) {
+    // The caller's own choice (a reader gone, a range overrun it reports itself): not an error
+    // of the store's, and no warning.
+    return fail(result.failure().code, describe(request) + ": " + result.failure().detail);
   }
   if (!result.ok()) {
     ++stats_.errors;

@@ -41,6 +41,10 @@ struct S3StoreOptions {
   std::chrono::seconds markUsedInterval{std::chrono::hours(1)};
   // Ranged GET window a committed-blob reader reads ahead (bounded memory per reader).
   std::size_t readAheadBytes = 4u << 20;
+  // Windows a committed-blob reader fetches in the background beyond the one being read, each
+  // its own ranged GET (0: fetch a window only when the reader reaches it). Memory per reader is
+  // at most (1 + readAheadWindows) * readAheadBytes.
+  unsigned readAheadWindows = 2;
 };
 
 // Smallest and largest part sizes the store accepts (S3 requires >= 5 MiB except the last part).

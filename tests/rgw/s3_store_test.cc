@@ -16,6 +16,7 @@
 #include "cache/blob_store_sync.h"
 #include "cache/s3/s3_blob_store.h"
 #include "cache/s3/s3_xml.h"
+#include "manual_completions.h"
 #include "rgw_env.h"
 #include "temp_dir.h"
 #include "tls_front.h"
@@ -185,6 +186,110 @@ TEST_CASE("s3 store: a blob of several parts goes up as one multipart upload", "
   for (int i = 0; i < 1000 && back.size() < content.size(); ++i)
     back += readNow(**reader, back.size(), 1 << 20).value();
   CHECK(sha256Hex(back) == digest.hex);
+}
+
+// Reads `size` bytes from 0 in reads of `step`, as a client streaming the blob would.
+std::string readInSteps(BlobReader &reader, std::uint64_t size, std::size_t step) {
+  std::string got;
+  while (got.size() < size) {
+    auto bytes = readNow(reader, got.size(), step);
+    REQUIRE(bytes.ok());
+    REQUIRE_FALSE(bytes->empty());
+    got += *bytes;
+  }
+  return got;
+}
+
+TEST_CASE("s3 store: a reader's windows ahead give the exact bytes across window boundaries",
+          "[s3][rgw]") {
+  TempDir spool;
+  S3StoreOptions options = test::rgwStoreOptions(spool);
+  options.readAheadBytes = 1000;
+  options.readAheadWindows = GENERATE(0u, 1u, 2u);
+  S3BlobStore store(options);
+  REQUIRE(store.createBucket().ok());
+  std::string content = patterned(10 * 1000 + 123, 7 + options.readAheadWindows);
+  Digest digest = digestOf(content);
+  REQUIRE(putNow(store, digest, content).ok());
+  auto reader = store.openReader(digest, InlineCompletions::instance());
+  REQUIRE(reader.ok());
+  CHECK(readInSteps(**reader, content.size(), 333) == content); // 333 straddles every boundary
+  CHECK(readNow(**reader, content.size(), 333).value().empty());
+  // Seeks, back and forth, drop what was read ahead and still answer exactly.
+  // A read may be short (at most the rest of its window) but never empty before the end, and
+  // its bytes are those at its offset.
+  for (auto [offset, max] : {std::pair<std::uint64_t, std::size_t>{7777, 500},
+                             {10, 50},
+                             {1990, 20},
+                             {2000, 2000},
+                             {2990, 1000},
+                             {10122, 5},
+                             {0, 20000}}) {
+    auto got = readNow(**reader, offset, max);
+    REQUIRE(got.ok());
+    CHECK_FALSE(got->empty());
+    CHECK(got->size() <= max);
+    CHECK(*got == content.substr(offset, got->size()));
+  }
+}
+
+TEST_CASE("s3 store: a reader fetches the next windows while the current one is read",
+          "[s3][rgw]") {
+  TempDir spool;
+  S3StoreOptions options = test::rgwStoreOptions(spool);
+  options.readAheadBytes = 1u << 20;
+  options.readAheadWindows = 2;
+  auto store = std::make_unique<S3BlobStore>(options);
+  REQUIRE(store->createBucket().ok());
+  std::string content = patterned(8u << 20, 11);
+  Digest digest = digestOf(content);
+  REQUIRE(putNow(*store, digest, content).ok());
+  test::ManualCompletions loop;
+  auto reader = store->openReader(digest, loop);
+  REQUIRE(reader.ok()); // the size is known from the put: no HEAD
+  std::uint64_t before = store->stats().requests;
+  bool first = false;
+  (*reader)->read(0, 100, [&](Result<std::span<const char>> bytes) {
+    REQUIRE(bytes.ok());
+    CHECK(std::string(bytes->data(), bytes->size()) == content.substr(0, 100));
+    first = true;
+  });
+  REQUIRE(loop.runUntil([&] { return first; }));
+  // Two more GETs go out with no read asking for them (one without read-ahead).
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (store->stats().requests < before + 3 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  CHECK(store->stats().requests == before + 3);
+
+  SECTION("destroyed with a read waiting on its GET: no completion runs afterwards") {
+    bool answered = false;
+    // Past the windows asked so far: a seek, whose GET is in flight when the reader goes.
+    (*reader)->read(5u << 20, 100, [&](Result<std::span<const char>>) { answered = true; });
+    reader->reset();
+    // The store's threads finish (or cut short) the GETs; their completions do nothing.
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    loop.runUntil([&] { return loop.queued() == 0; }, std::chrono::milliseconds(100));
+    CHECK_FALSE(answered);
+    store.reset(); // joins the store's threads: every job, and the windows it held, ended
+    CHECK_FALSE(answered);
+  }
+  SECTION("in order to the end, the windows ahead land exactly") {
+    std::string got;
+    bool ended = false;
+    std::function<void()> next = [&] {
+      (*reader)->read(got.size(), 64 * 1024, [&](Result<std::span<const char>> bytes) {
+        REQUIRE(bytes.ok());
+        if (bytes->empty()) return void(ended = true);
+        got.append(bytes->data(), bytes->size());
+        next();
+      });
+    };
+    next();
+    REQUIRE(loop.runUntil([&] { return ended; }, std::chrono::seconds(20)));
+    CHECK(got == content);
+    // One GET per window: eight of them, and the HEAD-free open asked no more.
+    CHECK(store->stats().requests == before + 8);
+  }
 }
 
 TEST_CASE("s3 store: an abandoned multipart write leaves no object and no upload", "[s3][rgw]") {
