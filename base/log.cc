@@ -1,5 +1,6 @@
 #include "base/log.h"
 
+#include <mutex>
 #include <stdexcept>
 
 #include <spdlog/sinks/basic_file_sink.h>
@@ -9,6 +10,11 @@ namespace regcache::log {
 namespace {
 
 std::shared_ptr<spdlog::logger> getOrCreate(const char *name) {
+  if (auto existing = spdlog::get(name)) return existing;
+  // Two threads logging first at once (a loop and a store thread) would both register the name,
+  // and spdlog throws on the second: create under one lock, looking again inside it.
+  static std::mutex creating;
+  std::lock_guard<std::mutex> lock(creating);
   if (auto existing = spdlog::get(name)) return existing;
   auto sink = std::make_shared<spdlog::sinks::stderr_sink_mt>();
   auto logger = std::make_shared<spdlog::logger>(name, sink);
