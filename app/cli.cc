@@ -90,6 +90,8 @@ struct Cli::Raw {
   std::size_t mintsPerClientPerMinute = 30;
   std::string fillStallTimeout = "60s";
   std::string maxBlobSize = "64GiB";
+  // Idle client connections across the workers (issue 11, workload 7).
+  std::size_t maxIdleConnections = proxy::ServerOptions{}.maxIdleConnections;
   // serve --print-config / --check-config (issue 14): actions, not settings.
   bool printConfig = false;
   bool checkConfig = false;
@@ -350,6 +352,12 @@ Cli::Cli() : raw_(std::make_unique<Raw>()) {
   serve_
       ->add_option("--max-blob-size", raw_->maxBlobSize,
                    "Pass through, without storing, a blob announced larger than this (size)")
+      ->capture_default_str();
+  serve_
+      ->add_option("--max-idle-connections", raw_->maxIdleConnections,
+                   "Idle keep-alive client connections kept across all workers; past it the "
+                   "longest-idle ones are closed (0: no bound)")
+      ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
   // Actions on the configuration rather than settings (issue 14); no config key.
   serve_->add_flag("--print-config", raw_->printConfig,
@@ -760,6 +768,7 @@ ParsedCommand Cli::parse(int argc, const char *const *argv) {
     throw std::invalid_argument("--fill-stall-timeout must be positive");
   }
   o.maxBlobSize = parseSize(raw_->maxBlobSize);
+  o.maxIdleConnections = raw_->maxIdleConnections;
   for (const auto &registry : raw_->mirrorRegistries) {
     std::string_view name = registry;
     if (name.rfind("*.", 0) == 0) name.remove_prefix(2);

@@ -25,6 +25,7 @@
 #include "proxy/reloadable.h"
 #include "proxy/server_options.h"
 #include "proxy/session/client_connections.h"
+#include "proxy/session/idle_connections.h"
 
 namespace regcache::ca {
 class LeafCache;
@@ -89,6 +90,9 @@ struct SharedContext {
   cache::FillBudget *fillBudget = nullptr;
   // Open connections per client address, across the workers (--max-connections-per-client).
   ClientConnections clientConnections{options.maxConnectionsPerClient};
+  // Idle client connections across the workers (--max-idle-connections); each worker's list
+  // joins it as the worker is built.
+  IdleBound idleConnections{options.maxIdleConnections};
   // The status page's last hour, sampled every few seconds (one sample kept per minute).
   StatusHistory history{};
   // Eviction counts and the limit for the status page; null when the cache is off.

@@ -12,6 +12,7 @@
 #include "proxy/cache/fill.h"
 #include "proxy/cache/public_probe.h"
 #include "proxy/session/client_session.h"
+#include "proxy/session/idle_connections.h"
 
 namespace regcache::proxy {
 
@@ -26,6 +27,7 @@ Worker::Worker(unsigned index, SharedContext &shared)
   mailbox_ = std::make_shared<net::LoopMailbox>(base_.get());
   completions_ = std::make_unique<LoopCompletions>(mailbox_);
   services_ = std::make_unique<HandlerServices>(shared, *completions_, mailbox_);
+  idle_ = std::make_unique<IdleList>(shared.idleConnections, mailbox_);
 }
 
 Worker::~Worker() {

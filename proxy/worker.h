@@ -24,6 +24,7 @@ namespace regcache::proxy {
 
 class ClientSession;
 class Fill;
+class IdleList;
 class PublicProbe;
 
 class Worker {
@@ -72,6 +73,8 @@ public:
   const std::shared_ptr<net::LoopMailbox> &mailbox() const { return mailbox_; }
   // Where the blob store completes this loop's reads and writes (through the mailbox).
   cache::CompletionQueue &completions() { return *completions_; }
+  // This loop's idle client connections, under the process's --max-idle-connections.
+  IdleList &idleConnections() { return *idle_; }
 
   // Frees `object` on the next loop turn, so code on the stack that belongs to it can unwind.
   template <class T> void deleteLater(std::unique_ptr<T> object) {
@@ -116,6 +119,7 @@ private:
   std::shared_ptr<net::LoopMailbox> mailbox_;
   std::unique_ptr<LoopCompletions> completions_;
   std::unique_ptr<HandlerServices> services_;
+  std::unique_ptr<IdleList> idle_; // before sessions_: a session leaves it when it goes
   UpstreamPool pool_;
   std::vector<std::unique_ptr<net::Listener>> listeners_;
   std::unordered_map<ClientSession *, std::unique_ptr<ClientSession>> sessions_;

@@ -60,6 +60,7 @@ std::string AdminEndpoint::catalogJson() {
 
 std::string AdminEndpoint::metricsText() {
   std::string text = client_.worker().shared().metrics.renderPrometheus();
+  text += client_.worker().shared().idleConnections.renderPrometheus();
   const cache::IndexView *view = client_.worker().shared().indexView;
   if (view == nullptr) return text;
   cache::CacheTotals totals = view->totals();

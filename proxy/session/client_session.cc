@@ -136,6 +136,7 @@ void ClientSession::transitionTo(State next) {
   case State::kSendingConnectReply:
   case State::kClosed: evtimer_del(timer_.get()); break;
   }
+  updateIdleMark();
 }
 
 void ClientSession::armTimer(std::chrono::milliseconds timeout) {
@@ -194,6 +195,7 @@ void ClientSession::handleDrained() {
   case State::kClosing:
     if (evbuffer_get_length(bufferevent_get_output(bev_.get())) == 0) close();
     break;
+  case State::kReadingRequest: updateIdleMark(); break; // idle once the response is all out
   default: break;
   }
 }
@@ -475,6 +477,37 @@ bool ClientSession::closeIfIdle() {
   }
   log::proxy().debug("{} closing an idle keep-alive connection: draining", prefix_);
   closeAfterFlush();
+  return true;
+}
+
+bool ClientSession::betweenRequests() const {
+  return state_ == State::kReadingRequest && answeredOne_ && bev_ &&
+         !(parser_ && parser_->midMessage()) &&
+         evbuffer_get_length(bufferevent_get_input(bev_.get())) == 0 &&
+         evbuffer_get_length(bufferevent_get_output(bev_.get())) == 0;
+}
+
+void ClientSession::updateIdleMark() {
+  if (betweenRequests()) {
+    worker_.idleConnections().markIdle(idleEntry_);
+  } else {
+    worker_.idleConnections().markBusy(idleEntry_);
+  }
+}
+
+bool ClientSession::closeForIdleBound() {
+  if (!betweenRequests()) return false;
+  log::proxy().debug("{} closing the longest-idle connection: past --max-idle-connections {}",
+                     prefix_, worker_.options().maxIdleConnections);
+  if (intercepted_ || mirrorTls_) {
+    if (SSL *ssl = bufferevent_openssl_get_ssl(bev_.get())) {
+      // close_notify, written straight to the socket: the output is empty, so it overtakes
+      // nothing. The client's own close_notify is not awaited (the TLS state is what we free).
+      SSL_shutdown(ssl);
+      ERR_clear_error();
+    }
+  }
+  close(); // then FIN: the socket is closed with nothing unread, so no RST
   return true;
 }
 

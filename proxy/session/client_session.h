@@ -24,6 +24,7 @@
 #include "proxy/request_handler.h"
 #include "proxy/session/client_connections.h"
 #include "proxy/session/handler_router.h"
+#include "proxy/session/idle_connections.h"
 #include "proxy/session/route.h"
 
 namespace regcache::proxy {
@@ -140,6 +141,13 @@ private:
   // Routing once the client is known: `admin` says whether it may read admin endpoints.
   void dispatchRequest(http::RequestHead &&head, Route &&route, bool admin);
   void closeAfterFlush();
+  // Between two requests: a response sent (all of it written), nothing of the next one read.
+  bool betweenRequests() const;
+  // Tells the idle bound (--max-idle-connections) whether the connection is idle now.
+  void updateIdleMark();
+  // The idle bound picked this connection: close_notify if TLS, then a close. False (and
+  // nothing done) when it is no longer between requests.
+  bool closeForIdleBound();
   // Tells the handler the client is gone, and frees it.
   void releaseHandler();
   void close();
@@ -181,6 +189,8 @@ private:
   std::shared_ptr<net::Resolver::Lookup> targetLookup_; // judging an intercepted CONNECT's target
   std::unique_ptr<net::Relay> relay_;
   std::chrono::steady_clock::time_point connectStarted_;
+  // Last: unlinked from the worker's idle list before anything else of the session goes.
+  IdleList::Entry idleEntry_{[this] { return closeForIdleBound(); }};
 };
 
 } // namespace regcache::proxy

@@ -305,3 +305,18 @@ TEST_CASE("fleet flags: --store s3:// with keys, --store-registries and --store-
                     Catch::Contains("bad --store-registries entry 'a/b'"));
   CHECK_THROWS(parse({"serve", "--store-timeout", "0s"}));
 }
+
+TEST_CASE("serve --max-idle-connections and its config key bound idle connections", "[app][cli]") {
+  CHECK(parse({"serve"}).serve.maxIdleConnections == 4096);
+  CHECK(parse({"serve", "--max-idle-connections", "7"}).serve.maxIdleConnections == 7);
+  CHECK(parse({"serve", "--max-idle-connections", "0"}).serve.maxIdleConnections == 0); // no bound
+  TempFile config("max-idle-connections = 300\n");
+  auto fromFile = parse({"serve", "--config", config.path.string()});
+  CHECK(fromFile.serve.maxIdleConnections == 300);
+  auto overridden =
+      parse({"serve", "--config", config.path.string(), "--max-idle-connections", "12"});
+  CHECK(overridden.serve.maxIdleConnections == 12);
+  CHECK_THROWS(parse({"serve", "--max-idle-connections", "-1"}));
+  auto example = std::filesystem::path(REGCACHE_SOURCE_DIR) / "app" / "regcache.example.toml";
+  CHECK(parse({"serve", "--config", example.string()}).serve.maxIdleConnections == 4096);
+}
