@@ -293,6 +293,7 @@ void ClientSession::feedParser() {
   if (state_ == State::kReadingRequest && parser_->midMessage() && !headerTimerArmed_) {
     headerTimerArmed_ = true;
     armTimer(worker_.options().headerTimeout);
+    updateIdleMark(); // a request has begun: no longer idle
   }
 }
 

@@ -125,6 +125,16 @@ std::string metrics(uint16_t port) {
   return client.readAll(3000ms);
 }
 
+// Polls /metrics until regcache_idle_connections reads `count` (at most 3 s).
+bool idleCountReaches(uint16_t port, std::size_t count) {
+  std::string line = "\nregcache_idle_connections " + std::to_string(count) + "\n";
+  for (int i = 0; i < 30; ++i) {
+    if (metrics(port).find(line) != std::string::npos) return true;
+    std::this_thread::sleep_for(100ms);
+  }
+  return false;
+}
+
 // An upstream answering GET /big with `bodySize` bytes and anything else with "pong".
 ScriptedUpstream bigOrPong(std::size_t bodySize) {
   return ScriptedUpstream([bodySize](const RecordedRequest &request, UpstreamReply &reply) {
@@ -235,16 +245,37 @@ TEST_CASE("a connection that has started its next request is not closed as idle"
   auto started = RawSocket::connectTo(proxy.port());
   REQUIRE(ok(healthz(started)));
   started.sendAll("GET /healthz HTTP/1.1\r\nHo"); // half a head: a request in progress
-  std::this_thread::sleep_for(100ms);
+  REQUIRE(idleCountReaches(proxy.port(), 0));
   auto second = RawSocket::connectTo(proxy.port());
-  REQUIRE(ok(healthz(second))); // two idle by the count: `started`'s turn, but it is reading
+  REQUIRE(ok(healthz(second)));
   std::this_thread::sleep_for(100ms);
   auto third = RawSocket::connectTo(proxy.port());
-  REQUIRE(ok(healthz(third))); // two idle again: `second` is the longest idle
+  // Two idle: `second` is the longest idle; `started`, older, is reading a request.
+  REQUIRE(ok(healthz(third)));
   CHECK(second.waitClosed(3000ms));
   started.sendAll("st: proxy\r\n\r\n");
   CHECK(ok(started.readResponse(3000ms)));
   CHECK(third.waitClosed(3000ms)); // `started` is idle again, and now the newest
+}
+
+TEST_CASE("a connection that has started its next request no longer counts as idle",
+          "[idle][integration]") {
+  ProxyFixture proxy([](auto &o) { o.maxIdleConnections = 2; });
+  auto oldest = RawSocket::connectTo(proxy.port());
+  REQUIRE(ok(healthz(oldest)));
+  std::this_thread::sleep_for(50ms);
+  auto started = RawSocket::connectTo(proxy.port());
+  REQUIRE(ok(healthz(started))); // two idle: within the bound
+  started.sendAll("GET /healthz HTTP/1.1\r\nHo");
+  REQUIRE(idleCountReaches(proxy.port(), 1)); // the proxy has read it: one idle, not two
+  auto newest = RawSocket::connectTo(proxy.port());
+  REQUIRE(ok(healthz(newest))); // two idle, not three: `oldest` stays
+  std::this_thread::sleep_for(200ms);
+  CHECK(ok(healthz(oldest)));
+  // `started` finishes its request and is idle again: three, and the longest idle goes.
+  started.sendAll("st: proxy\r\n\r\n");
+  CHECK(ok(started.readResponse(3000ms)));
+  CHECK(newest.waitClosed(3000ms));
 }
 
 TEST_CASE("a CONNECT tunnel is not cut by the idle bound", "[idle][tunnel][integration]") {
