@@ -4,8 +4,10 @@
 # manifest and stay idle; then regcache is stopped and heaptrack's peak consumers are printed,
 # with RSS per connection measured in a second run without heaptrack (which adds its own).
 #
-# Usage: bench/heap_idle.sh [CONNECTIONS] [--build DIR] [--rss-only]
+# Usage: bench/heap_idle.sh [CONNECTIONS] [--build DIR] [--rss-only] [-- SERVE FLAGS...]
 #   CONNECTIONS default 10000 (the fd limit is raised); --rss-only skips the heaptrack run.
+#   Flags after `--` go to `regcache serve`, e.g. `-- --max-idle-connections 0` to measure
+#   without the idle bound (the default bound, 4096, closes the longest-idle connections).
 # Writes the report to bench/results/heap-idle-<date>-<commit>.txt.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -13,16 +15,20 @@ root="$(cd "$here/.." && pwd)"
 conns=10000
 build="$root/build/release"
 rss_only=0
+serve_flags=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --build) build="$(realpath "$2")"; shift ;;
     --rss-only) rss_only=1 ;;
+    --) shift; serve_flags=("$@"); break ;;
     [0-9]*) conns="$1" ;;
-    *) echo "usage: bench/heap_idle.sh [CONNECTIONS] [--build DIR] [--rss-only]" >&2; exit 2 ;;
+    *) echo "usage: bench/heap_idle.sh [CONNECTIONS] [--build DIR] [--rss-only] [-- SERVE FLAGS...]" >&2; exit 2 ;;
   esac
   shift
 done
-command -v heaptrack >/dev/null || { echo "bench/heap_idle.sh needs heaptrack" >&2; exit 2; }
+if [ $rss_only = 0 ]; then
+  command -v heaptrack >/dev/null || { echo "bench/heap_idle.sh needs heaptrack" >&2; exit 2; }
+fi
 LOADGEN="$build/bench/regcache-loadgen"
 source "$root/tests/e2e/lib.sh" "$build/app/regcache"
 source "$here/lib.sh"
@@ -37,9 +43,10 @@ small_digest=$(push_small_manifest bench/small v1 "$WORK/small")
 small_path="/v2/bench/small/manifests/$small_digest"
 oci_accept="Accept: application/vnd.oci.image.manifest.v1+json"
 
-# One idle batch against the running proxy: prints "RSS_BEFORE_KIB RSS_HELD_KIB OPENED".
+# One idle batch against the running proxy: prints "RSS_BEFORE_KIB RSS_HELD_KIB OPENED FDS",
+# FDS being the descriptors the proxy holds while the batch idles.
 idle_batch() {
-  local before held opened pid
+  local before held opened pid fds
   before=$(rss_kib "$PROXY_PID")
   rm -f "$WORK/idle-ready"
   "$LOADGEN" --proxy "127.0.0.1:$PROXY_PORT" --target "registry.test:$REG_PORT" \
@@ -52,23 +59,24 @@ idle_batch() {
   [ -f "$WORK/idle-ready" ] || fail "the idle connections never all opened: $(cat "$WORK/idle.json")"
   sleep 2
   held=$(rss_kib "$PROXY_PID")
+  fds=$(ls "/proc/$PROXY_PID/fd" | wc -l)
   opened=$(cat "$WORK/idle-ready")
   kill "$pid" 2>/dev/null || true
   wait "$pid" 2>/dev/null || true
-  echo "$before $held $opened"
+  echo "$before $held $opened $fds"
 }
 
 proxy_args=(--dns-server "127.0.0.1:$DNS_PORT" --upstream-ca "$WORK/pki/ca.crt"
-  --max-connections-per-client 0 --mints-per-client-per-minute 0)
+  --max-connections-per-client 0 --mints-per-client-per-minute 0 ${serve_flags[@]+"${serve_flags[@]}"})
 
 # 1. RSS without heaptrack. The manifest is fetched once first, so every idle client is a hit.
 PROXY_LOG_LEVEL=warn start_proxy "${proxy_args[@]}"
 via_proxy "registry.test:$REG_PORT" --path "$small_path" --header "$oci_accept" --max-requests 1 \
   --duration 30 >/dev/null
-read -r before held opened < <(idle_batch)
+read -r before held opened fds < <(idle_batch)
 stop_proxy_by_pid() { kill "$PROXY_PID"; wait "$PROXY_PID" 2>/dev/null || true; }
 stop_proxy_by_pid
-rss_line="RSS: $((before / 1024)) MiB before, $((held / 1024)) MiB with $opened idle connections: $(((held - before) * 1024 / opened)) bytes each"
+rss_line="RSS: $((before / 1024)) MiB before, $((held / 1024)) MiB with $opened idle connections: $(((held - before) * 1024 / opened)) bytes each; $fds descriptors held (serve flags: ${serve_flags[*]:-none})"
 log "$rss_line"
 if [ $rss_only = 1 ]; then exit 0; fi
 
@@ -84,7 +92,7 @@ REGCACHE="$WORK/regcache-heaptrack" PROXY_LOG_LEVEL=warn start_proxy "${proxy_ar
 REGCACHE=$real_regcache
 via_proxy "registry.test:$REG_PORT" --path "$small_path" --header "$oci_accept" --max-requests 1 \
   --duration 60 >/dev/null
-read -r _ _ opened_heap < <(idle_batch)
+read -r _ _ opened_heap _ < <(idle_batch)
 # heaptrack's own process is PROXY_PID: SIGTERM reaches regcache through it? Stop regcache itself.
 target=$(pgrep -P "$PROXY_PID" -x regcache || echo "$PROXY_PID")
 kill "$target"
