@@ -26,7 +26,6 @@ Worker::Worker(unsigned index, SharedContext &shared)
       net::Resolver::CacheTtls{shared.options.dnsMaxTtl, shared.options.dnsNegativeTtl});
   mailbox_ = std::make_shared<net::LoopMailbox>(base_.get());
   completions_ = std::make_unique<LoopCompletions>(mailbox_);
-  services_ = std::make_unique<HandlerServices>(shared, *completions_, mailbox_);
   idle_ = std::make_unique<IdleList>(shared.idleConnections, mailbox_);
 }
 
@@ -158,6 +157,21 @@ void Worker::keepFill(std::unique_ptr<Fill> fill) {
 }
 
 void Worker::endFill(Fill *fill) { releaseFrom(fills_, fill); }
+
+void Worker::bury(std::shared_ptr<void> object) {
+  graveyard_.push_back(std::move(object));
+  event_active(reaper_.get(), EV_TIMEOUT, 0);
+}
+
+StatusSources Worker::statusSources() {
+  return StatusSources{shared_.metrics,   shared_.history, shared_.leaves, shared_.blobs != nullptr,
+                       shared_.indexView, shared_.fills,   shared_.evictor};
+}
+
+IdleConnectionCounts Worker::idleConnectionCounts() const {
+  const IdleBound &bound = shared_.idleConnections;
+  return IdleConnectionCounts{bound.idle(), bound.limit(), bound.closed()};
+}
 
 void Worker::startProbe(std::unique_ptr<PublicProbe> probe) {
   PublicProbe *key = probe.get();

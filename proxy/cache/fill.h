@@ -23,7 +23,9 @@
 #include "cache/blob_store.h"
 #include "cache/fill_budget.h"
 #include "cache/index.h"
+#include "proxy/cache/cache_fill.h"
 #include "proxy/forward/exchange.h"
+#include "proxy/forward/exchange_tap.h"
 #include "proxy/observe/metrics.h"
 #include "proxy/request_handler.h"
 
@@ -31,9 +33,9 @@ namespace regcache::proxy {
 
 class StarterReader;
 
-class Fill {
+class Fill final : public BodySink {
 public:
-  // What Exchange::startFill set up: the write to the store, the budget it reserved and the
+  // What CacheTap::takeBody set up: the write to the store, the budget it reserved and the
   // metric it holds. `starter` is the client whose request started the fill; only its names
   // (log prefix, peer, user) are kept.
   struct Start {
@@ -45,7 +47,7 @@ public:
     std::uint64_t size = 0; // the announced Content-Length
     std::string contentType;
   };
-  Fill(Worker &worker, Start start, const ClientSide &starter);
+  Fill(HandlerServices &services, Start start, const ClientSide &starter);
   // Tells readers the fill failed if it had not ended.
   ~Fill();
   Fill(const Fill &) = delete;
@@ -57,9 +59,9 @@ public:
   void adoptFetch(std::unique_ptr<RequestHandler> owner, Exchange &fetch);
 
   // From the Exchange: decoded body bytes, valid only during the call.
-  void append(std::string_view data);
+  void append(std::string_view data) override;
   // From the Exchange: the response was read whole; verify, commit and index.
-  void onFetchComplete();
+  void onFetchComplete() override;
   // From the Exchange (through fetchEnd()): the fetch failed; readers are cut off.
   void onFetchFailed(const std::string &why);
 
@@ -80,9 +82,8 @@ public:
 private:
   class FetchEnd final : public ClientSide {
   public:
-    FetchEnd(Fill &fill, Worker &worker, const ClientSide &starter);
-    Worker &worker() override { return worker_; }
-    HandlerServices &services() override;
+    FetchEnd(Fill &fill, HandlerServices &services, const ClientSide &starter);
+    HandlerServices &services() override { return services_; }
     const std::string &logPrefix() const override { return prefix_; }
     const net::SocketAddress &peer() const override { return peer_; }
     const std::string &user() const override { return user_; }
@@ -97,7 +98,7 @@ private:
 
   private:
     Fill &fill_;
-    Worker &worker_;
+    HandlerServices &services_;
     std::string prefix_;
     net::SocketAddress peer_;
     std::string user_;
@@ -126,7 +127,7 @@ private:
   // Frees the fetch and this fill on the next loop turn.
   void end();
 
-  Worker &worker_;
+  HandlerServices &services_;
   FetchEnd fetchEnd_;
   CacheFill what_;
   std::string digestText_;

@@ -245,6 +245,20 @@ std::string Metrics::renderPrometheus() const {
   return out;
 }
 
+std::string renderIdleConnections(const IdleConnectionCounts &counts) {
+  std::string out;
+  header(out, "regcache_idle_connections", "gauge",
+         "Client connections idle between two requests now, across the workers.");
+  out += "regcache_idle_connections " + std::to_string(counts.idle) + "\n";
+  header(out, "regcache_idle_connections_limit", "gauge", "--max-idle-connections (0: no bound).");
+  out += "regcache_idle_connections_limit " + std::to_string(counts.limit) + "\n";
+  header(out, "regcache_idle_connections_closed_total", "counter",
+         "Idle client connections closed, the longest idle first, to stay within "
+         "--max-idle-connections.");
+  out += "regcache_idle_connections_closed_total " + std::to_string(counts.closed) + "\n";
+  return out;
+}
+
 Metrics::FillHold::FillHold(Metrics &metrics) : metrics_(&metrics) {
   metrics_->fillsInFlight_.fetch_add(1, std::memory_order_relaxed);
 }

@@ -121,6 +121,16 @@ private:
   std::size_t maxLabelValues_ = 100;
 };
 
+// Idle client connections under --max-idle-connections (proxy/session/idle_connections.h).
+struct IdleConnectionCounts {
+  std::size_t idle = 0;     // idle now, across the workers
+  std::size_t limit = 0;    // --max-idle-connections (0: no bound)
+  std::uint64_t closed = 0; // closed by the bound since start
+};
+// regcache_idle_connections, regcache_idle_connections_limit and
+// regcache_idle_connections_closed_total in the Prometheus text format.
+std::string renderIdleConnections(const IdleConnectionCounts &counts);
+
 // The route label of a request: blob and manifest routes of the registry API, the proxy's own
 // endpoints, CONNECT tunnels, and everything else.
 RouteLabel routeLabelOf(std::string_view method, std::string_view host, std::string_view path);

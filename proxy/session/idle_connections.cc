@@ -1,28 +1,11 @@
 #include "proxy/session/idle_connections.h"
 
 #include <cassert>
+#include <string>
 
 #include "proxy/net/loop_mailbox.h"
 
 namespace regcache::proxy {
-
-std::string IdleBound::renderPrometheus() const {
-  return "# HELP regcache_idle_connections Client connections idle between two requests now.\n"
-         "# TYPE regcache_idle_connections gauge\n"
-         "regcache_idle_connections " +
-         std::to_string(idle()) +
-         "\n"
-         "# HELP regcache_idle_connections_limit --max-idle-connections (0: no bound).\n"
-         "# TYPE regcache_idle_connections_limit gauge\n"
-         "regcache_idle_connections_limit " +
-         std::to_string(limit_) +
-         "\n"
-         "# HELP regcache_idle_connections_closed_total Idle client connections closed, the "
-         "longest-idle first, to stay within --max-idle-connections.\n"
-         "# TYPE regcache_idle_connections_closed_total counter\n"
-         "regcache_idle_connections_closed_total " +
-         std::to_string(closed()) + "\n";
-}
 
 IdleBound::Slot &IdleBound::join(IdleList &list, std::shared_ptr<net::LoopMailbox> mailbox) {
   Slot &slot = slots_.emplace_back();

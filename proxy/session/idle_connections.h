@@ -20,7 +20,6 @@
 #include <deque>
 #include <functional>
 #include <memory>
-#include <string>
 
 namespace regcache::proxy {
 
@@ -42,11 +41,8 @@ public:
   std::size_t limit() const { return limit_; }
   // Idle connections now, across every worker (always 0 without a bound).
   std::size_t idle() const { return idle_.load(std::memory_order_relaxed); }
-  // Idle connections the bound has closed since start.
+  // Idle connections the bound has closed since start (/metrics: renderIdleConnections).
   std::uint64_t closed() const { return closed_.load(std::memory_order_relaxed); }
-  // regcache_idle_connections, regcache_idle_connections_limit and
-  // regcache_idle_connections_closed_total in the Prometheus text format.
-  std::string renderPrometheus() const;
 
 private:
   friend class IdleList;
