@@ -1,12 +1,13 @@
 #pragma once
 // One fill of the cache: the upstream fetch of a blob or manifest by digest, its write to the
 // blob store (hashed as it goes), the commit, and the index row. Owned by the worker that
-// started it, never by a client: once upstream's 200 head is in, the Exchange that asked hands
-// itself over (Exchange::onResponseHead), and from then every client of that digest is a reader
-// of this fill. The client that started it reads it through a StarterReader (from byte 0: pushed
-// live, or read back from the store when it falls behind); clients on any worker follow it with
-// CacheFollower, woken through their mailbox (cache::FillProgress). A reader leaving never
-// cancels the fill: it goes on to its commit with no reader at all.
+// started it, never by a client: once upstream's 200 head is in, the Exchange that asked is
+// handed over to it (CacheTap::takeBody; the Exchange streams into the fill as its BodySink),
+// and from then every client of that digest is a reader of this fill. The client that started it
+// reads it through a StarterReader (from byte 0: pushed live, or read back from the store when it
+// falls behind); clients on any worker follow it with CacheFollower, woken through their mailbox
+// (cache::FillProgress). A reader leaving never cancels the fill: it goes on to its commit with no
+// reader at all.
 //
 // Only verified bytes complete a response: every reader holds the last byte back until the
 // commit (which checks length and SHA-256) succeeds; on a mismatch the fill fails and every
