@@ -176,6 +176,9 @@ private:
   bool responseDone_ = false;
   bool keepAlive_ = true;
   bool answeredOne_ = false; // a response completed on this connection
+  // The client's EOF came while a response was being written (reads go on past a message end):
+  // handled once the requests it sent before are answered.
+  bool peerClosed_ = false;
 
   std::unique_ptr<net::Connector> tunnelConnector_;
   std::shared_ptr<net::Resolver::Lookup> targetLookup_; // judging an intercepted CONNECT's target
