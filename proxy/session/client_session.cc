@@ -10,6 +10,7 @@
 #include "ca/authority.h"
 #include "ca/leaf_cache.h"
 #include "proxy/access/proxy_auth_pool.h"
+#include "proxy/net/eager_write.h"
 #include "proxy/net/tls_contexts.h"
 #include "proxy/observe/access_log.h"
 #include "proxy/observe/admin.h" // isOpenAdminPath
@@ -519,6 +520,10 @@ void ClientSession::continueAfterResponse() {
 // ---- ClientSide ----
 
 evbuffer *ClientSession::clientOutput() { return bufferevent_get_output(bev_.get()); }
+
+void ClientSession::sendToClient(std::string_view head, std::span<const char> body) {
+  net::sendEagerly(bev_.get(), head, body);
+}
 
 bool ClientSession::clientOutputFull() const {
   return evbuffer_get_length(bufferevent_get_output(bev_.get())) >

@@ -73,6 +73,9 @@ public:
   const net::SocketAddress &peer() const override { return peer_; }
   const std::string &user() const override { return user_; }
   evbuffer *clientOutput() override;
+  // Written to the socket at once when nothing is queued (net::sendEagerly): a small response
+  // then costs no write event.
+  void sendToClient(std::string_view head, std::span<const char> body) override;
   bool clientOutputFull() const override;
   void pauseClientReads(bool paused) override;
   void onResponseComplete(bool keepAlive) override;
