@@ -6,9 +6,11 @@
 
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 
+#include "proxy/net/eager_write.h"
 #include "proxy/net/socket_address.h"
 
 namespace regcache::proxy {
@@ -29,6 +31,11 @@ public:
   virtual const std::string &user() const = 0;
   // Where the response goes. Bytes added here are sent to the client.
   virtual evbuffer *clientOutput() = 0;
+  // Sends `head` and then `body` as one change of clientOutput(), after what it holds: one TLS
+  // record for both. A session may write them to the socket at once when nothing is queued.
+  virtual void sendToClient(std::string_view head, std::span<const char> body) {
+    net::addAsOneChange(clientOutput(), head, body);
+  }
   // True when the client's output is past the high watermark: stop producing until
   // RequestHandler::onClientDrained().
   virtual bool clientOutputFull() const = 0;

@@ -1,7 +1,5 @@
 #include "proxy/cache/cache_handler.h"
 
-#include <cstring>
-
 #include "base/log.h"
 #include "cache/byte_range.h"
 #include "cache/index_writer.h"
@@ -13,23 +11,6 @@ namespace {
 // evbuffer chain of this size is recycled by malloc instead of mapped and unmapped per chunk).
 constexpr std::size_t kChunk = 64 * 1024;
 
-// Appends `head` and then `body` to `out` as one change. bufferevent_openssl encrypts what each
-// change adds as soon as it is added, so two evbuffer_add calls are two TLS records (two
-// SSL_write, and a write(2) each): for a small hit, the head alone cost as much as the body.
-void addHeadAndBody(evbuffer *out, std::string_view head, std::span<const char> body) {
-  std::size_t total = head.size() + body.size();
-  evbuffer_iovec space{};
-  if (evbuffer_reserve_space(out, static_cast<ev_ssize_t>(total), &space, 1) != 1 ||
-      space.iov_len < total) {
-    evbuffer_add(out, head.data(), head.size());
-    evbuffer_add(out, body.data(), body.size());
-    return;
-  }
-  std::memcpy(space.iov_base, head.data(), head.size());
-  std::memcpy(static_cast<char *>(space.iov_base) + head.size(), body.data(), body.size());
-  space.iov_len = total;
-  evbuffer_commit_space(out, &space, 1);
-}
 } // namespace
 
 CacheHandler::CacheHandler(ClientSide &client, http::RequestHead request, cache::BlobRecord blob,
@@ -103,7 +84,7 @@ void CacheHandler::pump() {
     if (!onRead(*now)) return;
   }
   if (remaining_ == 0) {
-    if (!head_.empty()) evbuffer_add(client_.clientOutput(), head_.data(), head_.size()); // no body
+    if (!head_.empty()) client_.sendToClient(head_, {}); // no body
     head_.clear();
     done_ = true;
     completeRequest(client_.services().metrics(), record_);
@@ -124,7 +105,7 @@ bool CacheHandler::onRead(const Result<std::span<const char>> &bytes) {
   }
   std::size_t n = std::min<std::uint64_t>(bytes->size(), remaining_);
   if (!head_.empty()) {
-    addHeadAndBody(client_.clientOutput(), head_, bytes->first(n));
+    client_.sendToClient(head_, bytes->first(n)); // one TLS record, written at once
     head_.clear();
   } else {
     evbuffer_add(client_.clientOutput(), bytes->data(), n);

@@ -74,6 +74,9 @@ public:
   const net::SocketAddress &peer() const override { return peer_; }
   const std::string &user() const override { return user_; }
   evbuffer *clientOutput() override;
+  // Written to the socket at once when nothing is queued (net::sendEagerly): a small response
+  // then costs no write event.
+  void sendToClient(std::string_view head, std::span<const char> body) override;
   bool clientOutputFull() const override;
   void pauseClientReads(bool paused) override;
   void onResponseComplete(bool keepAlive) override;
@@ -184,6 +187,9 @@ private:
   bool responseDone_ = false;
   bool keepAlive_ = true;
   bool answeredOne_ = false; // a response completed on this connection
+  // The client's EOF came while a response was being written (reads go on past a message end):
+  // handled once the requests it sent before are answered.
+  bool peerClosed_ = false;
 
   std::unique_ptr<net::Connector> tunnelConnector_;
   std::shared_ptr<net::Resolver::Lookup> targetLookup_; // judging an intercepted CONNECT's target
