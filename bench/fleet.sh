@@ -95,8 +95,10 @@ for round in $(seq 1 "$rounds"); do
 done
 cl=$(median "${cold_local[@]}") cb=$(median "${cold_bucket[@]}")
 wb=$(median "${warm_bucket[@]}") wl=$(median "${warm_local[@]}")
-awk -v cl="$cl" -v cb="$cb" -v wb="$wb" -v wl="$wl" -v mib="$size_mib" -v n="$rounds" 'BEGIN {
-  printf "fleet bench: %d MiB layer, %d rounds, medians (skopeo pull wall time)\n", mib, n
+pinned="RGW on the same CPUs as everything else"
+[ -n "${RGW_CPUS:-}" ] && pinned="RGW on CPUs $RGW_CPUS, everything else on CPUs $MEMBER_CPUS"
+awk -v cl="$cl" -v cb="$cb" -v wb="$wb" -v wl="$wl" -v mib="$size_mib" -v n="$rounds" -v pinned="$pinned" 'BEGIN {
+  printf "fleet bench: %d MiB layer, %d rounds, medians (skopeo pull wall time); %s\n", mib, n, pinned
   printf "  warm from bucket: %.3f s (%.0f MiB/s); local-disk hit: %.3f s (%.0f MiB/s); ratio %.2f (goal >= 0.7)\n", wb, mib / wb, wl, mib / wl, wl / wb
   printf "  cold fill + upload: %.3f s; cold fill to local disk: %.3f s; ratio %.2f (goal <= 1.1)\n", cb, cl, cb / cl
 }'

@@ -124,7 +124,8 @@ void TieredBlobWrite::onLocalCommit(Result<void> committed,
     // Nothing is kept anywhere: the upload is discarded before the owner hears of the failure,
     // so a caller that looks right after finds no leftover of it in either tier.
     upload->counters->add(upload->counters->uploadsAborted);
-    if (upload->copy) { // never completed: destroying it aborts the multipart upload
+    if (upload->copy) { // never completed, so nothing is visible; its destruction aborts it
+      upload.reset();
       done(std::move(committed));
       return;
     }
