@@ -24,19 +24,6 @@ bool sendAll(int fd, const std::string &bytes) {
   return true;
 }
 
-int connectToLoopback(uint16_t port) {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = htons(port);
-  if (::connect(fd, reinterpret_cast<sockaddr *>(&addr), sizeof addr) != 0) {
-    ::close(fd);
-    return -1;
-  }
-  return fd;
-}
-
 // The port of "CONNECT host:port HTTP/1.1", or 0.
 uint16_t targetPort(const std::string &head) {
   auto lineEnd = head.find("\r\n");
@@ -51,35 +38,10 @@ uint16_t targetPort(const std::string &head) {
 
 ConnectParent::ConnectParent(Mode mode, std::string answer)
     : mode_(mode), answer_(std::move(answer)) {
-  listenFd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::bind(listenFd_, reinterpret_cast<sockaddr *>(&addr), sizeof addr) != 0 ||
-      ::listen(listenFd_, 64) != 0) {
-    ::close(listenFd_);
-    throw std::runtime_error("the test parent proxy cannot listen");
-  }
-  socklen_t length = sizeof addr;
-  ::getsockname(listenFd_, reinterpret_cast<sockaddr *>(&addr), &length);
-  port_ = ntohs(addr.sin_port);
-  acceptThread_ = std::thread([this] { acceptLoop(); });
+  server_.emplace([this](int fd) { serve(fd); }, "the test parent proxy");
 }
 
-ConnectParent::~ConnectParent() {
-  stopping_ = true;
-  acceptThread_.join();
-  {
-    std::lock_guard lock(mutex_);
-    for (int fd : connections_)
-      ::shutdown(fd, SHUT_RDWR);
-  }
-  for (auto &thread : threads_)
-    thread.join();
-  for (int fd : connections_)
-    ::close(fd);
-  ::close(listenFd_);
-}
+ConnectParent::~ConnectParent() { server_.reset(); }
 
 std::vector<std::string> ConnectParent::connectHeads() const {
   std::lock_guard lock(mutex_);
@@ -93,23 +55,11 @@ std::vector<std::string> ConnectParent::connectLines() const {
   return lines;
 }
 
-void ConnectParent::acceptLoop() {
-  while (!stopping_) {
-    pollfd p{listenFd_, POLLIN, 0};
-    if (::poll(&p, 1, 100) <= 0) continue;
-    int fd = ::accept4(listenFd_, nullptr, nullptr, SOCK_CLOEXEC);
-    if (fd < 0) continue;
-    std::lock_guard lock(mutex_);
-    connections_.push_back(fd);
-    threads_.emplace_back([this, fd] { serve(fd); });
-  }
-}
-
 void ConnectParent::serve(int fd) {
   // The head alone: the child sends nothing more before the answer.
   std::string head;
   auto deadline = Clock::now() + std::chrono::seconds(5);
-  while (head.find("\r\n\r\n") == std::string::npos && head.size() < 65536 && !stopping_ &&
+  while (head.find("\r\n\r\n") == std::string::npos && head.size() < 65536 && !stopping() &&
          Clock::now() < deadline) {
     pollfd p{fd, POLLIN, 0};
     if (::poll(&p, 1, 100) <= 0) continue;
@@ -137,14 +87,14 @@ void ConnectParent::serve(int fd) {
   case Mode::kEndless:
     if (!sendAll(fd, "HTTP/1.1 200 OK\r\n")) break;
     endlessSent_ += 17;
-    for (int i = 0; i < 100000 && !stopping_ && Clock::now() < deadline; ++i) {
+    for (int i = 0; i < 100000 && !stopping() && Clock::now() < deadline; ++i) {
       const std::string line = "X-Padding-" + std::to_string(i) + ": more\r\n";
       if (!sendAll(fd, line)) break;
       endlessSent_ += line.size();
     }
     break;
   case Mode::kSilent:
-    while (!stopping_ && Clock::now() < deadline) {
+    while (!stopping() && Clock::now() < deadline) {
       pollfd p{fd, POLLIN, 0};
       if (::poll(&p, 1, 100) <= 0) continue;
       char byte;
@@ -158,7 +108,7 @@ void ConnectParent::relay(int clientFd, uint16_t port) {
   int backend = connectToLoopback(port);
   if (backend < 0) return;
   auto deadline = Clock::now() + std::chrono::seconds(10);
-  while (!stopping_ && Clock::now() < deadline) {
+  while (!stopping() && Clock::now() < deadline) {
     pollfd fds[2] = {{clientFd, POLLIN, 0}, {backend, POLLIN, 0}};
     if (::poll(fds, 2, 100) <= 0) continue;
     char buffer[16384];

@@ -6,9 +6,12 @@
 #include <atomic>
 #include <cstdint>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
+
+#include "loopback_server.h"
 
 namespace regcache::test {
 
@@ -25,7 +28,7 @@ public:
   ConnectParent(const ConnectParent &) = delete;
   ConnectParent &operator=(const ConnectParent &) = delete;
 
-  uint16_t port() const { return port_; }
+  uint16_t port() const { return server_->port(); }
   // Every CONNECT head received so far (request line and headers, without the blank line).
   std::vector<std::string> connectHeads() const;
   // The request lines alone ("CONNECT host:port HTTP/1.1").
@@ -34,21 +37,16 @@ public:
   std::uint64_t endlessBytesSent() const { return endlessSent_.load(); }
 
 private:
-  void acceptLoop();
   void serve(int fd);
+  const std::atomic<bool> &stopping() const { return server_->stopping(); }
   void relay(int clientFd, uint16_t port);
 
   Mode mode_;
   std::string answer_;
-  int listenFd_ = -1;
-  uint16_t port_ = 0;
-  std::atomic<bool> stopping_{false};
   std::atomic<std::uint64_t> endlessSent_{0};
   mutable std::mutex mutex_;
   std::vector<std::string> heads_;
-  std::vector<int> connections_;
-  std::vector<std::thread> threads_;
-  std::thread acceptThread_;
+  std::optional<LoopbackServer> server_; // last: its threads use the members above
 };
 
 } // namespace regcache::test

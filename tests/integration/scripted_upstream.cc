@@ -56,51 +56,14 @@ bool UpstreamReply::send(const std::string &bytes) {
 }
 
 ScriptedUpstream::ScriptedUpstream(Handler handler) : handler_(std::move(handler)) {
-  listenFd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::bind(listenFd_, reinterpret_cast<sockaddr *>(&addr), sizeof addr) != 0 ||
-      ::listen(listenFd_, 64) != 0) {
-    throw std::runtime_error("scripted upstream cannot listen");
-  }
-  socklen_t length = sizeof addr;
-  ::getsockname(listenFd_, reinterpret_cast<sockaddr *>(&addr), &length);
-  port_ = ntohs(addr.sin_port);
-  acceptThread_ = std::thread([this] { acceptLoop(); });
+  server_.emplace([this](int fd) { serve(fd); }, "the scripted upstream");
 }
 
-ScriptedUpstream::~ScriptedUpstream() {
-  stopping_ = true;
-  acceptThread_.join();
-  {
-    std::lock_guard lock(mutex_);
-    for (int fd : connections_)
-      ::shutdown(fd, SHUT_RDWR);
-  }
-  for (auto &t : threads_)
-    t.join();
-  for (int fd : connections_)
-    ::close(fd);
-  ::close(listenFd_);
-}
+ScriptedUpstream::~ScriptedUpstream() { server_.reset(); }
 
 std::vector<RecordedRequest> ScriptedUpstream::requests() const {
   std::lock_guard lock(mutex_);
   return requests_;
-}
-
-void ScriptedUpstream::acceptLoop() {
-  while (!stopping_) {
-    pollfd p{listenFd_, POLLIN, 0};
-    if (::poll(&p, 1, 50) <= 0) continue;
-    int fd = ::accept4(listenFd_, nullptr, nullptr, SOCK_CLOEXEC);
-    if (fd < 0) continue;
-    ++accepted_;
-    std::lock_guard lock(mutex_);
-    connections_.push_back(fd);
-    threads_.emplace_back([this, fd] { serve(fd); });
-  }
 }
 
 void ScriptedUpstream::serve(int fd) {
@@ -109,7 +72,7 @@ void ScriptedUpstream::serve(int fd) {
     std::size_t headEnd = std::string::npos;
     if (!fill(
             fd, buffer, [&] { return (headEnd = buffer.find("\r\n\r\n")) != std::string::npos; },
-            stopping_)) {
+            stopping())) {
       break;
     }
     RecordedRequest request;
@@ -119,7 +82,7 @@ void ScriptedUpstream::serve(int fd) {
     if (auto pos = lower.find("\r\ncontent-length:"); pos != std::string::npos) {
       std::size_t length = std::stoull(lower.substr(pos + 17));
       if (!fill(
-              fd, buffer, [&] { return buffer.size() >= length; }, stopping_))
+              fd, buffer, [&] { return buffer.size() >= length; }, stopping()))
         break;
       request.body = buffer.substr(0, length);
       buffer.erase(0, length);
@@ -128,12 +91,12 @@ void ScriptedUpstream::serve(int fd) {
         std::size_t lineEnd = std::string::npos;
         if (!fill(
                 fd, buffer, [&] { return (lineEnd = buffer.find("\r\n")) != std::string::npos; },
-                stopping_)) {
+                stopping())) {
           return;
         }
         std::size_t size = std::stoull(buffer.substr(0, lineEnd), nullptr, 16);
         if (!fill(
-                fd, buffer, [&] { return buffer.size() >= lineEnd + 2 + size + 2; }, stopping_)) {
+                fd, buffer, [&] { return buffer.size() >= lineEnd + 2 + size + 2; }, stopping())) {
           return;
         }
         request.body += buffer.substr(lineEnd + 2, size);

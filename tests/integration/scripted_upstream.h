@@ -6,9 +6,12 @@
 #include <cstdint>
 #include <functional>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
+
+#include "loopback_server.h"
 
 namespace regcache::test {
 
@@ -39,26 +42,20 @@ public:
   explicit ScriptedUpstream(Handler handler);
   ~ScriptedUpstream();
 
-  uint16_t port() const { return port_; }
-  int connectionsAccepted() const { return accepted_.load(); }
+  uint16_t port() const { return server_->port(); }
+  int connectionsAccepted() const { return server_->connectionsAccepted(); }
   std::uint64_t bytesSent() const { return sent_.load(); }
   std::vector<RecordedRequest> requests() const;
 
 private:
-  void acceptLoop();
   void serve(int fd);
+  const std::atomic<bool> &stopping() const { return server_->stopping(); }
 
   Handler handler_;
-  int listenFd_ = -1;
-  uint16_t port_ = 0;
-  std::atomic<bool> stopping_{false};
-  std::atomic<int> accepted_{0};
   std::atomic<std::uint64_t> sent_{0};
   mutable std::mutex mutex_;
   std::vector<RecordedRequest> requests_;
-  std::vector<int> connections_;
-  std::vector<std::thread> threads_;
-  std::thread acceptThread_;
+  std::optional<LoopbackServer> server_; // last: its threads use the members above
 };
 
 // A complete response with a Content-Length body.

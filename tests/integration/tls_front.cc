@@ -15,34 +15,6 @@
 namespace regcache::test {
 namespace {
 
-int listenOnLoopback(uint16_t &port) {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::bind(fd, reinterpret_cast<sockaddr *>(&addr), sizeof addr) != 0 || ::listen(fd, 64) != 0) {
-    ::close(fd);
-    throw std::runtime_error("TLS front cannot listen");
-  }
-  socklen_t length = sizeof addr;
-  ::getsockname(fd, reinterpret_cast<sockaddr *>(&addr), &length);
-  port = ntohs(addr.sin_port);
-  return fd;
-}
-
-int connectToBackend(uint16_t port) {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = htons(port);
-  if (::connect(fd, reinterpret_cast<sockaddr *>(&addr), sizeof addr) != 0) {
-    ::close(fd);
-    return -1;
-  }
-  return fd;
-}
-
 // A self-signed P-256 certificate for IP 127.0.0.1, valid for a day.
 std::pair<X509Ptr, EvpPkeyPtr> selfSigned() {
   EvpPkeyPtr key(EVP_EC_gen("P-256"));
@@ -93,41 +65,17 @@ TlsFront::TlsFront(uint16_t backendPort, uint16_t cleartextBackendPort)
       SSL_CTX_use_PrivateKey(ctx_.get(), key.get()) != 1) {
     throw std::runtime_error("cannot set up the TLS front");
   }
-  listenFd_ = listenOnLoopback(port_);
+  server_.emplace([this](int fd) { relay(fd); }, "the TLS front");
   caFile_ =
       std::filesystem::temp_directory_path() /
-      ("regcache-tls-front-" + std::to_string(::getpid()) + "-" + std::to_string(port_) + ".pem");
+      ("regcache-tls-front-" + std::to_string(::getpid()) + "-" + std::to_string(port()) + ".pem");
   std::ofstream(caFile_) << toPem(cert.get());
-  acceptThread_ = std::thread([this] { acceptLoop(); });
 }
 
 TlsFront::~TlsFront() {
-  stopping_ = true;
-  acceptThread_.join();
-  {
-    std::lock_guard lock(mutex_);
-    for (int fd : connections_)
-      ::shutdown(fd, SHUT_RDWR);
-  }
-  for (auto &thread : threads_)
-    thread.join();
-  for (int fd : connections_)
-    ::close(fd);
-  ::close(listenFd_);
+  server_.reset();
   std::error_code ec;
   std::filesystem::remove(caFile_, ec);
-}
-
-void TlsFront::acceptLoop() {
-  while (!stopping_) {
-    pollfd p{listenFd_, POLLIN, 0};
-    if (::poll(&p, 1, 100) <= 0) continue;
-    int fd = ::accept4(listenFd_, nullptr, nullptr, SOCK_CLOEXEC);
-    if (fd < 0) continue;
-    std::lock_guard lock(mutex_);
-    connections_.push_back(fd);
-    threads_.emplace_back([this, fd] { relay(fd); });
-  }
 }
 
 std::string TlsFront::cleartextReceived() const {
@@ -140,14 +88,11 @@ void TlsFront::relay(int clientFd) {
   char first = 0;
   pollfd p{clientFd, POLLIN, 0};
   if (::poll(&p, 1, 2000) > 0 && ::recv(clientFd, &first, 1, MSG_PEEK) == 1 && first != 0x16) {
-    int backend = cleartextBackendPort_ != 0 ? connectToBackend(cleartextBackendPort_) : -1;
-    if (backend >= 0) {
-      std::lock_guard lock(mutex_);
-      connections_.push_back(backend);
-    }
+    int backend = cleartextBackendPort_ != 0 ? connectToLoopback(cleartextBackendPort_) : -1;
+    if (backend >= 0) server_->track(backend);
     char buffer[65536];
     bool open = true;
-    while (open && !stopping_) {
+    while (open && !stopping()) {
       pollfd fds[2] = {{clientFd, POLLIN, 0}, {backend, POLLIN, 0}};
       if (::poll(fds, backend >= 0 ? 2 : 1, 100) <= 0) continue;
       if ((fds[0].revents & (POLLIN | POLLHUP | POLLERR)) != 0) {
@@ -172,15 +117,12 @@ void TlsFront::relay(int clientFd) {
   SslPtr ssl(SSL_new(ctx_.get()));
   SSL_set_fd(ssl.get(), clientFd);
   int backend = -1;
-  if (SSL_accept(ssl.get()) == 1) backend = connectToBackend(backendPort_);
+  if (SSL_accept(ssl.get()) == 1) backend = connectToLoopback(backendPort_);
   if (backend >= 0) {
-    {
-      std::lock_guard lock(mutex_);
-      connections_.push_back(backend);
-    }
+    server_->track(backend);
     char buffer[65536];
     bool open = true;
-    while (open && !stopping_) {
+    while (open && !stopping()) {
       pollfd fds[2] = {{clientFd, POLLIN, 0}, {backend, POLLIN, 0}};
       if (SSL_pending(ssl.get()) == 0 && ::poll(fds, 2, 100) <= 0) continue;
       if (SSL_pending(ssl.get()) > 0 || (fds[0].revents & (POLLIN | POLLHUP | POLLERR)) != 0) {

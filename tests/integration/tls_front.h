@@ -8,11 +8,13 @@
 #include <cstdint>
 #include <filesystem>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "base/openssl_handles.h"
+#include "loopback_server.h"
 
 namespace regcache::test {
 
@@ -25,28 +27,23 @@ public:
   TlsFront(const TlsFront &) = delete;
   TlsFront &operator=(const TlsFront &) = delete;
 
-  uint16_t port() const { return port_; }
+  uint16_t port() const { return server_->port(); }
   // The PEM of the certificate the front presents: trust it as an upstream CA.
   const std::filesystem::path &caFile() const { return caFile_; }
   // What peers sent in the clear (no TLS handshake) to this port: a proxy that leaks must show.
   std::string cleartextReceived() const;
 
 private:
-  void acceptLoop();
   void relay(int clientFd);
+  const std::atomic<bool> &stopping() const { return server_->stopping(); }
 
   uint16_t backendPort_;
   uint16_t cleartextBackendPort_;
   std::filesystem::path caFile_;
   SslCtxPtr ctx_;
-  int listenFd_ = -1;
-  uint16_t port_ = 0;
-  std::atomic<bool> stopping_{false};
   mutable std::mutex mutex_;
   std::string cleartext_;
-  std::vector<int> connections_;
-  std::vector<std::thread> threads_;
-  std::thread acceptThread_;
+  std::optional<LoopbackServer> server_; // last: its threads use the members above
 };
 
 } // namespace regcache::test
