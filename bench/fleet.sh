@@ -21,7 +21,7 @@ source "$(dirname "$0")/../tests/e2e/lib.sh" "$1"
 source "$(dirname "$0")/../tests/e2e/fleet_lib.sh"
 BUCKET=regcache-bench-fleet
 if [ -n "${RGW_CPUS:-}${MEMBER_CPUS:-}" ]; then
-  [ -n "${RGW_CPUS:-}" ] && [ -n "${MEMBER_CPUS:-}" ] || fail "give RGW_CPUS and MEMBER_CPUS both"
+  if [ -z "${RGW_CPUS:-}" ] || [ -z "${MEMBER_CPUS:-}" ]; then fail "give RGW_CPUS and MEMBER_CPUS both"; fi
   command -v taskset >/dev/null || fail "taskset (util-linux) is needed for RGW_CPUS"
   # Everything this script starts from here inherits the members' CPUs; RGW is moved after.
   taskset -cp "$MEMBER_CPUS" $$ >/dev/null || fail "cannot pin this script to CPUs $MEMBER_CPUS"
