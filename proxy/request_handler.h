@@ -13,7 +13,6 @@
 
 namespace regcache::proxy {
 
-class Worker;
 class RequestHandler;
 class HandlerServices;
 
@@ -21,8 +20,8 @@ class HandlerServices;
 class ClientSide {
 public:
   virtual ~ClientSide() = default;
-  virtual Worker &worker() = 0;
-  // What a handler may use of the worker (proxy/handler_services.h); prefer it to worker().
+  // What a handler may use of the worker it runs on (proxy/handler_services.h); a handler never
+  // sees the Worker itself.
   virtual HandlerServices &services() = 0;
   virtual const std::string &logPrefix() const = 0; // "[c42]"
   virtual const net::SocketAddress &peer() const = 0;

@@ -25,7 +25,6 @@ Worker::Worker(unsigned index, SharedContext &shared)
       net::Resolver::CacheTtls{shared.options.dnsMaxTtl, shared.options.dnsNegativeTtl});
   mailbox_ = std::make_shared<net::LoopMailbox>(base_.get());
   completions_ = std::make_unique<LoopCompletions>(mailbox_);
-  services_ = std::make_unique<HandlerServices>(shared, *completions_, mailbox_);
 }
 
 Worker::~Worker() {
@@ -156,6 +155,16 @@ void Worker::keepFill(std::unique_ptr<Fill> fill) {
 }
 
 void Worker::endFill(Fill *fill) { releaseFrom(fills_, fill); }
+
+void Worker::bury(std::shared_ptr<void> object) {
+  graveyard_.push_back(std::move(object));
+  event_active(reaper_.get(), EV_TIMEOUT, 0);
+}
+
+StatusSources Worker::statusSources() {
+  return StatusSources{shared_.metrics,   shared_.history, shared_.leaves, shared_.blobs != nullptr,
+                       shared_.indexView, shared_.fills,   shared_.evictor};
+}
 
 void Worker::startProbe(std::unique_ptr<PublicProbe> probe) {
   PublicProbe *key = probe.get();

@@ -18,6 +18,7 @@
 #include "proxy/net/loop_mailbox.h"
 #include "proxy/net/resolver.h"
 #include "proxy/request_handler.h"
+#include "proxy/session/session_services.h"
 #include "proxy/shared_context.h"
 
 namespace regcache::proxy {
@@ -26,7 +27,9 @@ class ClientSession;
 class Fill;
 class PublicProbe;
 
-class Worker {
+// The Worker is what its sessions see as SessionServices and its handlers as HandlerServices:
+// they get the interfaces, never this class.
+class Worker final : public SessionServices {
 public:
   // Throws std::runtime_error if the loop or resolver cannot be created (start-up only).
   Worker(unsigned index, SharedContext &shared);
@@ -49,48 +52,65 @@ public:
   void beginDrain();
   // Thread-safe: true once a drain left no client session and no fill running on this worker.
   bool drained() const { return drained_.load(); }
-  // Loop thread: a drain has begun, so a session closes after its current response.
-  bool draining() const { return draining_; }
 
-  event_base *base() { return base_.get(); }
-  net::Resolver &resolver() { return *resolver_; }
-  UpstreamPool &pool() { return pool_; }
   SharedContext &shared() { return shared_; }
-  const ServerOptions &options() const { return shared_.options; }
   // What handlers on this loop may use (ClientSide::services()).
-  HandlerServices &services() { return *services_; }
+  HandlerServices &services() { return *this; }
   unsigned index() const { return index_; }
   std::size_t sessionCount() const { return sessions_.size(); }
   std::vector<net::SocketAddress> boundAddresses() const;
-  // True when the cache is on: then SharedContext's indexView and indexWriter are set.
-  bool cacheEnabled() const { return shared_.indexWriter != nullptr; }
-  // How to connect to `host` upstream: the options' timeouts, the target policy judging every
-  // resolved address (or, through --upstream-proxy, the name), and the upstream TLS context.
-  net::ConnectSettings upstreamConnectSettings(const std::string &host) const;
-  // Where other threads hand work back to this loop (ProxyAuthPool's results). Closed when the
-  // worker goes, so a late result is dropped.
-  const std::shared_ptr<net::LoopMailbox> &mailbox() const { return mailbox_; }
-  // Where the blob store completes this loop's reads and writes (through the mailbox).
-  cache::CompletionQueue &completions() { return *completions_; }
-
-  // Frees `object` on the next loop turn, so code on the stack that belongs to it can unwind.
-  template <class T> void deleteLater(std::unique_ptr<T> object) {
-    if (!object) return;
-    graveyard_.push_back(std::shared_ptr<void>(std::move(object)));
-    event_active(reaper_.get(), EV_TIMEOUT, 0);
-  }
-  // Called by a session that has finished; it is freed on the next loop turn.
-  void onSessionClosed(ClientSession *session);
-  // Keeps a fill (and the fetch it owns) until it calls endFill(): a fill belongs to the
-  // process, not to a client. Freed with the worker if it never does.
-  void keepFill(std::unique_ptr<Fill> fill);
-  void endFill(Fill *fill);
   std::size_t fillsKept() const { return fills_.size(); }
-  // Keeps a probe of upstream running until it calls endProbe(); freed with the worker if not.
-  void startProbe(std::unique_ptr<PublicProbe> probe);
-  void endProbe(PublicProbe *probe);
+
+  // SessionServices (proxy/session/session_services.h states each contract).
+  std::shared_ptr<const std::vector<net::Cidr>> allowedClients() const override {
+    return shared_.allowedClients.load();
+  }
+  std::shared_ptr<const ProxyUsers> proxyUsers() const override {
+    return shared_.proxyUsers.load();
+  }
+  std::shared_ptr<const std::vector<net::Cidr>> adminClients() const override {
+    return shared_.adminClients.load();
+  }
+  ProxyAuthPool &proxyAuthPool() override { return *shared_.proxyAuthPool; }
+  std::shared_ptr<const TargetPolicy> targets() const override { return shared_.targets.load(); }
+  const InterceptPolicy &interceptPolicy() const override { return shared_.policy; }
+  SSL_CTX *interceptTls() const override { return shared_.interceptTls; }
+  bool draining() const override { return draining_; }
+  void onSessionClosed(ClientSession *session) override;
+
+  // HandlerServices (proxy/handler_services.h states each contract).
+  const ServerOptions &options() const override { return shared_.options; }
+  Metrics &metrics() override { return shared_.metrics; }
+  AccessMemo &accessMemo() override { return shared_.accessMemo; }
+  std::chrono::milliseconds tagTtl() const override { return shared_.tagTtl.load(); }
+  bool cacheEnabled() const override { return shared_.indexWriter != nullptr; }
+  cache::BlobStore *blobs() const override { return shared_.blobs; }
+  const cache::IndexView *indexView() const override { return shared_.indexView; }
+  cache::IndexWriter *indexWriter() const override { return shared_.indexWriter; }
+  cache::FillRegistry *fills() const override { return shared_.fills; }
+  cache::FillBudget *fillBudget() const override { return shared_.fillBudget; }
+  cache::TieredBlobStore *tiered() const override { return shared_.tiered; }
+  const cache::s3::S3Stats *bucketStats() const override { return shared_.bucketStats; }
+  PublicRepositories &publicRepositories() override { return shared_.publicRepositories; }
+  cache::CompletionQueue &completions() override { return *completions_; }
+  event_base *base() override { return base_.get(); }
+  net::Resolver &resolver() override { return *resolver_; }
+  UpstreamPool &pool() override { return pool_; }
+  net::ConnectSettings upstreamConnectSettings(const std::string &host) const override;
+  const std::shared_ptr<net::LoopMailbox> &mailbox() const override { return mailbox_; }
+  std::shared_ptr<const upstream_auth::Credentials> upstreamCredentials() const override {
+    return shared_.upstreamCredentials.load();
+  }
+  upstream_auth::TokenCache &upstreamTokens() override { return shared_.upstreamTokens; }
+  ca::LeafCache &leaves() override { return shared_.leaves; }
+  StatusSources statusSources() override;
+  void keepFill(std::unique_ptr<Fill> fill) override;
+  void endFill(Fill *fill) override;
+  void startProbe(std::unique_ptr<PublicProbe> probe) override;
+  void endProbe(PublicProbe *probe) override;
 
 private:
+  void bury(std::shared_ptr<void> object) override;
   // Frees, on the next loop turn, an object kept in `kept` until it said it was done.
   template <class T>
   void releaseFrom(std::unordered_map<T *, std::unique_ptr<T>> &kept, T *object) {
@@ -115,7 +135,6 @@ private:
   std::unique_ptr<net::Resolver> resolver_;
   std::shared_ptr<net::LoopMailbox> mailbox_;
   std::unique_ptr<LoopCompletions> completions_;
-  std::unique_ptr<HandlerServices> services_;
   UpstreamPool pool_;
   std::vector<std::unique_ptr<net::Listener>> listeners_;
   std::unordered_map<ClientSession *, std::unique_ptr<ClientSession>> sessions_;

@@ -11,9 +11,9 @@
 #include "cache/index.h"
 #include "cache/index_writer.h"
 #include "cache/tiered_blob_store.h"
+#include "proxy/cache/cache_tap.h"
 #include "proxy/cache/public_probe.h"
-#include "proxy/forward/exchange.h"
-#include "proxy/worker.h"
+#include "proxy/handler_services.h"
 
 namespace regcache::proxy {
 
@@ -75,17 +75,17 @@ bool bucketServesRegistry(const std::vector<std::string> &allowed, const http::H
   return false;
 }
 
-std::function<void()> indexFromBucket(Worker &worker, cache::BlobRecord blob,
+std::function<void()> indexFromBucket(HandlerServices &services, cache::BlobRecord blob,
                                       cache::BlobSource source, net::Endpoint registry,
                                       bool credentialed) {
-  return [&worker, blob = std::move(blob), source = std::move(source),
+  return [&services, blob = std::move(blob), source = std::move(source),
           registry = std::move(registry), credentialed] {
-    cache::IndexWriter *writer = worker.shared().indexWriter;
+    cache::IndexWriter *writer = services.indexWriter();
     if (writer == nullptr) return;
     // In the view at once: the blob is stored here now, like one a fill just committed.
     writer->addSource(blob, source);
     if (credentialed) {
-      noteCredentialedFetch(worker, registry, source.registry, source.repository, blob);
+      noteCredentialedFetch(services, registry, source.registry, source.repository, blob);
     }
   };
 }
@@ -100,17 +100,17 @@ BucketLookup::BucketLookup(ClientSide &client, http::RequestHead request, net::E
 BucketLookup::~BucketLookup() { *alive_ = false; }
 
 void BucketLookup::start() {
-  Worker &worker = client_.worker();
-  cache::TieredBlobStore *tiered = worker.shared().tiered;
-  timer_.reset(evtimer_new(worker.base(), &BucketLookup::onTimeout, this));
+  HandlerServices &services = client_.services();
+  cache::TieredBlobStore *tiered = services.tiered();
+  timer_.reset(evtimer_new(services.base(), &BucketLookup::onTimeout, this));
   auto timeout =
-      std::chrono::duration_cast<std::chrono::microseconds>(worker.options().storeTimeout);
+      std::chrono::duration_cast<std::chrono::microseconds>(services.options().storeTimeout);
   timeval tv{static_cast<time_t>(timeout.count() / 1000000),
              static_cast<suseconds_t>(timeout.count() % 1000000)};
   evtimer_add(timer_.get(), &tv);
   // Completed on this worker's queue; the token drops an answer that comes after this handler.
   std::weak_ptr<bool> alive = alive_;
-  tiered->statRemote(query_.digest, worker.completions(),
+  tiered->statRemote(query_.digest, services.completions(),
                      [this, alive](Result<cache::BlobInfo> info) {
                        auto live = alive.lock();
                        if (!live || !*live) return;
@@ -130,7 +130,7 @@ void BucketLookup::onClientClosed() {
 void BucketLookup::onTimeout(evutil_socket_t, short, void *arg) noexcept {
   auto *self = static_cast<BucketLookup *>(arg);
   if (self->answered_) return;
-  if (cache::TieredBlobStore *tiered = self->client_.worker().shared().tiered) {
+  if (cache::TieredBlobStore *tiered = self->client_.services().tiered()) {
     tiered->counters().add(tiered->counters().fallbacks);
   }
   log::cache().warn("{} the bucket did not answer for {} within --store-timeout; going upstream",
@@ -144,7 +144,7 @@ void BucketLookup::onStat(bool found, std::uint64_t size, const std::string &why
     fallBack("not in the bucket: " + why);
     return;
   }
-  if (size > client_.worker().options().maxBlobSize) {
+  if (size > client_.services().options().maxBlobSize) {
     fallBack("the bucket's copy is larger than --max-blob-size");
     return;
   }
@@ -154,13 +154,13 @@ void BucketLookup::onStat(bool found, std::uint64_t size, const std::string &why
 void BucketLookup::serveCandidate(std::uint64_t size) {
   answered_ = true;
   evtimer_del(timer_.get());
-  Worker &worker = client_.worker();
+  HandlerServices &services = client_.services();
   // Filled in by the Exchange if upstream says yes; a reader that never reads never runs it.
   auto onWarmed = std::make_shared<std::function<void()>>();
-  auto reader = worker.shared().tiered->openRemoteReader(query_.digest, size, worker.completions(),
-                                                         [onWarmed] {
-                                                           if (*onWarmed) (*onWarmed)();
-                                                         });
+  auto reader =
+      services.tiered()->openRemoteReader(query_.digest, size, services.completions(), [onWarmed] {
+        if (*onWarmed) (*onWarmed)();
+      });
   if (!reader.ok()) {
     answered_ = false;
     fallBack("the bucket's copy cannot be read: " + reader.failure().detail);
@@ -180,11 +180,9 @@ void BucketLookup::serveCandidate(std::uint64_t size) {
       query_.repository};
   candidate.fromBucket = true;
   candidate.onWarmed = std::move(onWarmed);
-  auto exchange =
-      std::make_unique<Exchange>(client_, std::move(request_), std::move(endpoint_),
-                                 std::move(originTarget_), std::nullopt, std::move(candidate));
-  if (mirror_) exchange->servesMirror();
-  client_.replaceHandler(std::move(exchange));
+  client_.replaceHandler(forwardForCache(client_, std::move(request_), std::move(endpoint_),
+                                         std::move(originTarget_), std::nullopt,
+                                         std::move(candidate), std::nullopt, mirror_));
 }
 
 void BucketLookup::fallBack(const std::string &why) {

@@ -27,7 +27,7 @@
 
 namespace regcache::proxy {
 
-class Worker;
+class HandlerServices;
 
 // What decideCache hands over when the bucket is worth asking.
 struct BucketQuery {
@@ -41,7 +41,7 @@ struct BucketQuery {
 // local tier holds the verified blob, before its last bytes go out: the index row with the
 // source upstream confirmed, so eviction and later hits work; and, for content fetched with
 // credentials, the public probe as after any credentialed fetch.
-std::function<void()> indexFromBucket(Worker &worker, cache::BlobRecord blob,
+std::function<void()> indexFromBucket(HandlerServices &services, cache::BlobRecord blob,
                                       cache::BlobSource source, net::Endpoint registry,
                                       bool credentialed);
 

@@ -15,13 +15,14 @@
 #include "cache/blob_store.h"
 #include "cache/index.h"
 #include "proxy/cache/bucket_lookup.h"
+#include "proxy/cache/cache_fill.h"
 #include "proxy/cache/join_check.h"
-#include "proxy/forward/exchange.h"
-#include "proxy/session/route.h"
+#include "proxy/cache/revalidation.h"
+#include "proxy/http/target.h"
 
 namespace regcache::proxy {
 
-class Worker;
+class HandlerServices;
 
 struct CacheDecision {
   std::optional<cache::BlobRecord> hit; // serve this from `reader`
@@ -41,8 +42,17 @@ struct CacheDecision {
   std::optional<BucketQuery> bucket;
 };
 
+// Where a forwarded request goes upstream: what the cache decides on (the session's route of a
+// forward, the only kind the cache ever answers).
+struct ForwardTarget {
+  const http::HostPort &upstream;
+  bool tls = false;
+  const std::string &originTarget; // path and query sent upstream
+};
+
 // `askBucket` false: decide as if there were no shared store (the bucket said no).
-CacheDecision decideCache(Worker &worker, const http::RequestHead &head, const Route &route,
-                          const std::string &logPrefix, bool askBucket = true);
+CacheDecision decideCache(HandlerServices &services, const http::RequestHead &head,
+                          const ForwardTarget &route, const std::string &logPrefix,
+                          bool askBucket = true);
 
 } // namespace regcache::proxy

@@ -1,7 +1,7 @@
 #include "proxy/cache/cache_follower.h"
 
 #include "base/log.h"
-#include "proxy/worker.h"
+#include "proxy/handler_services.h"
 
 namespace regcache::proxy {
 namespace {
@@ -30,7 +30,7 @@ CacheFollower::CacheFollower(ClientSide &client, const http::RequestHead &reques
   registryKey_ = std::move(registryKey);
   bool manifest = originTarget.find("/manifests/") != std::string::npos;
   check_ = std::make_unique<JoinCheck>(
-      client_.worker(), std::move(registry), std::move(originTarget), request, digest_.toString(),
+      client_.services(), std::move(registry), std::move(originTarget), request, digest_.toString(),
       manifest, [this](JoinVerdict verdict) { onJoinVerdict(std::move(verdict)); });
 }
 
@@ -70,7 +70,7 @@ void CacheFollower::start() {
 
 void CacheFollower::onJoinVerdict(JoinVerdict verdict) {
   // Called from inside the check: free it on the next loop turn.
-  client_.worker().deleteLater(std::move(check_));
+  client_.services().deleteLater(std::move(check_));
   if (done_) return;
   if (!verdict.accepted) {
     forwardAlone("upstream did not accept this client for the fill (" + verdict.why + ")");

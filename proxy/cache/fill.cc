@@ -6,15 +6,13 @@
 #include "cache/index_writer.h"
 #include "proxy/cache/public_probe.h"
 #include "proxy/cache/starter_reader.h"
-#include "proxy/worker.h"
+#include "proxy/handler_services.h"
 
 namespace regcache::proxy {
 
-Fill::FetchEnd::FetchEnd(Fill &fill, Worker &worker, const ClientSide &starter)
-    : fill_(fill), worker_(worker), prefix_(starter.logPrefix()), peer_(starter.peer()),
+Fill::FetchEnd::FetchEnd(Fill &fill, HandlerServices &services, const ClientSide &starter)
+    : fill_(fill), services_(services), prefix_(starter.logPrefix()), peer_(starter.peer()),
       user_(starter.user()), sink_(evbuffer_new()) {}
-
-HandlerServices &Fill::FetchEnd::services() { return worker_.services(); }
 
 evbuffer *Fill::FetchEnd::clientOutput() {
   // Whatever the fetch wrote since the last call is dropped: readers read the fill, not this.
@@ -23,18 +21,18 @@ evbuffer *Fill::FetchEnd::clientOutput() {
 }
 
 void Fill::FetchEnd::replaceHandler(std::unique_ptr<RequestHandler> next) {
-  worker_.deleteLater(std::move(next));
+  services_.deleteLater(std::move(next));
   fill_.onFetchFailed("the fetch tried to hand its response on");
 }
 
 std::unique_ptr<RequestHandler> Fill::FetchEnd::handOver(std::unique_ptr<RequestHandler> next) {
-  worker_.deleteLater(std::move(next));
+  services_.deleteLater(std::move(next));
   fill_.onFetchFailed("the fetch tried to hand its response on");
   return nullptr;
 }
 
-Fill::Fill(Worker &worker, Start start, const ClientSide &starter)
-    : worker_(worker), fetchEnd_(*this, worker, starter), what_(std::move(start.what)),
+Fill::Fill(HandlerServices &services, Start start, const ClientSide &starter)
+    : services_(services), fetchEnd_(*this, services, starter), what_(std::move(start.what)),
       digestText_(what_.digest.toString()), registry_(std::move(start.registry)),
       writer_(std::move(start.writer)), reservation_(std::move(start.reservation)),
       hold_(std::move(start.hold)), size_(start.size), contentType_(std::move(start.contentType)) {
@@ -55,7 +53,7 @@ void Fill::adoptFetch(std::unique_ptr<RequestHandler> owner, Exchange &fetch) {
 
 void Fill::publishEnd(cache::FillProgress::State state) {
   if (!what_.progress || what_.progress->terminal()) return;
-  if (cache::FillRegistry *fills = worker_.shared().fills) {
+  if (cache::FillRegistry *fills = services_.fills()) {
     fills->finish(what_.fillKey, what_.progress, state);
   } else {
     what_.progress->publishState(state);
@@ -66,9 +64,9 @@ void Fill::end() {
   if (ended_) return;
   ended_ = true;
   if (starter_ != nullptr) starter_ = nullptr;
-  worker_.deleteLater(std::move(fetchOwner_));
+  services_.deleteLater(std::move(fetchOwner_));
   fetch_ = nullptr;
-  worker_.endFill(this);
+  services_.endFill(this);
 }
 
 void Fill::detachStarter() {
@@ -91,7 +89,7 @@ void Fill::holdForStarter(bool held) {
 
 Result<std::unique_ptr<cache::BlobReader>> Fill::openReader() {
   if (!writer_) return Failure{Error::kIo, "the fill has no write any more"};
-  return writer_->readerSource()->openReader(worker_.completions());
+  return writer_->readerSource()->openReader(services_.completions());
 }
 
 void Fill::append(std::string_view data) {
@@ -220,7 +218,7 @@ void Fill::onCommitted(const Result<void> &committed) {
   reservation_.release(); // committed bytes are counted by the index from here on
   if (!committed.ok() && committed.failure().code == Error::kUpstream) {
     // Wrong bytes: keep nothing, and cut every reader off before the held-back tail.
-    worker_.shared().metrics.countUpstreamError(UpstreamError::kDigestMismatch);
+    services_.metrics().countUpstreamError(UpstreamError::kDigestMismatch);
     std::string why =
         "upstream sent wrong bytes for " + digestText_ + ": " + committed.failure().detail;
     log::cache().warn("{} {}", fetchEnd_.logPrefix(), why);
@@ -252,7 +250,7 @@ void Fill::onCommitted(const Result<void> &committed) {
   cache::BlobRecord blob{digestText_, handed_, contentType_, what_.manifest, now, now, 0};
   if (!what_.credential.empty()) {
     // Upstream just served this client: it needs no HEAD to be served this repository again.
-    worker_.shared().accessMemo.remember(what_.credential, what_.registry, what_.repository);
+    services_.accessMemo().remember(what_.credential, what_.registry, what_.repository);
   }
   std::optional<cache::TagRecord> tag;
   if (what_.tag) {
@@ -262,8 +260,8 @@ void Fill::onCommitted(const Result<void> &committed) {
   // The row must be in SQLite before a response completes (a crash then loses no committed
   // blob), but the loop does not wait for it: the writer posts its answer back.
   std::weak_ptr<bool> alive = alive_;
-  std::shared_ptr<net::LoopMailbox> mailbox = worker_.mailbox();
-  worker_.shared().indexWriter->putBlob(
+  std::shared_ptr<net::LoopMailbox> mailbox = services_.mailbox();
+  services_.indexWriter()->putBlob(
       blob, cache::BlobSource{what_.registry, what_.repository, what_.credential.empty()},
       std::move(tag), [this, alive, mailbox, blob](Result<void> indexed) {
         mailbox->post([this, alive, blob, indexed = std::move(indexed)]() mutable {
@@ -280,7 +278,7 @@ void Fill::onIndexed(Result<void> indexed, const cache::BlobRecord &blob) {
   } else {
     log::cache().debug("{} cached {} ({} bytes)", fetchEnd_.logPrefix(), blob.digest, blob.size);
     if (!what_.credential.empty()) {
-      noteCredentialedFetch(worker_, registry_, what_.registry, what_.repository, blob);
+      noteCredentialedFetch(services_, registry_, what_.registry, what_.repository, blob);
     }
     note = "cache MISS, stored";
   }

@@ -1,12 +1,13 @@
 #pragma once
 // One fill of the cache: the upstream fetch of a blob or manifest by digest, its write to the
 // blob store (hashed as it goes), the commit, and the index row. Owned by the worker that
-// started it, never by a client: once upstream's 200 head is in, the Exchange that asked hands
-// itself over (Exchange::onResponseHead), and from then every client of that digest is a reader
-// of this fill. The client that started it reads it through a StarterReader (from byte 0: pushed
-// live, or read back from the store when it falls behind); clients on any worker follow it with
-// CacheFollower, woken through their mailbox (cache::FillProgress). A reader leaving never
-// cancels the fill: it goes on to its commit with no reader at all.
+// started it, never by a client: once upstream's 200 head is in, the Exchange that asked is
+// handed over to it (CacheTap::takeBody; the Exchange streams into the fill as its BodySink),
+// and from then every client of that digest is a reader of this fill. The client that started it
+// reads it through a StarterReader (from byte 0: pushed live, or read back from the store when it
+// falls behind); clients on any worker follow it with CacheFollower, woken through their mailbox
+// (cache::FillProgress). A reader leaving never cancels the fill: it goes on to its commit with no
+// reader at all.
 //
 // Only verified bytes complete a response: every reader holds the last byte back until the
 // commit (which checks length and SHA-256) succeeds; on a mismatch the fill fails and every
@@ -23,7 +24,9 @@
 #include "cache/blob_store.h"
 #include "cache/fill_budget.h"
 #include "cache/index.h"
+#include "proxy/cache/cache_fill.h"
 #include "proxy/forward/exchange.h"
+#include "proxy/forward/exchange_tap.h"
 #include "proxy/observe/metrics.h"
 #include "proxy/request_handler.h"
 
@@ -31,9 +34,9 @@ namespace regcache::proxy {
 
 class StarterReader;
 
-class Fill {
+class Fill final : public BodySink {
 public:
-  // What Exchange::startFill set up: the write to the store, the budget it reserved and the
+  // What CacheTap::takeBody set up: the write to the store, the budget it reserved and the
   // metric it holds. `starter` is the client whose request started the fill; only its names
   // (log prefix, peer, user) are kept.
   struct Start {
@@ -45,7 +48,7 @@ public:
     std::uint64_t size = 0; // the announced Content-Length
     std::string contentType;
   };
-  Fill(Worker &worker, Start start, const ClientSide &starter);
+  Fill(HandlerServices &services, Start start, const ClientSide &starter);
   // Tells readers the fill failed if it had not ended.
   ~Fill();
   Fill(const Fill &) = delete;
@@ -57,9 +60,9 @@ public:
   void adoptFetch(std::unique_ptr<RequestHandler> owner, Exchange &fetch);
 
   // From the Exchange: decoded body bytes, valid only during the call.
-  void append(std::string_view data);
+  void append(std::string_view data) override;
   // From the Exchange: the response was read whole; verify, commit and index.
-  void onFetchComplete();
+  void onFetchComplete() override;
   // From the Exchange (through fetchEnd()): the fetch failed; readers are cut off.
   void onFetchFailed(const std::string &why);
 
@@ -80,9 +83,8 @@ public:
 private:
   class FetchEnd final : public ClientSide {
   public:
-    FetchEnd(Fill &fill, Worker &worker, const ClientSide &starter);
-    Worker &worker() override { return worker_; }
-    HandlerServices &services() override;
+    FetchEnd(Fill &fill, HandlerServices &services, const ClientSide &starter);
+    HandlerServices &services() override { return services_; }
     const std::string &logPrefix() const override { return prefix_; }
     const net::SocketAddress &peer() const override { return peer_; }
     const std::string &user() const override { return user_; }
@@ -97,7 +99,7 @@ private:
 
   private:
     Fill &fill_;
-    Worker &worker_;
+    HandlerServices &services_;
     std::string prefix_;
     net::SocketAddress peer_;
     std::string user_;
@@ -126,7 +128,7 @@ private:
   // Frees the fetch and this fill on the next loop turn.
   void end();
 
-  Worker &worker_;
+  HandlerServices &services_;
   FetchEnd fetchEnd_;
   CacheFill what_;
   std::string digestText_;

@@ -1,8 +1,8 @@
 #include "proxy/cache/join_check.h"
 
 #include "proxy/forward/registry_head.h"
+#include "proxy/handler_services.h"
 #include "proxy/http/headers.h"
-#include "proxy/worker.h"
 
 namespace regcache::proxy {
 
@@ -14,10 +14,10 @@ bool isRedirect(int status) {
 }
 } // namespace
 
-JoinCheck::JoinCheck(Worker &worker, net::Endpoint registry, std::string originTarget,
+JoinCheck::JoinCheck(HandlerServices &services, net::Endpoint registry, std::string originTarget,
                      const http::RequestHead &request, std::string digest, bool manifest,
                      Callback callback)
-    : worker_(worker), registry_(std::move(registry)), originTarget_(std::move(originTarget)),
+    : services_(services), registry_(std::move(registry)), originTarget_(std::move(originTarget)),
       digest_(std::move(digest)), manifest_(manifest), callback_(std::move(callback)) {
   authorization_ = std::string(request.headers.get("Authorization").value_or(""));
   for (const auto &[name, value] : request.headers.entries()) {
@@ -42,7 +42,7 @@ void JoinCheck::head(http::AbsoluteUrl url) {
   if (!accept_.empty()) headers.add("Accept", accept_);
   headers.add("User-Agent", "regcache (join check)");
   asked_ = url;
-  startRegistryHead(worker_, request_, std::move(url), registry_, authorization_,
+  startRegistryHead(services_, request_, std::move(url), registry_, authorization_,
                     std::move(headers),
                     [this](Result<OneShotResponse> answer) { onHead(std::move(answer)); });
 }
@@ -101,7 +101,7 @@ void JoinCheck::finish(JoinVerdict verdict) {
   if (finished_) return;
   finished_ = true;
   // The request that called back is on the stack: free it on the next loop turn.
-  worker_.deleteLater(std::move(request_));
+  services_.deleteLater(std::move(request_));
   auto callback = std::move(callback_);
   callback(std::move(verdict)); // may free this
 }

@@ -24,7 +24,7 @@
 
 namespace regcache::proxy {
 
-class Worker;
+class HandlerServices;
 
 // A client joining a fill started with another credential: upstream must accept it first.
 struct JoinToConfirm {
@@ -42,13 +42,13 @@ struct JoinVerdict {
 class JoinCheck {
 public:
   // Runs at most once, from the loop, maybe inside start(). Free the check later
-  // (Worker::deleteLater), never inside the callback.
+  // (HandlerServices::deleteLater), never inside the callback.
   using Callback = std::function<void(JoinVerdict)>;
 
   // `registry`: where the fill streams from. `originTarget`: the client's path and query
   // (/v2/<name>/blobs/<digest>). `request`: the client's head, whose Authorization and Accept go
   // along. `digest`: what a 200 may name.
-  JoinCheck(Worker &worker, net::Endpoint registry, std::string originTarget,
+  JoinCheck(HandlerServices &services, net::Endpoint registry, std::string originTarget,
             const http::RequestHead &request, std::string digest, bool manifest, Callback callback);
   ~JoinCheck();
   JoinCheck(const JoinCheck &) = delete;
@@ -61,7 +61,7 @@ private:
   void onHead(Result<OneShotResponse> answer);
   void finish(JoinVerdict verdict);
 
-  Worker &worker_;
+  HandlerServices &services_;
   net::Endpoint registry_;
   std::string originTarget_;
   std::string authorization_; // the client's; for the registry alone, never for storage

@@ -2,9 +2,10 @@
 
 #include "base/log.h"
 #include "cache/index_writer.h"
+#include "proxy/cache/public_repositories.h"
 #include "proxy/forward/registry_head.h"
+#include "proxy/handler_services.h"
 #include "proxy/http/auth_challenge.h"
-#include "proxy/worker.h"
 
 namespace regcache::proxy {
 
@@ -19,9 +20,9 @@ constexpr int kMaxRedirects = 5; // as for the proxy's own fetches
 
 } // namespace
 
-PublicProbe::PublicProbe(Worker &worker, net::Endpoint endpoint, std::string registry,
+PublicProbe::PublicProbe(HandlerServices &services, net::Endpoint endpoint, std::string registry,
                          std::string repository, cache::BlobRecord blob)
-    : worker_(worker), endpoint_(std::move(endpoint)), registry_(std::move(registry)),
+    : services_(services), endpoint_(std::move(endpoint)), registry_(std::move(registry)),
       repository_(std::move(repository)), blob_(std::move(blob)) {}
 
 PublicProbe::~PublicProbe() = default;
@@ -45,7 +46,7 @@ void PublicProbe::head(http::AbsoluteUrl url) {
   }
   headers.add("User-Agent", "regcache (public probe)");
   asked_ = url;
-  startRegistryHead(worker_, request_, std::move(url), endpoint_, authorization_,
+  startRegistryHead(services_, request_, std::move(url), endpoint_, authorization_,
                     std::move(headers),
                     [this](Result<OneShotResponse> answer) { onHead(std::move(answer)); });
 }
@@ -91,8 +92,8 @@ void PublicProbe::onHead(Result<OneShotResponse> answer) {
   withToken_ = true;
   std::string host = url->authority.host;
   tokenFetcher_ = std::make_unique<upstream_auth::TokenFetcher>(
-      worker_.base(), worker_.resolver(), worker_.upstreamConnectSettings(host),
-      worker_.options().connectTimeout, std::move(url.value()), "",
+      services_.base(), services_.resolver(), services_.upstreamConnectSettings(host),
+      services_.options().connectTimeout, std::move(url.value()), "",
       "public probe of " + registry_ + "/" + repository_ + ":",
       [this](Result<upstream_auth::TokenResponse> token) { onToken(std::move(token)); });
   tokenFetcher_->start();
@@ -120,7 +121,7 @@ void PublicProbe::followRedirect(const OneShotResponse &answer) {
 }
 
 void PublicProbe::onToken(Result<upstream_auth::TokenResponse> token) {
-  worker_.deleteLater(std::move(tokenFetcher_));
+  services_.deleteLater(std::move(tokenFetcher_));
   if (!token.ok()) {
     // A realm that gives no anonymous token is how some registries say "private".
     finish(false, token.failure().detail);
@@ -132,9 +133,9 @@ void PublicProbe::onToken(Result<upstream_auth::TokenResponse> token) {
 void PublicProbe::finish(std::optional<bool> isPublic, const std::string &why) {
   if (finished_) return;
   finished_ = true;
-  worker_.shared().publicRepositories.endProbe(registry_, repository_, isPublic);
+  services_.publicRepositories().endProbe(registry_, repository_, isPublic);
   if (isPublic == true) {
-    if (cache::IndexWriter *writer = worker_.shared().indexWriter) {
+    if (cache::IndexWriter *writer = services_.indexWriter()) {
       writer->markRepositoryPublic(registry_, repository_);
     }
     log::cache().info("{}/{} is public ({}): its cached content is served to anyone", registry_,
@@ -143,21 +144,22 @@ void PublicProbe::finish(std::optional<bool> isPublic, const std::string &why) {
     log::cache().debug("{}/{} is {} ({})", registry_, repository_,
                        isPublic ? "private" : "of unknown access", why);
   }
-  worker_.endProbe(this); // frees this later
+  services_.endProbe(this); // frees this later
 }
 
-void noteCredentialedFetch(Worker &worker, const net::Endpoint &endpoint,
+void noteCredentialedFetch(HandlerServices &services, const net::Endpoint &endpoint,
                            const std::string &registry, const std::string &repository,
                            const cache::BlobRecord &blob) {
-  auto &repositories = worker.shared().publicRepositories;
+  auto &repositories = services.publicRepositories();
   if (repositories.known(registry, repository) == true) {
-    if (cache::IndexWriter *writer = worker.shared().indexWriter) {
+    if (cache::IndexWriter *writer = services.indexWriter()) {
       writer->addSource(blob, cache::BlobSource{registry, repository, true});
     }
     return;
   }
   if (!repositories.beginProbe(registry, repository)) return;
-  worker.startProbe(std::make_unique<PublicProbe>(worker, endpoint, registry, repository, blob));
+  services.startProbe(
+      std::make_unique<PublicProbe>(services, endpoint, registry, repository, blob));
 }
 
 } // namespace regcache::proxy

@@ -22,13 +22,13 @@
 
 namespace regcache::proxy {
 
-class Worker;
+class HandlerServices;
 
 class PublicProbe {
 public:
   // `endpoint` is the registry's; `registry` its key in the index ("host[:port]").
-  PublicProbe(Worker &worker, net::Endpoint endpoint, std::string registry, std::string repository,
-              cache::BlobRecord blob);
+  PublicProbe(HandlerServices &services, net::Endpoint endpoint, std::string registry,
+              std::string repository, cache::BlobRecord blob);
   ~PublicProbe();
   PublicProbe(const PublicProbe &) = delete;
   PublicProbe &operator=(const PublicProbe &) = delete;
@@ -45,7 +45,7 @@ private:
   void onToken(Result<upstream_auth::TokenResponse> token);
   void finish(std::optional<bool> isPublic, const std::string &why);
 
-  Worker &worker_;
+  HandlerServices &services_;
   net::Endpoint endpoint_;
   std::string registry_;
   std::string repository_;
@@ -61,7 +61,7 @@ private:
 
 // Content just fetched from upstream with a client's credentials, and recorded as such: marks it
 // public at once if the repository is known to be, or starts a probe if nobody knows.
-void noteCredentialedFetch(Worker &worker, const net::Endpoint &endpoint,
+void noteCredentialedFetch(HandlerServices &services, const net::Endpoint &endpoint,
                            const std::string &registry, const std::string &repository,
                            const cache::BlobRecord &blob);
 

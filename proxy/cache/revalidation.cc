@@ -5,8 +5,8 @@
 #include "cache/index_writer.h"
 #include "proxy/cache/cache_handler.h"
 #include "proxy/cache/public_probe.h"
+#include "proxy/handler_services.h"
 #include "proxy/http/target.h"
-#include "proxy/worker.h"
 
 namespace regcache::proxy {
 
@@ -18,33 +18,34 @@ bool upstreamConfirms(const CacheCandidate &candidate, const http::ResponseHead 
          (redirects == 0 || head.contentLength == candidate.blob.size);
 }
 
-void recordConfirmation(Worker &worker, const CacheCandidate &candidate,
+void recordConfirmation(HandlerServices &services, const CacheCandidate &candidate,
                         const net::Endpoint &registryEndpoint) {
   std::string registry =
       http::registryKey(http::HostPort{registryEndpoint.host, registryEndpoint.port,
                                        registryEndpoint.host.find(':') != std::string::npos},
                         registryEndpoint.tls);
   if (!candidate.credential.empty()) {
-    worker.shared().accessMemo.remember(candidate.credential, registry, candidate.repository);
+    services.accessMemo().remember(candidate.credential, registry, candidate.repository);
   }
   // From the bucket: indexed once the local tier holds it verified (indexFromBucket), not now.
   if (candidate.fromBucket) return;
   // Upstream has it under this repository (for anyone, without credentials): later requests here
   // need no HEAD.
-  worker.shared().indexWriter->addSource(
+  services.indexWriter()->addSource(
       candidate.blob,
       cache::BlobSource{registry, candidate.repository, candidate.credential.empty()});
   if (!candidate.credential.empty()) {
-    noteCredentialedFetch(worker, registryEndpoint, registry, candidate.repository, candidate.blob);
+    noteCredentialedFetch(services, registryEndpoint, registry, candidate.repository,
+                          candidate.blob);
   }
   if (!candidate.tag) return;
   cache::TagRecord tag = *candidate.tag;
   tag.checkedAt = std::chrono::system_clock::now();
-  worker.shared().indexWriter->putTag(tag);
+  services.indexWriter()->putTag(tag);
 }
 
-bool learnTagFromHead(Worker &worker, cache::TagRecord tag, const http::ResponseHead &head,
-                      const std::string &logPrefix) {
+bool learnTagFromHead(HandlerServices &services, cache::TagRecord tag,
+                      const http::ResponseHead &head, const std::string &logPrefix) {
   auto announced = head.headers.get("Docker-Content-Digest");
   auto digest = announced ? oci::parseDigest(*announced) : std::nullopt;
   auto mediaType = head.headers.get("Content-Type");
@@ -52,7 +53,7 @@ bool learnTagFromHead(Worker &worker, cache::TagRecord tag, const http::Response
   tag.digest = digest->toString();
   tag.mediaType = std::string(*mediaType);
   tag.checkedAt = std::chrono::system_clock::now();
-  worker.shared().indexWriter->putTag(tag);
+  services.indexWriter()->putTag(tag);
   log::cache().debug("{} learned {}:{} -> {} from upstream's HEAD", logPrefix, tag.repository,
                      tag.tag, tag.digest);
   return true;

@@ -17,7 +17,7 @@
 
 namespace regcache::proxy {
 
-class Worker;
+class HandlerServices;
 
 // Cached content that needs upstream's word first: a tag past --tag-ttl, or content the client
 // has not been shown to be allowed to see. A client GET first asks upstream with a HEAD carrying
@@ -49,13 +49,13 @@ bool upstreamConfirms(const CacheCandidate &candidate, const http::ResponseHead 
 
 // Records what upstream confirmed at `registry` (the registry the client named): the client's
 // access, the source, and for a tag the time it was checked.
-void recordConfirmation(Worker &worker, const CacheCandidate &candidate,
+void recordConfirmation(HandlerServices &services, const CacheCandidate &candidate,
                         const net::Endpoint &registry);
 
 // A client HEAD of a tag answered 200: records the digest and media type upstream named for
 // `tag`; false (nothing recorded) if it named none.
-bool learnTagFromHead(Worker &worker, cache::TagRecord tag, const http::ResponseHead &head,
-                      const std::string &logPrefix);
+bool learnTagFromHead(HandlerServices &services, cache::TagRecord tag,
+                      const http::ResponseHead &head, const std::string &logPrefix);
 
 // The handler that serves the candidate's cached copy to `client` (its reader is taken), with
 // X-Cache `xCache` and the access-log `note`.

@@ -6,16 +6,12 @@
 #include <openssl/err.h>
 
 #include "base/log.h"
-#include "cache/index.h"
-#include "proxy/cache/bucket_lookup.h"
-#include "proxy/cache/fill.h"
-#include "proxy/cache/starter_reader.h"
 #include "proxy/forward/redirect.h"
+#include "proxy/handler_services.h"
 #include "proxy/http/forwarding.h"
 #include "proxy/http/headers.h"
 #include "proxy/http/target.h"
 #include "proxy/net/tls_contexts.h"
-#include "proxy/worker.h"
 
 namespace regcache::proxy {
 namespace {
@@ -42,9 +38,7 @@ bool hasBody(const http::RequestHead &request) {
 } // namespace
 
 Exchange::Exchange(ClientSide &client, http::RequestHead request, net::Endpoint endpoint,
-                   std::string originTarget, std::optional<CacheFill> fill,
-                   std::optional<CacheCandidate> candidate,
-                   std::optional<cache::TagRecord> tagToLearn)
+                   std::string originTarget, std::unique_ptr<ExchangeTap> tap)
     : client_(&client), request_(std::move(request)),
       endpoint_(std::move(endpoint)), poolKey_{endpoint_.tls, lowercase(endpoint_.host),
                                                endpoint_.port},
@@ -56,23 +50,16 @@ Exchange::Exchange(ClientSide &client, http::RequestHead request, net::Endpoint 
                                            endpoint_.host.find(':') != std::string::npos},
                             endpoint_.tls ? 443 : 80),
       originTarget_);
-  fill_ = std::move(fill);
-  candidate_ = std::move(candidate);
+  tap_ = std::move(tap);
   registryEndpoint_ = endpoint_;
-  tagToLearn_ = std::move(tagToLearn);
-  operatorAccount_ = OperatorAccount::choose(client_->worker(), endpoint_, poolKey_.host,
+  operatorAccount_ = OperatorAccount::choose(client_->services(), endpoint_, poolKey_.host,
                                              originTarget_, request_.headers.has("Authorization"));
 }
 
-Exchange::~Exchange() { endFill(cache::FillProgress::kFailed); }
+Exchange::~Exchange() { abandonTap(); }
 
-void Exchange::endFill(cache::FillProgress::State state) {
-  if (!fill_ || !fill_->progress || fill_->progress->terminal()) return;
-  if (cache::FillRegistry *fills = client_->worker().shared().fills) {
-    fills->finish(fill_->fillKey, fill_->progress, state);
-  } else {
-    fill_->progress->publishState(state);
-  }
+void Exchange::abandonTap() {
+  if (tap_) tap_->abandon();
 }
 
 void Exchange::servesMirror() {
@@ -85,9 +72,9 @@ void Exchange::start() { connect(true); }
 
 void Exchange::connect(bool allowPooled) {
   state_ = State::kConnecting;
-  Worker &worker = client_->worker();
+  HandlerServices &services = client_->services();
   if (allowPooled) {
-    if (BufferEventPtr pooled = worker.pool().take(poolKey_)) {
+    if (BufferEventPtr pooled = services.pool().take(poolKey_)) {
       reusedConnection_ = true;
       log::proxy().debug("{} reusing a pooled connection to {}", client_->logPrefix(),
                          poolKey_.toString());
@@ -98,14 +85,14 @@ void Exchange::connect(bool allowPooled) {
   }
   reusedConnection_ = false;
   connector_ = std::make_unique<net::Connector>(
-      worker.base(), worker.resolver(), worker.upstreamConnectSettings(endpoint_.host), endpoint_,
-      client_->logPrefix(),
+      services.base(), services.resolver(), services.upstreamConnectSettings(endpoint_.host),
+      endpoint_, client_->logPrefix(),
       [this](Result<net::Connector::Connection> c) { onConnected(std::move(c)); });
   connector_->start();
 }
 
 void Exchange::onConnected(Result<net::Connector::Connection> connection) {
-  client_->worker().deleteLater(std::move(connector_));
+  client_->services().deleteLater(std::move(connector_));
   if (!connection.ok() && connection.failure().code == Error::kPolicy) {
     failUpstream(403, connection.failure().detail, UpstreamError::kRefused);
     return;
@@ -127,7 +114,7 @@ void Exchange::onConnected(Result<net::Connector::Connection> connection) {
 
 void Exchange::attachUpstream(BufferEventPtr bev) {
   upstream_ = std::move(bev);
-  const ServerOptions &options = client_->worker().options();
+  const ServerOptions &options = client_->services().options();
   bufferevent_setcb(upstream_.get(), &Exchange::onUpstreamRead, &Exchange::onUpstreamWrite,
                     &Exchange::onUpstreamEvent, this);
   bufferevent_setwatermark(upstream_.get(), EV_WRITE, options.relayHighWatermark / 2, 0);
@@ -135,7 +122,7 @@ void Exchange::attachUpstream(BufferEventPtr bev) {
   bufferevent_set_max_single_read(upstream_.get(), kMaxSingleRead);
   timeval timeout = toTimeval(options.upstreamTimeout);
   bufferevent_set_timeouts(upstream_.get(), &timeout, &timeout);
-  if (fill_) applyFillStallTimeout();
+  if (tap_ && tap_->fills()) applyFillStallTimeout();
   bufferevent_enable(upstream_.get(), EV_WRITE);
   upstreamGate_.attach(upstream_.get());
   responseEnded_ = false;
@@ -156,7 +143,7 @@ void Exchange::sendRequestHead() {
                                                endpoint_.host.find(':') != std::string::npos},
                                 endpoint_.tls ? 443 : 80)});
   if (usesOperatorAccount()) {
-    if (auto authorization = operatorAccount_.authorization(client_->worker())) {
+    if (auto authorization = operatorAccount_.authorization(client_->services())) {
       head.headers.set("Authorization", *authorization);
     }
   }
@@ -172,7 +159,7 @@ void Exchange::writeUpstream(std::string_view data) {
                       ? bufferevent_get_output(upstream_.get())
                       : pendingBody_.get();
   evbuffer_add(out, data.data(), data.size());
-  if (evbuffer_get_length(out) > client_->worker().options().relayHighWatermark &&
+  if (evbuffer_get_length(out) > client_->services().options().relayHighWatermark &&
       !clientReadsPaused_) {
     clientReadsPaused_ = true;
     client_->pauseClientReads(true);
@@ -265,11 +252,11 @@ void Exchange::handleUpstreamEvent(short what) {
     return;
   }
   if (what & BEV_EVENT_TIMEOUT) {
-    if ((fill_ || feed_) && client_->worker().options().fillStallTimeout <
-                                client_->worker().options().upstreamTimeout) {
+    if (((tap_ && tap_->fills()) || feed_) && client_->services().options().fillStallTimeout <
+                                                  client_->services().options().upstreamTimeout) {
       // Followers are told at once (kFailed): those not answered yet fetch on their own. A fill
       // already streaming is failed by failUpstream, through the fill's end of the fetch.
-      endFill(cache::FillProgress::kFailed);
+      abandonTap();
       failUpstream(504,
                    "fill stalled: no byte from upstream " + poolKey_.toString() +
                        " within --fill-stall-timeout; abandoned",
@@ -325,7 +312,7 @@ void Exchange::onResponseHead(http::ResponseHead &&head) {
   record_.status = head.status;
   record_.upstreamStatus = head.status;
   responseKeepAlive_ = head.keepAlive;
-  Metrics &metrics = client_->worker().shared().metrics;
+  Metrics &metrics = client_->services().metrics();
   metrics.observeUpstreamFirstByte(std::chrono::duration_cast<std::chrono::microseconds>(
       std::chrono::steady_clock::now() - record_.started));
   if (auto remaining = head.headers.get("RateLimit-Remaining")) {
@@ -333,7 +320,7 @@ void Exchange::onResponseHead(http::ResponseHead &&head) {
   }
   if (head.status >= 500) metrics.countUpstreamError(UpstreamError::kStatus5xx);
   if (head.status == 429) metrics.countUpstreamError(UpstreamError::kStatus429);
-  if (candidate_ && (head.status >= 500 || head.status == 429) &&
+  if (tap_ && (head.status >= 500 || head.status == 429) &&
       serveStale("upstream answered " + std::to_string(head.status))) {
     return;
   }
@@ -355,38 +342,26 @@ void Exchange::onResponseHead(http::ResponseHead &&head) {
   }
   bool redirect = head.status == 301 || head.status == 302 || head.status == 303 ||
                   head.status == 307 || head.status == 308;
-  bool confirmed = candidate_ && upstreamConfirms(*candidate_, head, redirects_);
-  if (revalidating() && redirect && !candidate_->tag && !candidate_->blob.manifest &&
-      redirects_ < kMaxRedirects && head.headers.has("Location")) {
-    // A registry may send a blob's HEAD on to storage: the proxy follows it, and the storage's
-    // answer decides.
-    if (!registryRequest_) {
+  TapVerdict verdict = tap_ ? tap_->judge(TapHead{request_.method, head.status,
+                                                  redirect && head.headers.has("Location"),
+                                                  !hasBody(request_), redirects_ < kMaxRedirects})
+                            : TapVerdict::kPass;
+  if (verdict == TapVerdict::kFollowRedirect) {
+    // A registry may send a blob's HEAD on to storage, and blob GETs to a CDN with a presigned
+    // URL: the proxy follows, so the storage's answer decides and the cache keys the blob on its
+    // digest, never on the URL.
+    if (revalidating() && !registryRequest_) {
       registryRequest_ = request_;
       registryTarget_ = originTarget_;
     }
     redirectTo_ = std::string(*head.headers.get("Location"));
     return;
   }
-  if (revalidating()) {
-    confirmed_ = confirmed; // acted on at the end of the (bodiless) response
+  if (verdict == TapVerdict::kConfirmation) {
+    confirmed_ = tap_->confirms(head, redirects_); // acted on at the end of the bodiless response
     return;
   }
-  if (confirmed && request_.method == "HEAD") {
-    recordConfirmation(client_->worker(), *candidate_, registryEndpoint_);
-    head.headers.set("X-Cache", "REVALIDATED");
-    record_.cache = "REVALIDATED";
-  } else if (tagToLearn_ && request_.method == "HEAD" && head.status == 200) {
-    if (learnTagFromHead(client_->worker(), *tagToLearn_, head, client_->logPrefix())) {
-      tagToLearn_.reset();
-    }
-  }
-  if (fill_ && redirect && redirects_ < kMaxRedirects && head.headers.has("Location") &&
-      !hasBody(request_)) {
-    // Registries send blob GETs to a CDN with a presigned URL. Follow it here, so the client gets
-    // the blob and the cache keys it on the digest, never on the URL.
-    redirectTo_ = std::string(*head.headers.get("Location"));
-    return;
-  }
+  if (tap_) tap_->onHead(*client_, request_.method, head, redirects_, record_, registryEndpoint_);
   bool noBody = request_.method == "HEAD" || head.status == 204 || head.status == 304;
   http::ResponseHead out = std::move(head);
   // Framed from what the parser read, never from upstream's fields: a response that names
@@ -399,15 +374,12 @@ void Exchange::onResponseHead(http::ResponseHead &&head) {
   case http::ClientFraming::kNone:
   case http::ClientFraming::kLength: break;
   }
-  bool filling = fill_ && request_.method == "GET" && out.status == 200;
-  if (filling) {
-    out.headers.set("X-Cache", "MISS");
-    record_.cache = "MISS";
-  }
+  bool filling = verdict == TapVerdict::kFill;
+  if (filling) tap_->markFill(out, record_);
   if (!clientKeepAlive_) out.headers.set("Connection", "close");
   std::string serialized = http::serializeResponseHead(out);
   responseHeadSent_ = true;
-  if (filling && startFill(out, serialized)) return; // this exchange belongs to the fill now
+  if (filling && tap_->takeBody(*this, out, serialized)) return; // it belongs to the fill now
   evbuffer_add(client_->clientOutput(), serialized.data(), serialized.size());
 }
 
@@ -467,18 +439,18 @@ void Exchange::finish() {
     evbuffer_add(client_->clientOutput(), http::kLastChunk.data(), http::kLastChunk.size());
   }
   state_ = State::kDone;
-  endFill(cache::FillProgress::kFailed); // nothing was stored (a 404, say): followers fetch
+  abandonTap(); // nothing was stored (a 404, say): followers fetch
   releaseUpstream();
   logOnce();
   client_->onResponseComplete(clientKeepAlive_);
 }
 
 void Exchange::failUpstream(int status, const std::string &reason, UpstreamError kind) {
-  client_->worker().shared().metrics.countUpstreamError(kind);
+  client_->services().metrics().countUpstreamError(kind);
   state_ = State::kFailed;
   upstreamGate_.attach(nullptr);
   upstream_.reset();
-  if (connector_) client_->worker().deleteLater(std::move(connector_));
+  if (connector_) client_->services().deleteLater(std::move(connector_));
   log::proxy().warn("{} {} {}{}: {}", client_->logPrefix(), request_.method, poolKey_.toString(),
                     originTarget_, reason);
   record_.note = reason;
@@ -506,61 +478,14 @@ void Exchange::onClientClosed() {
   }
   upstreamGate_.attach(nullptr);
   upstream_.reset();
-  if (connector_) client_->worker().deleteLater(std::move(connector_));
-  operatorAccount_.cancel(client_->worker());
+  if (connector_) client_->services().deleteLater(std::move(connector_));
+  operatorAccount_.cancel(client_->services());
 }
 
-bool Exchange::startFill(const http::ResponseHead &head, std::string &serializedHead) {
-  Worker &worker = client_->worker();
-  cache::BlobStore *store = worker.shared().blobs;
-  if (store == nullptr || !worker.cacheEnabled() || !head.contentLength) return false;
-  if (fill_->tag) {
-    // By tag the digest is whatever upstream says it is; the body must then hash to it.
-    auto announced = oci::parseDigest(head.headers.get("Docker-Content-Digest").value_or(""));
-    if (!announced) return false;
-    fill_->digest = *announced;
-  }
-  std::uint64_t announced = *head.contentLength;
-  if (announced > worker.options().maxBlobSize) {
-    declineFill(std::to_string(announced) + " bytes announced, past --max-blob-size " +
-                std::to_string(worker.options().maxBlobSize));
-    return false;
-  }
-  cache::FillBudget::Reservation reservation;
-  if (cache::FillBudget *budget = worker.shared().fillBudget) {
-    auto reserved = budget->reserve(announced);
-    if (!reserved) {
-      declineFill(std::to_string(announced) + " bytes do not fit beside the " +
-                  std::to_string(budget->reserved()) +
-                  " bytes of fills in flight under --cache-max-size " +
-                  std::to_string(budget->limit()));
-      return false;
-    }
-    reservation = std::move(*reserved);
-  }
-  auto writer = store->begin(fill_->digest, worker.completions());
-  if (!writer.ok()) {
-    log::cache().warn("{} cannot start a fill for {}: {}; passing through", client_->logPrefix(),
-                      fill_->digest.toString(), writer.failure().detail);
-    return false;
-  }
-  // From here the fill owns this exchange, and the client reads the fill like any other reader.
-  auto fill = std::make_unique<Fill>(
-      worker,
-      Fill::Start{std::move(*fill_), registryEndpoint_, std::move(writer.value()),
-                  std::move(reservation), worker.shared().metrics.holdFill(), announced,
-                  std::string(head.headers.get("Content-Type").value_or(""))},
-      *client_);
-  fill_.reset();
+void Exchange::feedInto(BodySink &sink, ClientSide &fetchEnd) {
   logged_ = true; // the client's reader writes the access line
-  ClientSide *starter = client_;
-  feed_ = fill.get();
-  client_ = &fill->fetchEnd();
-  auto reader = std::make_unique<StarterReader>(*starter, *fill, record_, std::move(serializedHead),
-                                                clientKeepAlive_);
-  fill->adoptFetch(starter->handOver(std::move(reader)), *this);
-  worker.keepFill(std::move(fill));
-  return true;
+  feed_ = &sink;
+  client_ = &fetchEnd;
 }
 
 void Exchange::holdUpstream(net::ReadGate::Reason why, bool held) {
@@ -576,41 +501,28 @@ void Exchange::holdUpstream(net::ReadGate::Reason why, bool held) {
   }
 }
 
-void Exchange::declineFill(const std::string &why) {
-  log::cache().warn("{} not caching {}: {}; passing through", client_->logPrefix(),
-                    fill_->digest.toString(), why);
-  record_.note =
-      record_.note.empty() ? "not cached: " + why : record_.note + "; not cached: " + why;
-  endFill(cache::FillProgress::kFailed); // followers fetch on their own instead of waiting
-}
-
 void Exchange::applyFillStallTimeout() {
-  const ServerOptions &options = client_->worker().options();
+  const ServerOptions &options = client_->services().options();
   if (!upstream_ || options.fillStallTimeout >= options.upstreamTimeout) return;
   timeval stall = toTimeval(options.fillStallTimeout);
   bufferevent_set_timeouts(upstream_.get(), &stall, &stall);
 }
 
 bool Exchange::serveStale(const std::string &why) {
-  if (!candidate_ || !candidate_->servableOffline || responseHeadSent_ || !candidate_->reader ||
-      !*candidate_->reader) {
-    return false;
-  }
-  log::cache().warn("{} {} {}: {}; serving the cached manifest (stale)", client_->logPrefix(),
-                    poolKey_.toString(), originTarget_, why);
+  if (!tap_ || responseHeadSent_ || !tap_->coversFailure()) return false;
+  std::unique_ptr<RequestHandler> stale = tap_->answerForFailure(
+      *client_, request_, record_.host, poolKey_.toString() + " " + originTarget_, why);
+  if (!stale) return false;
   // The upstream connection is left for the destructor: this may run inside its read callback.
   state_ = State::kFailed;
   upstreamGate_.pause(net::ReadGate::kSinkFull);
   logged_ = true; // the cache handler writes the access line
-  endFill(cache::FillProgress::kFailed);
-  client_->replaceHandler(serveCandidate(*client_, request_, *candidate_, record_.host, "STALE",
-                                         "cache STALE: " + why));
+  abandonTap();
+  client_->replaceHandler(std::move(stale));
   return true;
 }
 
-bool Exchange::revalidating() const {
-  return candidate_ && !candidate_->refused && request_.method == "GET";
-}
+bool Exchange::revalidating() const { return tap_ && tap_->revalidates(request_.method); }
 
 void Exchange::finishRevalidation() {
   bool confirmed = *confirmed_;
@@ -622,34 +534,9 @@ void Exchange::finishRevalidation() {
   bool redirected = registryRequest_.has_value();
   http::RequestHead request = redirected ? std::move(*registryRequest_) : request_;
   std::string target = redirected ? registryTarget_ : originTarget_;
-  if (confirmed) {
-    recordConfirmation(client_->worker(), *candidate_, registryEndpoint_);
-    bool fromBucket = candidate_->fromBucket;
-    std::string note = std::string(fromBucket ? "cache BUCKET" : "cache REVALIDATED") +
-                       ": upstream HEAD confirmed " + candidate_->blob.digest;
-    if (fromBucket && candidate_->onWarmed) {
-      // Indexed once the local tier holds the verified blob, with the source upstream confirmed.
-      std::string registry =
-          http::registryKey(http::HostPort{registryEndpoint_.host, registryEndpoint_.port,
-                                           registryEndpoint_.host.find(':') != std::string::npos},
-                            registryEndpoint_.tls);
-      *candidate_->onWarmed = indexFromBucket(
-          client_->worker(), candidate_->blob,
-          cache::BlobSource{registry, candidate_->repository, candidate_->credential.empty()},
-          registryEndpoint_, !candidate_->credential.empty());
-    }
-    client_->replaceHandler(serveCandidate(*client_, std::move(request), *candidate_, record_.host,
-                                           fromBucket ? "BUCKET" : "REVALIDATED", std::move(note)));
-    return;
-  }
-  log::cache().debug("{} upstream did not confirm the cached {} ({}); asking for it",
-                     client_->logPrefix(), candidate_->blob.digest, record_.status);
-  candidate_->refused = true;
-  auto next =
-      std::make_unique<Exchange>(*client_, std::move(request), registryEndpoint_, std::move(target),
-                                 std::move(fill_), std::move(candidate_));
-  if (mirror_) next->servesMirror();
-  client_->replaceHandler(std::move(next));
+  client_->replaceHandler(tap_->afterRevalidation(*client_, confirmed, std::move(request),
+                                                  std::move(target), registryEndpoint_, record_,
+                                                  mirror_));
 }
 
 bool Exchange::upstreamIsClean() const {
@@ -665,7 +552,7 @@ bool Exchange::upstreamIsClean() const {
 void Exchange::releaseUpstream() {
   upstreamGate_.attach(nullptr);
   if (upstreamIsClean()) {
-    client_->worker().pool().give(poolKey_, std::move(upstream_));
+    client_->services().pool().give(poolKey_, std::move(upstream_));
   } else {
     upstream_.reset();
   }
@@ -691,7 +578,7 @@ void Exchange::retryWithOperatorAccount() {
   state_ = State::kConnecting;
   std::weak_ptr<bool> alive = alive_;
   operatorAccount_.prepareRetry(
-      client_->worker(), challenge, client_->logPrefix(), [this, alive](Result<void> ready) {
+      client_->services(), challenge, client_->logPrefix(), [this, alive](Result<void> ready) {
         if (!alive.lock()) return;
         if (!ready.ok()) {
           failUpstream(502, ready.failure().detail, UpstreamError::kProtocol);
@@ -725,7 +612,7 @@ void Exchange::followRedirect() {
 
 bool Exchange::canAnswerPing() const {
   bool ping = originTarget_ == "/v2/" || originTarget_ == "/v2";
-  return ping && client_->worker().cacheEnabled() &&
+  return ping && client_->services().cacheEnabled() &&
          (request_.method == "GET" || request_.method == "HEAD");
 }
 
@@ -756,7 +643,7 @@ bool Exchange::answerPingOffline(const std::string &why) {
 void Exchange::logOnce() {
   if (logged_) return;
   logged_ = true;
-  completeRequest(client_->worker().shared().metrics, record_);
+  completeRequest(client_->services().metrics(), record_);
 }
 
 } // namespace regcache::proxy

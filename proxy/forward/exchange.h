@@ -10,14 +10,7 @@
 #include <string>
 
 #include "base/event_handles.h"
-#include "base/oci/digest.h"
-#include "base/unique_fd.h"
-#include "cache/blob_store.h"
-#include "cache/fill_budget.h"
-#include "cache/fill_registry.h"
-#include "cache/index.h"
-#include "proxy/access/access_memo.h"
-#include "proxy/cache/revalidation.h"
+#include "proxy/forward/exchange_tap.h"
 #include "proxy/forward/operator_account.h"
 #include "proxy/forward/upstream_pool.h"
 #include "proxy/http/message.h"
@@ -30,38 +23,18 @@
 
 namespace regcache::proxy {
 
-class Fill;
-
-// A blob or manifest by digest to store while it streams to the client.
-struct CacheFill {
-  oci::Digest digest;
-  std::string fillKey;    // in the FillRegistry: registry, kind, digest, and credential if any
-  std::string registry;   // upstream host[:port]
-  std::string repository; // "library/alpine"
-  bool manifest = false;
-  std::shared_ptr<cache::FillProgress> progress; // shared with followers on any worker
-  // By tag: the digest comes from the response's Docker-Content-Digest, and the tag is recorded.
-  std::optional<std::string> tag;
-  std::string acceptKey;
-  // The client's Authorization; empty: fetched without credentials, so servable to anyone
-  // asking under this repository.
-  Credential credential;
-};
-
 class Exchange final : public RequestHandler, private http::ResponseSink {
 public:
   enum class State { kConnecting, kAwaitingResponse, kStreamingResponse, kDone, kFailed };
 
+  static constexpr int kMaxRedirects = 5;
+
   // originTarget: the path and query to send upstream ("/v2/...").
-  // With `fill`, a 200 with a Content-Length starts a Fill (proxy/cache/fill.h): this exchange
-  // hands itself to it, streams the body into it, and the client reads the fill like any other
-  // reader (a StarterReader takes this exchange's place in the session). The fill stores the
-  // body and commits it only if its SHA-256 and length match; on a mismatch every reader is cut
-  // off before the last bytes, so no client ever gets a complete response with wrong bytes.
+  // With a `tap` (proxy/forward/exchange_tap.h), the layer above decides what becomes of the
+  // response: the registry cache revalidates, serves stale, or takes a 200's body into a fill
+  // (this exchange then hands itself over and streams the body into the tap's BodySink).
   Exchange(ClientSide &client, http::RequestHead request, net::Endpoint endpoint,
-           std::string originTarget, std::optional<CacheFill> fill = std::nullopt,
-           std::optional<CacheCandidate> candidate = std::nullopt,
-           std::optional<cache::TagRecord> tagToLearn = std::nullopt);
+           std::string originTarget, std::unique_ptr<ExchangeTap> tap = nullptr);
   ~Exchange() override;
 
   // A mirror request (docs/mirror.md): its upstream access is the proxy's own. With no operator
@@ -79,6 +52,18 @@ public:
   // While a fill owns this exchange: pauses or resumes upstream reads for `why` (the store has
   // too many bytes queued; the client that started the fill cannot keep up nor read back).
   void holdUpstream(net::ReadGate::Reason why, bool held);
+
+  // For ExchangeTap::takeBody, while it runs. The client (session) this exchange serves, its
+  // access record, whether the client connection stays open after this response, and the
+  // registry the client named (not a redirect's storage).
+  ClientSide &client() { return *client_; }
+  AccessRecord &record() { return record_; }
+  bool clientKeepAlive() const { return clientKeepAlive_; }
+  const net::Endpoint &registryEndpoint() const { return registryEndpoint_; }
+  // The tap took the body: from now on it goes to `sink`, and this exchange answers to
+  // `fetchEnd` (the fill's side of the fetch) instead of the client, whose access line the
+  // tap's reader writes.
+  void feedInto(BodySink &sink, ClientSide &fetchEnd);
 
 private:
   // http::ResponseSink
@@ -109,21 +94,15 @@ private:
   bool upstreamIsClean() const;
   // Detaches the upstream connection: back to the pool if upstreamIsClean(), else closed.
   void releaseUpstream();
-  // Hands the client to the cached copy of a tag's manifest; true if there is one.
+  // Hands the client to what the tap serves when upstream fails (a cached copy, stale); true if
+  // it did.
   bool serveStale(const std::string &why);
   bool revalidating() const;
-  // After the revalidating HEAD: serve the cached manifest, or fetch the new one.
+  // After the revalidating HEAD: the tap's handler (the cached copy, or the request on its own)
+  // takes this exchange's place.
   void finishRevalidation();
-  // Tells followers of a fill that never started (it ends before the 200 head, or is declined)
-  // that it is over; idempotent. Once started, the Fill tells them.
-  void endFill(cache::FillProgress::State state);
-  static constexpr int kMaxRedirects = 5;
-  // Starts a fill for a 200, unless it is announced past --max-blob-size or does not fit beside
-  // the fills in flight (FillBudget): then it passes through, and followers are told at once so
-  // they fetch on their own. True when the fill took this exchange over: `serializedHead` then
-  // went to the client's reader, and this exchange belongs to the fill.
-  bool startFill(const http::ResponseHead &head, std::string &serializedHead);
-  void declineFill(const std::string &why);
+  // Tells the tap nothing more comes to it (no fill); idempotent.
+  void abandonTap();
   // A fill's upstream gets --fill-stall-timeout (if shorter than --upstream-timeout) as its
   // read and write timeout. libevent counts it only while reads are enabled, so "no progress"
   // means no byte from upstream while the proxy is asking for bytes: time paused by the
@@ -140,8 +119,8 @@ private:
   void finish();
   bool retryable() const;
 
-  ClientSide *client_;   // the session, or the fill's end of the fetch once a fill owns this
-  Fill *feed_ = nullptr; // the fill that owns this exchange; its body goes there
+  ClientSide *client_;       // the session, or the fill's end of the fetch once a fill owns this
+  BodySink *feed_ = nullptr; // the fill that owns this exchange; its body goes there
   http::RequestHead request_;
   net::Endpoint endpoint_;
   PoolKey poolKey_;
@@ -168,9 +147,8 @@ private:
   bool clientReadsPaused_ = false;
   bool logged_ = false;
   AccessRecord record_;
-  std::optional<CacheFill> fill_;
+  std::unique_ptr<ExchangeTap> tap_;
   std::optional<std::string> redirectTo_;
-  std::optional<CacheCandidate> candidate_;
   // The registry the client named. A followed redirect points endpoint_ at storage, but the
   // public probe and everything decided about a repository belong to the registry.
   net::Endpoint registryEndpoint_;
@@ -178,10 +156,6 @@ private:
   // to storage: a refused confirmation sends them to the registry again.
   std::optional<http::RequestHead> registryRequest_;
   std::string registryTarget_;
-  // A client HEAD of a manifest by tag: the tag whose digest upstream's 200 names. Clients such
-  // as dockerd pull by HEAD on the tag, then GET by digest; without this the tag would never be
-  // in the cache, and such a pull would fail while upstream is down.
-  std::optional<cache::TagRecord> tagToLearn_;
   int redirects_ = 0;
   std::optional<bool> confirmed_; // the revalidating HEAD's verdict
   OperatorAccount operatorAccount_;

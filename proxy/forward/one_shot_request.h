@@ -27,7 +27,8 @@ class OneShotRequest final : private http::ResponseSink {
 public:
   static constexpr std::size_t kMaxBody = 64 * 1024;
 
-  // Runs at most once, from the loop. Free the request later (Worker::deleteLater), not inside.
+  // Runs at most once, from the loop. Free the request later (HandlerServices::deleteLater), not
+  // inside.
   using Callback = std::function<void(Result<OneShotResponse>)>;
 
   // `headers` go out as given, plus Host and Connection: close. `what` names the peer in errors

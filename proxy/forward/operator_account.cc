@@ -1,8 +1,10 @@
 #include "proxy/forward/operator_account.h"
 
 #include "base/log.h"
+#include "proxy/forward/upstream_auth/credentials.h"
+#include "proxy/forward/upstream_auth/token_cache.h"
+#include "proxy/handler_services.h"
 #include "proxy/http/target.h"
-#include "proxy/worker.h"
 
 namespace regcache::proxy {
 namespace {
@@ -12,11 +14,11 @@ const upstream_auth::Credential kAnonymousAccount{};
 
 } // namespace
 
-OperatorAccount OperatorAccount::choose(Worker &worker, const net::Endpoint &endpoint,
+OperatorAccount OperatorAccount::choose(HandlerServices &services, const net::Endpoint &endpoint,
                                         const std::string &host, const std::string &originTarget,
                                         bool clientAuthorization) {
   OperatorAccount chosen;
-  chosen.accounts_ = worker.shared().upstreamCredentials.load();
+  chosen.accounts_ = services.upstreamCredentials();
   if (const auto *accounts = chosen.accounts_.get();
       accounts != nullptr && endpoint.tls && !clientAuthorization) {
     // A client's own Authorization always wins; without one, the operator's account is used, but
@@ -46,8 +48,8 @@ bool OperatorAccount::appliesTo(bool tls, const std::string &hostPort) const {
   return account_ != nullptr && tls && hostPort == host_;
 }
 
-std::optional<std::string> OperatorAccount::authorization(Worker &worker) const {
-  auto &tokens = worker.shared().upstreamTokens;
+std::optional<std::string> OperatorAccount::authorization(HandlerServices &services) const {
+  auto &tokens = services.upstreamTokens();
   auto found = tokens.find(tokenKey(), scope_);
   if (!found) found = tokens.find(tokenKey(), ""); // Basic: any scope
   return found;
@@ -73,14 +75,14 @@ bool OperatorAccount::mayAnswer(const http::AuthChallenge &challenge,
   return false;
 }
 
-void OperatorAccount::prepareRetry(Worker &worker, const http::AuthChallenge &challenge,
+void OperatorAccount::prepareRetry(HandlerServices &services, const http::AuthChallenge &challenge,
                                    const std::string &logPrefix,
                                    std::function<void(Result<void>)> done) {
   if (challenge.scheme == "basic") {
     log::proxy().debug("{} upstream asks for Basic credentials; using the operator's account",
                        logPrefix);
-    worker.shared().upstreamTokens.put(host_, "", upstream_auth::basicAuthorization(*account_),
-                                       std::chrono::hours(1));
+    services.upstreamTokens().put(host_, "", upstream_auth::basicAuthorization(*account_),
+                                  std::chrono::hours(1));
     done(Result<void>());
     return;
   }
@@ -94,11 +96,11 @@ void OperatorAccount::prepareRetry(Worker &worker, const http::AuthChallenge &ch
                      anonymous_ ? "anonymously (mirror)" : "with the operator's account");
   // The realm comes from upstream's answer: it is judged like any other target.
   tokenFetcher_ = std::make_unique<upstream_auth::TokenFetcher>(
-      worker.base(), worker.resolver(), worker.upstreamConnectSettings(url->authority.host),
-      worker.options().connectTimeout, std::move(url.value()),
+      services.base(), services.resolver(), services.upstreamConnectSettings(url->authority.host),
+      services.options().connectTimeout, std::move(url.value()),
       anonymous_ ? std::string() : upstream_auth::basicAuthorization(*account_), logPrefix,
-      [this, &worker, done = std::move(done)](Result<upstream_auth::TokenResponse> token) {
-        worker.deleteLater(std::move(tokenFetcher_));
+      [this, &services, done = std::move(done)](Result<upstream_auth::TokenResponse> token) {
+        services.deleteLater(std::move(tokenFetcher_));
         if (!token.ok()) {
           done(Failure{token.failure().code,
                        std::string("cannot get an upstream token ") +
@@ -106,15 +108,15 @@ void OperatorAccount::prepareRetry(Worker &worker, const http::AuthChallenge &ch
                            token.failure().detail});
           return;
         }
-        worker.shared().upstreamTokens.put(tokenKey(), scope_, "Bearer " + token->token,
-                                           token->expiresIn);
+        services.upstreamTokens().put(tokenKey(), scope_, "Bearer " + token->token,
+                                      token->expiresIn);
         done(Result<void>());
       });
   tokenFetcher_->start();
 }
 
-void OperatorAccount::cancel(Worker &worker) {
-  if (tokenFetcher_) worker.deleteLater(std::move(tokenFetcher_));
+void OperatorAccount::cancel(HandlerServices &services) {
+  if (tokenFetcher_) services.deleteLater(std::move(tokenFetcher_));
 }
 
 } // namespace regcache::proxy

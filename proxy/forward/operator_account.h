@@ -17,14 +17,14 @@
 
 namespace regcache::proxy {
 
-class Worker;
+class HandlerServices;
 
 class OperatorAccount {
 public:
   // The operator's account for a request to `host` (lowercase) and `endpoint`, if it has one
   // for host:port (or host alone on 443), the request goes over TLS and the client sent no
   // Authorization of its own (which always wins).
-  static OperatorAccount choose(Worker &worker, const net::Endpoint &endpoint,
+  static OperatorAccount choose(HandlerServices &services, const net::Endpoint &endpoint,
                                 const std::string &host, const std::string &originTarget,
                                 bool clientAuthorization);
   // The mirror's access (docs/mirror.md): without an operator account, an anonymous one that
@@ -36,17 +36,17 @@ public:
   // Whether a request to `host:port` (`hostPort`, lowercase) over `tls` goes with the account.
   bool appliesTo(bool tls, const std::string &hostPort) const;
   // The Authorization the token cache holds for this account and request, if any.
-  std::optional<std::string> authorization(Worker &worker) const;
+  std::optional<std::string> authorization(HandlerServices &services) const;
   // Whether `challenge` may be answered with the account: Basic with a real account, Bearer when
   // its realm is https (or http where the account allows it, or for an anonymous token). Logs a
   // refusal.
   bool mayAnswer(const http::AuthChallenge &challenge, const std::string &logPrefix) const;
   // Obtains what a retry after `challenge` needs and puts it in the token cache, then calls
   // `done` on this loop: ok to retry, or why not (a 502's reason). At most one at a time.
-  void prepareRetry(Worker &worker, const http::AuthChallenge &challenge,
+  void prepareRetry(HandlerServices &services, const http::AuthChallenge &challenge,
                     const std::string &logPrefix, std::function<void(Result<void>)> done);
   // Drops a token request in flight; its `done` never runs.
-  void cancel(Worker &worker);
+  void cancel(HandlerServices &services);
 
 private:
   // Where the TokenCache keeps what the account obtained: anonymous tokens apart.

@@ -1,6 +1,6 @@
 #include "proxy/forward/registry_head.h"
 
-#include "proxy/worker.h"
+#include "proxy/handler_services.h"
 
 namespace regcache::proxy {
 
@@ -9,17 +9,17 @@ bool isRegistryEndpoint(const http::AbsoluteUrl &url, const net::Endpoint &regis
          (url.scheme == "https") == registry.tls;
 }
 
-void startRegistryHead(Worker &worker, std::unique_ptr<OneShotRequest> &request,
+void startRegistryHead(HandlerServices &services, std::unique_ptr<OneShotRequest> &request,
                        http::AbsoluteUrl url, const net::Endpoint &registry,
                        const std::string &authorization, http::Headers headers,
                        OneShotRequest::Callback done) {
   bool atRegistry = isRegistryEndpoint(url, registry);
   if (atRegistry && !authorization.empty()) headers.add("Authorization", authorization);
-  if (request) worker.deleteLater(std::move(request));
+  if (request) services.deleteLater(std::move(request));
   std::string host = url.authority.host;
   request = std::make_unique<OneShotRequest>(
-      worker.base(), worker.resolver(), worker.upstreamConnectSettings(host),
-      worker.options().connectTimeout, "HEAD", std::move(url), std::move(headers),
+      services.base(), services.resolver(), services.upstreamConnectSettings(host),
+      services.options().connectTimeout, "HEAD", std::move(url), std::move(headers),
       atRegistry ? "registry" : "storage", std::move(done));
   request->start();
 }

@@ -10,14 +10,14 @@
 
 namespace regcache::proxy {
 
-class Worker;
+class HandlerServices;
 
 // Whether `url` is the registry's own endpoint (host, port and scheme), not a redirect target.
 bool isRegistryEndpoint(const http::AbsoluteUrl &url, const net::Endpoint &registry);
 
 // Replaces `request` (freed later, never inside its own callback) with a started HEAD of `url`.
 // `authorization` is added only when `url` is the registry's endpoint; `headers` go as given.
-void startRegistryHead(Worker &worker, std::unique_ptr<OneShotRequest> &request,
+void startRegistryHead(HandlerServices &services, std::unique_ptr<OneShotRequest> &request,
                        http::AbsoluteUrl url, const net::Endpoint &registry,
                        const std::string &authorization, http::Headers headers,
                        OneShotRequest::Callback done);

@@ -10,9 +10,9 @@
 #include "ca/leaf_cache.h"
 #include "cache/index_view.h"
 #include "cache/tiered_blob_store.h"
+#include "proxy/handler_services.h"
 #include "proxy/observe/bucket_metrics.h"
 #include "proxy/observe/status_report.h"
-#include "proxy/worker.h"
 
 namespace regcache::proxy {
 
@@ -49,7 +49,7 @@ std::string jsonString(const std::string &text) {
 std::string AdminEndpoint::catalogJson() {
   // Like the distribution registry's catalog, but across registries: "host[:port]/name".
   std::string json = "{\"repositories\":[";
-  if (const cache::IndexView *view = client_.worker().shared().indexView) {
+  if (const cache::IndexView *view = client_.services().indexView()) {
     std::vector<std::string> names = view->listRepositories(!admin_);
     for (std::size_t i = 0; i < names.size(); ++i) {
       json += (i == 0 ? "" : ",") + jsonString(names[i]);
@@ -59,8 +59,8 @@ std::string AdminEndpoint::catalogJson() {
 }
 
 std::string AdminEndpoint::metricsText() {
-  std::string text = client_.worker().shared().metrics.renderPrometheus();
-  const cache::IndexView *view = client_.worker().shared().indexView;
+  std::string text = client_.services().metrics().renderPrometheus();
+  const cache::IndexView *view = client_.services().indexView();
   if (view == nullptr) return text;
   cache::CacheTotals totals = view->totals();
   text += "# HELP regcache_cache_blobs Blobs and manifests stored.\n"
@@ -72,8 +72,8 @@ std::string AdminEndpoint::metricsText() {
           "# TYPE regcache_cache_bytes gauge\n"
           "regcache_cache_bytes " +
           std::to_string(totals.bytes) + "\n";
-  if (const cache::TieredBlobStore *tiered = client_.worker().shared().tiered) {
-    text += renderBucketMetrics(tiered->counters(), client_.worker().shared().bucketStats);
+  if (const cache::TieredBlobStore *tiered = client_.services().tiered()) {
+    text += renderBucketMetrics(tiered->counters(), client_.services().bucketStats());
   }
   return text;
 }
@@ -92,7 +92,7 @@ void AdminEndpoint::start() {
   std::string_view path = request_.target;
   path = path.substr(0, path.find('?'));
   bool readOnly = request_.method == "GET" || request_.method == "HEAD";
-  bool catalogForAll = path == "/v2/_catalog" && client_.worker().options().publicCatalog;
+  bool catalogForAll = path == "/v2/_catalog" && client_.services().options().publicCatalog;
   if (!admin_ && !isOpenAdminPath(path) && !catalogForAll) {
     // 403, not 401 or 407: the client is known (its address, its proxy user) and not an admin.
     // No challenge is offered, so browsers and scrapers do not loop on credentials.
@@ -108,7 +108,7 @@ void AdminEndpoint::start() {
     extra.add("Date", httpDate(std::chrono::system_clock::now()));
     respond(200, "text/plain; charset=utf-8", "ok\n", extra);
   } else if (path == "/ca.crt" && readOnly) {
-    auto authority = client_.worker().shared().leaves.authority();
+    auto authority = client_.services().leaves().authority();
     const std::string &bundle = authority->bundlePem();
     std::string etag = strongEtag(bundle);
     http::Headers extra;
@@ -124,8 +124,8 @@ void AdminEndpoint::start() {
   } else if (path == "/v2/_catalog" && readOnly) {
     respond(200, "application/json; charset=utf-8", catalogJson());
   } else if ((path == "/" || path == "/status.json") && readOnly) {
-    auto report = gatherStatus(client_.worker().shared(), client_.worker().shared().indexView,
-                               std::chrono::system_clock::now());
+    auto report =
+        gatherStatus(client_.services().statusSources(), std::chrono::system_clock::now());
     http::Headers extra;
     extra.add("Cache-Control", "no-store");
     // The page is self-contained: nothing from elsewhere, no framing by other sites.
@@ -163,7 +163,7 @@ void AdminEndpoint::respond(int status, std::string_view contentType, const std:
   if (sendBody) evbuffer_add(out, body.data(), body.size());
   record_.status = status;
   record_.bytesSent = sendBody ? body.size() : 0;
-  completeRequest(client_.worker().shared().metrics, record_);
+  completeRequest(client_.services().metrics(), record_);
   client_.onResponseComplete(true);
 }
 

@@ -9,7 +9,7 @@
 #include "cache/evictor.h"
 #include "cache/fill_registry.h"
 #include "cache/index_view.h"
-#include "proxy/shared_context.h"
+#include "proxy/observe/metrics.h"
 
 namespace regcache::proxy {
 
@@ -19,17 +19,17 @@ bool isDockerHub(const std::string &registry) {
   return host == "registry-1.docker.io" || host == "docker.io" || host == "index.docker.io";
 }
 
-StatusReport gatherStatus(SharedContext &shared, const cache::IndexView *index,
-                          std::chrono::system_clock::time_point now) {
+StatusReport gatherStatus(const StatusSources &sources, std::chrono::system_clock::time_point now) {
+  const cache::IndexView *index = sources.index;
   StatusReport r;
   r.now = now;
-  r.startedAt = shared.metrics.startedAt();
-  r.build = shared.metrics.buildIdentity();
-  std::uint64_t evictedBlobs = shared.evictor ? shared.evictor->evictedBlobs() : 0;
-  std::uint64_t evictedBytes = shared.evictor ? shared.evictor->evictedBytes() : 0;
-  r.sinceStart = sampleOf(shared.metrics, now, evictedBlobs, evictedBytes);
-  shared.history.record(r.sinceStart);
-  auto samples = shared.history.samples();
+  r.startedAt = sources.metrics.startedAt();
+  r.build = sources.metrics.buildIdentity();
+  std::uint64_t evictedBlobs = sources.evictor ? sources.evictor->evictedBlobs() : 0;
+  std::uint64_t evictedBytes = sources.evictor ? sources.evictor->evictedBytes() : 0;
+  r.sinceStart = sampleOf(sources.metrics, now, evictedBlobs, evictedBytes);
+  sources.history.record(r.sinceStart);
+  auto samples = sources.history.samples();
   // An hour ago: the oldest sample at most an hour old (samples start at start-up).
   const CounterSample *hourAgo = nullptr;
   for (const auto &s : samples) {
@@ -44,16 +44,16 @@ StatusReport gatherStatus(SharedContext &shared, const cache::IndexView *index,
   }
   if (!samples.empty()) r.perMinute.push_back(difference(r.sinceStart, samples.back()));
 
-  r.registries = shared.metrics.pulls().registries();
+  r.registries = sources.metrics.pulls().registries();
   for (const auto &reg : r.registries) {
     if (isDockerHub(reg.registry)) r.dockerHubPullsSaved += reg.pullsSaved;
   }
-  r.topByPulls = shared.metrics.pulls().topByPulls(10);
-  r.topByBytes = shared.metrics.pulls().topByBytes(10);
+  r.topByPulls = sources.metrics.pulls().topByPulls(10);
+  r.topByBytes = sources.metrics.pulls().topByBytes(10);
 
-  if (shared.fills != nullptr) {
+  if (sources.fills != nullptr) {
     auto steadyNow = std::chrono::steady_clock::now();
-    for (const auto &fill : shared.fills->snapshot()) {
+    for (const auto &fill : sources.fills->snapshot()) {
       FillStatus f;
       // The registry's key is "<registry> blob|manifest <digest>[ <credential key>]": the
       // credential's part stays out of the page.
@@ -74,7 +74,7 @@ StatusReport gatherStatus(SharedContext &shared, const cache::IndexView *index,
     }
   }
 
-  if (auto authority = shared.leaves.authority()) {
+  if (auto authority = sources.leaves.authority()) {
     for (const auto &generation : authority->generations()) {
       r.caGenerations.push_back({generation.times.number, ca::stateName(generation.state),
                                  generation.times.activateAt, generation.times.retireAt});
@@ -82,13 +82,13 @@ StatusReport gatherStatus(SharedContext &shared, const cache::IndexView *index,
     r.nextCaTransition = authority->nextTransition();
   }
 
-  r.cacheEnabled = shared.blobs != nullptr;
+  r.cacheEnabled = sources.cacheEnabled;
   if (index != nullptr) {
     cache::CacheTotals totals = index->totals();
     r.cacheBytes = totals.bytes;
     r.cacheBlobs = totals.blobs;
   }
-  r.cacheLimit = shared.evictor ? shared.evictor->limit() : 0;
+  r.cacheLimit = sources.evictor ? sources.evictor->limit() : 0;
   return r;
 }
 

@@ -11,13 +11,29 @@
 #include "proxy/observe/pull_stats.h"
 #include "proxy/observe/status_history.h"
 
-namespace regcache::cache {
-class IndexView;
+namespace regcache::ca {
+class LeafCache;
 }
+namespace regcache::cache {
+class Evictor;
+class FillRegistry;
+class IndexView;
+} // namespace regcache::cache
 
 namespace regcache::proxy {
 
-struct SharedContext;
+class Metrics;
+
+// Where the report's figures come from (HandlerServices::statusSources()).
+struct StatusSources {
+  Metrics &metrics;
+  StatusHistory &history;
+  ca::LeafCache &leaves;
+  bool cacheEnabled = false;
+  const cache::IndexView *index = nullptr;    // null: no cache
+  const cache::FillRegistry *fills = nullptr; // null: no cache
+  const cache::Evictor *evictor = nullptr;    // null: no cache
+};
 
 struct FillStatus {
   std::string registry; // host[:port]
@@ -56,9 +72,8 @@ struct StatusReport {
 };
 
 // The report at `now`. Records a history sample first (the first of its minute is kept), so a
-// page read before the sampler ran still has one. `index` may be null (no cache).
-StatusReport gatherStatus(SharedContext &shared, const cache::IndexView *index,
-                          std::chrono::system_clock::time_point now);
+// page read before the sampler ran still has one.
+StatusReport gatherStatus(const StatusSources &shared, std::chrono::system_clock::time_point now);
 
 // Whether `registry` (host[:port]) is Docker Hub's registry endpoint.
 bool isDockerHub(const std::string &registry);

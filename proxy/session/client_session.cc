@@ -16,7 +16,7 @@
 #include "proxy/session/handler_router.h"
 #include "proxy/session/intercept_tls.h"
 #include "proxy/session/route.h"
-#include "proxy/worker.h"
+#include "proxy/session/session_services.h"
 
 namespace regcache::proxy {
 namespace {
@@ -53,7 +53,7 @@ std::string opensslErrors(bufferevent *bev) {
 
 } // namespace
 
-ClientSession::ClientSession(Worker &worker, std::uint64_t id, int fd,
+ClientSession::ClientSession(SessionServices &worker, std::uint64_t id, int fd,
                              const net::SocketAddress &peer, ClientConnections::Ticket ticket)
     : worker_(worker), id_(id), prefix_("[c" + std::to_string(id) + "]"), peer_(peer),
       ticket_(std::move(ticket)) {
@@ -76,7 +76,7 @@ void ClientSession::start() {
   BufferEventPtr bev = std::move(bev_);
   installClientBev(std::move(bev));
   transitionTo(State::kReadingRequest);
-  if (!net::anyContains(*worker_.shared().allowedClients.load(), peer_)) {
+  if (!net::anyContains(*worker_.allowedClients(), peer_)) {
     log::proxy().warn("{} refused client {}: not in --allow-client", prefix_, peer_.toString());
     respondAndClose(403, "regcache: " + peer_.ipString() + " may not use this proxy");
   }
@@ -87,7 +87,7 @@ void ClientSession::startMirrorTls() {
   log::proxy().debug("{} accepted from {} on the mirror's TLS listener", prefix_, peer_.toString());
   BufferEventPtr bev = std::move(bev_);
   installClientBev(std::move(bev));
-  if (!net::anyContains(*worker_.shared().allowedClients.load(), peer_)) {
+  if (!net::anyContains(*worker_.allowedClients(), peer_)) {
     // No HTTP answer is possible before TLS; the plain listener's 403 says the same.
     log::proxy().warn("{} refused client {}: not in --allow-client", prefix_, peer_.toString());
     close();
@@ -341,7 +341,7 @@ void ClientSession::startRequest(http::RequestHead &&head) {
     return;
   }
   // One snapshot of each reloadable list for the whole request, however long its check takes.
-  auto users = worker_.shared().proxyUsers.load();
+  auto users = worker_.proxyUsers();
   if (proxied && !intercepted_ && users) {
     checkCredentials(std::move(head), std::move(route), CredentialUse::kProxy, std::move(users));
     return;
@@ -351,7 +351,7 @@ void ClientSession::startRequest(http::RequestHead &&head) {
     checkCredentials(std::move(head), std::move(route), CredentialUse::kMirror, std::move(users));
     return;
   }
-  bool adminByAddress = net::anyContains(*worker_.shared().adminClients.load(), peer_);
+  bool adminByAddress = net::anyContains(*worker_.adminClients(), peer_);
   if (route.kind == RouteKind::kAdmin && !adminByAddress && !isOpenAdminPath(head.target) &&
       users) {
     checkCredentials(std::move(head), std::move(route), CredentialUse::kAdmin, std::move(users));
@@ -385,13 +385,13 @@ void ClientSession::checkCredentials(http::RequestHead &&head, Route &&route, Cr
       PendingCredentials{std::move(head), std::move(route), use, check.user, users});
   std::weak_ptr<PendingCredentials> ticket = pending;
   auto admission =
-      worker_.shared().proxyAuthPool->submit(peer_.ipString(), std::move(users), check.password,
-                                             worker_.mailbox(), [this, ticket](bool verified) {
-                                               // The session owns the only strong reference: alive
-                                               // here means the session is too.
-                                               if (auto waiting = ticket.lock())
-                                                 onPasswordChecked(std::move(waiting), verified);
-                                             });
+      worker_.proxyAuthPool().submit(peer_.ipString(), std::move(users), check.password,
+                                     worker_.mailbox(), [this, ticket](bool verified) {
+                                       // The session owns the only strong reference: alive
+                                       // here means the session is too.
+                                       if (auto waiting = ticket.lock())
+                                         onPasswordChecked(std::move(waiting), verified);
+                                     });
   if (admission == ProxyAuthPool::Admission::kTooManyFromClient) {
     log::proxy().warn("{} {} {} from {}: too many proxy password checks in flight from it", prefix_,
                       pending->head.method, pending->head.target, peer_.toString());
@@ -524,7 +524,7 @@ void ClientSession::onResponseComplete(bool keepAlive) {
   }
 }
 
-HandlerServices &ClientSession::services() { return worker_.services(); }
+HandlerServices &ClientSession::services() { return worker_; }
 
 void ClientSession::forwardInstead() {
   auto next = state_ == State::kHandling ? forwardAlone(*this, fallback_) : nullptr;
@@ -573,14 +573,13 @@ void ClientSession::startConnect() {
   }
   connectStarted_ = std::chrono::steady_clock::now();
   evtimer_del(timer_.get());
-  if (auto refused =
-          worker_.shared().targets.load()->refuseName(connectTarget_->host, connectTarget_->port)) {
+  if (auto refused = worker_.targets()->refuseName(connectTarget_->host, connectTarget_->port)) {
     refuseConnect(*refused);
     return;
   }
   // A host outside the CA's name constraints could get no valid leaf: tunnel it instead.
-  bool intercept = worker_.shared().policy.shouldIntercept(connectTarget_->host) &&
-                   worker_.shared().leaves.authority()->permits(connectTarget_->host);
+  bool intercept = worker_.interceptPolicy().shouldIntercept(connectTarget_->host) &&
+                   worker_.leaves().authority()->permits(connectTarget_->host);
   if (intercept) {
     // Through a parent proxy nothing is resolved here (the parent resolves, and this proxy's
     // DNS may not even know the name): judge what the connections will judge, by name.
@@ -613,7 +612,7 @@ void ClientSession::onTargetResolved(Result<net::Resolver::Addresses> addresses)
     std::optional<std::string> refusal;
     bool admitted = false;
     for (const auto &address : addresses.value()) {
-      auto reason = worker_.shared().targets.load()->refuseAddress(connectTarget_->host, address);
+      auto reason = worker_.targets()->refuseAddress(connectTarget_->host, address);
       admitted = admitted || !reason;
       if (reason && !refusal) refusal = reason;
     }
@@ -634,7 +633,7 @@ void ClientSession::refuseConnect(const std::string &reason) {
   record.started = connectStarted_;
   record.status = 403;
   record.note = reason;
-  completeRequest(worker_.shared().metrics, record);
+  completeRequest(worker_.metrics(), record);
   respondAndClose(403, "regcache: " + reason);
 }
 
@@ -677,7 +676,7 @@ void ClientSession::onTunnelConnected(Result<net::Connector::Connection> connect
                       connectTarget_->port, connection.failure().detail);
     record.status = 502;
     record.note = connection.failure().detail;
-    completeRequest(worker_.shared().metrics, record);
+    completeRequest(worker_.metrics(), record);
     respondAndClose(502,
                     "cannot reach " + connectTarget_->host + ": " + connection.failure().detail);
     return;
@@ -691,7 +690,7 @@ void ClientSession::onTunnelConnected(Result<net::Connector::Connection> connect
         record.status = 200;
         record.bytesSent = totals.bToA;
         if (!error.empty()) record.note = "tunnel: " + error;
-        completeRequest(worker_.shared().metrics, record);
+        completeRequest(worker_.metrics(), record);
         close();
       });
   relay_->setIdleTimeout(worker_.options().tunnelIdleTimeout);
@@ -713,8 +712,8 @@ void ClientSession::startTlsHandshake() {
   bev_.reset();
 
   ERR_clear_error();
-  auto ssl = newInterceptSsl(worker_.shared().interceptTls, connectTarget_->host, peer_.ipString(),
-                             prefix_);
+  auto ssl =
+      newInterceptSsl(worker_.interceptTls(), connectTarget_->host, peer_.ipString(), prefix_);
   if (!ssl.ok()) {
     evutil_closesocket(fd);
     log::tls().error("{} {}", prefix_, ssl.failure().detail);

@@ -29,7 +29,7 @@
 namespace regcache::proxy {
 
 class ProxyUsers;
-class Worker;
+class SessionServices;
 
 class ClientSession final : public ClientSide, private http::RequestSink {
 public:
@@ -48,8 +48,9 @@ public:
   };
 
   // Takes ownership of the accepted socket fd, and of `ticket`, which counts this connection
-  // against --max-connections-per-client until the session is freed.
-  ClientSession(Worker &worker, std::uint64_t id, int fd, const net::SocketAddress &peer,
+  // against --max-connections-per-client until the session is freed. `worker`: what the worker
+  // this session runs on offers sessions (proxy/session/session_services.h).
+  ClientSession(SessionServices &worker, std::uint64_t id, int fd, const net::SocketAddress &peer,
                 ClientConnections::Ticket ticket = {});
   ~ClientSession() override;
   ClientSession(const ClientSession &) = delete;
@@ -67,7 +68,6 @@ public:
   bool closeIfIdle();
 
   // ClientSide
-  Worker &worker() override { return worker_; }
   HandlerServices &services() override;
   const std::string &logPrefix() const override { return prefix_; }
   const net::SocketAddress &peer() const override { return peer_; }
@@ -144,7 +144,7 @@ private:
   void releaseHandler();
   void close();
 
-  Worker &worker_;
+  SessionServices &worker_; // the worker this session runs on, as sessions see it
   std::uint64_t id_;
   std::string prefix_;
   net::SocketAddress peer_;

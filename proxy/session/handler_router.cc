@@ -6,11 +6,12 @@
 #include "proxy/cache/cache_decision.h"
 #include "proxy/cache/cache_follower.h"
 #include "proxy/cache/cache_handler.h"
+#include "proxy/cache/cache_tap.h"
 #include "proxy/forward/exchange.h"
+#include "proxy/handler_services.h"
 #include "proxy/observe/admin.h"
 #include "proxy/session/fixed_response.h"
 #include "proxy/session/mirror_route.h"
-#include "proxy/worker.h"
 
 namespace regcache::proxy {
 namespace {
@@ -19,7 +20,7 @@ namespace {
 // became a forward to the registry ns names, with the client's Authorization removed.
 std::unique_ptr<RequestHandler> answerMirror(ClientSide &client, http::RequestHead &head,
                                              Route &route) {
-  MirrorRoute mirror = routeMirror(head, client.worker().options().mirrorRegistries);
+  MirrorRoute mirror = routeMirror(head, client.services().options().mirrorRegistries);
   std::string host =
       mirror.upstream.host.empty() ? "mirror" : http::formatAuthority(mirror.upstream, 443);
   http::Headers headers;
@@ -78,8 +79,8 @@ std::unique_ptr<RequestHandler> pickHandler(ClientSide &client, http::RequestHea
   if (route.kind == RouteKind::kMirror) {
     if (auto answered = answerMirror(client, head, route)) return answered;
   }
-  Worker &worker = client.worker();
-  if (worker.options().readOnly && isRegistryWrite(head, route)) {
+  HandlerServices &services = client.services();
+  if (services.options().readOnly && isRegistryWrite(head, route)) {
     http::Headers headers;
     headers.add("Content-Type", "application/json; charset=utf-8");
     headers.add("Docker-Distribution-API-Version", "registry/2.0");
@@ -94,9 +95,14 @@ std::unique_ptr<RequestHandler> pickHandler(ClientSide &client, http::RequestHea
 std::unique_ptr<RequestHandler> pickCacheHandler(ClientSide &client, http::RequestHead &&head,
                                                  Route &&route, ForwardFallback &fallback,
                                                  bool askBucket) {
-  Worker &worker = client.worker();
+  HandlerServices &services = client.services();
   // The registry cache: a hit is answered from disk; a miss by digest fills it on the way.
-  CacheDecision cached = decideCache(worker, head, route, client.logPrefix(), askBucket);
+  CacheDecision cached;
+  if (route.kind == RouteKind::kForward) {
+    cached =
+        decideCache(services, head, ForwardTarget{route.upstream, route.tls, route.originTarget},
+                    client.logPrefix(), askBucket);
+  }
   if (cached.bucket) {
     // The fleet's bucket first. If it has nothing, this very request is picked again without it
     // (the lookup replaces itself, on the loop, never inside its start()); `fallback` is the
@@ -137,11 +143,9 @@ std::unique_ptr<RequestHandler> pickCacheHandler(ClientSide &client, http::Reque
     return follower;
   }
   net::Endpoint endpoint{route.upstream.host, route.upstream.port, route.tls};
-  auto exchange = std::make_unique<Exchange>(
-      client, std::move(head), std::move(endpoint), std::move(route.originTarget),
-      std::move(cached.fill), std::move(cached.candidate), std::move(cached.tagToLearn));
-  if (route.mirror) exchange->servesMirror();
-  return exchange;
+  return forwardForCache(client, std::move(head), std::move(endpoint),
+                         std::move(route.originTarget), std::move(cached.fill),
+                         std::move(cached.candidate), std::move(cached.tagToLearn), route.mirror);
 }
 
 std::unique_ptr<RequestHandler> forwardAlone(ClientSide &client, ForwardFallback &fallback) {

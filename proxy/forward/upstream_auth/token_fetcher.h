@@ -17,7 +17,8 @@ namespace regcache::proxy::upstream_auth {
 
 class TokenFetcher {
 public:
-  // Runs at most once, from the loop. Free the fetcher later (Worker::deleteLater), not inside.
+  // Runs at most once, from the loop. Free the fetcher later (HandlerServices::deleteLater), not
+  // inside.
   using Callback = std::function<void(Result<TokenResponse>)>;
 
   // The request URL built from a Bearer challenge (realm, service, scope), or an error when the
