@@ -8,11 +8,24 @@
 # Usage: bench/fleet.sh PATH/TO/regcache [SIZE_MIB=200] [ROUNDS=3]. Medians are printed, with the
 # CPU seconds each pull cost the pulling member, RGW's daemons (mon, osd, radosgw: on a real
 # fleet, other machines) and the whole machine (/proc/stat: skopeo, the registry, everyone).
+# Two ways to run it:
+#   - as is: RGW shares the machine's cores with everything else, so the cold ratio also counts
+#     RGW's own work (receiving, MD5 of each part, memstore) against the filling host;
+#   - RGW_CPUS=1 MEMBER_CPUS=0 (taskset CPU lists): RGW's daemons run on RGW_CPUS alone and
+#     everything else (regcache, the registry, skopeo, this script) on MEMBER_CPUS alone, in the
+#     local-disk runs and the bucket runs alike, as a real fleet has its object store on other
+#     machines: the cold ratio then measures what the upload costs the host that fills.
 set -euo pipefail
 size_mib=${2:-200} rounds=${3:-3}
 source "$(dirname "$0")/../tests/e2e/lib.sh" "$1"
 source "$(dirname "$0")/../tests/e2e/fleet_lib.sh"
 BUCKET=regcache-bench-fleet
+if [ -n "${RGW_CPUS:-}${MEMBER_CPUS:-}" ]; then
+  if [ -z "${RGW_CPUS:-}" ] || [ -z "${MEMBER_CPUS:-}" ]; then fail "give RGW_CPUS and MEMBER_CPUS both"; fi
+  command -v taskset >/dev/null || fail "taskset (util-linux) is needed for RGW_CPUS"
+  # Everything this script starts from here inherits the members' CPUs; RGW is moved after.
+  taskset -cp "$MEMBER_CPUS" $$ >/dev/null || fail "cannot pin this script to CPUs $MEMBER_CPUS"
+fi
 
 make_pki "$WORK/pki" registry.test
 start_dns registry.test
@@ -21,6 +34,12 @@ log "building an image with a $size_mib MiB layer"
 make_image $((size_mib * 1024))
 push_image "$WORK/pki" "$REG_PORT" test/image:v1
 start_rgw
+if [ -n "${RGW_CPUS:-}" ]; then
+  for pid in $(cat "$RGW_DIR"/run/*.pid | sort -un); do # every thread of every daemon
+    taskset -a -cp "$RGW_CPUS" "$pid" >/dev/null || fail "cannot pin RGW's $pid to CPUs $RGW_CPUS"
+  done
+  log "RGW's daemons on CPUs $RGW_CPUS, everything else on CPUs $MEMBER_CPUS"
+fi
 registry="registry.test:$REG_PORT"
 common=(--dns-server "127.0.0.1:$DNS_PORT" --upstream-ca "$WORK/pki/ca.crt")
 export MEMBER_LOG_LEVEL=warn
@@ -76,8 +95,10 @@ for round in $(seq 1 "$rounds"); do
 done
 cl=$(median "${cold_local[@]}") cb=$(median "${cold_bucket[@]}")
 wb=$(median "${warm_bucket[@]}") wl=$(median "${warm_local[@]}")
-awk -v cl="$cl" -v cb="$cb" -v wb="$wb" -v wl="$wl" -v mib="$size_mib" -v n="$rounds" 'BEGIN {
-  printf "fleet bench: %d MiB layer, %d rounds, medians (skopeo pull wall time)\n", mib, n
+pinned="RGW on the same CPUs as everything else"
+[ -n "${RGW_CPUS:-}" ] && pinned="RGW on CPUs $RGW_CPUS, everything else on CPUs $MEMBER_CPUS"
+awk -v cl="$cl" -v cb="$cb" -v wb="$wb" -v wl="$wl" -v mib="$size_mib" -v n="$rounds" -v pinned="$pinned" 'BEGIN {
+  printf "fleet bench: %d MiB layer, %d rounds, medians (skopeo pull wall time); %s\n", mib, n, pinned
   printf "  warm from bucket: %.3f s (%.0f MiB/s); local-disk hit: %.3f s (%.0f MiB/s); ratio %.2f (goal >= 0.7)\n", wb, mib / wb, wl, mib / wl, wl / wb
   printf "  cold fill + upload: %.3f s; cold fill to local disk: %.3f s; ratio %.2f (goal <= 1.1)\n", cb, cl, cb / cl
 }'

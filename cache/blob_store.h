@@ -81,6 +81,39 @@ public:
   virtual Result<std::unique_ptr<BlobReader>> openReader(CompletionQueue &completions) = 0;
 };
 
+// The bytes a write has stored so far, lent to another store's threads so that a tier behind
+// (an S3 upload) sends the bytes the tier in front already wrote instead of a copy of its own.
+// Stored bytes never change: a write only adds after what it stored.
+class StoredBytes {
+public:
+  virtual ~StoredBytes() = default;
+  // Any thread; blocking (a disk read): call it from a store's threads, never a loop. Up to
+  // `into.size()` bytes at `offset` into `into`; 0 at or past what is stored so far. kNotFound
+  // once the write was discarded (aborted, mismatched), kIo on a read error.
+  virtual Result<std::size_t> readAt(std::uint64_t offset, std::span<char> into) const = 0;
+};
+
+// A copy into this store of a blob whose bytes another write holds (StoredBytes): what the
+// tiered store's upload is when the remote can take it so. Used from one thread (its owner's),
+// except that it may be destroyed inside its commit's completion.
+// Unlike a BlobWrite, it does not hash: its owner verified the bytes (the source write's own
+// commit checked the digest and size) before it commits, and that is the whole reason it may
+// skip the second SHA-256. So a copy is committed only after a verified commit of its source.
+class BlobCopy {
+public:
+  using Done = std::function<void(Result<void>)>;
+  // An uncommitted copy, or one whose commit has not completed, is aborted: nothing is kept.
+  virtual ~BlobCopy() = default;
+  // The source now holds its first `stored` bytes (never fewer than told before). Cheap: the
+  // copy reads them on the store's threads when it needs them.
+  virtual void grew(std::uint64_t stored) = 0;
+  // Makes the blob visible, its `size` bytes read from the source, which the caller verified
+  // hash to the digest given to beginCopy (the source's commit succeeded). kIo (nothing kept)
+  // if the copy failed or `size` is not what grew() said. At most once; `done` runs on the
+  // store's threads or the queue given to beginCopy, as that store documents.
+  virtual void commitVerified(std::uint64_t size, Done done) = 0;
+};
+
 // One blob being written by one owner (a fill). Appends are applied and completed in order.
 // The store hashes the bytes as it writes them, on its own threads.
 class BlobWrite {
@@ -104,6 +137,10 @@ public:
   virtual Result<std::unique_ptr<BlobReader>> openReader(CompletionQueue &completions) = 0;
   // The same for other threads: share it with the fill's readers.
   virtual std::shared_ptr<BlobReaderSource> readerSource() = 0;
+  // This write's bytes for another store to copy from (BlobStore::beginCopy), valid past the
+  // commit and past this handle; null when this store cannot lend them (the caller then hands
+  // the other store its own copy of every append).
+  virtual std::shared_ptr<const StoredBytes> storedBytes() { return nullptr; }
 };
 
 class BlobStore {
@@ -125,6 +162,15 @@ public:
   virtual void list(CompletionQueue &completions, Done<std::vector<BlobInfo>> done) = 0;
   // Removes what interrupted writes left behind (temp files, abandoned uploads); how many.
   virtual void removeLeftovers(CompletionQueue &completions, Done<std::size_t> done) = 0;
+  // Starts a copy of the blob `digest` whose bytes `source` holds, committed only after the
+  // caller verified them (BlobCopy). Fails (kInternal) when this store has no such path (the
+  // default): then begin() and append a copy of the bytes.
+  virtual Result<std::unique_ptr<BlobCopy>> beginCopy(const Digest &digest,
+                                                      std::shared_ptr<const StoredBytes> source,
+                                                      CompletionQueue &completions) {
+    (void)digest, (void)source, (void)completions;
+    return fail(Error::kInternal, "this store copies no other store's bytes");
+  }
 };
 
 } // namespace regcache::cache

@@ -93,6 +93,14 @@ std::optional<Result<std::span<const char>>> FileBlobReader::tryReadNow(std::uin
       std::span<const char>(buffer_->data(), static_cast<std::size_t>(n)));
 }
 
+Result<std::size_t> FileStoredBytes::readAt(std::uint64_t offset, std::span<char> into) const {
+  auto want = readableAt(*file_, offset, into.size());
+  if (!want.ok() || *want == 0) return want;
+  ssize_t n = readFully(file_->fd.get(), into.data(), *want, offset);
+  if (n != static_cast<ssize_t>(*want)) return readFailure(n);
+  return *want;
+}
+
 // What the write's jobs share. Only the strand's jobs touch the hasher, `failed` and the name;
 // the handle reads nothing here but `file` (for readers) and sets `abandoned`.
 struct FileBlobWrite::State {
@@ -244,6 +252,10 @@ Result<std::unique_ptr<BlobReader>> FileBlobWrite::openReader(CompletionQueue &c
 
 std::shared_ptr<BlobReaderSource> FileBlobWrite::readerSource() {
   return std::make_shared<FileReaderSource>(state_->file, pool_, noWait_);
+}
+
+std::shared_ptr<const StoredBytes> FileBlobWrite::storedBytes() {
+  return std::make_shared<FileStoredBytes>(state_->file);
 }
 
 } // namespace regcache::cache

@@ -58,6 +58,18 @@ private:
   bool noWait_;
 };
 
+// A write's file lent to another store (BlobWrite::storedBytes): positional reads, bounded by
+// what the write stored, on the caller's (a store's) thread. Keeps the descriptor open, so the
+// bytes stay readable after the commit even if the blob is evicted meanwhile.
+class FileStoredBytes final : public StoredBytes {
+public:
+  explicit FileStoredBytes(std::shared_ptr<const ReadableFile> file) : file_(std::move(file)) {}
+  Result<std::size_t> readAt(std::uint64_t offset, std::span<char> into) const override;
+
+private:
+  std::shared_ptr<const ReadableFile> file_;
+};
+
 class FileBlobWrite final : public BlobWrite {
 public:
   // `fd` is the temp file `tempName` under dirs->tmp, open read-write.
@@ -70,6 +82,7 @@ public:
   std::uint64_t appended() const override { return appended_; }
   Result<std::unique_ptr<BlobReader>> openReader(CompletionQueue &completions) override;
   std::shared_ptr<BlobReaderSource> readerSource() override;
+  std::shared_ptr<const StoredBytes> storedBytes() override;
 
   struct State; // what the I/O thread works on; outlives the handle while jobs are queued
 

@@ -37,10 +37,20 @@ Result<std::unique_ptr<BlobWrite>> TieredBlobStore::begin(const Digest &digest,
   counters_->add(counters_->requests);
   // The upload's completions run on the remote's own threads: it may outlive this write (its
   // commit follows the local one) and so its owner's queue.
-  auto remote = remote_->begin(digest, InlineCompletions::instance());
+  // A remote that can copy from the local write's file (the S3 store) sends those bytes, once
+  // the local commit verified them; any other is handed a copy of every append.
+  std::shared_ptr<const StoredBytes> localBytes = local.value()->storedBytes();
+  std::unique_ptr<BlobCopy> copy;
+  if (localBytes) {
+    auto made = remote_->beginCopy(digest, localBytes, InlineCompletions::instance());
+    if (made.ok()) copy = std::move(made.value());
+  }
+  Result<std::unique_ptr<BlobWrite>> remote = std::unique_ptr<BlobWrite>();
+  if (!copy) remote = remote_->begin(digest, InlineCompletions::instance());
   if (remote.ok()) {
     upload = std::make_shared<RemoteUpload>();
     upload->write = std::move(remote.value());
+    upload->copy = std::move(copy);
     upload->digest = digest;
     upload->counters = counters_;
     upload->markUsed = markUsed_;

@@ -6,7 +6,9 @@
 // - Writes go to both. The fill streams to its clients from the local write, and the local
 //   commit is what it waits for; the remote upload is committed after it (so it completes only
 //   for bytes the local tier verified), and its failure never fails the write: a log line and
-//   TierCounters::uploadsAborted. A remote that falls too far behind is dropped from the write.
+//   TierCounters::uploadsAborted. A remote with beginCopy (the S3 store) reads the upload's
+//   bytes from the local write's file and trusts the local commit's verification; any other is
+//   handed a copy of each append, and dropped from the write when it falls too far behind.
 // - openReader: the local tier if it has the blob (a local hit never touches the remote);
 //   otherwise the remote object through a VerifyingReader, which hashes as it streams, withholds
 //   the last bytes until they verify, and warms the local tier as it goes.

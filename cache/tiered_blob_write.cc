@@ -65,6 +65,20 @@ void TieredBlobWrite::dropUpload(const std::string &why) {
 }
 
 void TieredBlobWrite::append(std::string bytes, Done done) {
+  if (upload_ && upload_->copy) {
+    // The copy reads what the local write stored: nothing to hand it but the new length. The
+    // local completion runs only while local_, and so this write, lives.
+    local_->append(std::move(bytes), [this, done = std::move(done)](Result<void> stored) {
+      if (stored.ok() && upload_ && upload_->copy) {
+        std::uint64_t now = local_->appended();
+        upload_->counters->add(upload_->counters->bytesWritten, now - toldCopy_);
+        toldCopy_ = now;
+        upload_->copy->grew(now);
+      }
+      done(std::move(stored));
+    });
+    return;
+  }
   if (upload_ && upload_->failed.load()) dropUpload("an upload append failed");
   if (upload_ && upload_->pending.load() + bytes.size() > kMaxUploadBacklog) {
     dropUpload("the bucket is too slow: " + std::to_string(upload_->pending.load()) +
@@ -110,6 +124,11 @@ void TieredBlobWrite::onLocalCommit(Result<void> committed,
     // Nothing is kept anywhere: the upload is discarded before the owner hears of the failure,
     // so a caller that looks right after finds no leftover of it in either tier.
     upload->counters->add(upload->counters->uploadsAborted);
+    if (upload->copy) { // never completed, so nothing is visible; its destruction aborts it
+      upload.reset();
+      done(std::move(committed));
+      return;
+    }
     upload->write->commit(kNoSuchSize, [upload, poster = guard_.poster(), committed,
                                         done = std::move(done)](Result<void>) mutable {
       upload->write.reset();
@@ -120,10 +139,11 @@ void TieredBlobWrite::onLocalCommit(Result<void> committed,
     return;
   }
   // The local tier has the verified blob: the fill completes now, and the upload is completed
-  // behind it (the remote verifies the digest again before the object becomes visible). The
-  // completion keeps the upload alive until it ran.
+  // behind it, never waited for. A copy trusts the local commit's check of these very bytes; a
+  // write verifies the digest again before the object becomes visible. The completion keeps
+  // the upload alive until it ran.
   upload->counters->add(upload->counters->requests);
-  upload->write->commit(expectedSize, [upload](Result<void> uploaded) {
+  auto onUploaded = [upload](Result<void> uploaded) {
     TierCounters &counters = *upload->counters;
     if (uploaded.ok()) {
       counters.add(counters.uploadsCompleted);
@@ -136,7 +156,13 @@ void TieredBlobWrite::onLocalCommit(Result<void> committed,
                         uploaded.failure().detail);
     }
     upload->write.reset(); // a completion may destroy its own handle
-  });
+    upload->copy.reset();
+  };
+  if (upload->copy) {
+    upload->copy->commitVerified(local_->appended(), std::move(onUploaded));
+  } else {
+    upload->write->commit(expectedSize, std::move(onUploaded));
+  }
   done(std::move(committed));
 }
 

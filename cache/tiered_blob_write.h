@@ -1,7 +1,9 @@
 #pragma once
 // The tiered store's write (internal to cache/tiered_blob_store.cc): the local write its owner
-// streams from and waits for, and an upload to the remote tier fed the same bytes, completed
-// after the local commit and never waited for.
+// streams from and waits for, and an upload to the remote tier of the same bytes, completed
+// after the local commit and never waited for. The upload is a BlobCopy that reads the local
+// write's file when the remote can (the S3 store: no second spool, no second SHA-256, no copy of
+// each chunk), else a BlobWrite handed a copy of every append.
 #include <atomic>
 #include <cstdint>
 #include <functional>
@@ -33,11 +35,12 @@ private:
   std::map<std::string, std::pair<int, std::vector<std::function<void()>>>> uploads_;
 };
 
-// One upload to the remote tier. Its write was made on InlineCompletions, so its completions
-// run on the remote store's threads: whatever they touch is atomic. Kept alive by the commit's
-// completion once its TieredBlobWrite let go of it.
+// One upload to the remote tier. Its write or copy was made on InlineCompletions, so its
+// completions run on the remote store's threads: whatever they touch is atomic. Kept alive by
+// the commit's completion once its TieredBlobWrite let go of it.
 struct RemoteUpload {
-  std::unique_ptr<BlobWrite> write;
+  std::unique_ptr<BlobWrite> write; // fed copies of the appends; or else
+  std::unique_ptr<BlobCopy> copy;   // reading the local write's bytes
   Digest digest;
   std::shared_ptr<TierCounters> counters;
   std::atomic<std::uint64_t> pending{0}; // bytes handed to write->append, not yet stored
@@ -46,6 +49,7 @@ struct RemoteUpload {
   std::shared_ptr<UploadsInFlight> inFlight;    // told when this upload ends, however it ends
   ~RemoteUpload() {
     write.reset(); // aborted if it never completed
+    copy.reset();
     if (inFlight) inFlight->ended(digest.hex);
   }
 };
@@ -71,6 +75,7 @@ private:
 
   std::unique_ptr<BlobWrite> local_;
   std::shared_ptr<RemoteUpload> upload_;
+  std::uint64_t toldCopy_ = 0; // bytes upload_->copy was told the local write holds
   CompletionGuard guard_;
 };
 

@@ -281,10 +281,12 @@ void S3BlobReader::read(std::uint64_t offset, std::size_t max, ReadDone done) {
 struct S3BlobWrite::State {
   Digest digest;
   std::shared_ptr<S3BlobStore::Shared> shared;
-  std::shared_ptr<ReadableFile> file; // the spool, read by readers of the write
+  std::shared_ptr<ReadableFile> file; // the spool, read by readers of the write (S3BlobWrite)
+  // What parts are sent from: the spool (S3BlobWrite), or the local tier's write (S3BlobCopy).
+  std::shared_ptr<const StoredBytes> source;
   std::atomic<bool> abandoned{false};
 
-  // The write strand's: spooling and hashing.
+  // The write strand's: spooling and hashing (S3BlobWrite only).
   Sha256 hasher;
   std::uint64_t written = 0;
   std::uint64_t partStart = 0; // where the part being filled begins
@@ -300,18 +302,20 @@ struct S3BlobWrite::State {
 
   Result<void> spool(const std::string &bytes);
   void uploadPart(int number, std::uint64_t offset, std::uint64_t length);
-  Result<void> finish(int lastPart, std::uint64_t offset, std::uint64_t length);
+  // The upload of a blob of `size` bytes ends: its last part [offset, offset + length), then
+  // CompleteMultipartUpload (or one PUT if no part went up). The bytes were verified before.
+  Result<void> finish(int lastPart, std::uint64_t offset, std::uint64_t length, std::uint64_t size);
   void abortUpload();
-  Result<void> putWhole();
-  Result<void> keepUnlessAbandoned();
+  Result<void> putWhole(std::uint64_t size);
+  Result<void> keepUnlessAbandoned(std::uint64_t size);
 };
 
 // The owner may have gone while the last request was in flight: it asked for nothing to be
 // kept, so the object just made is removed again (a blob is content-addressed: removing it loses
 // a copy, never someone else's different bytes).
-Result<void> S3BlobWrite::State::keepUnlessAbandoned() {
+Result<void> S3BlobWrite::State::keepUnlessAbandoned(std::uint64_t size) {
   if (!abandoned.load(std::memory_order_acquire)) {
-    shared->remember(digest, written);
+    shared->remember(digest, size);
     ++shared->client->stats().uploadsCompleted;
     return {};
   }
@@ -364,7 +368,7 @@ void S3BlobWrite::State::uploadPart(int number, std::uint64_t offset, std::uint6
   part.method = "PUT";
   part.key = key;
   part.query = {{"partNumber", std::to_string(number)}, {"uploadId", uploadId}};
-  part.bodyFd = file->fd.get();
+  part.bodySource = source.get();
   part.bodyOffset = offset;
   part.bodyLength = length;
   auto response = client.send(part, 64 * 1024);
@@ -384,12 +388,12 @@ void S3BlobWrite::State::abortUpload() {
   if (!uploadId.empty()) shared->abortUpload(shared->blobKey(digest), uploadId);
 }
 
-Result<void> S3BlobWrite::State::putWhole() {
+Result<void> S3BlobWrite::State::putWhole(std::uint64_t size) {
   S3Request put;
   put.method = "PUT";
   put.key = shared->blobKey(digest);
-  put.bodyFd = file->fd.get();
-  put.bodyLength = written;
+  put.bodySource = source.get();
+  put.bodyLength = size;
   put.payloadHash = digest.hex; // verified: the bucket checks the bytes against it too
   auto response = shared->client->send(put, 64 * 1024);
   if (!response.ok()) return response.failure();
@@ -397,16 +401,17 @@ Result<void> S3BlobWrite::State::putWhole() {
   return {};
 }
 
-Result<void> S3BlobWrite::State::finish(int lastPart, std::uint64_t offset, std::uint64_t length) {
+Result<void> S3BlobWrite::State::finish(int lastPart, std::uint64_t offset, std::uint64_t length,
+                                        std::uint64_t size) {
   if (abandoned.load(std::memory_order_acquire)) {
     abortUpload();
     return fail(Error::kIo, "abandoned");
   }
   if (uploadId.empty() && !uploadFailed) { // smaller than a part: one PUT
     uploadEnded = true;
-    auto put = putWhole();
+    auto put = putWhole(size);
     if (!put.ok()) return put;
-    return keepUnlessAbandoned();
+    return keepUnlessAbandoned(size);
   }
   if (length > 0) uploadPart(lastPart, offset, length);
   if (uploadFailed) {
@@ -450,7 +455,7 @@ Result<void> S3BlobWrite::State::finish(int lastPart, std::uint64_t offset, std:
     return completed;
   }
   uploadEnded = true;
-  return keepUnlessAbandoned();
+  return keepUnlessAbandoned(size);
 }
 
 S3BlobWrite::S3BlobWrite(Digest digest, UniqueFd spool, std::shared_ptr<S3BlobStore::Shared> shared,
@@ -461,6 +466,7 @@ S3BlobWrite::S3BlobWrite(Digest digest, UniqueFd spool, std::shared_ptr<S3BlobSt
   state_->shared = std::move(shared);
   state_->file = std::make_shared<ReadableFile>();
   state_->file->fd = std::move(spool);
+  state_->source = std::make_shared<FileStoredBytes>(state_->file);
 }
 
 S3BlobWrite::~S3BlobWrite() {
@@ -529,9 +535,9 @@ void S3BlobWrite::commit(std::optional<std::uint64_t> expectedSize, Done done) {
       return;
     }
     uploads->post([state, lastPart = state->nextPart, offset = state->partStart,
-                   length = state->written - state->partStart, done = std::move(done),
-                   poster]() mutable {
-      Result<void> committed = state->finish(lastPart, offset, length);
+                   length = state->written - state->partStart, size = state->written,
+                   done = std::move(done), poster]() mutable {
+      Result<void> committed = state->finish(lastPart, offset, length, size);
       if (!committed.ok()) {
         log::cache().warn("s3: {} not stored in the bucket: {}", state->digest.toString(),
                           committed.failure().detail);
@@ -547,6 +553,75 @@ Result<std::unique_ptr<BlobReader>> S3BlobWrite::openReader(CompletionQueue &com
 
 std::shared_ptr<BlobReaderSource> S3BlobWrite::readerSource() {
   return std::make_shared<FileReaderSource>(state_->file, pool_, true);
+}
+
+// --- the copy of a verified local write -------------------------------------------------------
+
+// Why no SHA-256 here: the tiered store commits a copy only after its source, the local tier's
+// write, committed, and that commit checked the digest and the size of exactly the bytes this
+// copy sends (a write's stored bytes never change). So the multipart upload is completed only
+// after this host verified its bytes, as with S3BlobWrite, without hashing them twice; and a
+// source that failed (a full disk, wrong bytes) is never committed, so its copy is aborted.
+
+S3BlobCopy::S3BlobCopy(Digest digest, std::shared_ptr<const StoredBytes> source,
+                       std::shared_ptr<S3BlobStore::Shared> shared, IoPool &pool,
+                       CompletionQueue &completions)
+    : state_(std::make_shared<S3BlobWrite::State>()), uploads_(pool.strand()),
+      partSize_(shared->options.partSize), guard_(completions) {
+  state_->digest = std::move(digest);
+  state_->shared = std::move(shared);
+  state_->source = std::move(source);
+}
+
+S3BlobCopy::~S3BlobCopy() {
+  // Behind a commit's job, if any: that job sees `abandoned` and keeps nothing either.
+  state_->abandoned.store(true, std::memory_order_release);
+  uploads_->post([state = state_] { state->abortUpload(); });
+}
+
+void S3BlobCopy::grew(std::uint64_t stored) {
+  if (stored <= told_ || failed_) return;
+  told_ = stored;
+  if (told_ > partSize_ * kMaxParts) { // S3 takes 10000 parts at most
+    failed_ = fail(Error::kTooLarge, "a blob larger than 10000 parts");
+    return;
+  }
+  // Each full part goes up on the upload strand, read from the source when its turn comes.
+  while (told_ - partStart_ >= partSize_) {
+    uploads_->post([state = state_, number = nextPart_, offset = partStart_, length = partSize_] {
+      state->uploadPart(number, offset, length);
+    });
+    ++nextPart_;
+    partStart_ += partSize_;
+  }
+}
+
+void S3BlobCopy::commitVerified(std::uint64_t size, Done done) {
+  if (committing_) {
+    guard_.post(
+        [done = std::move(done)] { done(fail(Error::kInternal, "a second commit of one copy")); });
+    return;
+  }
+  committing_ = true;
+  if (!failed_ && size != told_) {
+    failed_ = fail(Error::kInternal, "commit of " + std::to_string(size) + " bytes, " +
+                                         std::to_string(told_) + " stored");
+  }
+  if (failed_) {
+    uploads_->post([state = state_] { state->abortUpload(); });
+    guard_.post([failure = *failed_, done = std::move(done)] { done(failure); });
+    return;
+  }
+  uploads_->post([state = state_, lastPart = nextPart_, offset = partStart_,
+                  length = size - partStart_, size, done = std::move(done),
+                  poster = guard_.poster()]() mutable {
+    Result<void> committed = state->finish(lastPart, offset, length, size);
+    if (!committed.ok()) {
+      log::cache().warn("s3: {} not stored in the bucket: {}", state->digest.toString(),
+                        committed.failure().detail);
+    }
+    poster.post([committed, done = std::move(done)] { done(committed); });
+  });
 }
 
 } // namespace regcache::cache::s3

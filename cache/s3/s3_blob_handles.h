@@ -1,6 +1,7 @@
 #pragma once
 // The S3 store's handles (internal to cache/s3/s3_blob_store.cc): the write that spools,
-// hashes and uploads one blob, and the reader of a committed blob by ranged GETs. Readers of a
+// hashes and uploads one blob, the copy that uploads a blob another store's write holds, and
+// the reader of a committed blob by ranged GETs. Readers of a
 // write in progress read its spool file with the file store's reader (cache/file_blob_handles.h).
 #include <atomic>
 #include <cstdint>
@@ -118,6 +119,32 @@ private:
   std::shared_ptr<IoPool::Strand> uploads_; // the upload's requests, in order
   IoPool &pool_;
   std::uint64_t appended_ = 0;
+  bool committing_ = false;
+  CompletionGuard guard_;
+};
+
+// Copies a blob from another store's write (the local tier's file) into the bucket: each part
+// read from the source when it goes up, no spool and no SHA-256 of its own (see the .cc: its
+// commit comes only after the source's verified one). Parts go up on a strand of the store's
+// pool as grew() reports them; commitVerified sends the last and completes the upload.
+class S3BlobCopy final : public BlobCopy {
+public:
+  S3BlobCopy(Digest digest, std::shared_ptr<const StoredBytes> source,
+             std::shared_ptr<S3BlobStore::Shared> shared, IoPool &pool,
+             CompletionQueue &completions);
+  ~S3BlobCopy() override;
+  void grew(std::uint64_t stored) override;
+  void commitVerified(std::uint64_t size, Done done) override;
+
+private:
+  std::shared_ptr<S3BlobWrite::State> state_; // its upload half; no spool, no hasher
+  std::shared_ptr<IoPool::Strand> uploads_;
+  std::uint64_t partSize_;
+  // The owner's: what the source holds, and the parts handed to the strand so far.
+  std::uint64_t told_ = 0;
+  std::uint64_t partStart_ = 0;
+  int nextPart_ = 1;
+  std::optional<Failure> failed_;
   bool committing_ = false;
   CompletionGuard guard_;
 };

@@ -122,6 +122,14 @@ Result<std::unique_ptr<BlobWrite>> S3BlobStore::begin(const Digest &digest,
       new S3BlobWrite(digest, std::move(spool.value()), shared_, pool_, completions));
 }
 
+Result<std::unique_ptr<BlobCopy>> S3BlobStore::beginCopy(const Digest &digest,
+                                                         std::shared_ptr<const StoredBytes> source,
+                                                         CompletionQueue &completions) {
+  if (!source) return fail(Error::kInternal, "a copy needs the bytes it copies");
+  return std::unique_ptr<BlobCopy>(
+      new S3BlobCopy(digest, std::move(source), shared_, pool_, completions));
+}
+
 Result<std::unique_ptr<BlobReader>> S3BlobStore::openReader(const Digest &digest,
                                                             CompletionQueue &completions) {
   std::optional<std::uint64_t> size = shared_->knownSize(digest);

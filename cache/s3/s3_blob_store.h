@@ -3,12 +3,13 @@
 //   PREFIX/blobs/sha256/<64 hex>   committed blobs, each verified by the host that wrote it
 //   PREFIX/used/sha256/<64 hex>    empty markers: when some host last used a blob (store gc)
 // A write spools its bytes to an unlinked local file (readers of the write in progress read it),
-// hashes them, and sends parts of a multipart upload as they fill; commit completes the upload
-// only once the digest and size verify (a blob smaller than a part goes up as one PUT, signed
-// with its own sha256, after the check). An abort, a mismatch or a destroyed write aborts the
-// upload. So an object exists only if some host verified its bytes.
-// Every request runs on the store's own threads (blocking HTTP, bounded by the timeouts);
-// completions go through the CompletionQueue as BlobStore requires.
+// hashes them, and sends parts of a multipart upload as they fill (a copy, beginCopy, sends them
+// from the local tier's file instead, and trusts that write's verification); commit completes the
+// upload only once the digest and size verify (a blob smaller than a part goes up as one PUT,
+// signed with its own sha256, after the check). An abort, a mismatch or a destroyed write aborts
+// the upload. So an object exists only if some host verified its bytes. Every request runs on the
+// store's own threads (blocking HTTP, bounded by the timeouts); completions go through the
+// CompletionQueue as BlobStore requires.
 #include <chrono>
 #include <memory>
 #include <mutex>
@@ -42,6 +43,13 @@ public:
   void stat(const Digest &digest, CompletionQueue &completions, Done<BlobInfo> done) override;
   void remove(const Digest &digest, CompletionQueue &completions, Done<void> done) override;
   void list(CompletionQueue &completions, Done<std::vector<BlobInfo>> done) override;
+  // The upload of a blob the local tier's write holds (the tiered store's path): parts read
+  // from `source` as they fill, no spool, no SHA-256 of its own; completed only by a commit
+  // its caller makes after verifying the bytes (BlobCopy). `done` of the commit runs through
+  // `completions`.
+  Result<std::unique_ptr<BlobCopy>> beginCopy(const Digest &digest,
+                                              std::shared_ptr<const StoredBytes> source,
+                                              CompletionQueue &completions) override;
   // Aborts the multipart uploads under the prefix older than abandonedUploadAge (any host's:
   // one that old was abandoned) and removes this host's spool files left by a crash.
   void removeLeftovers(CompletionQueue &completions, Done<std::size_t> done) override;

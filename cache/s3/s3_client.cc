@@ -50,21 +50,19 @@ struct Answer : proxy::http::ResponseSink {
   void onResponseEnd() override { done = true; }
 };
 
-// Sends `length` bytes of `fd` from `offset`, in chunks; false on a read or send failure.
-bool sendFile(blocking::Channel &channel, int fd, std::uint64_t offset, std::uint64_t length,
-              std::atomic<std::uint64_t> &sent) {
+// Sends `length` bytes of `source` from `offset`, in chunks; false on a read or send failure
+// (a source that holds fewer bytes than asked is one).
+bool sendStored(blocking::Channel &channel, const StoredBytes &source, std::uint64_t offset,
+                std::uint64_t length, std::atomic<std::uint64_t> &sent) {
   std::string buffer(std::min<std::uint64_t>(length, kChunk), '\0');
   while (length > 0) {
     std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(length, buffer.size()));
-    ssize_t n = ::pread(fd, buffer.data(), want, static_cast<off_t>(offset));
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return false;
-    if (!channel.sendAll(std::string_view(buffer.data(), static_cast<std::size_t>(n)))) {
-      return false;
-    }
-    sent += static_cast<std::uint64_t>(n);
-    offset += static_cast<std::uint64_t>(n);
-    length -= static_cast<std::uint64_t>(n);
+    auto n = source.readAt(offset, std::span<char>(buffer.data(), want));
+    if (!n.ok() || *n == 0) return false;
+    if (!channel.sendAll(std::string_view(buffer.data(), *n))) return false;
+    sent += *n;
+    offset += *n;
+    length -= *n;
   }
   return true;
 }
@@ -117,7 +115,7 @@ std::string S3Client::signedHead(const S3Request &request) const {
   std::string head = request.method + " " + target + query + " HTTP/1.1\r\n";
   for (const auto &[name, value] : signable.headers)
     head += name + ": " + value + "\r\n";
-  std::uint64_t length = request.bodyFd >= 0 ? request.bodyLength : request.body.size();
+  std::uint64_t length = request.bodySource != nullptr ? request.bodyLength : request.body.size();
   if (length > 0 || request.method == "PUT" || request.method == "POST") {
     head += "Content-Length: " + std::to_string(length) + "\r\n";
   }
@@ -145,10 +143,11 @@ Result<S3Response> S3Client::attempt(blocking::Channel &channel, const std::stri
   reusable = false;
   sentNothing = true;
   if (!channel.sendAll(head)) return fail(Error::kIo, "cannot send the request");
-  bool sent = request.bodyFd >= 0 ? sendFile(channel, request.bodyFd, request.bodyOffset,
-                                             request.bodyLength, stats_.bytesUp)
-                                  : (request.body.empty() || channel.sendAll(request.body));
-  if (request.bodyFd < 0) stats_.bytesUp += request.body.size();
+  bool sent = request.bodySource != nullptr
+                  ? sendStored(channel, *request.bodySource, request.bodyOffset, request.bodyLength,
+                               stats_.bytesUp)
+                  : (request.body.empty() || channel.sendAll(request.body));
+  if (request.bodySource == nullptr) stats_.bytesUp += request.body.size();
   if (!sent) return fail(Error::kIo, "cannot send the request body");
   Answer answer;
   answer.maxBody = maxBody;

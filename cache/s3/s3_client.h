@@ -15,6 +15,7 @@
 
 #include "base/blocking/channel.h"
 #include "base/result.h"
+#include "cache/blob_store.h"
 #include "cache/s3/s3_store_options.h"
 #include "cache/s3/sigv4.h"
 #include "proxy/http/headers.h"
@@ -38,9 +39,10 @@ struct S3Request {
   std::string key; // the object's key; empty for a request on the bucket itself
   Fields query;    // decoded
   Fields headers;  // besides Host, the signature's and Content-Length (e.g. Range)
-  // The body: in memory, or `bodyLength` bytes of the file `bodyFd` from `bodyOffset`.
+  // The body: in memory, or `bodyLength` bytes of `bodySource` (a write's stored bytes: the S3
+  // write's spool, or the local tier's file it copies) from `bodyOffset`.
   std::string_view body;
-  int bodyFd = -1;
+  const StoredBytes *bodySource = nullptr;
   std::uint64_t bodyOffset = 0;
   std::uint64_t bodyLength = 0;
   std::string payloadHash = std::string(kUnsignedPayload); // or the body's sha256 hex

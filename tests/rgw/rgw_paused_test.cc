@@ -1,7 +1,7 @@
 // The real RGW stops answering (its radosgw process paused with SIGSTOP, by the PID the harness
 // recorded): every store operation fails within the timeouts, a write's readers still get its
 // bytes, and the store works again once RGW does. Runs alone (RUN_SERIAL): other RGW tests
-// would stall too.
+// would stall too. A tiered fill's commit does not wait for the paused bucket.
 #include <catch2/catch.hpp>
 
 #include <signal.h>
@@ -13,7 +13,9 @@
 
 #include "base/sha256.h"
 #include "cache/blob_store_sync.h"
+#include "cache/file_blob_store.h"
 #include "cache/s3/s3_blob_store.h"
+#include "cache/tiered_blob_store.h"
 #include "rgw_env.h"
 #include "temp_dir.h"
 
@@ -97,4 +99,45 @@ TEST_CASE("s3 store: RGW not answering fails operations within the timeouts, the
   } else {
     CHECK(late.failure().code == Error::kNotFound);
   }
+}
+
+TEST_CASE("tiered on RGW: a fill's commit never waits for the bucket's, which ends after",
+          "[s3][rgw][tiered]") {
+  test::TempDir dir;
+  S3StoreOptions options = test::rgwStoreOptions(dir);
+  options.partSize = kMinPartSize;
+  options.ioTimeout = std::chrono::milliseconds(20000); // RGW is paused, not gone: wait for it
+  auto disk = std::make_shared<FileBlobStore>(dir.path() / "data");
+  auto bucket = std::make_shared<S3BlobStore>(options);
+  REQUIRE(bucket->createBucket().ok());
+  TieredBlobStore tiered(disk, bucket);
+  std::string content(2 * kMinPartSize + 4096, 'p');
+  for (std::size_t i = 0; i < content.size(); ++i)
+    content[i] = static_cast<char>('a' + (i * 31 + i / 8191) % 26);
+  Digest digest = digestOf(content);
+  auto write = tiered.begin(digest, InlineCompletions::instance());
+  REQUIRE(write.ok());
+  for (std::size_t at = 0; at < content.size(); at += 1u << 20)
+    REQUIRE(appendNow(**write, content.substr(at, 1u << 20)).ok());
+  {
+    // RGW stops answering with parts to go: the fill's commit (its client's last byte) is the
+    // local tier's alone, and completes at once.
+    Paused paused(radosgwPid());
+    auto started = std::chrono::steady_clock::now();
+    REQUIRE(commitNow(**write, content.size()).ok());
+    CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds(2));
+    write->reset(); // the fill ends; its upload goes on without it
+    CHECK(statNow(*disk, digest).ok());
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    CHECK(tiered.counters().uploadsCompleted.load() == 0);
+  }
+  bool uploaded = false;
+  for (int i = 0; i < 200 && !uploaded; ++i) { // 20 s at most
+    uploaded = tiered.counters().uploadsCompleted.load() == 1;
+    if (!uploaded) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  REQUIRE(uploaded);
+  auto back = readAllNow(*bucket, digest, content.size());
+  REQUIRE(back.ok());
+  CHECK((*back == content));
 }

@@ -218,3 +218,44 @@ TEST_CASE("a blob replaced by a symlink is not served through the kept descripto
   fs::rename(dir.path() / "link", file);
   CHECK_FALSE(store.openReader(digest, InlineCompletions::instance()).ok());
 }
+
+TEST_CASE("a write lends its stored bytes: bounded by what is stored, past the commit and a "
+          "removal, and none once it is refused",
+          "[cache][store]") {
+  TempDir dir;
+  FileBlobStore store(dir.path());
+  std::string content = "the bytes a tier behind uploads";
+  Digest digest = digestOf(content);
+  std::vector<char> buffer(64);
+  auto readAt = [&](const StoredBytes &bytes, std::uint64_t offset) -> std::string {
+    auto n = bytes.readAt(offset, std::span<char>(buffer.data(), buffer.size()));
+    REQUIRE(n.ok());
+    return std::string(buffer.data(), *n);
+  };
+  SECTION("committed, then removed") {
+    auto write = store.begin(digest, InlineCompletions::instance());
+    REQUIRE(write.ok());
+    std::shared_ptr<const StoredBytes> bytes = (*write)->storedBytes();
+    REQUIRE(bytes);
+    CHECK(readAt(*bytes, 0).empty()); // nothing stored yet
+    REQUIRE(appendNow(**write, content.substr(0, 9)).ok());
+    CHECK(readAt(*bytes, 0) == "the bytes"); // never past what is stored
+    CHECK(readAt(*bytes, 4) == "bytes");
+    REQUIRE(appendNow(**write, content.substr(9)).ok());
+    REQUIRE(commitNow(**write, content.size()).ok());
+    write->reset();
+    REQUIRE(removeNow(store, digest).ok());
+    CHECK(readAt(*bytes, 0) == content); // the descriptor keeps them until the copy is done
+    CHECK(readAt(*bytes, content.size()).empty());
+  }
+  SECTION("refused at commit") {
+    auto write = store.begin(digestOf("something else"), InlineCompletions::instance());
+    REQUIRE(write.ok());
+    std::shared_ptr<const StoredBytes> bytes = (*write)->storedBytes();
+    REQUIRE(appendNow(**write, content).ok());
+    CHECK_FALSE(commitNow(**write, content.size()).ok());
+    auto n = bytes->readAt(0, std::span<char>(buffer.data(), buffer.size()));
+    REQUIRE_FALSE(n.ok());
+    CHECK(n.failure().code == regcache::Error::kNotFound);
+  }
+}
