@@ -59,16 +59,16 @@ std::string opensslErrors(bufferevent *bev) {
 
 ClientSession::ClientSession(SessionServices &worker, std::uint64_t id, int fd,
                              const net::SocketAddress &peer, ClientConnections::Ticket ticket)
-    : worker_(worker), id_(id), prefix_("[c" + std::to_string(id) + "]"), peer_(peer),
+    : services_(worker), id_(id), prefix_("[c" + std::to_string(id) + "]"), peer_(peer),
       ticket_(std::move(ticket)) {
   int one = 1;
   setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   // BEV_OPT_CLOSE_ON_FREE: the bufferevent owns the accepted socket from here on.
-  bev_.reset(
-      bufferevent_socket_new(worker_.base(), fd, BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS));
-  timer_.reset(evtimer_new(worker_.base(), &ClientSession::onTimer, this));
-  continue_.reset(event_new(worker_.base(), -1, 0, &ClientSession::onContinue, this));
-  parser_.emplace(worker_.options().limits, static_cast<http::RequestSink &>(*this));
+  bev_.reset(bufferevent_socket_new(services_.base(), fd,
+                                    BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS));
+  timer_.reset(evtimer_new(services_.base(), &ClientSession::onTimer, this));
+  continue_.reset(event_new(services_.base(), -1, 0, &ClientSession::onContinue, this));
+  parser_.emplace(services_.options().limits, static_cast<http::RequestSink &>(*this));
 }
 
 ClientSession::~ClientSession() {
@@ -80,7 +80,7 @@ void ClientSession::start() {
   BufferEventPtr bev = std::move(bev_);
   installClientBev(std::move(bev));
   transitionTo(State::kReadingRequest);
-  if (!net::anyContains(*worker_.allowedClients(), peer_)) {
+  if (!net::anyContains(*services_.allowedClients(), peer_)) {
     log::proxy().warn("{} refused client {}: not in --allow-client", prefix_, peer_.toString());
     respondAndClose(403, "regcache: " + peer_.ipString() + " may not use this proxy");
   }
@@ -91,7 +91,7 @@ void ClientSession::startMirrorTls() {
   log::proxy().debug("{} accepted from {} on the mirror's TLS listener", prefix_, peer_.toString());
   BufferEventPtr bev = std::move(bev_);
   installClientBev(std::move(bev));
-  if (!net::anyContains(*worker_.allowedClients(), peer_)) {
+  if (!net::anyContains(*services_.allowedClients(), peer_)) {
     // No HTTP answer is possible before TLS; the plain listener's 403 says the same.
     log::proxy().warn("{} refused client {}: not in --allow-client", prefix_, peer_.toString());
     close();
@@ -115,9 +115,9 @@ void ClientSession::installClientBev(BufferEventPtr bev) {
   bev_ = std::move(bev);
   bufferevent_setcb(bev_.get(), &ClientSession::onRead, &ClientSession::onWrite,
                     &ClientSession::onEvent, this);
-  bufferevent_setwatermark(bev_.get(), EV_WRITE, worker_.options().relayHighWatermark / 2, 0);
+  bufferevent_setwatermark(bev_.get(), EV_WRITE, services_.options().relayHighWatermark / 2, 0);
   // A client that stops reading a response for this long is gone.
-  timeval writeTimeout = toTimeval(worker_.options().idleTimeout);
+  timeval writeTimeout = toTimeval(services_.options().idleTimeout);
   bufferevent_set_timeouts(bev_.get(), nullptr, &writeTimeout);
   bufferevent_enable(bev_.get(), EV_WRITE);
   gate_.attach(bev_.get());
@@ -129,10 +129,10 @@ void ClientSession::transitionTo(State next) {
   switch (next) {
   case State::kReadingRequest:
     headerTimerArmed_ = false;
-    armTimer(worker_.options().idleTimeout);
+    armTimer(services_.options().idleTimeout);
     break;
-  case State::kTlsHandshake: armTimer(worker_.options().handshakeTimeout); break;
-  case State::kAuthenticating: armTimer(worker_.options().headerTimeout); break;
+  case State::kTlsHandshake: armTimer(services_.options().handshakeTimeout); break;
+  case State::kAuthenticating: armTimer(services_.options().headerTimeout); break;
   case State::kClosing: armTimer(kLinger); break;
   case State::kHandling:
   case State::kConnectingTunnel:
@@ -314,7 +314,7 @@ void ClientSession::feedParser() {
   }
   if (state_ == State::kReadingRequest && parser_->midMessage() && !headerTimerArmed_) {
     headerTimerArmed_ = true;
-    armTimer(worker_.options().headerTimeout);
+    armTimer(services_.options().headerTimeout);
     updateIdleMark(); // a request has begun: no longer idle
   }
 }
@@ -326,7 +326,7 @@ void ClientSession::onRequestHead(http::RequestHead &&head) {
   if (overConnectionLimit() && head.method != "CONNECT") {
     log::proxy().warn("{} {} {} from {}: past --max-connections-per-client {}", prefix_,
                       head.method, head.target, peer_.toString(),
-                      worker_.options().maxConnectionsPerClient);
+                      services_.options().maxConnectionsPerClient);
     respondAndClose(503, "regcache: too many connections from " + peer_.ipString());
     return;
   }
@@ -366,7 +366,7 @@ void ClientSession::startRequest(http::RequestHead &&head) {
     return;
   }
   // One snapshot of each reloadable list for the whole request, however long its check takes.
-  auto users = worker_.proxyUsers();
+  auto users = services_.proxyUsers();
   if (proxied && !intercepted_ && users) {
     checkCredentials(std::move(head), std::move(route), CredentialUse::kProxy, std::move(users));
     return;
@@ -376,7 +376,7 @@ void ClientSession::startRequest(http::RequestHead &&head) {
     checkCredentials(std::move(head), std::move(route), CredentialUse::kMirror, std::move(users));
     return;
   }
-  bool adminByAddress = net::anyContains(*worker_.adminClients(), peer_);
+  bool adminByAddress = net::anyContains(*services_.adminClients(), peer_);
   if (route.kind == RouteKind::kAdmin && !adminByAddress && !isOpenAdminPath(head.target) &&
       users) {
     checkCredentials(std::move(head), std::move(route), CredentialUse::kAdmin, std::move(users));
@@ -410,13 +410,13 @@ void ClientSession::checkCredentials(http::RequestHead &&head, Route &&route, Cr
       PendingCredentials{std::move(head), std::move(route), use, check.user, users});
   std::weak_ptr<PendingCredentials> ticket = pending;
   auto admission =
-      worker_.proxyAuthPool().submit(peer_.ipString(), std::move(users), check.password,
-                                     worker_.mailbox(), [this, ticket](bool verified) {
-                                       // The session owns the only strong reference: alive
-                                       // here means the session is too.
-                                       if (auto waiting = ticket.lock())
-                                         onPasswordChecked(std::move(waiting), verified);
-                                     });
+      services_.proxyAuthPool().submit(peer_.ipString(), std::move(users), check.password,
+                                       services_.mailbox(), [this, ticket](bool verified) {
+                                         // The session owns the only strong reference: alive
+                                         // here means the session is too.
+                                         if (auto waiting = ticket.lock())
+                                           onPasswordChecked(std::move(waiting), verified);
+                                       });
   if (admission == ProxyAuthPool::Admission::kTooManyFromClient) {
     log::proxy().warn("{} {} {} from {}: too many proxy password checks in flight from it", prefix_,
                       pending->head.method, pending->head.target, peer_.toString());
@@ -512,16 +512,16 @@ bool ClientSession::betweenRequests() const {
 
 void ClientSession::updateIdleMark() {
   if (betweenRequests()) {
-    worker_.idleList().markIdle(idleEntry_);
+    services_.idleList().markIdle(idleEntry_);
   } else {
-    worker_.idleList().markBusy(idleEntry_);
+    services_.idleList().markBusy(idleEntry_);
   }
 }
 
 bool ClientSession::closeForIdleBound() {
   if (!betweenRequests()) return false;
   log::proxy().debug("{} closing the longest-idle connection: past --max-idle-connections {}",
-                     prefix_, worker_.options().maxIdleConnections);
+                     prefix_, services_.options().maxIdleConnections);
   if (intercepted_ || mirrorTls_) {
     if (SSL *ssl = bufferevent_openssl_get_ssl(bev_.get())) {
       // close_notify, written straight to the socket: the output is empty, so it overtakes
@@ -535,9 +535,9 @@ bool ClientSession::closeForIdleBound() {
 }
 
 void ClientSession::continueAfterResponse() {
-  worker_.deleteLater(std::move(handler_));
+  services_.deleteLater(std::move(handler_));
   answeredOne_ = true;
-  if (!keepAlive_ || worker_.draining()) {
+  if (!keepAlive_ || services_.draining()) {
     closeAfterFlush();
     return;
   }
@@ -561,7 +561,7 @@ void ClientSession::sendToClient(std::string_view head, std::span<const char> bo
 
 bool ClientSession::clientOutputFull() const {
   return evbuffer_get_length(bufferevent_get_output(bev_.get())) >
-         worker_.options().relayHighWatermark;
+         services_.options().relayHighWatermark;
 }
 
 void ClientSession::pauseClientReads(bool paused) {
@@ -582,12 +582,12 @@ void ClientSession::onResponseComplete(bool keepAlive) {
     event_active(continue_.get(), EV_TIMEOUT, 0);
   } else if (!keepAlive_) {
     // The rest of the request body is not worth reading.
-    worker_.deleteLater(std::move(handler_));
+    services_.deleteLater(std::move(handler_));
     closeAfterFlush();
   }
 }
 
-HandlerServices &ClientSession::services() { return worker_; }
+HandlerServices &ClientSession::services() { return services_; }
 
 void ClientSession::forwardInstead() {
   auto next = state_ == State::kHandling ? forwardAlone(*this, fallback_) : nullptr;
@@ -600,7 +600,7 @@ void ClientSession::forwardInstead() {
 
 void ClientSession::replaceHandler(std::unique_ptr<RequestHandler> next) {
   if (state_ != State::kHandling) return;
-  worker_.deleteLater(std::move(handler_));
+  services_.deleteLater(std::move(handler_));
   handler_ = std::move(next);
   RequestHandler *current = handler_.get();
   current->start();
@@ -626,7 +626,7 @@ void ClientSession::abortClient(const std::string &reason) {
 void ClientSession::startConnect() {
   if (overConnectionLimit()) {
     log::proxy().warn("{} CONNECT from {}: past --max-connections-per-client {}; closing", prefix_,
-                      peer_.toString(), worker_.options().maxConnectionsPerClient);
+                      peer_.toString(), services_.options().maxConnectionsPerClient);
     close();
     return;
   }
@@ -636,17 +636,17 @@ void ClientSession::startConnect() {
   }
   connectStarted_ = std::chrono::steady_clock::now();
   evtimer_del(timer_.get());
-  if (auto refused = worker_.targets()->refuseName(connectTarget_->host, connectTarget_->port)) {
+  if (auto refused = services_.targets()->refuseName(connectTarget_->host, connectTarget_->port)) {
     refuseConnect(*refused);
     return;
   }
   // A host outside the CA's name constraints could get no valid leaf: tunnel it instead.
-  bool intercept = worker_.interceptPolicy().shouldIntercept(connectTarget_->host) &&
-                   worker_.leaves().authority()->permits(connectTarget_->host);
+  bool intercept = services_.interceptPolicy().shouldIntercept(connectTarget_->host) &&
+                   services_.leaves().authority()->permits(connectTarget_->host);
   if (intercept) {
     // Through a parent proxy nothing is resolved here (the parent resolves, and this proxy's
     // DNS may not even know the name): judge what the connections will judge, by name.
-    net::ConnectSettings settings = worker_.upstreamConnectSettings(connectTarget_->host);
+    net::ConnectSettings settings = services_.upstreamConnectSettings(connectTarget_->host);
     net::Endpoint endpoint{connectTarget_->host, connectTarget_->port, true};
     if (net::throughParent(settings, endpoint)) {
       if (auto refused = net::refuseThroughParent(settings, endpoint)) {
@@ -660,10 +660,11 @@ void ClientSession::startConnect() {
     // connections made later judge the addresses they get again.
     gate_.pause(net::ReadGate::kAwaitingUpstream);
     transitionTo(State::kConnectingTunnel);
-    targetLookup_ = worker_.resolver().resolve(connectTarget_->host, connectTarget_->port,
-                                               [this](Result<net::Resolver::Addresses> addresses) {
-                                                 onTargetResolved(std::move(addresses));
-                                               });
+    targetLookup_ =
+        services_.resolver().resolve(connectTarget_->host, connectTarget_->port,
+                                     [this](Result<net::Resolver::Addresses> addresses) {
+                                       onTargetResolved(std::move(addresses));
+                                     });
     return;
   }
   openTunnel();
@@ -675,7 +676,7 @@ void ClientSession::onTargetResolved(Result<net::Resolver::Addresses> addresses)
     std::optional<std::string> refusal;
     bool admitted = false;
     for (const auto &address : addresses.value()) {
-      auto reason = worker_.targets()->refuseAddress(connectTarget_->host, address);
+      auto reason = services_.targets()->refuseAddress(connectTarget_->host, address);
       admitted = admitted || !reason;
       if (reason && !refusal) refusal = reason;
     }
@@ -696,7 +697,7 @@ void ClientSession::refuseConnect(const std::string &reason) {
   record.started = connectStarted_;
   record.status = 403;
   record.note = reason;
-  completeRequest(worker_.metrics(), record);
+  completeRequest(services_.metrics(), record);
   respondAndClose(403, "regcache: " + reason);
 }
 
@@ -718,14 +719,15 @@ void ClientSession::openTunnel() {
   transitionTo(State::kConnectingTunnel);
   // A plain TCP endpoint: the TLS context in the settings goes unused.
   tunnelConnector_ = std::make_unique<net::Connector>(
-      worker_.base(), worker_.resolver(), worker_.upstreamConnectSettings(connectTarget_->host),
+      services_.base(), services_.resolver(),
+      services_.upstreamConnectSettings(connectTarget_->host),
       net::Endpoint{connectTarget_->host, connectTarget_->port, false}, prefix_,
       [this](Result<net::Connector::Connection> c) { onTunnelConnected(std::move(c)); });
   tunnelConnector_->start();
 }
 
 void ClientSession::onTunnelConnected(Result<net::Connector::Connection> connection) {
-  worker_.deleteLater(std::move(tunnelConnector_));
+  services_.deleteLater(std::move(tunnelConnector_));
   AccessRecord record =
       startAccessRecord(*this, "CONNECT", http::formatAuthority(*connectTarget_), "-");
   record.started = connectStarted_;
@@ -739,7 +741,7 @@ void ClientSession::onTunnelConnected(Result<net::Connector::Connection> connect
                       connectTarget_->port, connection.failure().detail);
     record.status = 502;
     record.note = connection.failure().detail;
-    completeRequest(worker_.metrics(), record);
+    completeRequest(services_.metrics(), record);
     respondAndClose(502,
                     "cannot reach " + connectTarget_->host + ": " + connection.failure().detail);
     return;
@@ -748,15 +750,15 @@ void ClientSession::onTunnelConnected(Result<net::Connector::Connection> connect
                kConnectEstablished.size());
   gate_.attach(nullptr);
   relay_ = std::make_unique<net::Relay>(
-      std::move(bev_), std::move(connection.value().bev), worker_.options().relayHighWatermark,
+      std::move(bev_), std::move(connection.value().bev), services_.options().relayHighWatermark,
       [this, record](const net::Relay::Totals &totals, const std::string &error) mutable {
         record.status = 200;
         record.bytesSent = totals.bToA;
         if (!error.empty()) record.note = "tunnel: " + error;
-        completeRequest(worker_.metrics(), record);
+        completeRequest(services_.metrics(), record);
         close();
       });
-  relay_->setIdleTimeout(worker_.options().tunnelIdleTimeout);
+  relay_->setIdleTimeout(services_.options().tunnelIdleTimeout);
   transitionTo(State::kTunnelling);
   relay_->start();
 }
@@ -776,7 +778,7 @@ void ClientSession::startTlsHandshake() {
 
   ERR_clear_error();
   auto ssl =
-      newInterceptSsl(worker_.interceptTls(), connectTarget_->host, peer_.ipString(), prefix_);
+      newInterceptSsl(services_.interceptTls(), connectTarget_->host, peer_.ipString(), prefix_);
   if (!ssl.ok()) {
     evutil_closesocket(fd);
     log::tls().error("{} {}", prefix_, ssl.failure().detail);
@@ -785,7 +787,7 @@ void ClientSession::startTlsHandshake() {
   }
   // The TLS bufferevent takes the SSL and the socket (BEV_OPT_CLOSE_ON_FREE).
   BufferEventPtr tls(bufferevent_openssl_socket_new(
-      worker_.base(), fd, ssl.value().release(), BUFFEREVENT_SSL_ACCEPTING,
+      services_.base(), fd, ssl.value().release(), BUFFEREVENT_SSL_ACCEPTING,
       BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS));
   if (!tls) {
     evutil_closesocket(fd);
@@ -794,7 +796,7 @@ void ClientSession::startTlsHandshake() {
   }
   bufferevent_openssl_set_allow_dirty_shutdown(tls.get(), 1);
   bufferevent_set_max_single_write(tls.get(), kClientSingleWrite);
-  parser_.emplace(worker_.options().limits, static_cast<http::RequestSink &>(*this));
+  parser_.emplace(services_.options().limits, static_cast<http::RequestSink &>(*this));
   gate_.resume(net::ReadGate::kHandshake);
   installClientBev(std::move(tls));
   transitionTo(State::kTlsHandshake);
@@ -842,7 +844,7 @@ void ClientSession::closeAfterFlush() {
 void ClientSession::releaseHandler() {
   if (!handler_) return;
   handler_->onClientClosed();
-  worker_.deleteLater(std::move(handler_));
+  services_.deleteLater(std::move(handler_));
 }
 
 void ClientSession::close() {
@@ -851,13 +853,13 @@ void ClientSession::close() {
   targetLookup_.reset();
   pendingCredentials_.reset(); // a password check still running finds nobody to answer
   releaseHandler();
-  worker_.deleteLater(std::move(tunnelConnector_));
-  worker_.deleteLater(std::move(relay_));
+  services_.deleteLater(std::move(tunnelConnector_));
+  services_.deleteLater(std::move(relay_));
   gate_.attach(nullptr);
   bev_.reset();
   event_del(continue_.get());
   log::proxy().debug("{} closed", prefix_);
-  worker_.onSessionClosed(this);
+  services_.onSessionClosed(this);
 }
 
 } // namespace regcache::proxy

@@ -155,7 +155,7 @@ private:
   void releaseHandler();
   void close();
 
-  SessionServices &worker_; // the worker this session runs on, as sessions see it
+  SessionServices &services_; // what the worker this session runs on lends it
   std::uint64_t id_;
   std::string prefix_;
   net::SocketAddress peer_;
