@@ -2,6 +2,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <cstdint>
 #include <cstdlib>
 #include <fstream>
 #include <random>
@@ -37,6 +38,16 @@ const RgwEnv &rgwEnv() {
 
 cache::Digest digestOf(const std::string &content) {
   return *cache::parseDigest("sha256:" + sha256Hex(content));
+}
+
+std::string patterned(std::size_t size, unsigned seed) {
+  std::string bytes(size, '\0');
+  std::uint32_t x = seed * 2654435761u + 1;
+  for (auto &c : bytes) {
+    x = x * 1664525u + 1013904223u;
+    c = static_cast<char>(x >> 24);
+  }
+  return bytes;
 }
 
 std::string randomHex(std::size_t length) {

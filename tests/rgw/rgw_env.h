@@ -28,6 +28,10 @@ cache::s3::S3StoreOptions rgwStoreOptions(const TempDir &spool);
 // The digest of `content`.
 cache::Digest digestOf(const std::string &content);
 
+// `size` deterministic bytes that differ along the blob (a linear congruential sequence started
+// from `seed`), so that a byte out of place changes the digest.
+std::string patterned(std::size_t size, unsigned seed);
+
 // A random lowercase hex string of `length` characters.
 std::string randomHex(std::size_t length);
 

@@ -29,16 +29,7 @@ using regcache::test::TempDir;
 namespace {
 
 using test::digestOf;
-
-std::string patterned(std::size_t size, unsigned seed) {
-  std::string bytes(size, '\0');
-  std::uint32_t x = seed * 2654435761u + 1;
-  for (auto &c : bytes) {
-    x = x * 1664525u + 1013904223u;
-    c = static_cast<char>(x >> 24);
-  }
-  return bytes;
-}
+using test::patterned;
 
 // The multipart uploads in flight under the store's blob prefix.
 std::vector<ListedUpload> uploadsOf(S3BlobStore &store) {
