@@ -7,6 +7,7 @@ REGCACHE="$(realpath "${1:?usage: test.sh PATH/TO/regcache}")"
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 WORK="$(mktemp -d -t regcache-e2e.XXXXXX)"
 PIDS=()
+declare -A PID_NAMES=() # what spawn started under each PID, to name a crash at cleanup
 EXIT_HOOKS=()
 export HOME="$WORK/home" XDG_RUNTIME_DIR="$WORK/run"
 mkdir -p "$HOME" "$XDG_RUNTIME_DIR"
@@ -60,7 +61,13 @@ cleanup() {
   for pid in "${PIDS[@]}"; do
     for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
     kill -9 "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
+    local ended=0
+    { wait "$pid"; } 2>/dev/null || ended=$?
+    # Past 128 a signal ended it; TERM and KILL are ours. Any other (SEGV, ABRT) is named, so
+    # that a helper's crash at shutdown is not a nameless "Segmentation fault" from bash.
+    if [ "$ended" -gt 128 ] && [ "$ended" != 143 ] && [ "$ended" != 137 ]; then
+      log "note: ${PID_NAMES[$pid]:-process} (pid $pid) ended by signal $((ended - 128)) ($(kill -l $((ended - 128)) 2>/dev/null || echo '?')) at cleanup"
+    fi
   done
   # Hooks undo what is not a process (a mount), after every process is gone.
   for hook in "${EXIT_HOOKS[@]}"; do eval "$hook" || true; done
@@ -98,6 +105,7 @@ spawn() {
   local logfile="$1"; shift
   "$@" >"$logfile" 2>&1 &
   PIDS+=($!)
+  PID_NAMES[$!]="${1##*/}"
   LAST_PID=$!
 }
 
