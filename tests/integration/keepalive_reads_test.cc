@@ -39,21 +39,33 @@ ScriptedUpstream::Handler pathEcho(std::atomic<bool> &release) {
   };
 }
 
+// One worker, an upstream whose /slow waits for `release`, and a client of the proxy.
+struct SlowAnswer {
+  std::atomic<bool> release{false};
+  ScriptedUpstream upstream{pathEcho(release)};
+  ProxyFixture proxy{[](regcache::proxy::ServerOptions &o) { o.workers = 1; }};
+  RawSocket client = RawSocket::connectTo(proxy.port());
+
+  std::string get(const std::string &path) const { return absoluteGet(upstream.port(), path); }
+  // Sends `requests`, then waits (5 s at most) until upstream has the first of them.
+  void sendAndAwaitUpstream(const std::string &requests) {
+    client.sendAll(requests);
+    auto until = std::chrono::steady_clock::now() + 5s;
+    while (upstream.requests().empty() && std::chrono::steady_clock::now() < until)
+      std::this_thread::sleep_for(5ms);
+  }
+};
+
 } // namespace
 
 TEST_CASE("a request sent while the previous response is pending is answered after it",
           "[keepalive]") {
-  std::atomic<bool> release{false};
-  ScriptedUpstream upstream(pathEcho(release));
-  ProxyFixture proxy([](auto &o) { o.workers = 1; });
-  auto client = RawSocket::connectTo(proxy.port());
-  client.sendAll(absoluteGet(upstream.port(), "/slow"));
+  SlowAnswer at;
+  auto &[release, upstream, proxy, client] = at;
   // Let the proxy read the first request to its end and start answering it, then send the next.
-  auto until = std::chrono::steady_clock::now() + 5s;
-  while (upstream.requests().empty() && std::chrono::steady_clock::now() < until)
-    std::this_thread::sleep_for(5ms);
+  at.sendAndAwaitUpstream(at.get("/slow"));
   REQUIRE(upstream.requests().size() == 1);
-  client.sendAll(absoluteGet(upstream.port(), "/next"));
+  client.sendAll(at.get("/next"));
   std::this_thread::sleep_for(100ms);
   CHECK(upstream.requests().size() == 1); // the next request waits for this one's answer
   release = true;
@@ -66,14 +78,9 @@ TEST_CASE("a request sent while the previous response is pending is answered aft
 
 TEST_CASE("a client that closes its side after a request still gets the whole response",
           "[keepalive]") {
-  std::atomic<bool> release{false};
-  ScriptedUpstream upstream(pathEcho(release));
-  ProxyFixture proxy([](auto &o) { o.workers = 1; });
-  auto client = RawSocket::connectTo(proxy.port());
-  client.sendAll(absoluteGet(upstream.port(), "/slow") + absoluteGet(upstream.port(), "/after"));
-  auto until = std::chrono::steady_clock::now() + 5s;
-  while (upstream.requests().empty() && std::chrono::steady_clock::now() < until)
-    std::this_thread::sleep_for(5ms);
+  SlowAnswer at;
+  auto &[release, upstream, proxy, client] = at;
+  at.sendAndAwaitUpstream(at.get("/slow") + at.get("/after"));
   REQUIRE(::shutdown(client.fd(), SHUT_WR) == 0); // the proxy reads an EOF while it answers
   std::this_thread::sleep_for(100ms);
   release = true;
@@ -87,14 +94,9 @@ TEST_CASE("a client that closes its side after a request still gets the whole re
 
 TEST_CASE("a client that floods the next requests while one is answered is read only so far",
           "[keepalive]") {
-  std::atomic<bool> release{false};
-  ScriptedUpstream upstream(pathEcho(release));
-  ProxyFixture proxy([](auto &o) { o.workers = 1; });
-  auto client = RawSocket::connectTo(proxy.port());
-  client.sendAll(absoluteGet(upstream.port(), "/slow"));
-  auto until = std::chrono::steady_clock::now() + 5s;
-  while (upstream.requests().empty() && std::chrono::steady_clock::now() < until)
-    std::this_thread::sleep_for(5ms);
+  SlowAnswer at;
+  auto &[release, upstream, proxy, client] = at;
+  at.sendAndAwaitUpstream(at.get("/slow"));
   // Without a bound the proxy buffers all of it; with one, reads stop and the client's sends
   // block once the kernel's socket buffers are full (a few MiB on loopback).
   int flags = fcntl(client.fd(), F_GETFL);
