@@ -57,9 +57,9 @@ std::string opensslErrors(bufferevent *bev) {
 
 } // namespace
 
-ClientSession::ClientSession(SessionServices &worker, std::uint64_t id, int fd,
+ClientSession::ClientSession(SessionServices &services, std::uint64_t id, int fd,
                              const net::SocketAddress &peer, ClientConnections::Ticket ticket)
-    : services_(worker), id_(id), prefix_("[c" + std::to_string(id) + "]"), peer_(peer),
+    : services_(services), id_(id), prefix_("[c" + std::to_string(id) + "]"), peer_(peer),
       ticket_(std::move(ticket)) {
   int one = 1;
   setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
@@ -494,19 +494,19 @@ void ClientSession::dispatchRequest(http::RequestHead &&head, Route &&route, boo
 }
 
 bool ClientSession::closeIfIdle() {
-  if (state_ != State::kReadingRequest || !answeredOne_ || (parser_ && parser_->midMessage()) ||
-      (bev_ && evbuffer_get_length(bufferevent_get_input(bev_.get())) != 0)) {
-    return false;
-  }
+  if (!awaitingNextRequest()) return false;
   log::proxy().debug("{} closing an idle keep-alive connection: draining", prefix_);
   closeAfterFlush();
   return true;
 }
 
+bool ClientSession::awaitingNextRequest() const {
+  return state_ == State::kReadingRequest && answeredOne_ && !(parser_ && parser_->midMessage()) &&
+         (!bev_ || evbuffer_get_length(bufferevent_get_input(bev_.get())) == 0);
+}
+
 bool ClientSession::betweenRequests() const {
-  return state_ == State::kReadingRequest && answeredOne_ && bev_ &&
-         !(parser_ && parser_->midMessage()) &&
-         evbuffer_get_length(bufferevent_get_input(bev_.get())) == 0 &&
+  return bev_ && awaitingNextRequest() &&
          evbuffer_get_length(bufferevent_get_output(bev_.get())) == 0;
 }
 

@@ -51,7 +51,7 @@ public:
   // Takes ownership of the accepted socket fd, and of `ticket`, which counts this connection
   // against --max-connections-per-client until the session is freed. `worker`: what the worker
   // this session runs on offers sessions (proxy/session/session_services.h).
-  ClientSession(SessionServices &worker, std::uint64_t id, int fd, const net::SocketAddress &peer,
+  ClientSession(SessionServices &services, std::uint64_t id, int fd, const net::SocketAddress &peer,
                 ClientConnections::Ticket ticket = {});
   ~ClientSession() override;
   ClientSession(const ClientSession &) = delete;
@@ -144,7 +144,11 @@ private:
   // Routing once the client is known: `admin` says whether it may read admin endpoints.
   void dispatchRequest(http::RequestHead &&head, Route &&route, bool admin);
   void closeAfterFlush();
-  // Between two requests: a response sent (all of it written), nothing of the next one read.
+  // A response answered and nothing of the next request read (its bytes may still be going out):
+  // what the drain closes.
+  bool awaitingNextRequest() const;
+  // Between two requests: awaitingNextRequest, and the response all written: what the idle bound
+  // may close.
   bool betweenRequests() const;
   // Tells the idle bound (--max-idle-connections) whether the connection is idle now.
   void updateIdleMark();
