@@ -84,12 +84,18 @@ void CacheHandler::pump() {
     if (!onRead(*now)) return;
   }
   if (remaining_ == 0) {
+    countOnce(); // a HEAD, a 416 or an empty body: nothing went out yet
     if (!head_.empty()) client_.sendToClient(head_, {}); // no body
     head_.clear();
     done_ = true;
-    completeRequest(client_.services().metrics(), record_);
     client_.onResponseComplete(true);
   }
+}
+
+void CacheHandler::countOnce() {
+  if (counted_) return;
+  counted_ = true;
+  completeRequest(client_.services().metrics(), record_);
 }
 
 bool CacheHandler::onRead(const Result<std::span<const char>> &bytes) {
@@ -104,22 +110,25 @@ bool CacheHandler::onRead(const Result<std::span<const char>> &bytes) {
     return false;
   }
   std::size_t n = std::min<std::uint64_t>(bytes->size(), remaining_);
+  offset_ += n;
+  remaining_ -= n;
+  record_.bytesSent += n;
+  // Counted before the last bytes go: the eager write below can reach the client, and its next
+  // request another worker's /metrics or /status.json, before this call returns.
+  if (remaining_ == 0) countOnce();
   if (!head_.empty()) {
     client_.sendToClient(head_, bytes->first(n)); // one TLS record, written at once
     head_.clear();
   } else {
     evbuffer_add(client_.clientOutput(), bytes->data(), n);
   }
-  offset_ += n;
-  remaining_ -= n;
-  record_.bytesSent += n;
   return true;
 }
 
 void CacheHandler::failRead(const std::string &why) {
   done_ = true;
   record_.note = why;
-  completeRequest(client_.services().metrics(), record_);
+  countOnce();
   client_.abortClient(record_.note);
 }
 

@@ -33,6 +33,8 @@ private:
   // Bytes read at offset_ (or a failure): into the client's output; false if the response ended.
   bool onRead(const Result<std::span<const char>> &bytes);
   void failRead(const std::string &why);
+  // The access record to the log and the counters, before the response's last byte is written.
+  void countOnce();
 
   ClientSide &client_;
   http::RequestHead request_;
@@ -42,6 +44,7 @@ private:
   std::uint64_t offset_ = 0;
   std::uint64_t remaining_ = 0;
   bool done_ = false;
+  bool counted_ = false;
   AccessRecord record_;
   std::string xCache_;
   // The serialized head, until it goes out with the first body bytes (one TLS record for both).

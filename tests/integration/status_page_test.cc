@@ -1,6 +1,8 @@
 // GET / and GET /status.json: admin only, and the fills, pulls and bytes they report.
 #include <catch2/catch.hpp>
 
+#include <sched.h>
+
 #include <atomic>
 #include <thread>
 
@@ -36,6 +38,29 @@ std::string get(uint16_t proxyPort, const std::string &target, const char *from 
                  "\r\n\r\n");
   return client.readResponse();
 }
+
+// This thread, and the threads it makes while this lives, on one CPU.
+class OneCpu {
+public:
+  OneCpu() {
+    sched_getaffinity(0, sizeof(saved_), &saved_);
+    cpu_set_t one;
+    CPU_ZERO(&one);
+    for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu) {
+      if (CPU_ISSET(cpu, &saved_)) {
+        CPU_SET(cpu, &one);
+        break;
+      }
+    }
+    sched_setaffinity(0, sizeof(one), &one);
+  }
+  ~OneCpu() { sched_setaffinity(0, sizeof(saved_), &saved_); }
+  OneCpu(const OneCpu &) = delete;
+  OneCpu &operator=(const OneCpu &) = delete;
+
+private:
+  cpu_set_t saved_{};
+};
 
 } // namespace
 
@@ -121,4 +146,30 @@ TEST_CASE("/status.json shows a fill in progress, then pulls saved and top repos
   CHECK(json.find("\"since_start\":{\"hits\":2,\"misses\":2,\"bytes_from_cache\":" +
                   std::to_string(2 * kManifest.size()) + ",\"bytes_from_upstream\":" +
                   std::to_string(kBlob.size() + kManifest.size()) + ",") != std::string::npos);
+}
+
+// A hit's response goes out in the call that answers it, so the client can read it and ask
+// again, on a connection another worker serves, before that call returns: the counters must
+// already include it (they did not, and the test above failed under load). On one CPU the
+// client's thread, woken by the write, runs before the worker's call returns.
+TEST_CASE("a hit is counted before the client can read its response", "[status][integration]") {
+  OneCpu pinned; // the proxy's threads, made after this, share it
+  ScriptedUpstream upstream([&](const RecordedRequest &, UpstreamReply &reply) {
+    reply.send(okResponse(kManifest, "Content-Type: " + kManifestType +
+                                         "\r\nDocker-Content-Digest: sha256:" +
+                                         regcache::sha256Hex(kManifest) + "\r\n"));
+  });
+  ProxyFixture proxy;
+  std::string registry = "127.0.0.1:" + std::to_string(upstream.port());
+  std::string manifestUrl = "http://" + registry + "/v2/library/test/manifests/v1";
+  REQUIRE(body(get(proxy.port(), manifestUrl)) == kManifest); // the miss that fills
+  int uncounted = 0;
+  for (int pulls = 2; pulls <= 200; ++pulls) {
+    REQUIRE(body(get(proxy.port(), manifestUrl)) == kManifest);
+    std::string json = body(get(proxy.port(), "/status.json"));
+    std::string expected = "{\"registry\":\"" + registry + "\",\"pulls\":" + std::to_string(pulls) +
+                           ",\"pulls_saved\":" + std::to_string(pulls - 1);
+    if (json.find(expected) == std::string::npos) ++uncounted;
+  }
+  CHECK(uncounted == 0); // 25 to 33 of 199 without the fix
 }
