@@ -17,7 +17,8 @@
 # the image from its OCI layout on disk, no server and no network: skopeo's own CPU for the same
 # bytes (its wall time is no floor: skopeo 1.9 copies the layers of an oci: source one at a time).
 # The previous pull's output is removed before the clock starts (bench/run times the removal too).
-# PERF_KEEP=DIR keeps the perf.data files.
+# PERF_KEEP=DIR keeps the perf.data files; PERF_CG="--call-graph dwarf" unwinds without frame
+# pointers (libc, libssl) for perf report -g.
 # Writes OUT_DIR (default bench/results/warm-<date>-<commit>/): rounds.txt, summary.txt,
 # requests.txt, trace-regcache.txt, perf-*.txt.
 set -euo pipefail
@@ -217,7 +218,7 @@ cat "$out_dir/requests.txt" >&2
 
 # Where PROFILE's time went, by shared object, symbol and thread: perf_summary FILE TITLE
 perf_summary() {
-  echo "# $2: perf record -g -F 999; perf report --no-children"
+  echo "# $2: perf record ${PERF_CG:--g} -F 999; perf report --no-children"
   echo "# by shared object"
   perf report -i "$1" --stdio --no-children --sort dso -g none 2>/dev/null | grep -v '^#' | grep '%' | head -12
   echo "# by symbol"
@@ -225,11 +226,15 @@ perf_summary() {
     grep -v '^#' | grep '%' | head -40
   echo "# by thread"
   perf report -i "$1" --stdio --no-children --sort comm -g none 2>/dev/null | grep -v '^#' | grep '%' | head -8
+  echo "# inclusive (perf report --children): the functions under which the samples fell"
+  perf report -i "$1" --stdio --children --sort sym -g none --percent-limit 3 2>/dev/null |
+    grep -v '^#' | grep '%' | grep -v '\] 0x' | cut -c1-160 | head -30
 }
 # Profiles PID (perf record) over PULLS pulls of SYSTEM: profile_pid PID SYSTEM PULLS FILE
 profile_pid() {
   local pid="$1" system="$2" pulls="$3" file="$4" perf_pid
-  perf record -g -F 999 -o "$file" -p "$pid" >>"$WORK/perf.log" 2>&1 &
+  # shellcheck disable=SC2086 # PERF_CG is a list of perf options
+  perf record ${PERF_CG:--g} -F 999 -o "$file" -p "$pid" >>"$WORK/perf.log" 2>&1 &
   perf_pid=$!
   PIDS+=("$perf_pid")
   sleep 1
@@ -253,7 +258,8 @@ if command -v perf >/dev/null; then
   profile_pid "$registry_pid" direct "$perf_pulls" "$WORK/registry.perf"
   perf_summary "$WORK/registry.perf" "the registry during $perf_pulls direct pulls" >"$out_dir/perf-registry.txt"
   for system in direct regcache; do
-    pull_of "$system" perf record -g -F 999 -o "$WORK/skopeo-$system.perf" >>"$WORK/perf.log" 2>&1 ||
+    # shellcheck disable=SC2086 # PERF_CG is a list of perf options
+    pull_of "$system" perf record ${PERF_CG:--g} -F 999 -o "$WORK/skopeo-$system.perf" >>"$WORK/perf.log" 2>&1 ||
       fail "profiled skopeo $system"
     perf_summary "$WORK/skopeo-$system.perf" "skopeo (and timeout) in one $system pull" >"$out_dir/perf-skopeo-$system.txt"
   done
