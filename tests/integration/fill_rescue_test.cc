@@ -153,116 +153,103 @@ std::unique_ptr<ProxyFixture> proxyOver(std::shared_ptr<FaultyBlobStore> &store,
   return proxy;
 }
 
-} // namespace
+// One rescue's parts: the blob, an upstream that sends its first `firstPart` bytes and the rest
+// once `release` is set (at once when the first part is the whole), and a proxy over a
+// FaultyBlobStore whose client output counts as full past `relayHighWatermark`.
+struct RescueRig {
+  explicit RescueRig(std::size_t sentFirst, std::size_t relayHighWatermark = 1u << 20)
+      : release(sentFirst >= kBlobSize), firstPart(sentFirst),
+        upstream([this](const RecordedRequest &, UpstreamReply &reply) {
+          sendInTwo(reply, digest, blob, this->firstPart, release);
+        }),
+        proxy(proxyOver(store, relayHighWatermark)) {}
 
-// The client got the whole body, byte-exact, and nothing of it was kept or indexed: the
-// response of a plain forward, fetched from upstream once.
-void checkWholeBodyNothingKept(const std::string &response, const std::string &blob,
-                               const ProxyFixture &proxy, const std::string &digest,
-                               ScriptedUpstream &upstream) {
-  CHECK(response.rfind("HTTP/1.1 200", 0) == 0);
-  CHECK(body(response).size() == blob.size());
-  CHECK(exact(body(response), blob));
-  CHECK_FALSE(indexed(proxy, digest));
-  CHECK(eventually([&] { return nothingStored(proxy, digest); }));
-  CHECK(upstream.requests().size() == 1);
-}
+  // A client that asked for the blob, read the head (into `received`), and reads nothing more.
+  RawSocket stalled(std::string &received, int receiveBuffer = 64 * 1024) {
+    auto client = stalledClient(proxy->port(), upstream.port(), digest, received, receiveBuffer);
+    REQUIRE(received.rfind("HTTP/1.1 200", 0) == 0);
+    return client;
+  }
+  // The client got the whole body, byte-exact, and nothing of it was kept or indexed: the
+  // response of a plain forward, fetched from upstream once.
+  void checkWholeBodyNothingKept(const std::string &response) {
+    CHECK(response.rfind("HTTP/1.1 200", 0) == 0);
+    CHECK(body(response).size() == blob.size());
+    CHECK(exact(body(response), blob));
+    CHECK_FALSE(indexed(*proxy, digest));
+    CHECK(eventually([&] { return nothingStored(*proxy, digest); }));
+    CHECK(upstream.requests().size() == 1);
+  }
+
+  const std::string blob = makeBlob();
+  const std::string digest = "sha256:" + regcache::sha256Hex(blob);
+  std::atomic<bool> release;
+  std::size_t firstPart;
+  ScriptedUpstream upstream;
+  std::shared_ptr<FaultyBlobStore> store;
+  std::unique_ptr<ProxyFixture> proxy;
+  CacheLog log;
+};
+
+} // namespace
 
 TEST_CASE("a client that fell behind gets the whole body when the store fails its appends",
           "[cache][fill][rescue]") {
-  const std::string blob = makeBlob();
-  const std::string digest = "sha256:" + regcache::sha256Hex(blob);
-  std::atomic<bool> release{false};
-  ScriptedUpstream upstream([&](const RecordedRequest &, UpstreamReply &reply) {
-    sendInTwo(reply, digest, blob, kFirstPart, release);
-  });
-  std::shared_ptr<FaultyBlobStore> store;
-  auto proxy = proxyOver(store);
-  CacheLog log;
+  RescueRig rig(kFirstPart);
   std::string received;
-  auto client = stalledClient(proxy->port(), upstream.port(), digest, received);
-  REQUIRE(received.rfind("HTTP/1.1 200", 0) == 0);
+  auto client = rig.stalled(received);
   // The fill stores the first part while the client reads nothing: it is far behind.
-  REQUIRE(eventually([&] { return store->appendedBytes.load() >= kFirstPart; }));
-  store->failAppends = true; // the disk is full from here on
-  release = true;
+  REQUIRE(eventually([&] { return rig.store->appendedBytes.load() >= kFirstPart; }));
+  rig.store->failAppends = true; // the disk is full from here on
+  rig.release = true;
 
-  std::string response = readRest(client, received);
-  checkWholeBodyNothingKept(response, blob, *proxy, digest, upstream);
-  CHECK(log.has("abandoned"));
+  rig.checkWholeBodyNothingKept(readRest(client, received));
+  CHECK(rig.log.has("abandoned"));
 }
 
 TEST_CASE("a client that fell behind a lagging store gets each byte once when the store fails",
           "[cache][fill][rescue]") {
-  const std::string blob = makeBlob();
-  const std::string digest = "sha256:" + regcache::sha256Hex(blob);
-  std::atomic<bool> release{false};
-  ScriptedUpstream upstream([&](const RecordedRequest &, UpstreamReply &reply) {
-    sendInTwo(reply, digest, blob, kFirstPart, release);
-  });
-  std::shared_ptr<FaultyBlobStore> store;
-  auto proxy = proxyOver(store, 64 * 1024);
-  store->holdAppends = true; // the store takes nothing yet
-  CacheLog log;
+  RescueRig rig(kFirstPart, 64 * 1024);
+  rig.store->holdAppends = true; // the store takes nothing yet
   std::string received;
-  auto client = stalledClient(proxy->port(), upstream.port(), digest, received, 4096);
-  REQUIRE(received.rfind("HTTP/1.1 200", 0) == 0);
+  auto client = rig.stalled(received, 4096);
   // The fill reads until what it handed the store reaches its bound (4 MiB), sending it to the
   // client live until the client's socket and output are full: the client falls behind at a byte
   // the store has not taken.
-  REQUIRE(eventually([&] { return upstream.bytesSent() >= (4u << 20); }));
+  REQUIRE(eventually([&] { return rig.upstream.bytesSent() >= (4u << 20); }));
   std::this_thread::sleep_for(300ms);
-  REQUIRE(store->appendedBytes.load() == 0);
-  store->failAppends = true; // the disk was full all along
-  store->releaseAppends();
-  release = true;
+  REQUIRE(rig.store->appendedBytes.load() == 0);
+  rig.store->failAppends = true; // the disk was full all along
+  rig.store->releaseAppends();
+  rig.release = true;
 
-  std::string response = readRest(client, received);
-  checkWholeBodyNothingKept(response, blob, *proxy, digest, upstream);
-  CHECK(log.has("abandoned"));
+  rig.checkWholeBodyNothingKept(readRest(client, received));
+  CHECK(rig.log.has("abandoned"));
 }
 
 TEST_CASE("a client that fell behind gets the whole body when the store fails the commit",
           "[cache][fill][rescue]") {
-  const std::string blob = makeBlob();
-  const std::string digest = "sha256:" + regcache::sha256Hex(blob);
-  std::atomic<bool> release{true};
-  ScriptedUpstream upstream([&](const RecordedRequest &, UpstreamReply &reply) {
-    sendInTwo(reply, digest, blob, blob.size(), release);
-  });
-  std::shared_ptr<FaultyBlobStore> store;
-  auto proxy = proxyOver(store);
-  store->failCommits = true; // every append is stored; the commit fails (kIo)
-  CacheLog log;
+  RescueRig rig(kBlobSize);
+  rig.store->failCommits = true; // every append is stored; the commit fails (kIo)
   std::string received;
-  auto client = stalledClient(proxy->port(), upstream.port(), digest, received);
-  REQUIRE(received.rfind("HTTP/1.1 200", 0) == 0);
+  auto client = rig.stalled(received);
   // The whole body is stored, and the commit asked for, while the client reads nothing.
-  REQUIRE(eventually([&] { return store->commits.load() >= 1; }, 400));
-  CHECK(eventually([&] { return store->appendedBytes.load() == blob.size(); }));
+  REQUIRE(eventually([&] { return rig.store->commits.load() >= 1; }, 400));
+  CHECK(eventually([&] { return rig.store->appendedBytes.load() == kBlobSize; }));
 
-  std::string response = readRest(client, received);
-  checkWholeBodyNothingKept(response, blob, *proxy, digest, upstream);
-  CHECK(log.has("could not make the blob durable"));
+  rig.checkWholeBodyNothingKept(readRest(client, received));
+  CHECK(rig.log.has("could not make the blob durable"));
 }
 
 TEST_CASE("a client that leaves while it recovers from a store failure harms nothing",
           "[cache][fill][rescue]") {
-  const std::string blob = makeBlob();
-  const std::string digest = "sha256:" + regcache::sha256Hex(blob);
-  std::atomic<bool> release{false};
-  ScriptedUpstream upstream([&](const RecordedRequest &, UpstreamReply &reply) {
-    sendInTwo(reply, digest, blob, kFirstPart, release);
-  });
-  std::shared_ptr<FaultyBlobStore> store;
-  auto proxy = proxyOver(store);
+  RescueRig rig(kFirstPart);
   {
     std::string received;
-    auto client = stalledClient(proxy->port(), upstream.port(), digest, received);
-    REQUIRE(received.rfind("HTTP/1.1 200", 0) == 0);
-    REQUIRE(eventually([&] { return store->appendedBytes.load() >= kFirstPart; }));
-    store->failAppends = true;
-    release = true;
+    auto client = rig.stalled(received);
+    REQUIRE(eventually([&] { return rig.store->appendedBytes.load() >= kFirstPart; }));
+    rig.store->failAppends = true;
+    rig.release = true;
     // It reads past what the socket buffers held at the failure, so from the failed write, then
     // leaves mid-way through what the store took.
     constexpr std::size_t kLeaveAt = 12u << 20;
@@ -271,15 +258,15 @@ TEST_CASE("a client that leaves while it recovers from a store failure harms not
     REQUIRE(bodyBytes(received, part) >= kLeaveAt);
     REQUIRE(bodyBytes(received, part) < kFirstPart);
   }
-  CHECK(eventually([&] { return nothingStored(*proxy, digest); }));
+  CHECK(eventually([&] { return nothingStored(*rig.proxy, rig.digest); }));
   // The proxy lives on: the next pull fills anew and is stored.
-  store->failAppends = false;
-  auto next = RawSocket::connectTo(proxy->port());
-  next.sendAll(blobGet(upstream.port(), digest));
+  rig.store->failAppends = false;
+  auto next = RawSocket::connectTo(rig.proxy->port());
+  next.sendAll(blobGet(rig.upstream.port(), rig.digest));
   std::string response = next.readResponse(30000ms);
   CHECK(response.rfind("HTTP/1.1 200", 0) == 0);
-  CHECK(exact(body(response), blob));
-  CHECK(eventually([&] { return indexed(*proxy, digest); }));
+  CHECK(exact(body(response), rig.blob));
+  CHECK(eventually([&] { return indexed(*rig.proxy, rig.digest); }));
 }
 
 TEST_CASE("a client that fell behind gets the whole body when the disk's own commit fails",
