@@ -2,7 +2,9 @@
 # Workload 4 (a cold pull-through of one large blob) for two regcache binaries side by side, to
 # tell a regression from a change in how it is measured: rounds alternate direct, A cold, B cold,
 # each proxy's copy purged before its round, all with the load generator (one GET, CONNECT+TLS).
-# With PERF=1, A's and B's regcache are profiled (perf record -g) in their last round.
+# With PERF=1, A's and B's regcache are profiled (perf record -g) in their last round; with
+# PERF=trace, their system calls are counted per thread (perf trace -s) instead. PERF_KEEP=DIR
+# keeps the perf.data files (A.perf, B.perf) there.
 #
 # Usage: bench/cold_ab.sh REGCACHE_A [REGCACHE_B] [MIB] [ROUNDS]   (defaults: 1024 MiB, 3 rounds)
 # Prints one line per round and the medians; B is optional (then A alone beside direct).
@@ -43,7 +45,12 @@ cold() { # NAME BINARY ROUND: one cold GET through proxy NAME; prints seconds
   local name="$1" bin="$2" r="$3" port pid out perf_pid=""
   port="PORT_$name"; pid="PID_$name"
   "$bin" cache rm --data-dir "$WORK/data-$name" "$digest" >>"$WORK/bench.log" 2>&1 || true
-  if [ "${PERF:-0}" = 1 ] && [ "$r" = "$rounds" ]; then
+  if [ "${PERF:-0}" = trace ] && [ "$r" = "$rounds" ]; then
+    perf trace -s -p "${!pid}" -o "$WORK/$name.trace" >>"$WORK/perf.log" 2>&1 &
+    perf_pid=$!
+    PIDS+=("$perf_pid")
+    sleep 1
+  elif [ "${PERF:-0}" = 1 ] && [ "$r" = "$rounds" ]; then
     perf record -g -F 999 -o "$WORK/$name.perf" -p "${!pid}" >>"$WORK/perf.log" 2>&1 &
     perf_pid=$!
     PIDS+=("$perf_pid")
@@ -72,9 +79,18 @@ done
 median_col() { awk -v c="$1" '{print $c}' "$WORK/rounds.txt" | sort -n | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
 ratio_col() { awk -v c="$1" '{print $c / $1}' "$WORK/rounds.txt" | sort -n | awk '{v[NR] = $1} END {printf "%.2f\n", v[int((NR + 1) / 2)]}'; }
 echo "cold ${mib} MiB, $rounds rounds, medians: direct $(median_col 1) s; A $(median_col 2) s, $(ratio_col 2) x direct; B $(median_col 3) s, $(ratio_col 3) x direct"
+if [ "${PERF:-0}" = trace ]; then
+  for name in A B; do
+    [ -f "$WORK/$name.trace" ] || continue
+    echo "# $name: perf trace -s, the threads' busiest system calls"
+    grep -E '^ [a-z].*events|^ +(read|write|pwrite64|pread64|futex|epoll_ctl|epoll_wait|fsync|sync_file_range) ' \
+      "$WORK/$name.trace" | grep -v '^ regcache (' || true
+  done
+fi
 if [ "${PERF:-0}" = 1 ]; then
   for name in A B; do
     [ -f "$WORK/$name.perf" ] || continue
+    if [ -n "${PERF_KEEP:-}" ]; then mkdir -p "$PERF_KEEP" && cp "$WORK/$name.perf" "$PERF_KEEP/"; fi
     echo "# $name: perf report --no-children --sort dso"
     perf report -i "$WORK/$name.perf" --stdio --no-children --sort dso -g none 2>/dev/null | grep '%' | head -8
     echo "# $name: by symbol"

@@ -16,6 +16,34 @@ seconds_of() {
   awk -v s="$start" -v e="$end" 'BEGIN { printf "%.4f\n", e - s }'
 }
 
+# User and system clock ticks (getconf CLK_TCK a second) of PIDs so far, summed: "U S".
+cpu_of() {
+  local pid u=0 s=0 fields
+  for pid in "$@"; do
+    [ -n "$pid" ] || continue
+    read -ra fields <"/proc/$pid/stat"
+    # Fields 14 and 15 (utime, stime); the command name (field 2) has no spaces here.
+    u=$((u + fields[13])); s=$((s + fields[14]))
+  done
+  echo "$u $s"
+}
+# Busy and total ticks of the whole machine so far: "BUSY TOTAL".
+machine_cpu() { awk '/^cpu / {t = 0; for (i = 2; i <= NF; i++) t += $i; print t - $5 - $6, t}' /proc/stat; }
+
+# Runs COMMAND... like seconds_of and prints a JSON object without its closing brace: the seconds,
+# regcache's CPU seconds over them (PROXY_PID) and the whole machine's busy CPU seconds, so that a
+# caller can add fields and close it.
+seconds_and_cpu_json() {
+  local p0 p1 m0 m1 t
+  p0=$(cpu_of "$PROXY_PID"); m0=$(machine_cpu)
+  t=$(seconds_of "$@")
+  p1=$(cpu_of "$PROXY_PID"); m1=$(machine_cpu)
+  awk -v t="$t" -v p0="$p0" -v p1="$p1" -v m0="$m0" -v m1="$m1" -v hz="$(getconf CLK_TCK)" 'BEGIN {
+    split(p0, a, " "); split(p1, b, " "); split(m0, c, " "); split(m1, d, " ")
+    printf "{\"seconds\":%s,\"regcache_cpu_s\":%.2f,\"machine_busy_s\":%.2f", t,
+      (b[1] + b[2] - a[1] - a[2]) / hz, (d[1] - c[1]) / hz }'
+}
+
 # Resident memory of a process now, in KiB.
 rss_kib() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
 

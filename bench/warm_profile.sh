@@ -95,20 +95,6 @@ pull_of() { # SYSTEM [PREFIX...]
   esac
 }
 
-# User and system clock ticks of PIDs so far, summed: "U S".
-cpu_of() {
-  local pid u=0 s=0 fields
-  for pid in "$@"; do
-    [ -n "$pid" ] || continue
-    read -ra fields <"/proc/$pid/stat"
-    # Fields 14 and 15 (utime, stime); the command name (field 2) has no spaces here.
-    u=$((u + fields[13])); s=$((s + fields[14]))
-  done
-  echo "$u $s"
-}
-# Busy and total ticks of the whole machine so far: "BUSY TOTAL".
-machine_cpu() { awk '/^cpu / {t = 0; for (i = 2; i <= NF; i++) t += $i; print t - $5 - $6, t}' /proc/stat; }
-
 # One timed pull: prints SYSTEM ROUND WALL SKOPEO_U SKOPEO_S PROXY_U PROXY_S REG_U REG_S
 # MIRROR_U MIRROR_S MACHINE_BUSY_CORES (CPU in seconds; regcache: both proxies, only one of which
 # works in a pull; machine: mean busy cores over the pull).

@@ -115,7 +115,13 @@ struct FileBlobWrite::State {
   bool committed = false;        // in place under blobs/
   std::atomic<bool> abandoned{false};
 
+  // Disk writeback started up to here (startWriteback), every kWritebackStep bytes.
+  static constexpr std::uint64_t kWritebackStep = 8u << 20;
+  std::uint64_t writebackFrom = 0;
+  bool writebackWorks = true;
+
   Result<void> write(const std::string &bytes);
+  void startWriteback();
   Result<void> commit(std::optional<std::uint64_t> expectedSize);
   // Readers stop (unless the blob is in place) and the temp file goes.
   void discard();
@@ -139,7 +145,21 @@ Result<void> FileBlobWrite::State::write(const std::string &bytes) {
     rest.remove_prefix(static_cast<std::size_t>(n));
     file->readable.store(written, std::memory_order_release);
   }
+  startWriteback();
   return {};
+}
+
+void FileBlobWrite::State::startWriteback() {
+  if (!writebackWorks || written - writebackFrom < kWritebackStep) return;
+  // Starts the disk write of what was written since the last call, without waiting for it: the
+  // commit's fsync then finds only the last step and the metadata left (it took 0.5 s for 1 GiB,
+  // on the response's path, when the whole blob was still dirty).
+  if (::sync_file_range(file->fd.get(), static_cast<off_t>(writebackFrom),
+                        static_cast<off_t>(written - writebackFrom), SYNC_FILE_RANGE_WRITE) != 0) {
+    writebackWorks = false; // a filesystem without it: the fsync does it all, as before
+    return;
+  }
+  writebackFrom = written;
 }
 
 void FileBlobWrite::State::discard() {

@@ -3,7 +3,9 @@
 // down, refuses uploads, or hands back wrong bytes, so the tiered store's fallbacks can be tested
 // without an object store. Switches are atomics, flipped by the test while handles live.
 #include <atomic>
+#include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -23,10 +25,23 @@ public:
   // disk): what it appended before stays readable until the write goes.
   std::atomic<bool> failAppends{false};
   std::atomic<bool> corruptReads{false}; // readers return the bytes with the first one flipped
+  // While set, appends complete only when releaseAppends() is called: the store lags behind the
+  // fill (appended() stays where it was). An append released after failAppends was set fails.
+  std::atomic<bool> holdAppends{false};
   std::atomic<int> begins{0}, opens{0}, stats{0}, commits{0}; // what was asked
   std::atomic<std::uint64_t> appendedBytes{0};                // by appends that succeeded
 
   cache::BlobStore &inner() { return *inner_; }
+
+  // Ends holdAppends: the held completions run on their loops, in order, then every later one
+  // after them.
+  void releaseAppends() {
+    std::lock_guard lock(heldMutex_);
+    holdAppends = false;
+    for (auto &[completions, completion] : held_)
+      completions->post(std::move(completion));
+    held_.clear();
+  }
 
   Result<std::unique_ptr<cache::BlobWrite>> begin(const cache::Digest &digest,
                                                   cache::CompletionQueue &completions) override {
@@ -34,7 +49,8 @@ public:
     if (down) return refused();
     auto write = inner_->begin(digest, completions);
     if (!write.ok()) return write.failure();
-    return std::unique_ptr<cache::BlobWrite>(new Write(*this, std::move(write.value())));
+    return std::unique_ptr<cache::BlobWrite>(
+        new Write(*this, std::move(write.value()), completions));
   }
   Result<std::unique_ptr<cache::BlobReader>>
   openReader(const cache::Digest &digest, cache::CompletionQueue &completions) override {
@@ -97,26 +113,45 @@ private:
 
   class Write final : public cache::BlobWrite {
   public:
-    Write(FaultyBlobStore &store, std::unique_ptr<cache::BlobWrite> inner)
-        : store_(store), inner_(std::move(inner)) {}
+    Write(FaultyBlobStore &store, std::unique_ptr<cache::BlobWrite> inner,
+          cache::CompletionQueue &completions)
+        : store_(store), inner_(std::move(inner)), completions_(completions) {}
     void append(std::string bytes, Done done) override {
       if (store_.failAppends || store_.down) bytes += "!"; // wrong bytes: the commit fails too
       bool failNow = store_.failAppends || store_.down;
       std::uint64_t size = bytes.size();
-      // The inner write's completions run only while it, and so this write, lives.
-      inner_->append(std::move(bytes),
-                     [this, failNow, size, done = std::move(done)](Result<void> stored) {
-                       if (failNow) {
-                         failed_ = true;
-                         done(fail(Error::kIo, "the test store refused an append"));
-                         return;
-                       }
-                       if (stored.ok() && !failed_) {
-                         appended_ += size;
-                         store_.appendedBytes += size;
-                       }
-                       done(stored);
-                     });
+      // The inner write's completions run only while it, and so this write, lives; a held one
+      // checks that this write still lives when it is released.
+      inner_->append(std::move(bytes), [this, failNow, size,
+                                        done = std::move(done)](Result<void> stored) mutable {
+        auto complete = [this, alive = std::weak_ptr<bool>(alive_), failNow, size, stored,
+                         done = std::move(done)] {
+          if (!alive.lock()) return; // as the inner write's: none after the handle is gone
+          if (failNow || (held_ && store_.failAppends)) {
+            failed_ = true;
+            done(fail(Error::kIo, "the test store refused an append"));
+            return;
+          }
+          if (stored.ok() && !failed_) {
+            appended_ += size;
+            store_.appendedBytes += size;
+          }
+          done(stored);
+        };
+        {
+          std::lock_guard lock(store_.heldMutex_);
+          if (store_.holdAppends) {
+            held_ = true;
+            store_.held_.emplace_back(&completions_, std::move(complete));
+            return;
+          }
+          if (held_) {
+            completions_.post(std::move(complete)); // after the released ones, in order
+            return;
+          }
+        }
+        complete();
+      });
     }
     void commit(std::optional<std::uint64_t> expectedSize, Done done) override {
       ++store_.commits;
@@ -144,9 +179,14 @@ private:
     std::unique_ptr<cache::BlobWrite> inner_;
     std::uint64_t appended_ = 0; // by appends that succeeded, before any failed
     bool failed_ = false;
+    cache::CompletionQueue &completions_;
+    bool held_ = false;                                          // an append of this write was held
+    std::shared_ptr<bool> alive_ = std::make_shared<bool>(true); // for the held completions
   };
 
   std::shared_ptr<cache::BlobStore> inner_;
+  std::mutex heldMutex_;
+  std::vector<std::pair<cache::CompletionQueue *, std::function<void()>>> held_;
 };
 
 } // namespace regcache::test

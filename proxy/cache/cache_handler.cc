@@ -7,8 +7,9 @@
 
 namespace regcache::proxy {
 namespace {
-// Bytes asked of the store per read. The reader reuses one buffer, copied into the output (an
-// evbuffer chain of this size is recycled by malloc instead of mapped and unmapped per chunk).
+// Bytes asked of the store per read. The reader reuses one buffer, which goes to the socket at
+// once while the client keeps up and is copied into the output when it has not (an evbuffer chain
+// of this size is recycled by malloc instead of mapped and unmapped per chunk).
 constexpr std::size_t kChunk = 64 * 1024;
 
 } // namespace
@@ -116,12 +117,10 @@ bool CacheHandler::onRead(const Result<std::span<const char>> &bytes) {
   // Counted before the last bytes go: the eager write below can reach the client, and its next
   // request another worker's /metrics or /status.json, before this call returns.
   if (remaining_ == 0) countOnce();
-  if (!head_.empty()) {
-    client_.sendToClient(head_, bytes->first(n)); // one TLS record, written at once
-    head_.clear();
-  } else {
-    evbuffer_add(client_.clientOutput(), bytes->data(), n);
-  }
+  // Written from the reader's buffer at once while the client keeps up (the head goes with the
+  // first bytes, as one TLS record); copied into the output only once it has not.
+  client_.sendToClient(head_, bytes->first(n));
+  head_.clear();
   return true;
 }
 

@@ -36,6 +36,7 @@ Fill::Fill(HandlerServices &services, Start start, const ClientSide &starter)
       digestText_(what_.digest.toString()), registry_(std::move(start.registry)),
       writer_(std::move(start.writer)), reservation_(std::move(start.reservation)),
       hold_(std::move(start.hold)), size_(start.size), contentType_(std::move(start.contentType)) {
+  trickleTimer_.reset(evtimer_new(services_.base(), &Fill::onTrickleTimer, this));
   if (what_.progress) {
     what_.progress->size = size_;
     what_.progress->contentType = contentType_;
@@ -97,13 +98,20 @@ void Fill::append(std::string_view data) {
   if (starter_ != nullptr) starter_->onBytes(data);
   if (passThrough_ || !writer_) return;
   pending_.append(data);
-  // Gather while the store is busy, hand over at once when it is idle: a fast upstream's bytes go
-  // in large appends, and a trickling one's still reach the fill's readers without waiting for a
-  // whole chunk.
-  if (pending_.size() >= kAppendChunk || queued_ == 0) flush();
+  if (pending_.size() >= kAppendChunk) {
+    flush();
+  } else if (evtimer_pending(trickleTimer_.get(), nullptr) == 0) {
+    timeval after{0, kTrickleFlushMs * 1000};
+    evtimer_add(trickleTimer_.get(), &after);
+  }
+}
+
+void Fill::onTrickleTimer(evutil_socket_t, short, void *fill) {
+  static_cast<Fill *>(fill)->flush();
 }
 
 void Fill::flush() {
+  evtimer_del(trickleTimer_.get());
   if (pending_.empty() || !writer_) return;
   std::size_t size = pending_.size();
   handed_ += size;
@@ -134,7 +142,6 @@ void Fill::onAppended(Result<void> stored, std::size_t size) {
   }
   if (what_.progress) what_.progress->publishWritten(writer_->appended());
   if (starter_ != nullptr) starter_->onStored(); // it may be reading back, waiting for these
-  if (queued_ == 0 && writer_) flush();          // what gathered meanwhile
   if (queued_ <= kQueueHigh / 2 && fetch_ != nullptr) {
     fetch_->holdUpstream(net::ReadGate::kStoreBusy, false);
   }

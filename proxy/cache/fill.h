@@ -110,10 +110,15 @@ private:
   // (they resume at half): memory stays bounded when the disk is slower than the network.
   static constexpr std::uint64_t kQueueHigh = 4u << 20;
   // Body bytes gathered before one append: one I/O job and one completion per this many bytes,
-  // not per TLS record. Followers see bytes at most this late.
+  // not per TLS record (a loop turn reads one 16 KiB record when upstream is no faster than the
+  // loop: handing each over at once cost two thread hand-offs per record).
   static constexpr std::size_t kAppendChunk = 256 * 1024;
+  // How long fewer bytes than that wait: a trickling upstream's still reach the store, and so
+  // followers and the status page, this late at most.
+  static constexpr int kTrickleFlushMs = 5;
 
   void flush(); // hands pending_ to the store
+  static void onTrickleTimer(evutil_socket_t, short, void *fill);
   void onAppended(Result<void> stored, std::size_t size);
   void onCommitted(const Result<void> &committed);
   void onIndexed(Result<void> indexed, const cache::BlobRecord &blob);
@@ -141,7 +146,8 @@ private:
   std::unique_ptr<RequestHandler> fetchOwner_;
   Exchange *fetch_ = nullptr;
   StarterReader *starter_ = nullptr;
-  std::string pending_; // body bytes not handed to writer_ yet
+  std::string pending_;   // body bytes not handed to writer_ yet
+  EventPtr trickleTimer_; // armed while pending_ holds less than kAppendChunk
   // Appends handed to writer_ and not yet stored, in order, each with a copy of its bytes while
   // a starter is attached: if the store fails while the starter reads back, these are the bytes
   // it can get nowhere else (bounded by kQueueHigh, as upstream reads pause there).

@@ -52,11 +52,23 @@ void StarterReader::onBytes(std::string_view data) {
     return;
   }
   // Hold the newest bytes back: if the digest turns out wrong, the client must never have
-  // received a complete body.
-  evbuffer_add_buffer(out, held_.get());
+  // received a complete body. What was held goes out at once when the client has kept up.
+  sendHeld();
   evbuffer_add(held_.get(), data.data(), data.size());
   record_.bytesSent += data.size();
   if (client_.clientOutputFull()) fallBehind();
+}
+
+void StarterReader::sendHeld() {
+  std::size_t held = evbuffer_get_length(held_.get());
+  if (held == 0) return;
+  if (evbuffer_get_length(client_.clientOutput()) != 0) { // queued before: after it, no copy
+    evbuffer_add_buffer(client_.clientOutput(), held_.get());
+    return;
+  }
+  const char *bytes = reinterpret_cast<const char *>(evbuffer_pullup(held_.get(), -1));
+  client_.sendToClient({}, {bytes, held});
+  evbuffer_drain(held_.get(), held);
 }
 
 void StarterReader::fallBehind() {
@@ -127,7 +139,11 @@ void StarterReader::onStoreFailedBehind(std::unique_ptr<cache::BlobWrite> write,
   if (done_) return;
   failedWrite_ = std::move(write);
   recoverLimit_ = stored;
-  evbuffer_add(tail_.get(), tail.data(), tail.size());
+  // The tail starts at byte `stored`. A client that fell behind while the store lagged (it had
+  // been sent more live than the store had taken) already has the tail's first bytes: sent again,
+  // they would be doubled (e2e_cache_disk_full saw 1 MiB twice).
+  std::size_t known = offset_ > stored ? std::min<std::uint64_t>(offset_ - stored, tail.size()) : 0;
+  evbuffer_add(tail_.get(), tail.data() + known, tail.size() - known);
   recovering_ = true;
   passThrough_ = true;
   upstreamDone_ = upstreamDone;

@@ -56,6 +56,8 @@ public:
 
 private:
   static constexpr std::size_t kReadChunk = 256 * 1024;
+  // The held bytes to the client, written at once when nothing is queued before them.
+  void sendHeld();
   void fallBehind();
   void sendFromStore();
   bool onReadBack(const Result<std::span<const char>> &bytes);

@@ -30,7 +30,9 @@ void queue(evbuffer *out, std::string_view head, std::span<const char> body) {
 }
 
 // Head and body in one buffer for one SSL_write; reused per thread, so no allocation per call.
+// A body alone is written from where it is.
 std::span<const char> joined(std::string_view head, std::span<const char> body) {
+  if (head.empty()) return body;
   thread_local std::vector<char> buffer;
   buffer.resize(head.size() + body.size());
   std::memcpy(buffer.data(), head.data(), head.size());
@@ -72,6 +74,14 @@ void sendPlain(bufferevent *bev, evbuffer *out, std::string_view head, std::span
   queue(out, head.substr(sent), body);
 }
 
+// A TLS write the socket takes only part of is retried by the bufferevent with the same bytes,
+// as much of them as its single write allows, and OpenSSL refuses a retry shorter than what it
+// already sent: only what fits one of the bufferevent's writes is written here.
+bool withinOneWrite(bufferevent *bev, std::size_t bytes) {
+  ev_ssize_t most = bufferevent_get_max_single_write(bev);
+  return most > 0 && bytes <= static_cast<std::size_t>(most);
+}
+
 } // namespace
 
 void sendEagerly(bufferevent *bev, std::string_view head, std::span<const char> body) {
@@ -81,11 +91,14 @@ void sendEagerly(bufferevent *bev, std::string_view head, std::span<const char> 
     queue(out, head, body); // after what is queued, in order
     return;
   }
-  if (SSL *ssl = bufferevent_openssl_get_ssl(bev)) {
+  SSL *ssl = bufferevent_openssl_get_ssl(bev);
+  if (ssl == nullptr) {
+    sendPlain(bev, out, head, body);
+  } else if (withinOneWrite(bev, head.size() + body.size())) {
     sendTls(ssl, out, head, body);
-    return;
+  } else {
+    queue(out, head, body);
   }
-  sendPlain(bev, out, head, body);
 }
 
 void addAsOneChange(evbuffer *out, std::string_view head, std::span<const char> body) {

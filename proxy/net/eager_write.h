@@ -13,7 +13,8 @@ namespace regcache::proxy::net {
 
 // Sends `head` then `body` on `bev` (a socket or an OpenSSL socket bufferevent, open and past
 // its handshake) as one write: one TLS record for both when they fit one. When the output already
-// holds bytes, or the socket takes only part, what is left is added to the output as one change,
+// holds bytes, TLS bytes are more than one of the bufferevent's writes, or the socket takes only
+// part, what is left is added to the output as one change,
 // and the bufferevent writes it as usual. Never writes out of order and never drops a byte;
 // a failed write is left for the bufferevent to report (its own write fails the same way).
 void sendEagerly(bufferevent *bev, std::string_view head, std::span<const char> body);

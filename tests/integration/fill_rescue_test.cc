@@ -6,7 +6,6 @@
 #include <catch2/catch.hpp>
 
 #include <spdlog/sinks/ringbuffer_sink.h>
-#include <sys/socket.h>
 
 #include <algorithm>
 #include <atomic>
@@ -96,10 +95,8 @@ private:
 
 // A client that reads the head, then nothing: a small receive buffer, so it soon falls behind.
 RawSocket stalledClient(uint16_t proxyPort, uint16_t upstreamPort, const std::string &digest,
-                        std::string &received) {
-  auto client = RawSocket::connectTo(proxyPort);
-  int small = 64 * 1024;
-  ::setsockopt(client.fd(), SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+                        std::string &received, int receiveBuffer = 64 * 1024) {
+  auto client = RawSocket::connectTo(proxyPort, nullptr, receiveBuffer);
   client.sendAll(blobGet(upstreamPort, digest));
   received = client.readUntil(
       [](const std::string &s) { return s.find("\r\n\r\n") != std::string::npos; });
@@ -141,9 +138,12 @@ bool nothingStored(const ProxyFixture &proxy, const std::string &digest) {
   return std::filesystem::is_empty(proxy.dataDir() / "tmp", ec);
 }
 
-// A proxy whose own store is wrapped in `store`, switches off.
-std::unique_ptr<ProxyFixture> proxyOver(std::shared_ptr<FaultyBlobStore> &store) {
+// A proxy whose own store is wrapped in `store`, switches off; `relayHighWatermark`: the bytes
+// queued for a client past which it counts as not keeping up.
+std::unique_ptr<ProxyFixture> proxyOver(std::shared_ptr<FaultyBlobStore> &store,
+                                        std::size_t relayHighWatermark = 1u << 20) {
   auto proxy = std::make_unique<ProxyFixture>([&](auto &o) {
+    o.relayHighWatermark = relayHighWatermark;
     o.localStoreWrapperForTests = [&](std::shared_ptr<regcache::cache::BlobStore> inner) {
       store = std::make_shared<FaultyBlobStore>(std::move(inner));
       return std::shared_ptr<regcache::cache::BlobStore>(store);
@@ -185,6 +185,36 @@ TEST_CASE("a client that fell behind gets the whole body when the store fails it
   // The fill stores the first part while the client reads nothing: it is far behind.
   REQUIRE(eventually([&] { return store->appendedBytes.load() >= kFirstPart; }));
   store->failAppends = true; // the disk is full from here on
+  release = true;
+
+  std::string response = readRest(client, received);
+  checkWholeBodyNothingKept(response, blob, *proxy, digest, upstream);
+  CHECK(log.has("abandoned"));
+}
+
+TEST_CASE("a client that fell behind a lagging store gets each byte once when the store fails",
+          "[cache][fill][rescue]") {
+  const std::string blob = makeBlob();
+  const std::string digest = "sha256:" + regcache::sha256Hex(blob);
+  std::atomic<bool> release{false};
+  ScriptedUpstream upstream([&](const RecordedRequest &, UpstreamReply &reply) {
+    sendInTwo(reply, digest, blob, kFirstPart, release);
+  });
+  std::shared_ptr<FaultyBlobStore> store;
+  auto proxy = proxyOver(store, 64 * 1024);
+  store->holdAppends = true; // the store takes nothing yet
+  CacheLog log;
+  std::string received;
+  auto client = stalledClient(proxy->port(), upstream.port(), digest, received, 4096);
+  REQUIRE(received.rfind("HTTP/1.1 200", 0) == 0);
+  // The fill reads until what it handed the store reaches its bound (4 MiB), sending it to the
+  // client live until the client's socket and output are full: the client falls behind at a byte
+  // the store has not taken.
+  REQUIRE(eventually([&] { return upstream.bytesSent() >= (4u << 20); }));
+  std::this_thread::sleep_for(300ms);
+  REQUIRE(store->appendedBytes.load() == 0);
+  store->failAppends = true; // the disk was full all along
+  store->releaseAppends();
   release = true;
 
   std::string response = readRest(client, received);

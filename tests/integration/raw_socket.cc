@@ -29,8 +29,10 @@ void RawSocket::close() {
   fd_ = -1;
 }
 
-RawSocket RawSocket::connectTo(uint16_t port, const char *from) {
+RawSocket RawSocket::connectTo(uint16_t port, const char *from, int receiveBuffer) {
   int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (receiveBuffer > 0)
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &receiveBuffer, sizeof receiveBuffer);
   if (from != nullptr) {
     sockaddr_in local{};
     local.sin_family = AF_INET;

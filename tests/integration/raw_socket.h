@@ -17,9 +17,10 @@ public:
   RawSocket(RawSocket &&other) noexcept;
   RawSocket &operator=(RawSocket &&other) noexcept;
 
-  // Connects to 127.0.0.1:port, from `from` (another loopback address) if given; throws on
-  // failure.
-  static RawSocket connectTo(uint16_t port, const char *from = nullptr);
+  // Connects to 127.0.0.1:port, from `from` (another loopback address) if given, with a receive
+  // buffer of `receiveBuffer` bytes if given (set before the handshake, so the window the peer
+  // sees is small from the start); throws on failure.
+  static RawSocket connectTo(uint16_t port, const char *from = nullptr, int receiveBuffer = 0);
   int fd() const { return fd_; }
   void sendAll(const std::string &data);
   // Reads until `done(received)` is true, the peer closes, or the timeout passes.
