@@ -23,8 +23,10 @@ void queue(evbuffer *out, std::string_view head, std::span<const char> body) {
     evbuffer_add(out, body.data(), body.size());
     return;
   }
-  std::memcpy(space.iov_base, head.data(), head.size());
-  std::memcpy(static_cast<char *>(space.iov_base) + head.size(), body.data(), body.size());
+  // An empty part may have no address at all (a default string_view or span): never memcpy'd.
+  if (!head.empty()) std::memcpy(space.iov_base, head.data(), head.size());
+  if (!body.empty())
+    std::memcpy(static_cast<char *>(space.iov_base) + head.size(), body.data(), body.size());
   space.iov_len = total;
   evbuffer_commit_space(out, &space, 1);
 }
