@@ -381,7 +381,7 @@ void Exchange::onResponseHead(http::ResponseHead &&head) {
     clientKeepAlive_ = false; // an HTTP/1.0 client learns the end from the close
     break;
   case http::ClientFraming::kNone:
-  case http::ClientFraming::kLength: break;
+  case http::ClientFraming::kLength: lengthToClient_ = out.contentLength; break;
   }
   bool filling = verdict == TapVerdict::kFill;
   if (filling) tap_->markFill(out, record_);
@@ -404,6 +404,11 @@ void Exchange::onResponseBody(std::string_view data) {
     evbuffer_add(out, header.data(), header.size());
     evbuffer_add(out, data.data(), data.size());
     evbuffer_add(out, http::kChunkTrailer.data(), http::kChunkTrailer.size());
+  } else if (lengthToClient_ && record_.bytesSent + data.size() >= *lengthToClient_) {
+    // The last bytes go through the output, written a loop turn later: by then the response is
+    // counted and its session waits for the next request, which the client may send (or ask
+    // /metrics about on another connection) the moment it has them.
+    evbuffer_add(out, data.data(), data.size());
   } else {
     // Written at once when the client has kept up: no write event armed and disarmed per piece.
     client_->sendToClient({}, data);

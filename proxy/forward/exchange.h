@@ -139,6 +139,7 @@ private:
   bool requestBodyStarted_ = false;
   bool chunkedToUpstream_ = false;
   bool chunkedToClient_ = false;
+  std::optional<std::uint64_t> lengthToClient_; // the body's length, when the client is told it
   bool clientKeepAlive_ = true;
   bool responseHeadSent_ = false;
   bool responseEnded_ = false;
