@@ -50,6 +50,9 @@ public:
     sqlite3 *raw = nullptr;
     REQUIRE(sqlite3_open(db.c_str(), &raw) == SQLITE_OK);
     db_.reset(raw);
+    // The proxy's own writes (its start-up, a batch of the index writer) hold the lock for
+    // moments: wait those out, as another process would (BEGIN failed SQLITE_BUSY in CI).
+    sqlite3_busy_timeout(db_.get(), 5000);
     REQUIRE(sqlite3_exec(db_.get(), "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) == SQLITE_OK);
   }
   void release() {
